@@ -1,0 +1,5 @@
+import sys
+
+from reasongraph.cli import main
+
+sys.exit(main())

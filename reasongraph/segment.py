@@ -1,0 +1,96 @@
+"""Splitting a trace into steps with exact character and token spans."""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Step:
+    """One reasoning step: tokens [start_token, end_token) and text[start_char:end_char] == text."""
+
+    start_token: int
+    end_token: int
+    start_char: int
+    end_char: int
+    text: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+SEGMENTERS = ("newline", "sentence", "paragraph", "window:N", "token")
+MIN_LINE_CHARS = 5  # the paper keeps stripped lines longer than this
+
+_LINE = re.compile(r"[^\r\n]+")
+_PARAGRAPH = re.compile(r"\S(?:.*?\S)?(?=\s*\n\s*\n|\s*\Z)", re.DOTALL)
+_SENTENCE = re.compile(r"[^\s](?:.*?)(?:[.!?](?=\s)|(?=\s*\n)|\Z)", re.DOTALL)
+
+
+def validate_segmenter(segment: str) -> str:
+    """Return ``segment`` if it names a segmenter, else raise a ValueError listing the valid ones."""
+    if segment in ("newline", "sentence", "paragraph", "token"):
+        return segment
+    if segment.startswith("window:") and segment[7:].isdigit() and int(segment[7:]) > 0:
+        return segment
+    raise ValueError(f"segment must be one of {', '.join(SEGMENTERS)} (N a positive integer), got {segment!r}")
+
+
+def char_spans(text: str, segment: str) -> list[tuple[int, int]]:
+    """Character spans [start, end) of the steps of ``text`` for the text-based segmenters.
+
+    newline: each line, stripped, kept when longer than 5 characters (Topology of Reasoning);
+    paragraph: blocks separated by blank lines, stripped; sentence: runs ending in . ! or ? followed by white
+    space, or at a line end, stripped.
+    """
+    if segment == "newline":
+        spans = (_strip_span(text, m.start(), m.end()) for m in _LINE.finditer(text))
+        return [(a, b) for a, b in spans if b - a > MIN_LINE_CHARS]
+    pattern = {"paragraph": _PARAGRAPH, "sentence": _SENTENCE}[segment]
+    return [(m.start(), m.end()) for m in pattern.finditer(text)]
+
+
+def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def segment_steps(text: str, offsets: np.ndarray, segment: str = "newline") -> list[Step]:
+    """Split a tokenized trace into steps with exact character and token spans.
+
+    ``offsets`` are the tokens' character spans, non-decreasing (as :func:`reasongraph.extract` makes them). A
+    step's tokens are those overlapping its characters; a token straddling two steps (a merged ".\\n" and the
+    next line cannot straddle, but a sentence boundary inside one token can) goes to the earlier step.
+    """
+    validate_segmenter(segment)
+    offsets = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    n = len(offsets)
+    if segment == "token":
+        tok_spans = [(i, i + 1) for i in range(n)]
+    elif segment.startswith("window:"):
+        size = int(segment[7:])
+        tok_spans = [(i, min(i + size, n)) for i in range(0, n, size)]
+    else:
+        return _steps_from_chars(text, offsets, char_spans(text, segment))
+    return [Step(a, b, int(offsets[a, 0]), int(offsets[b - 1, 1]), text[offsets[a, 0]:offsets[b - 1, 1]])
+            for a, b in tok_spans]
+
+
+def _steps_from_chars(text: str, offsets: np.ndarray, spans: list[tuple[int, int]]) -> list[Step]:
+    starts, ends = offsets[:, 0], offsets[:, 1]
+    steps: list[Step] = []
+    prev_end = 0
+    for a, b in spans:
+        first = int(np.searchsorted(ends, a, side="right"))  # first token ending after a
+        last = int(np.searchsorted(starts, b, side="left"))  # first token starting at or after b
+        if last <= first:  # characters beyond the tokenized (truncated) text
+            continue
+        first = min(max(first, prev_end), last - 1)  # a straddling token stays with the earlier step
+        steps.append(Step(first, last, a, b, text[a:b]))
+        prev_end = last
+    return steps
