@@ -1,0 +1,229 @@
+"""Effective rank of hidden states and its dynamics along a trace (Roy & Vetterli 2007; VERL).
+
+Token entropy can collapse while the hidden states still spread over many directions; the effective rank measures
+that spread. ``erank_dynamics`` gives the VERL paper's velocity (ERV) and acceleration (ERA) of the effective rank
+over growing prefixes of one response, ``erank_profile`` a curve of it along a trace for plots.
+All computation is float64 whatever the input dtype.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+__all__ = [
+    "effective_rank",
+    "effective_rank_by_layer",
+    "effective_rank_from_singular_values",
+    "erank_dynamics",
+    "erank_profile",
+    "erank_velocity",
+]
+
+# Windows processed per batched eigendecomposition in erank_profile; bounds memory for small strides.
+_PROFILE_CHUNK = 256
+
+
+def effective_rank_from_singular_values(s: np.ndarray) -> float:
+    """Effective rank exp(H(p)) of p_k = s_k / sum(s) (Roy & Vetterli 2007).
+
+    Parameters
+    ----------
+    s : (k,) array of non-negative singular values.
+
+    Returns
+    -------
+    float
+        Between 1 and the number of non-zero values; NaN when all values are zero (or none are given): a zero
+        matrix spreads over no direction, so its effective rank is undefined rather than 0 or 1.
+    """
+    s = np.asarray(s, dtype=np.float64)
+    if s.ndim != 1:
+        raise ValueError(f"s must be a 1-D array of singular values, got shape {s.shape}")
+    if not np.all(np.isfinite(s)) or np.any(s < 0):
+        raise ValueError("s must hold finite, non-negative singular values")
+    total = s.sum()
+    if total == 0.0:
+        return float("nan")
+    p = s[s > 0] / total
+    return float(np.exp(-np.sum(p * np.log(p))))
+
+
+def _as_matrix(X: np.ndarray, name: str = "X") -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D (n_tokens, d) array, got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"{name} holds NaN or Inf values")
+    return X
+
+
+def effective_rank(X: np.ndarray, center: bool = True) -> float:
+    """Effective rank of a (n_tokens, d) matrix of hidden states, from its float64 singular values.
+
+    Parameters
+    ----------
+    X : (n_tokens, d) array, one row per token.
+    center : subtract the mean hidden state over tokens (the mean row) first, as the VERL paper does; the rank
+        then measures the spread around the mean rather than the mean's own direction.
+
+    Returns
+    -------
+    float
+        exp of the entropy of the normalized singular values; NaN for an empty or all-zero matrix (after
+        centering: a single token, or identical tokens).
+    """
+    X = _as_matrix(X)
+    if X.size == 0:
+        return float("nan")
+    if center:
+        X = X - X.mean(axis=0)
+    return effective_rank_from_singular_values(np.linalg.svd(X, compute_uv=False))
+
+
+def effective_rank_by_layer(hidden: Mapping[int, np.ndarray], center: bool = True) -> dict[int, float]:
+    """Effective rank of each captured layer's hidden states, e.g. ``effective_rank_by_layer(trace.hidden)``.
+
+    Parameters
+    ----------
+    hidden : {layer index: (n_tokens, d) array}.
+    center : as in :func:`effective_rank`.
+
+    Returns
+    -------
+    dict
+        {layer index: effective rank}, layers in increasing order.
+    """
+    return {int(layer): effective_rank(hidden[layer], center=center) for layer in sorted(hidden)}
+
+
+def _batched_eranks(W: np.ndarray) -> np.ndarray:
+    """Effective ranks of a stack (m, n, d) of (already centered) matrices, via their Gram matrices.
+
+    The singular values are the square roots of the eigenvalues of the smaller Gram matrix (n x n or d x d),
+    several times faster than an SVD. Eigenvalues within round-off of zero (below lambda_max * max(n, d) * eps,
+    the tolerance ``numpy.linalg.matrix_rank`` uses) are set to zero: their square roots would otherwise turn
+    exact zero singular values into spurious ~1e-8 ones.
+    """
+    m, n, d = W.shape
+    G = W @ W.transpose(0, 2, 1) if n <= d else W.transpose(0, 2, 1) @ W
+    lam = np.linalg.eigvalsh(G)
+    tol = lam.max(axis=1, keepdims=True) * max(n, d) * np.finfo(np.float64).eps
+    s = np.sqrt(np.where(lam > tol, lam, 0.0))
+    return np.array([effective_rank_from_singular_values(row) for row in s])
+
+
+def erank_velocity(er_series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """VERL velocity and acceleration of a series of effective ranks ER_0, ER_1, ...
+
+    v_j = ER_j - mean(ER_0 .. ER_{j-1}) for j >= 1 (the gain over the average so far), and
+    a_j = v_j - v_{j-1} for j >= 2.
+
+    Parameters
+    ----------
+    er_series : (n,) effective ranks on growing prefixes.
+
+    Returns
+    -------
+    v : (max(n - 1, 0),) velocities.
+    a : (max(n - 2, 0),) accelerations.
+    """
+    er = np.asarray(er_series, dtype=np.float64)
+    if er.ndim != 1:
+        raise ValueError(f"er_series must be 1-D, got shape {er.shape}")
+    if er.size < 2:
+        return np.empty(0), np.empty(0)
+    running_mean = np.cumsum(er)[:-1] / np.arange(1, er.size)
+    v = er[1:] - running_mean
+    return v, np.diff(v)
+
+
+def erank_dynamics(
+    X: np.ndarray, window: int = 512, stride: int = 40, center: bool = True
+) -> tuple[float, float]:
+    """Effective-rank velocity and acceleration (ERV, ERA) of one response, as the VERL paper defines them.
+
+    Keep the last ``window`` rows (L of them). With stride s, ER_j is the effective rank of the prefix
+    ``X[:(j + 1) * s]`` (its first (j+1)s rows) for every j with (j + 1) * s < L; each prefix is centered on its
+    own mean when ``center`` (as VERL's released code does). ERV is the mean of the velocities and ERA the mean of
+    the accelerations from :func:`erank_velocity`.
+
+    VERL's released code takes the first 512 tokens and also uses the prefix of length L and the whole response;
+    this follows science.md's definition (last ``window`` rows, strict (j + 1) * s < L).
+
+    Parameters
+    ----------
+    X : (n_tokens, d) hidden states of the response tokens.
+    window : number of final rows kept.
+    stride : prefix growth s in rows.
+    center : center each prefix on its mean hidden state.
+
+    Returns
+    -------
+    (erv, era) : floats. Both NaN when L < 2s (too short for the paper); ERV needs two prefixes (L > 2s) and ERA
+        three (L > 3s), NaN otherwise.
+    """
+    X = _as_matrix(X)
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    X = X[-window:]
+    n_rows = X.shape[0]
+    if n_rows < 2 * stride:
+        return float("nan"), float("nan")
+    eranks = []
+    for k in range(stride, n_rows, stride):
+        prefix = X[:k] - X[:k].mean(axis=0) if center else X[:k]
+        eranks.append(_batched_eranks(prefix[None])[0])
+    v, a = erank_velocity(np.array(eranks))
+    erv = float(v.mean()) if v.size else float("nan")
+    era = float(a.mean()) if a.size else float("nan")
+    return erv, era
+
+
+def _window_starts(n_rows: int, window: int, stride: int) -> np.ndarray:
+    starts = np.arange(0, n_rows - window + 1, stride)
+    if starts[-1] + window < n_rows:
+        starts = np.append(starts, n_rows - window)
+    return starts
+
+
+def erank_profile(
+    X: np.ndarray, window: int = 64, stride: int | None = None, center: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Effective rank in sliding windows along a trace, for a curve of hidden-state spread over tokens.
+
+    Parameters
+    ----------
+    X : (n_tokens, d) hidden states.
+    window : rows per window.
+    stride : step between window starts; ``None`` means ``window`` (adjacent, non-overlapping windows).
+    center : center each window on its own mean.
+
+    Returns
+    -------
+    starts : (m,) int first row of each window. When the stride grid leaves rows uncovered at the end, one more
+        window ending at the last row is added, so the curve spans the whole trace. A trace shorter than
+        ``window`` gives a single window over all of it; an empty one gives empty arrays.
+    values : (m,) float effective rank of each window (NaN for a window with no spread).
+    """
+    X = _as_matrix(X)
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    stride = window if stride is None else stride
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    n_rows = X.shape[0]
+    if n_rows == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    window = min(window, n_rows)
+    starts = _window_starts(n_rows, window, stride)
+    values = np.empty(starts.size)
+    for lo in range(0, starts.size, _PROFILE_CHUNK):
+        chunk = starts[lo:lo + _PROFILE_CHUNK]
+        W = X[chunk[:, None] + np.arange(window)]
+        if center:
+            W = W - W.mean(axis=1, keepdims=True)
+        values[lo:lo + chunk.size] = _batched_eranks(W)
+    return starts, values
