@@ -1,0 +1,345 @@
+"""The reasoning graph: a trace's walk over hidden-state clusters as a directed graph, with its revisits.
+
+Following the Topology of Reasoning paper (Minegishi et al. 2025): each step of a trace is labeled with the
+cluster of its step vector, which gives a *walk* of cluster ids. Clusters are the nodes; consecutive steps in
+different clusters add a directed edge (a step that stays in its cluster adds none, so there are no
+self-loops), weighted by the L2 distance between the two step vectors. A *revisit* is a step that enters a
+cluster seen before with another cluster in between: the walk came back to an earlier internal state.
+
+Steps whose label is negative (HDBSCAN noise under the noise policy 'drop') are left out of the walk: they add
+no node, the edge runs from the last kept step to the next kept one, and two runs of one cluster separated only
+by dropped steps are one run. Step indices (``Revisit.step``, the ``steps`` node attribute) always refer to
+the original step positions.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+from reasongraph import topology
+
+if TYPE_CHECKING:
+    from reasongraph.trace import Trace
+
+__all__ = ["Revisit", "ReasoningGraph", "walk_runs"]
+
+
+@dataclass(frozen=True)
+class Revisit:
+    """One revisit event: step ``step`` enters ``node`` again after at least one other node in between.
+
+    ``steps_since_last_visit`` is ``step`` minus the last step index at which ``node`` was visited.
+    ``start_token`` / ``end_token`` give the step's token span [start, end) when known (built from a Trace).
+    """
+
+    step: int
+    node: int
+    steps_since_last_visit: int
+    start_token: int | None = None
+    end_token: int | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """Maximal runs of the kept walk: run r is cluster ``label[r]`` over original steps first[r]..last[r]."""
+
+    label: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+
+
+def walk_runs(walk) -> list[tuple[int, int, int]]:
+    """Maximal runs of one label in a walk, as (label, first step, last step), negative labels skipped.
+
+    Dropped steps do not split a run: [0, -1, 0] is one run of 0 over steps 0..2.
+
+    >>> walk_runs([0, 0, 1, -1, 1, 0])
+    [(0, 0, 1), (1, 2, 4), (0, 5, 5)]
+    """
+    runs = _runs(_check_walk(walk))
+    return [(int(a), int(b), int(c)) for a, b, c in zip(runs.label, runs.first, runs.last)]
+
+
+def _check_walk(walk) -> np.ndarray:
+    arr = np.asarray(walk)
+    if arr.ndim != 1:
+        raise ValueError(f"walk must be 1-D (one cluster id per step), got shape {arr.shape}")
+    if arr.size == 0 or arr.dtype.kind in "iu":
+        return arr.astype(np.int64)
+    if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+        return arr.astype(np.int64)
+    raise ValueError(f"walk must hold integer cluster ids (negative = dropped step), got dtype {arr.dtype}")
+
+
+def _runs(walk: np.ndarray) -> _Runs:
+    kept = np.flatnonzero(walk >= 0)
+    labels = walk[kept]
+    change = labels[1:] != labels[:-1]
+    starts = np.r_[True, change] if labels.size else np.zeros(0, dtype=bool)
+    ends = np.r_[change, True] if labels.size else np.zeros(0, dtype=bool)
+    return _Runs(labels[starts], kept[starts], kept[ends])
+
+
+def _revisits(runs: _Runs, spans: np.ndarray | None) -> list[Revisit]:
+    """Every run of a node after its first one starts a revisit event."""
+    last_seen: dict[int, int] = {}
+    out = []
+    for label, first, last in zip(runs.label.tolist(), runs.first.tolist(), runs.last.tolist()):
+        if label in last_seen:
+            start, end = (int(spans[first, 0]), int(spans[first, 1])) if spans is not None else (None, None)
+            out.append(Revisit(first, label, first - last_seen[label], start, end))
+        last_seen[label] = last
+    return out
+
+
+def _node_order(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster ids in order of first visit, and the node index (position in that order) of each label."""
+    uniq, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    return uniq[order], rank[inverse.ravel()]
+
+
+def _step_mean_entropy(entropy: np.ndarray, spans: np.ndarray) -> np.ndarray:
+    """NaN-aware mean token entropy over each step's token span (NaN for an empty or all-NaN span)."""
+    out = np.full(len(spans), np.nan)
+    for i, (a, b) in enumerate(spans):
+        vals = entropy[a:b]
+        vals = vals[np.isfinite(vals)]
+        if vals.size:
+            out[i] = vals.mean()
+    return out
+
+
+class ReasoningGraph:
+    """A walk over clusters as a directed graph, its revisit events and its cycle/topology metrics.
+
+    Build it with :meth:`from_walk` (arrays) or :meth:`from_trace` (a Trace and its step labels).
+
+    Attributes
+    ----------
+    walk : (n_steps,) int64 cluster id per step; negative = dropped step.
+    vectors : (n_steps, d) step vectors or None.
+    step_entropy : (n_steps,) mean token entropy per step, or None.
+    step_spans : (n_steps, 2) token span [start, end) per step, or None.
+    nodes : the cluster ids that occur, in order of first visit (node i of :attr:`adjacency`).
+    adjacency : (n_nodes, n_nodes) scipy sparse matrix, the directed edges with their mean L2 weights
+        (a csgraph: stored zeros are edges).
+
+    Notes
+    -----
+    Edge attributes: ``count``, the number of transitions along the edge; ``weight``, the MEAN L2 distance
+    between the two step vectors over those transitions (1.0 when no vectors are given); ``min_weight``, the
+    shortest of them. Shortest paths, diameter and path length use ``weight``: the mean is the typical jump
+    along that edge whatever its count. The paper's released code keeps every transition as a parallel edge,
+    so its Dijkstra in effect uses the minimum; ``min_weight`` keeps that value at hand. The two differ only on
+    edges traversed more than once. Node attributes: ``visits`` (steps labeled with it), ``steps`` (their indices), ``runs`` (maximal
+    runs in the walk), and ``mean_entropy`` (NaN-aware mean of ``step_entropy`` over its steps) when known.
+    """
+
+    def __init__(self, walk, vectors=None, step_entropy=None, step_spans=None) -> None:
+        self.walk = _check_walk(walk)
+        n = self.walk.size
+        self.vectors = _check_rows("vectors", vectors, n, ndim=2)
+        self.step_entropy = _check_rows("step_entropy", step_entropy, n, ndim=1)
+        self.step_spans = _check_rows("step_spans", step_spans, n, ndim=2, width=2)
+        if self.step_spans is not None:
+            if self.step_spans.dtype.kind not in "iu":
+                raise ValueError(f"step_spans must hold integer token indices, got dtype {self.step_spans.dtype}")
+            self.step_spans = self.step_spans.astype(np.int64)
+        self._kept = np.flatnonzero(self.walk >= 0)
+        if self.vectors is not None and not np.all(np.isfinite(self.vectors[self._kept])):
+            raise ValueError("vectors of kept steps must be finite (no NaN/Inf)")
+        nodes, self._node_of_kept = _node_order(self.walk[self._kept])
+        self.nodes: list[int] = nodes.tolist()
+        self._runs = _runs(self.walk)
+        self._revisits = _revisits(self._runs, self.step_spans)
+        # maximal runs per node: a run starts at each kept step whose node differs from the previous kept step's
+        starts = np.r_[True, self._node_of_kept[1:] != self._node_of_kept[:-1]][: self._kept.size]
+        self._run_counts = np.bincount(self._node_of_kept[starts], minlength=len(self.nodes))
+        self._build_edges()
+        self._graph = self._build_networkx()
+
+    @classmethod
+    def from_walk(cls, walk, vectors=None, step_entropy=None, step_spans=None) -> "ReasoningGraph":
+        """Build the graph of a walk of cluster ids.
+
+        Parameters
+        ----------
+        walk : (n_steps,) integer cluster id per step; a negative id drops that step (see the module notes).
+        vectors : (n_steps, d) step vectors, for the L2 edge weights; weights are 1.0 when None.
+        step_entropy : (n_steps,) mean token entropy per step; gives the ``mean_entropy`` node attribute.
+        step_spans : (n_steps, 2) token spans [start, end); put into the :class:`Revisit` events.
+        """
+        return cls(walk, vectors=vectors, step_entropy=step_entropy, step_spans=step_spans)
+
+    @classmethod
+    def from_trace(cls, trace: "Trace", labels, layer: int | None = None) -> "ReasoningGraph":
+        """Build the graph of a Trace whose steps were labeled ``labels`` (one cluster id per step).
+
+        Uses ``trace.step_vectors(layer)`` for the edge weights, the NaN-aware mean of ``trace.entropy`` over
+        each step's tokens for the node entropies, and the steps' token spans for the revisit events.
+        """
+        labels = np.asarray(labels)
+        if labels.shape != (trace.n_steps,):
+            raise ValueError(f"labels must hold one cluster id per step: the trace has {trace.n_steps} steps, "
+                             f"labels have shape {labels.shape}")
+        spans = trace.step_spans()
+        entropy = np.asarray(trace.entropy, dtype=np.float64)
+        return cls(labels, vectors=trace.step_vectors(layer), step_entropy=_step_mean_entropy(entropy, spans),
+                   step_spans=spans)
+
+    # ------------------------------------------------------------------ construction
+    def _build_edges(self) -> None:
+        kept, idx = self._kept, self._node_of_kept
+        moved = np.flatnonzero(idx[1:] != idx[:-1])
+        src, dst = idx[moved], idx[moved + 1]
+        if self.vectors is None:
+            dist = np.ones(moved.size)
+        else:
+            a = self.vectors[kept[moved]].astype(np.float64)
+            b = self.vectors[kept[moved + 1]].astype(np.float64)
+            dist = np.linalg.norm(b - a, axis=1)
+        n = len(self.nodes)
+        keys, inverse = np.unique(src * n + dst, return_inverse=True)
+        count = np.bincount(inverse, minlength=keys.size)
+        total = np.bincount(inverse, weights=dist, minlength=keys.size)
+        self._edge_min = np.full(keys.size, np.inf)
+        np.minimum.at(self._edge_min, inverse, dist)
+        self._edge_src, self._edge_dst = (keys // n, keys % n) if n else (keys, keys)
+        self._edge_count, self._edge_weight = count, total / np.maximum(count, 1)
+        # Built from unique (src, dst) pairs and never pruned, so zero-weight edges stay stored edges.
+        self.adjacency = sp.csr_array((self._edge_weight, (self._edge_src, self._edge_dst)), shape=(n, n))
+
+    def _build_networkx(self) -> nx.DiGraph:
+        g = nx.DiGraph(n_steps=int(self.walk.size))
+        order = np.argsort(self._node_of_kept, kind="stable")
+        bounds = np.searchsorted(self._node_of_kept[order], np.arange(len(self.nodes) + 1))
+        for i, node in enumerate(self.nodes):
+            steps = self._kept[order[bounds[i]:bounds[i + 1]]]
+            attrs = {"visits": int(steps.size), "steps": steps.tolist(), "runs": int(self._run_counts[i])}
+            if self.step_entropy is not None:
+                vals = self.step_entropy[steps]
+                vals = vals[np.isfinite(vals)]
+                attrs["mean_entropy"] = float(vals.mean()) if vals.size else float("nan")
+            g.add_node(node, **attrs)
+        for s, d, c, w, m in zip(self._edge_src.tolist(), self._edge_dst.tolist(), self._edge_count.tolist(),
+                                 self._edge_weight.tolist(), self._edge_min.tolist()):
+            g.add_edge(self.nodes[s], self.nodes[d], count=c, weight=w, min_weight=m)
+        return g
+
+    # ------------------------------------------------------------------ views
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def n_edges(self) -> int:
+        return int(self._edge_src.size)
+
+    def revisits(self) -> list[Revisit]:
+        """Revisit events in step order: each maximal run of a node after its first run starts one."""
+        return list(self._revisits)
+
+    def to_networkx(self) -> nx.DiGraph:
+        """A copy of the graph as a networkx DiGraph (nodes are the cluster ids)."""
+        return self._graph.copy()
+
+    def to_node_link(self) -> dict:
+        """The graph as node-link data (``networkx.node_link_data`` with ``edges="edges"``), JSON-able.
+
+        NaN ``mean_entropy`` values stay NaN (Python's json writes them as ``NaN``).
+        """
+        try:
+            return nx.node_link_data(self._graph, edges="edges")
+        except TypeError:  # networkx < 3.4 has no ``edges`` argument and names the key "links"
+            data = nx.node_link_data(self._graph)
+            data["edges"] = data.pop("links")
+            return data
+
+    def to_json(self) -> str:
+        """:meth:`to_node_link` as a JSON string."""
+        return json.dumps(self.to_node_link())
+
+    def write_graphml(self, path: str | Path) -> Path:
+        """Write the graph as GraphML; the ``steps`` list becomes a comma-separated string.
+
+        Read it back with ``networkx.read_graphml(path, node_type=int)``.
+        """
+        g = self._graph.copy()
+        for _, attrs in g.nodes(data=True):
+            attrs["steps"] = ",".join(str(s) for s in attrs["steps"])
+        path = Path(path)
+        nx.write_graphml(g, path)
+        return path
+
+    def __repr__(self) -> str:
+        return (f"ReasoningGraph(n_steps={self.walk.size}, n_nodes={self.n_nodes}, n_edges={self.n_edges}, "
+                f"n_revisits={len(self._revisits)})")
+
+    # ------------------------------------------------------------------ metrics
+    def metrics(self, k: int = 5, max_cycles: int = 100_000) -> dict:
+        """Cycle and topology metrics as a flat JSON-able dict (keys as in science.md).
+
+        Parameters
+        ----------
+        k : largest cycle length counted by ``cycles_upto_k``.
+        max_cycles : cap on ``cycles_upto_k``; ``cycles_truncated`` says there were more cycles than that.
+
+        Returns
+        -------
+        dict with
+        - ``n_steps`` (all steps, dropped ones included), ``n_nodes``, ``n_edges``.
+        - ``loop_exists``: some node is revisited after another node in between. ``loop_count``: as the
+          paper's released code, the number of maximal runs minus 1 of the first node so revisited (the node
+          of the earliest revisit event); 0 without a loop. ``max_revisits``: the paper's text, the most
+          returns to any one node. ``n_revisits``: the number of revisit events, ``len(self.revisits())``.
+        - ``cyclomatic``: E - V + C (C weakly connected components). ``scc_share``: share of nodes in strongly
+          connected components of size > 1. ``cycles_upto_k``, ``cycles_truncated``: see
+          :func:`reasongraph.topology.count_cycles_upto`.
+        - ``diameter`` / ``path_length``: longest / mean directed shortest path (L2 weights) over reachable
+          ordered pairs; ``diameter_hops`` / ``path_length_hops`` the same in hops.
+        - ``avg_clustering`` (undirected, over nodes of degree >= 2), ``c_rand`` = <k>/(N-1),
+          ``l_rand`` = ln N / ln <k>, ``small_world`` = (C/C_rand)/(L/L_rand) with weighted L and
+          ``small_world_hops`` with hop L.
+
+        Undefined values are NaN: every distance and clustering metric on a graph of fewer than two nodes (no
+        pairs), ``avg_clustering`` when no node has degree >= 2, ``l_rand`` when <k> <= 1 (ln <k> <= 0), the
+        small-world indices whenever one of their terms is NaN or zero, ``scc_share`` with no nodes.
+        """
+        n = self.n_nodes
+        returns = self._run_counts - 1
+        first_loop = self.nodes.index(self._revisits[0].node) if self._revisits else None
+        return {
+            "n_steps": int(self.walk.size),
+            "n_nodes": int(n),
+            "n_edges": self.n_edges,
+            "loop_exists": bool(self._revisits),
+            "loop_count": int(returns[first_loop]) if first_loop is not None else 0,
+            "max_revisits": int(returns.max()) if n else 0,
+            "n_revisits": int(returns.sum()),
+            **topology.topology_metrics(self.adjacency, k=k, max_cycles=max_cycles),
+        }
+
+
+def _check_rows(name: str, arr, n: int, ndim: int, width: int | None = None) -> np.ndarray | None:
+    """Validate an optional numeric per-step array: ``n`` rows, ``ndim`` dimensions, ``width`` columns."""
+    if arr is None:
+        return None
+    out = np.asarray(arr)
+    if out.ndim != ndim or out.shape[0] != n or (width is not None and out.shape[1] != width):
+        want = f"({n},)" if ndim == 1 else f"({n}, {width if width is not None else 'd'})"
+        raise ValueError(f"{name} must have shape {want} (one row per step of the walk), got {out.shape}")
+    if out.dtype.kind not in "fiu":
+        raise ValueError(f"{name} must be a real numeric array, got dtype {out.dtype}")
+    return out.astype(np.float64) if ndim == 1 else out
