@@ -174,7 +174,7 @@ def _dequantize(gguf: Path, target: Path) -> None:
         raise
 
 
-def tiny_random_model(seed: int = 0, num_layers: int = 2, hidden_size: int = 64, context_length: int = 512,
+def tiny_random_model(seed: int = 0, num_layers: int = 2, hidden_size: int = 64, context_length: int = 2048,
                       device: Any = None, dtype: Any = None) -> LoadedModel:
     """A tiny random-initialized Llama sharing the real SmolLM2 tokenizer: fast, for tests and benchmarks.
 

@@ -146,12 +146,12 @@ def test_layer_resolution():
 def test_errors(tiny):
     with pytest.raises(InputError, match="empty"):
         rg.extract("   \n ", model=tiny)
-    long = "word " * 2000
-    with pytest.raises(InputError, match="context of 512"):
+    long = "word " * 2100
+    with pytest.raises(InputError, match="context of 2048"):
         rg.extract(long, model=tiny)
     with pytest.warns(UserWarning, match="dropped the last"):
         tr = rg.extract(long, prompt="p", model=tiny, truncate=True, layers=(-1,))
-    assert len(tr.input_ids) == 512 and tr.meta["tokens_dropped"] > 0
+    assert len(tr.input_ids) == 2048 and tr.meta["tokens_dropped"] > 0
     assert tr.text == long[:tr.offsets[-1, 1]]
     with pytest.raises(ValueError, match="segment"):
         rg.extract("some text here", model=tiny, segment="lines")
