@@ -99,7 +99,7 @@ class Analysis:
     def _repr_html_(self) -> str:
         from reasongraph.html import trace_html
 
-        return trace_html(self)
+        return trace_html(self, full_page=False)
 
     def __repr__(self) -> str:
         m = self.metrics
