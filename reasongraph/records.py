@@ -1,0 +1,372 @@
+"""Reading datasets of reasoning traces as a stream of records, each either scoreable or carrying its error.
+
+Inputs: JSON Lines (``.jsonl``, ``.ndjson``), CSV (``.csv``; ``.tsv`` tab-separated), Parquet (``.parquet``,
+``.pq``; needs pyarrow) and a Hugging Face ``datasets`` dataset saved with ``save_to_disk`` (a folder; read with
+``datasets.load_from_disk`` when that package is installed, else straight from its Arrow files with pyarrow).
+
+Records stream one at a time, so memory stays flat in the size of the input, and the reader can be iterated
+again (the two passes of :func:`reasongraph.score_dataset` each read the file). Problems are split in two kinds:
+
+* a problem with the whole input (missing file, unknown format, a field name that the input does not have) is an
+  :class:`~reasongraph.errors.InputError` raised when the reader is built, before any work starts;
+* a problem with one record (a line that is not JSON, undecodable bytes, a missing, non-string or empty text)
+  yields a :class:`Record` whose ``error`` says what is wrong, so a batch job can skip it and account for it.
+
+Every record has a ``line``: the 1-based line of the file where it starts (JSONL, CSV), or its 1-based row number
+(Parquet, saved datasets). Blank lines in a JSONL file are not records.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from reasongraph.errors import InputError
+
+FORMATS = ("jsonl", "csv", "tsv", "parquet", "hf")
+_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv",
+             ".parquet": "parquet", ".pq": "parquet"}
+_BATCH_ROWS = 1024
+_CSV_FIELD_LIMIT = 2**31 - 1  # traces are often longer than csv's default limit of 128 KiB per field
+
+
+@dataclass(frozen=True)
+class Record:
+    """One input record: what to score, or why it cannot be scored.
+
+    Attributes
+    ----------
+    line : 1-based line where the record starts (JSONL, CSV) or 1-based row number (Parquet, saved dataset).
+    id : the id field's value as a string, None when absent.
+    text, prompt, group, pair : the named fields' values (group and pair as strings); None when absent.
+    error : None for a scoreable record, else a one-line reason.
+    """
+
+    line: int
+    id: str | None = None
+    text: str | None = None
+    prompt: str | None = None
+    group: str | None = None
+    pair: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def where(self) -> str:
+        """``"line 12 (id 'p3')"``: how messages name this record."""
+        return f"line {self.line}" + (f" (id {self.id!r})" if self.id is not None else "")
+
+
+def detect_format(path: str | Path) -> str:
+    """The input format of ``path`` from its suffix, or ``"hf"`` for a folder saved by ``datasets``."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / "state.json").is_file():
+            return "hf"
+        if (path / "dataset_dict.json").is_file():
+            splits = sorted(p.name for p in path.iterdir() if (p / "state.json").is_file())
+            raise InputError(f"{path} is a DatasetDict with splits {splits}; pass one split's folder, "
+                             f"e.g. {path / (splits[0] if splits else 'train')}")
+        raise InputError(f"{path} is a folder but not a dataset saved with datasets' save_to_disk "
+                         "(no state.json)")
+    fmt = _SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(f"cannot tell the format of {path}: use a .jsonl, .csv, .tsv or .parquet file, "
+                         "or a folder written by datasets' save_to_disk")
+    return fmt
+
+
+class RecordReader:
+    """A re-iterable stream of :class:`Record` values from one input, validated up front.
+
+    Parameters
+    ----------
+    path : the input file or saved-dataset folder.
+    text_field : field holding the trace text (required in every record).
+    prompt_field, group_field, pair_field : optional fields for the prompt, the group (e.g. the model) and the
+        pairing key (e.g. the problem); a name given must exist in the input.
+    id_field : field holding the record id. The default ``"id"`` may be absent from the input (records are then
+        known by their line); any other name must exist. None: no ids.
+    limit : read only the first ``limit`` records (bad records count).
+    format : one of ``FORMATS``; default from the path.
+
+    Raises
+    ------
+    InputError : the input does not exist, its format is unknown, or a named field occurs nowhere in it.
+    """
+
+    def __init__(self, path: str | Path, text_field: str = "trace", prompt_field: str | None = None,
+                 id_field: str | None = "id", group_field: str | None = None, pair_field: str | None = None,
+                 limit: int | None = None, format: str | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise InputError(f"input not found: {self.path}")
+        if not text_field:
+            raise InputError("text_field must name a field")
+        if limit is not None and limit < 0:
+            raise InputError(f"limit must be >= 0, got {limit}")
+        if format is not None and format not in FORMATS:
+            raise InputError(f"format must be one of {FORMATS}, got {format!r}")
+        self.format = format or detect_format(self.path)
+        self.limit = limit
+        self.fields = {"text": text_field, "prompt": prompt_field, "id": id_field, "group": group_field,
+                       "pair": pair_field}
+        self._check_fields()
+
+    # ------------------------------------------------------------------ validation
+    def _check_fields(self) -> None:
+        wanted = {name for name in self.fields.values() if name}
+        found = self._present_fields(wanted)
+        if self.fields["id"] == "id" and "id" not in found:
+            self.fields["id"] = None  # the default id field is optional
+            wanted.discard("id")
+        missing = [f"{role}_field {name!r}" for role, name in self.fields.items() if name and name not in found]
+        if missing:
+            known = sorted(found if self.format == "jsonl" else self._columns())
+            hint = f"; fields in the input: {', '.join(known)}" if known else ""
+            raise InputError(f"{self.path}: unknown field name: {', '.join(missing)}{hint}")
+
+    def _present_fields(self, wanted: set[str]) -> set[str]:
+        if self.format != "jsonl":
+            return set(self._columns())
+        # JSONL has no header: scan records until every wanted field was seen (usually the first record).
+        seen: set[str] = set()
+        for _, obj, err in self._jsonl_objects():
+            if err is None:
+                seen.update(obj)
+                if wanted <= seen:
+                    break
+        return seen
+
+    def _columns(self) -> list[str]:
+        if self.format in ("csv", "tsv"):
+            csv.field_size_limit(_CSV_FIELD_LIMIT)
+            with self._open_csv() as f:
+                return next(csv.reader(f, delimiter=self._delimiter), [])
+        if self.format == "parquet":
+            return list(_parquet_file(self.path).schema_arrow.names)
+        if self.format == "hf":
+            return list(_hf_columns(self.path))
+        return []
+
+    # ------------------------------------------------------------------ reading
+    def __iter__(self) -> Iterator[Record]:
+        return islice(self._records(), self.limit)
+
+    def count(self) -> int:
+        """Number of records :meth:`__iter__` yields (one cheap pass that parses nothing it can skip)."""
+        if self.format == "jsonl":
+            with open(self.path, "rb") as f:
+                n = sum(1 for raw in f if raw.strip())
+        elif self.format == "parquet":
+            n = _parquet_file(self.path).metadata.num_rows
+        elif self.format == "hf":
+            n = _hf_num_rows(self.path)
+        else:
+            n = sum(1 for _ in self._csv_rows())
+        return n if self.limit is None else min(n, self.limit)
+
+    def _records(self) -> Iterator[Record]:
+        if self.format == "jsonl":
+            for line, obj, err in self._jsonl_objects():
+                yield self._make(line, obj) if err is None else Record(line=line, error=err)
+        elif self.format in ("csv", "tsv"):
+            for line, row, err in self._csv_rows():
+                yield self._make(line, row) if err is None else Record(line=line, error=err)
+        else:
+            rows = _parquet_rows(self.path, self._used()) if self.format == "parquet" else _hf_rows(self.path,
+                                                                                                  self._used())
+            for i, row in enumerate(rows):
+                yield self._make(i + 1, row)
+
+    def _used(self) -> list[str]:
+        return list(dict.fromkeys(name for name in self.fields.values() if name))
+
+    def _make(self, line: int, obj: dict[str, Any]) -> Record:
+        """Validate one decoded record's fields and build its :class:`Record`."""
+        f = self.fields
+        rid = _as_key(obj.get(f["id"])) if f["id"] else None
+        base = {"line": line, "id": rid}
+        text = obj.get(f["text"])
+        if text is None:
+            return Record(**base, error=f"missing text field {f['text']!r}")
+        if not isinstance(text, str):
+            return Record(**base, error=f"text field {f['text']!r} is not a string (got {type(text).__name__})")
+        if not text.strip():
+            return Record(**base, error=f"empty text in field {f['text']!r}")
+        prompt = obj.get(f["prompt"]) if f["prompt"] else None
+        if prompt is not None and not isinstance(prompt, str):
+            return Record(**base, error=f"prompt field {f['prompt']!r} is not a string "
+                                        f"(got {type(prompt).__name__})")
+        return Record(**base, text=text, prompt=prompt or None,
+                      group=_as_key(obj.get(f["group"])) if f["group"] else None,
+                      pair=_as_key(obj.get(f["pair"])) if f["pair"] else None)
+
+    # ------------------------------------------------------------------ JSONL
+    def _jsonl_objects(self) -> Iterator[tuple[int, dict | None, str | None]]:
+        """(line, object, error) per non-blank line; bytes are split on b'\\n' only, decoded strictly as UTF-8."""
+        with open(self.path, "rb") as f:
+            for lineno, raw in enumerate(f, start=1):
+                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                if not raw.strip():
+                    continue
+                try:
+                    s = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    yield lineno, None, f"undecodable bytes: not UTF-8 (byte 0x{raw[e.start]:02x} at column " \
+                                        f"{e.start + 1})"
+                    continue
+                try:
+                    obj = json.loads(s)
+                except json.JSONDecodeError as e:
+                    yield lineno, None, f"not valid JSON: {e.msg} (column {e.colno})"
+                    continue
+                if not isinstance(obj, dict):
+                    yield lineno, None, f"not a JSON object (got {type(obj).__name__})"
+                    continue
+                yield lineno, obj, None
+
+    # ------------------------------------------------------------------ CSV
+    @property
+    def _delimiter(self) -> str:
+        return "\t" if self.format == "tsv" else ","
+
+    def _open_csv(self):
+        # surrogateescape keeps reading past bad bytes; a field holding a surrogate is reported per record.
+        return open(self.path, newline="", encoding="utf-8-sig", errors="surrogateescape")
+
+    def _csv_rows(self) -> Iterator[tuple[int, dict | None, str | None]]:
+        csv.field_size_limit(_CSV_FIELD_LIMIT)
+        with self._open_csv() as f:
+            reader = csv.reader(f, delimiter=self._delimiter)
+            header = next(reader, None)
+            if header is None:
+                return
+            while True:
+                start = reader.line_num + 1
+                try:
+                    values = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as e:
+                    yield start, None, f"malformed CSV: {e}"
+                    continue
+                if not any(v.strip() for v in values):
+                    continue  # a blank line is not a record
+                if any(_has_surrogate(v) for v in values):
+                    yield start, None, "undecodable bytes: not UTF-8"
+                    continue
+                row = {k: (v if v != "" else None) for k, v in zip(header, values)}
+                yield start, row, None
+
+
+def _as_key(value: Any) -> str | None:
+    """Ids, groups and pair keys as strings (1 and "1" pair up), None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def _has_surrogate(s: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in s)
+
+
+# ---------------------------------------------------------------------- Parquet and saved datasets (pyarrow)
+def _require_pyarrow():
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise InputError("reading Parquet or saved datasets needs pyarrow: pip install 'reasongraph[parquet]'") \
+            from None
+
+
+def _parquet_file(path: Path):
+    _require_pyarrow()
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path)
+    except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a bad file
+        raise InputError(f"{path}: cannot read as Parquet: {e}") from None
+
+
+def _parquet_rows(path: Path, columns: list[str]) -> Iterator[dict]:
+    for batch in _parquet_file(path).iter_batches(batch_size=_BATCH_ROWS, columns=columns):
+        yield from batch.to_pylist()
+
+
+def _hf_state(path: Path) -> dict:
+    try:
+        return json.loads((path / "state.json").read_text())
+    except (OSError, ValueError) as e:
+        raise InputError(f"{path}: unreadable state.json of a saved dataset: {e}") from None
+
+
+def _hf_has_datasets() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("datasets") is not None
+
+
+def _hf_dataset(path: Path):
+    import datasets  # optional; lazily imported because it is heavy
+
+    try:
+        return datasets.load_from_disk(str(path))
+    except Exception as e:  # noqa: BLE001
+        raise InputError(f"{path}: datasets.load_from_disk failed: {e}") from None
+
+
+def _hf_arrow_batches(path: Path, columns: list[str] | None = None):
+    """Record batches straight from the Arrow stream files that ``save_to_disk`` writes (no datasets needed)."""
+    _require_pyarrow()
+    import pyarrow as pa
+
+    state = _hf_state(path)
+    if state.get("_indices_data_files"):
+        raise InputError(f"{path}: saved with an indices mapping; install datasets to read it")
+    for entry in state.get("_data_files", []):
+        with pa.memory_map(str(path / entry["filename"])) as source:
+            reader = pa.ipc.open_stream(source)
+            for batch in reader:
+                yield batch.select(columns) if columns is not None else batch
+
+
+def _hf_columns(path: Path) -> list[str]:
+    if _hf_has_datasets():
+        return list(_hf_dataset(path).column_names)
+    _require_pyarrow()
+    import pyarrow as pa
+
+    files = _hf_state(path).get("_data_files", [])
+    if not files:
+        return []
+    with pa.memory_map(str(path / files[0]["filename"])) as source:
+        return list(pa.ipc.open_stream(source).schema.names)
+
+
+def _hf_num_rows(path: Path) -> int:
+    if _hf_has_datasets():
+        return len(_hf_dataset(path))
+    return sum(b.num_rows for b in _hf_arrow_batches(path, columns=[]))
+
+
+def _hf_rows(path: Path, columns: list[str]) -> Iterator[dict]:
+    if _hf_has_datasets():
+        ds = _hf_dataset(path).select_columns(columns)
+        for batch in ds.iter(batch_size=_BATCH_ROWS):  # memory-mapped: flat in the dataset's size
+            n = len(batch[columns[0]])
+            for i in range(n):
+                yield {c: batch[c][i] for c in columns}
+        return
+    for batch in _hf_arrow_batches(path, columns):
+        yield from batch.to_pylist()

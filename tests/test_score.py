@@ -1,0 +1,491 @@
+"""End-to-end dataset scoring with the tiny random model: accounting, resume after crashes and kills, the CLI.
+
+The real default model runs only in the test marked ``model`` (on ../shared/traces).
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reasongraph import dataset as ds
+from reasongraph.cli import main as cli_main
+from reasongraph.compare import summarize
+from reasongraph.dataset import _StreamSample, score_dataset
+from reasongraph.errors import InputError
+from reasongraph.progress import Progress, format_duration
+from reasongraph.runstore import RunStore, read_jsonl
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_TRACES = REPO.parent / "shared" / "traces"
+WORDS = ("the sum of two numbers is seven so we check again wait maybe compute carefully factor then "
+         "divide both sides by three hmm actually let me verify").split()
+N_PAIRS = 8
+BAD = {  # line -> expected reason (lines N_GOOD+1 ..)
+    "not_json": "not valid JSON",
+    "missing": "missing text field 'trace'",
+    "non_string": "text field 'trace' is not a string (got list)",
+    "empty": "empty text in field 'trace'",
+    "too_long": "longer than the model's context",
+    "bad_utf8": "undecodable bytes: not UTF-8",
+}
+OPTS = dict(prompt_field="problem", group_field="model", pair_field="pair_key", batch_size=4, k=12, n_shifts=200)
+CLI_OPTS = ["--prompt-field", "problem", "--group-by", "model", "--pair-key", "pair_key", "--batch-size", "4",
+            "--k", "12", "--n-shifts", "200", "--model", "tiny-random", "--quiet"]
+
+
+def _trace_text(rng: random.Random) -> str:
+    return "\n".join(" ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 14)))
+                     for _ in range(rng.randint(8, 22)))
+
+
+def write_input(path: Path, context_length: int) -> dict[int, str]:
+    """Good records (two models x N_PAIRS problems) with one bad record of each kind among them."""
+    rng = random.Random(0)
+    lines: list[bytes] = []
+    for p in range(N_PAIRS):
+        for model in ("base", "rl"):
+            rec = {"id": f"{model}-{p}", "problem": f"Problem {p}: find x.", "model": model, "pair_key": f"q{p}",
+                   "trace": _trace_text(rng)}
+            lines.append(json.dumps(rec).encode())
+    bad_lines = [
+        ("not_json", b'{"id": "nj", "trace": "unterminated'),
+        ("missing", json.dumps({"id": "m1", "problem": "P?", "model": "rl"}).encode()),
+        ("non_string", json.dumps({"id": "ns", "trace": ["a", "b"], "model": "rl"}).encode()),
+        ("empty", json.dumps({"id": "em", "trace": " \n ", "model": "base"}).encode()),
+        ("too_long", json.dumps({"id": "tl", "trace": "word " * (context_length + 10), "model": "base",
+                                 "pair_key": "q0"}).encode()),
+        ("bad_utf8", b'{"id": "bu", "trace": "caf\xe9 au lait and more words here", "model": "rl"}'),
+    ]
+    where = {}
+    for j, (kind, raw) in enumerate(bad_lines):  # spread them over the file, inside extraction chunks
+        at = 3 + 5 * j
+        lines.insert(at, raw)
+    for lineno, raw in enumerate(lines, start=1):
+        for kind, bad in bad_lines:
+            if raw == bad:
+                where[lineno] = kind
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return where
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, tiny):
+    root = tmp_path_factory.mktemp("score")
+    where = write_input(root / "in.jsonl", tiny.context_length)
+    out = root / "ref"
+    rows = score_dataset(root / "in.jsonl", model=tiny, out=out, progress=False, log=lambda m: None, **OPTS)
+    return {"root": root, "input": root / "in.jsonl", "ref": out, "rows": rows, "bad": where}
+
+
+def _same_run(a: Path, b: Path) -> None:
+    assert (a / "rows.jsonl").read_bytes() == (b / "rows.jsonl").read_bytes()
+    assert (a / "errors.jsonl").read_bytes() == (b / "errors.jsonl").read_bytes()
+
+
+# ---------------------------------------------------------------------- accounting and outputs
+def test_rows_and_errors_account_for_every_record(data):
+    ref, rows = data["ref"], data["rows"]
+    n_records = 2 * N_PAIRS + len(BAD)
+    errors = list(read_jsonl(ref / "errors.jsonl"))
+    assert len(rows) + len(errors) == n_records
+    assert len(rows) == 2 * N_PAIRS
+    assert rows == list(read_jsonl(ref / "rows.jsonl"))
+    lines = sorted([r["line"] for r in rows] + [e["line"] for e in errors])
+    assert lines == list(range(1, n_records + 1))
+    by_line = {e["line"]: e for e in errors}
+    assert set(by_line) == set(data["bad"])
+    for line, kind in data["bad"].items():
+        assert BAD[kind] in by_line[line]["reason"], (kind, by_line[line])
+    assert by_line[next(k for k, v in data["bad"].items() if v == "too_long")]["id"] == "tl"
+    summary = json.loads((ref / "summary.json").read_text())
+    assert (summary["n_records"], summary["n_rows"], summary["n_errors"], summary["complete"]) == (
+        n_records, 2 * N_PAIRS, len(BAD), True)
+
+
+def test_rows_hold_identity_counts_and_metrics(data, tiny):
+    from reasongraph.analysis import analyze_trace
+    from reasongraph.cluster import load_clusterer
+    from reasongraph.extraction import extract
+
+    ref, rows = data["ref"], data["rows"]
+    row = rows[0]
+    assert (row["line"], row["id"], row["group"], row["pair"]) == (1, "base-0", "base", "q0")
+    for key in ("n_tokens", "n_steps", "loop_exists", "loop_count", "n_revisits", "diameter", "small_world",
+                "mean_entropy", "effective_rank", "erv", "era", "align_n_hidden_only", "forking_share_pooled"):
+        assert key in row
+    # an independent recomputation: extract alone, label with the saved clusterer, analyze
+    rec = json.loads(data["input"].read_text(errors="replace").splitlines()[0])
+    trace = extract(rec["trace"], rec["problem"], model=tiny)
+    clu = load_clusterer(ref / "clusterer.npz")
+    an = analyze_trace(trace, clu)
+    assert row["n_tokens"] == trace.n_tokens and row["n_steps"] == trace.n_steps
+    for key in ("n_nodes", "loop_count", "n_revisits", "align_n_hidden_only", "cluster_k"):
+        assert row[key] == an.metrics[key], key
+    assert row["mean_entropy"] == pytest.approx(an.metrics["mean_entropy"], rel=1e-5)
+    fit = json.loads((ref / "fit.json").read_text())
+    assert fit["k"] == 12 and row["cluster_k"] == 12 and fit["n_fit_steps"] == sum(r["n_steps"] for r in rows)
+
+
+def test_pooled_forking_threshold_and_share(data):
+    from reasongraph.signals import forking_threshold
+    from reasongraph.trace import Trace
+
+    ref = data["ref"]
+    fit = json.loads((ref / "fit.json").read_text())
+    traces = [Trace.load(p) for p in sorted((ref / "traces").rglob("*.npz"))]
+    assert len(traces) == 2 * N_PAIRS
+    pooled = np.concatenate([t.entropy[np.isfinite(t.entropy)] for t in traces])
+    assert fit["forking_threshold"] == pytest.approx(forking_threshold(pooled, 0.2))
+    by_text = {t.text: t for t in traces}
+    src = [json.loads(x) for x in data["input"].read_text(errors="replace").splitlines()[:1]]
+    h = by_text[src[0]["trace"]].entropy
+    h = h[np.isfinite(h)]
+    assert data["rows"][0]["forking_share_pooled"] == pytest.approx(np.mean(h >= fit["forking_threshold"]))
+
+
+def test_summary_and_parquet_match_rows(data):
+    pq = pytest.importorskip("pyarrow.parquet")
+    ref, rows = data["ref"], data["rows"]
+    summary = json.loads((ref / "summary.json").read_text())
+    expect = summarize(rows, group_key="group")
+    assert summary["groups"] == json.loads(json.dumps(expect))
+    base = [r for r in rows if r["group"] == "base"]
+    assert summary["groups"]["base"]["n"] == N_PAIRS
+    assert summary["groups"]["base"]["detection_ratio"] == pytest.approx(np.mean([r["loop_exists"] for r in base]))
+    assert summary["groups"]["base"]["metrics"]["n_steps"]["mean"] == pytest.approx(
+        np.mean([r["n_steps"] for r in base]))
+    table = pq.read_table(ref / "rows.parquet").to_pylist()
+    assert len(table) == len(rows)
+    for got, want in zip(table, rows):
+        for key, v in want.items():
+            if isinstance(v, float) and math.isnan(v):
+                assert got[key] is None or math.isnan(got[key])
+            else:
+                assert got[key] == v, key
+
+
+# ---------------------------------------------------------------------- reruns, resume, options
+def test_complete_run_reruns_as_a_no_op_and_other_options_are_refused(data, tiny):
+    before = (data["ref"] / "rows.jsonl").read_bytes()
+    rows = score_dataset(data["input"], model=tiny, out=data["ref"], progress=False, **OPTS)
+    assert rows == data["rows"] and (data["ref"] / "rows.jsonl").read_bytes() == before
+    with pytest.raises(InputError, match=r"different options \(k: run has 12, now 13\)"):
+        score_dataset(data["input"], model=tiny, out=data["ref"], progress=False, **{**OPTS, "k": 13})
+
+
+def _cache_paths(data, tiny, directory: Path, first_line: int = 1) -> list[Path]:
+    """Cache entries (in ``directory``) of the valid records at or after ``first_line``, in file order."""
+    from reasongraph.runstore import TraceCache
+
+    options = json.loads((data["ref"] / "manifest.json").read_text())["options"]
+    cache = TraceCache(directory, ds._model_key(tiny),
+                       {k: options[k] for k in ("layers", "segment", "temperature", "prompt_format", "truncate")})
+    out = []
+    for lineno, raw in enumerate(data["input"].read_bytes().splitlines(), start=1):
+        if lineno >= first_line and lineno not in data["bad"]:
+            rec = json.loads(raw)
+            out.append(cache.path(cache.key(rec["trace"], rec["problem"])))
+    return out
+
+
+def test_resume_after_crashes_at_three_points(data, tiny, monkeypatch):
+    """One run crashed three times, resumed each time, ends with the rows of an uninterrupted run:
+    1. killed while a chunk's traces were being cached (two of its four entries missing): the chunk is extracted
+       again with the same records, so the padded batch and the hidden states are bit for bit the same;
+    2. killed after clusterer.npz was written but before fit.json: pass 1 and the fit are redone, identically;
+    3. killed in pass 2 after 3 rows, in the middle of writing the 4th (a torn line)."""
+    out, cache = data["root"] / "crashes", data["root"] / "crashes-cache"
+    shutil.copytree(data["ref"] / "traces", cache)
+    chunk3 = _cache_paths(data, tiny, cache)[8:12]  # the third chunk of four valid records
+    for p in chunk3[1:3]:
+        p.unlink()
+    run = dict(model=tiny, out=out, cache_dir=cache, progress=False, log=lambda m: None, **OPTS)
+
+    real_json = ds.atomic_write_json
+
+    def crash_at_fit_json(path, obj):
+        if Path(path).name == "fit.json":
+            raise KeyboardInterrupt
+        return real_json(path, obj)
+
+    monkeypatch.setattr(ds, "atomic_write_json", crash_at_fit_json)
+    with pytest.raises(KeyboardInterrupt):
+        score_dataset(data["input"], **run)
+    monkeypatch.setattr(ds, "atomic_write_json", real_json)
+    assert all(p.exists() for p in chunk3)
+    assert (out / "clusterer.npz").exists() and not (out / "fit.json").exists()
+
+    real_append = RunStore.append_row
+    calls = {"n": 0}
+
+    def crash_at_fourth_row(self, row):
+        if calls["n"] == 3:
+            with open(self.rows_path, "ab") as f:
+                f.write(json.dumps(row).encode()[:40])  # torn: no newline
+            raise KeyboardInterrupt
+        calls["n"] += 1
+        real_append(self, row)
+
+    monkeypatch.setattr(RunStore, "append_row", crash_at_fourth_row)
+    with pytest.raises(KeyboardInterrupt):
+        score_dataset(data["input"], **run)
+    monkeypatch.setattr(RunStore, "append_row", real_append)
+    assert (out / "fit.json").exists() and len(list(read_jsonl(out / "rows.jsonl"))) == 3
+
+    score_dataset(data["input"], **run)
+    _same_run(out, data["ref"])
+
+
+def test_reuse_a_saved_clusterer_and_a_shared_cache(data, tiny):
+    out = data["root"] / "reuse"
+    rows = score_dataset(data["input"], model=tiny, out=out, clusterer=data["ref"] / "clusterer.npz",
+                         cache_dir=data["ref"] / "traces", limit=8, progress=False, log=lambda m: None, **OPTS)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["timing"]["n_extracted"] == 0  # every trace came from the shared cache
+    assert summary["fit"]["clusterer_source"] == str(data["ref"] / "clusterer.npz")
+    ref = {r["line"]: r for r in data["rows"]}
+    assert len(rows) == 8 - sum(1 for line in data["bad"] if line <= 8)
+    for row in rows:  # same traces, same clusterer: same rows (the pooled share pools fewer records here)
+        assert {k: v for k, v in row.items() if k != "forking_share_pooled"} == \
+            {k: v for k, v in ref[row["line"]].items() if k != "forking_share_pooled"}
+
+
+def test_fit_sample_bounds_the_fit(data, tiny):
+    out = data["root"] / "sample"
+    rows = score_dataset(data["input"], model=tiny, out=out, cache_dir=data["ref"] / "traces", fit_sample=20,
+                         limit=8, progress=False, log=lambda m: None, **OPTS)
+    fit = json.loads((out / "fit.json").read_text())
+    assert fit["n_fit_steps"] == 20 and fit["n_steps"] == sum(r["n_steps"] for r in rows) > 20
+
+
+def test_stream_sample_is_seeded_uniform_and_order_preserving():
+    X = np.arange(1000, dtype=np.float64).reshape(-1, 1)
+    whole = _StreamSample(100, seed=3)
+    whole.add(X)
+    parts = _StreamSample(100, seed=3)
+    for start in range(0, 1000, 37):  # compaction happens at other moments: same sample
+        parts.add(X[start:start + 37])
+    a, b = whole.values(), parts.values()
+    assert a.shape == (100, 1) and np.array_equal(a, b)
+    assert np.all(np.diff(a[:, 0]) > 0) and len(np.unique(a)) == 100  # stream order, no repeats
+    assert not np.array_equal(a, (s := _StreamSample(100, seed=4), s.add(X), s.values())[2])
+    everything = _StreamSample(None, seed=0)
+    everything.add(X[:10])
+    everything.add(X[10:])
+    assert np.array_equal(everything.values(), X)
+    hits = np.zeros(1000)  # inclusion frequency of every row is cap / n = 0.1
+    for seed in range(200):
+        s = _StreamSample(100, seed=seed)
+        s.add(X)
+        hits[s.values()[:, 0].astype(int)] += 1
+    assert abs(hits.mean() / 200 - 0.1) < 1e-12 and hits.std() / 200 < 0.03
+
+
+def test_bad_options_fail_before_any_work(data, tmp_path):
+    with pytest.raises(InputError, match="input not found"):
+        score_dataset(tmp_path / "missing.jsonl", model="never-loaded", out=tmp_path / "o")
+    with pytest.raises(InputError, match="unknown field name: group_field 'modle'"):
+        score_dataset(data["input"], model="never-loaded", group_field="modle", out=tmp_path / "o")
+    with pytest.raises(InputError, match="no such clusterer file"):
+        score_dataset(data["input"], model="never-loaded", clusterer=tmp_path / "nope.npz", out=tmp_path / "o")
+    with pytest.raises(InputError, match="method must be"):
+        score_dataset(data["input"], model="never-loaded", method="dbscan", out=tmp_path / "o")
+    with pytest.raises(InputError, match="on_error"):
+        score_dataset(data["input"], model="never-loaded", on_error="ignore", out=tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+
+
+# ---------------------------------------------------------------------- the CLI, in process
+def test_cli_on_error_fail_exits_2_at_the_first_bad_record(data, tmp_path, capsys):
+    out = tmp_path / "fail"
+    code = cli_main(["score", str(data["input"]), "--out", str(out), "--on-error", "fail", *CLI_OPTS])
+    err = capsys.readouterr().err
+    first_bad = min(data["bad"])
+    assert code == 2
+    assert f"line {first_bad}" in err and "use --on-error skip" in err and err.count("\n") == 1
+    errors = list(read_jsonl(out / "errors.jsonl"))
+    assert [e["line"] for e in errors] == [first_bad]
+
+
+def test_cli_score_json_table_and_html_report(data, tmp_path, capsys):
+    out, report = tmp_path / "cli", tmp_path / "report.html"
+    args = ["score", str(data["input"]), "--out", str(out), "--cache-dir", str(data["ref"] / "traces"),
+            "--limit", "10", *CLI_OPTS]
+    html = pytest.importorskip("reasongraph.html")
+    with_html = hasattr(html, "write_report_html")  # written by another engineer; skip that part until it exists
+    assert cli_main(args + ["--json"] + (["--html", str(report)] if with_html else [])) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    n_bad = sum(1 for line in data["bad"] if line <= 10)
+    assert (summary["n_records"], summary["n_rows"], summary["n_errors"]) == (10, 10 - n_bad, n_bad)
+    first_bad = min(data["bad"])
+    assert f"skipped line {first_bad}" in captured.err
+    assert cli_main(args) == 0  # the complete run again: nothing to do, the table printed
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith(f"scored {10 - n_bad} of 10 records into {out}; {n_bad} could not be scored")
+    assert table[2].split()[:3] == ["group", "n", "detection"]
+    assert {line.split()[0] for line in table[3:5]} == {"base", "rl"}
+    if with_html:
+        assert report.read_text().lstrip().lower().startswith("<!doctype html")
+
+
+def test_cli_missing_input_and_unknown_field_exit_2(data, tmp_path, capsys):
+    assert cli_main(["score", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "o")]) == 2
+    assert "input not found" in capsys.readouterr().err
+    assert cli_main(["score", str(data["input"]), "--out", str(tmp_path / "o"), "--text-field", "text"]) == 2
+    assert "unknown field name: text_field 'text'" in capsys.readouterr().err
+
+
+def test_cli_compare_table_json_and_html(data, tmp_path, capsys):
+    ref = str(data["ref"])
+    assert cli_main(["compare", ref, "--group-by", "model", "--a", "base", "--b", "rl", "--pair-key", "pair_key",
+                     "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["n_pairs"] == N_PAIRS and got["a"] == "base" and got["pair_key"] == "pair"
+    rows = data["rows"]
+    base = {r["pair"]: r["n_steps"] for r in rows if r["group"] == "base"}
+    rl = {r["pair"]: r["n_steps"] for r in rows if r["group"] == "rl"}
+    assert got["metrics"]["n_steps"]["diff"] == pytest.approx(np.mean([rl[k] - base[k] for k in base]))
+    assert cli_main(["compare", ref, "--a", "base", "--b", "rl"]) == 0  # defaults: the run's fields
+    table = capsys.readouterr().out
+    assert table.startswith(f"rl (B) vs base (A), grouped by group; paired by pair: {N_PAIRS} pairs")
+    assert "align_n_hidden_only" in table and "forking_share_pooled" in table
+    assert cli_main(["compare", ref, "--a", "base"]) == 2
+    assert "--a and --b; group values in the run: base, rl" in capsys.readouterr().err
+    html = pytest.importorskip("reasongraph.html")
+    if not hasattr(html, "write_report_html"):
+        pytest.skip("reasongraph.html.write_report_html does not exist yet")
+    report = tmp_path / "report.html"
+    assert cli_main(["compare", ref, "--a", "base", "--b", "rl", "--html", str(report)]) == 0
+    text = report.read_text()
+    assert text.lstrip().lower().startswith("<!doctype html") and "base" in text and "rl" in text
+
+
+# ---------------------------------------------------------------------- kill -9 at two points, real processes
+def _wait_for(cond, proc, timeout=120.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.005)
+    return False
+
+
+def test_resume_after_sigkill_in_pass_1_and_in_pass_2(data, tiny):
+    out, cache = data["root"] / "killed", data["root"] / "killed-cache"
+    shutil.copytree(data["ref"] / "traces", cache)  # pass 1 has only the last chunks to extract
+    for p in _cache_paths(data, tiny, cache)[8:]:
+        p.unlink()
+    n_seeded = len(list(cache.rglob("*.npz")))
+    cmd = [sys.executable, "-m", "reasongraph", "score", str(data["input"]), "--out", str(out), "--cache-dir",
+           str(cache), *CLI_OPTS]
+    n_cached = lambda: len(list(cache.rglob("*.npz")))  # noqa: E731
+    n_rows = lambda: len(list(read_jsonl(out / "rows.jsonl")))  # noqa: E731
+
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert _wait_for(lambda: n_cached() > n_seeded, proc), "pass 1 never cached a trace"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "fit.json").exists(), "the kill was meant to land in pass 1"
+
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert _wait_for(lambda: (out / "rows.jsonl").exists() and n_rows() >= 3, proc), "pass 2 never wrote 3 rows"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert n_rows() < 2 * N_PAIRS, "the kill was meant to land in pass 2"
+
+    score_dataset(data["input"], model=tiny, out=out, cache_dir=cache, progress=False, log=lambda m: None, **OPTS)
+    _same_run(out, data["ref"])
+
+
+# ---------------------------------------------------------------------- progress
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_log_lines_when_not_a_tty():
+    clock, stream = _Clock(), io.StringIO()
+    bar = Progress(total=10, desc="extract", stream=stream, interval=30.0, clock=clock)
+    bar.skip(2)                      # done by an earlier run: counted, not in the rates
+    clock.t = 10.0
+    bar.update(4, tokens=2000)       # 4 records in 10 s -> 0.4 records/s, 200 tokens/s, 4 left -> 10 s
+    assert stream.getvalue().count("\n") == 1  # the first line comes at once, the next only after 30 s
+    clock.t = 20.0
+    bar.update(1, tokens=500)
+    assert stream.getvalue().count("\n") == 1
+    clock.t = 50.0
+    bar.update(1, tokens=500)
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "reasongraph extract: 2/10 records (20%), 0.00 records/s, 0 tokens/s, ETA ?, elapsed 0:00:00"
+    assert lines[1] == ("reasongraph extract: 8/10 records (80%), 0.12 records/s, 60 tokens/s, ETA 0:00:17, "
+                        "elapsed 0:00:50")
+    assert len(lines) == 3 and lines[2] == lines[1]  # close() prints the final state
+    assert "\r" not in stream.getvalue()
+
+
+def test_progress_bar_on_a_tty():
+    clock, stream = _Clock(), _Tty()
+    bar = Progress(total=4, desc="analyze", stream=stream, clock=clock)
+    clock.t = 2.0
+    bar.update(1, tokens=100)
+    clock.t = 4.0
+    bar.update(1, tokens=100)
+    bar.close()
+    out = stream.getvalue()
+    assert out.startswith("\r\x1b[K[######..................] analyze: 1/4 records (25%), 0.50 records/s, "
+                          "50 tokens/s, ETA 0:00:06")
+    assert "[############............] analyze: 2/4 records (50%), 0.50 records/s, 50 tokens/s, ETA 0:00:04" in out
+    assert out.endswith("\n")
+    quiet = io.StringIO()
+    with Progress(total=3, stream=quiet, enabled=False) as p:
+        p.update(3)
+    assert quiet.getvalue() == ""
+    assert format_duration(3725.2) == "1:02:05" and format_duration(float("nan")) == "?"
+
+
+# ---------------------------------------------------------------------- the real default model
+@pytest.mark.model
+def test_cli_on_thought_anchors_with_the_default_model(tmp_path, capsys):
+    """`reasongraph score` on real R1-style traces with SmolLM2-135M (slow on CPU: --limit 2)."""
+    path = SHARED_TRACES / "thought_anchors_math_r1distill.jsonl"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (the shared real traces live beside the checkout, not in the package)")
+    out = tmp_path / "ta"
+    code = cli_main(["score", str(path), "--out", str(out), "--prompt-field", "problem", "--group-by", "model",
+                     "--limit", "2", "--k", "50", "--quiet", "--json"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n_records"] == 2 and summary["n_rows"] + summary["n_errors"] == 2 and summary["complete"]
+    rows = list(read_jsonl(out / "rows.jsonl"))
+    errors = list(read_jsonl(out / "errors.jsonl"))
+    assert len(rows) + len(errors) == 2
+    for e in errors:  # the only acceptable failure on real traces: longer than SmolLM2's 8192-token context
+        assert "context" in e["reason"]
+    for r in rows:
+        assert r["group"] == "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"
+        assert r["n_tokens"] > 500 and r["n_steps"] > 20
+        assert 0 < r["mean_entropy"] < 5 and r["effective_rank"] > 1
+        assert 0 < r["forking_share_pooled"] < 1
