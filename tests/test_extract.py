@@ -218,3 +218,24 @@ def test_step_vectors_mean_and_last(tiny):
     s = tr.steps[1]
     np.testing.assert_allclose(tr.step_vectors()[1], h[s.start_token:s.end_token].mean(0), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(tr.step_vectors(pool="last")[1], h[s.end_token - 1])
+
+
+def test_load_model_names_the_tiny_model_and_reports_missing_files(tmp_path):
+    from reasongraph.errors import ModelNotAvailableError
+
+    lm = rg.load_model("tiny-random-3")
+    assert lm.name == "tiny-random-llama-3" and lm.num_layers == 2
+    with pytest.raises(ModelNotAvailableError, match="GGUF file not found"):
+        rg.load_model(tmp_path / "missing.gguf")
+
+
+@pytest.mark.model
+def test_second_load_in_a_new_process_is_fast(smollm2):
+    import subprocess
+    import sys
+
+    code = ("import time, torch, transformers, reasongraph as rg\n"
+            "t = time.perf_counter(); rg.load_model(); print(time.perf_counter() - t)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout.strip().splitlines()[-1]) < 2.0

@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 
-from reasongraph.commands.options import add_model_options, extract_options
+from reasongraph.commands.options import add_model_options, extract_options, load_model_from_args
 
-_TINY = re.compile(r"tiny-random(?:-llama)?(?:-(\d+))?$")
 
 EPILOG = """\
 The run folder DIR gets rows.jsonl and rows.parquet (one row per scored record), errors.jsonl (one line per
@@ -62,18 +60,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def load_model(args: argparse.Namespace):
-    """The model named by --model; ``tiny-random[-SEED]`` is the tiny random Llama used for smoke tests."""
-    m = _TINY.match(args.model)
-    if m:
-        from reasongraph.models import tiny_random_model
-
-        return tiny_random_model(seed=int(m.group(1) or 0), device=args.device, dtype=args.dtype)
-    from reasongraph.commands.options import load_model_from_args
-
-    return load_model_from_args(args)
-
-
 def run(args: argparse.Namespace) -> int:
     from reasongraph.dataset import score_dataset
     from reasongraph.records import RecordReader
@@ -82,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     RecordReader(args.file, text_field=args.text_field, prompt_field=args.prompt_field, id_field=args.id_field,
                  group_field=args.group_field, pair_field=args.pair_field, limit=args.limit)
     opts = extract_options(args)
-    score_dataset(args.file, model=load_model(args), text_field=args.text_field, prompt_field=args.prompt_field,
+    score_dataset(args.file, model=load_model_from_args(args), text_field=args.text_field,
+                  prompt_field=args.prompt_field,
                   id_field=args.id_field, group_field=args.group_field, pair_field=args.pair_field, out=args.out,
                   layers=opts["layers"], segment=opts["segment"], prompt_format=opts["prompt_format"],
                   temperature=opts["temperature"], truncate=opts["truncate"], clusterer=args.clusterer, k=args.k,
