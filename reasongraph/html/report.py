@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from reasongraph.html.payload import _finite_or_none as _num, _scalar
+
 __all__ = ["DIST_METRICS", "load_rows", "most_cyclic_ids", "report_payload", "wilson_interval"]
 
 #: Distributions shown per group: (key, label, help, row keys tried in order).
@@ -386,30 +388,12 @@ def _is_scalar(v: Any) -> bool:
     return v is None or isinstance(v, (str, bool, int, float, np.generic))
 
 
-def _scalar(v: Any) -> Any:
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return _num(v)
-    return None if v is None else str(v)
-
-
 def _fmt(v: Any) -> str:
     if v is None:
         return "n/a"
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return "n/a" if not math.isfinite(v) else f"{v:.4g}"
     return str(v)
-
-
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def _id(v: Any) -> str | None:
