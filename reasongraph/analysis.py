@@ -164,6 +164,7 @@ def _analyze_trace(trace: Trace, clusterer: Any, labels: Sequence[int] | None, l
     found = find_markers(trace.text, markers)
     marker_steps = markers_per_step(found, trace.steps)
     revisits = graph.revisits()
+    # Steps dropped as noise (negative labels) stay in the step-level tables as "no revisit" steps.
     alignment = align(trace.entropy, trace.step_spans(), np.array([r.step for r in revisits], dtype=np.int64),
                       spikes=forking, window=window, n_shifts=n_shifts, seed=seed, marker_steps=marker_steps)
     hidden = trace.hidden[layer]
@@ -171,7 +172,8 @@ def _analyze_trace(trace: Trace, clusterer: Any, labels: Sequence[int] | None, l
     metrics = _metrics(trace, graph, forking, found, alignment, hidden, cycle_k)
     metrics.update(cluster_params)
     params = {"layer": layer, "rho": rho, "threshold": threshold, "window": window, "n_shifts": n_shifts,
-              "seed": seed, "cycle_k": cycle_k, **cluster_params}
+              "seed": seed, "cycle_k": cycle_k, "markers": None if markers is None else list(markers),
+              **cluster_params}
     events = _events(trace, revisits, forking, found, alignment)
     return Analysis(trace, labels, graph, alignment, found, forking, erank_curve, metrics, events, params)
 
@@ -228,7 +230,7 @@ def load_analysis(directory: str | Path) -> Analysis:
     p = saved["params"]
     analysis = analyze_trace(Trace.load(directory / "trace.npz"), labels=saved["labels"], layer=p["layer"],
                              rho=p["rho"], threshold=p["threshold"], window=p["window"], n_shifts=p["n_shifts"],
-                             seed=p["seed"], cycle_k=p["cycle_k"])
+                             seed=p["seed"], cycle_k=p["cycle_k"], markers=p.get("markers"))
     cluster_params = {k: v for k, v in p.items() if k.startswith("cluster_")}
     analysis.params.update(cluster_params)  # how the saved labels were made, not "given"
     analysis.metrics.update(cluster_params)

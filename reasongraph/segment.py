@@ -77,8 +77,13 @@ def segment_steps(text: str, offsets: np.ndarray, segment: str = "newline") -> l
         tok_spans = [(i, min(i + size, n)) for i in range(0, n, size)]
     else:
         return _steps_from_chars(text, offsets, char_spans(text, segment))
-    return [Step(a, b, int(offsets[a, 0]), int(offsets[b - 1, 1]), text[offsets[a, 0]:offsets[b - 1, 1]])
-            for a, b in tok_spans]
+    steps, prev_end = [], 0
+    for a, b in tok_spans:
+        # byte-level tokens of one character share its span: keep steps disjoint in characters
+        start, end = max(int(offsets[a, 0]), prev_end), max(int(offsets[b - 1, 1]), prev_end)
+        steps.append(Step(a, b, start, end, text[start:end]))
+        prev_end = end
+    return steps
 
 
 def _steps_from_chars(text: str, offsets: np.ndarray, spans: list[tuple[int, int]]) -> list[Step]:

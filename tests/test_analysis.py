@@ -105,3 +105,20 @@ def test_cli_errors_are_one_line(tmp_path):
 def _same(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(
         (isinstance(a[k], float) and math.isnan(a[k]) and math.isnan(b[k])) or a[k] == b[k] for k in a)
+
+
+def test_token_and_window_steps_split_characters_cleanly(tiny):
+    text = "Wait 😀 ok, let me think.\nHmm 解 x is 3."
+    for segment in ("token", "window:2"):
+        tr = rg.extract(text, model=tiny, layers=(-1,), segment=segment)
+        ends = [(s.start_char, s.end_char) for s in tr.steps]
+        assert all(a[1] <= b[0] for a, b in zip(ends, ends[1:]))
+        assert "".join(s.text for s in tr.steps) == text
+        an = rg.analyze_trace(tr, n_shifts=50)
+        assert an.metrics["n_steps"] == tr.n_steps and an.metrics["n_markers"] == 2
+
+
+def test_custom_markers_survive_save_and_load(tiny_trace, tmp_path):
+    an = rg.analyze_trace(tiny_trace, markers=[r"zzz"], n_shifts=50)
+    back = load_analysis(an.save(tmp_path / "m"))
+    assert an.metrics["n_markers"] == back.metrics["n_markers"] == 0
