@@ -202,7 +202,7 @@ def _forward(items: list[_Encoded], lm: Any, layer_ids: tuple[int, ...], tempera
     with torch.inference_mode(), capture_layers(lm.model, layer_ids) as captured:
         trunk = lm.model.get_decoder()
         final = trunk(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False).last_hidden_state
-        _check_finite(captured, lm)
+        _check_finite(captured)
         outs = []
         for row, it in enumerate(items):
             n = len(it.input_ids) - it.prompt_len
@@ -266,7 +266,7 @@ def _final_norm(model: Any) -> Any:
     raise InputError(f"cannot find the final norm of {type(model).__name__}; choose a layer below the last")
 
 
-def _check_finite(captured: dict[int, Any], lm: Any) -> None:
+def _check_finite(captured: dict[int, Any]) -> None:
     import torch
 
     for index, h in captured.items():

@@ -63,7 +63,7 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
 def segment_steps(text: str, offsets: np.ndarray, segment: str = "newline") -> list[Step]:
     """Split a tokenized trace into steps with exact character and token spans.
 
-    ``offsets`` are the tokens' character spans, non-decreasing (as :func:`reasongraph.extract` makes them). A
+    ``offsets`` are the tokens' character spans, non-decreasing (as :func:`reasongraph.extraction.extract` makes them). A
     step's tokens are those overlapping its characters; a token straddling two steps (a merged ".\\n" and the
     next line cannot straddle, but a sentence boundary inside one token can) goes to the earlier step.
     """
