@@ -1,11 +1,17 @@
 """Extraction speed and memory: extract_batch vs the bare trunk and the naive way, in one run.
 
     python benchmarks/bench_extract.py [--model smollm2-135m] [--shapes 8x256,1x2048] [--repeats 3]
+    python benchmarks/bench_extract.py --model random:qwen2.5-7b --shapes 1x8192,16x512   # on a GPU, bf16
+
+``random:qwen2.5-7b`` is a random-initialized model of Qwen2.5-7B's shape (152k vocabulary) with a small
+byte-level BPE tokenizer trained here on the example trace, so it needs no download and no other package.
 
 bare  : model.model(ids), the transformer trunk alone (no LM head): the ceiling.
 naive : model(ids, output_hidden_states=True) and a full-vocabulary log_softmax (every layer, tokens x vocab).
-lean  : reasongraph.extract_batch (hooks on one layer, chunked float64 entropy, steps, numpy copies).
-Peak memory is the largest resident-set growth over the state before each call, sampled every 2 ms.
+lean  : reasongraph.extract_batch (a hook on one layer, entropy streamed over vocabulary tiles, steps, numpy
+        copies).
+Peak memory on CPU is the largest resident-set growth over the state before each call, sampled every 2 ms; on
+CUDA it is torch's peak allocation over the allocation before the call (the weights and little else).
 """
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ import torch
 
 import reasongraph as rg
 from reasongraph.extraction import resolve_layers
+from reasongraph.models import resolve_device_dtype
 
 
 class PeakRSS:
@@ -43,28 +50,68 @@ class PeakRSS:
         self.peak = (max(self.peak_bytes, _rss()) - self.start) / 2**20
 
 
+class PeakCUDA:
+    """torch's peak CUDA allocation during the block, over the allocation at its start, in MiB."""
+
+    def __enter__(self):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        self.start = torch.cuda.memory_allocated()
+        return self
+
+    def __exit__(self, *exc):
+        torch.cuda.synchronize()
+        self.peak = (torch.cuda.max_memory_allocated() - self.start) / 2**20
+
+
 def _rss() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+QWEN25_7B = dict(vocab_size=152064, hidden_size=3584, intermediate_size=18944, num_hidden_layers=28,
+                 num_attention_heads=28, num_key_value_heads=4, max_position_embeddings=32768, rope_theta=1e6,
+                 tie_word_embeddings=False)
+
+
+def random_qwen(device, dtype) -> rg.LoadedModel:
+    """A random-initialized Qwen2 of Qwen2.5-7B's shape, built on the device in its dtype."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator([_example_trace()], trainers.BpeTrainer(
+        vocab_size=2000, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|endoftext|>", pad_token="<|endoftext|>")
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = Qwen2ForCausalLM(Qwen2Config(**QWEN25_7B)).to(dtype).eval().requires_grad_(False)
+    return rg.LoadedModel(model=model, tokenizer=tokenizer, name="random-qwen2.5-7b-shape", device=device,
+                          dtype=dtype)
+
+
+def _example_trace() -> str:
+    return open(os.path.join(os.path.dirname(__file__), "..", "examples", "trace.txt")).read()
+
+
 def token_texts(lm, batch: int, length: int) -> list[str]:
     """``batch`` texts of exactly ``length`` tokens each, cut from the example trace repeated."""
-    base = open(os.path.join(os.path.dirname(__file__), "..", "examples", "trace.txt")).read()
-    ids = lm.tokenizer(base * (1 + length * batch // 200), add_special_tokens=False)["input_ids"]
+    ids = lm.tokenizer(_example_trace() * (1 + length * batch // 200), add_special_tokens=False)["input_ids"]
     return [lm.tokenizer.decode(ids[i * length:(i + 1) * length]) for i in range(batch)]
 
 
 def run(lm, texts, method: str, layer: int):
     enc = lm.tokenizer(texts, add_special_tokens=False, padding=True, return_tensors="pt")
-    ids, mask = enc["input_ids"], enc["attention_mask"]
+    ids, mask = enc["input_ids"].to(lm.device), enc["attention_mask"].to(lm.device)
     with torch.inference_mode():
         if method == "bare":
             lm.model.model(input_ids=ids, attention_mask=mask, use_cache=False)
         elif method == "naive":
             out = lm.model(input_ids=ids, attention_mask=mask, output_hidden_states=True, use_cache=False)
             logp = torch.log_softmax(out.logits.float(), -1)
-            (-(logp.exp() * logp).sum(-1)).numpy(), out.hidden_states[layer].numpy()
+            (-(logp.exp() * logp).sum(-1)).cpu().numpy(), out.hidden_states[layer].float().cpu().numpy()
         else:
             rg.extract_batch(texts, model=lm, layers=(layer,), batch_size=len(texts))
     return int(mask.sum())
@@ -75,26 +122,39 @@ def main() -> None:
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--shapes", default="8x256,1x2048")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--device", default=None, help="default: cuda when available, else cpu")
+    ap.add_argument("--dtype", default=None, help="default: bfloat16 on cuda, float32 on cpu")
     args = ap.parse_args()
-    lm = rg.load_model(args.model, device="cpu", dtype="float32")
+    device, dtype = resolve_device_dtype(args.device, args.dtype)
+    if args.model == "random:qwen2.5-7b":
+        lm = random_qwen(device, dtype)
+    else:
+        lm = rg.load_model(args.model, device=device, dtype=dtype)
     layer = resolve_layers((0.9,), lm.num_layers)[0]
-    print(f"{lm.name}, CPU float32, torch threads {torch.get_num_threads()}, layer {layer}")
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    weights = sum(p.numel() * p.element_size() for p in lm.model.parameters()) / 2**30
+    print(f"{lm.name} ({weights:.2f} GiB of weights), {where}, {dtype}, layer {layer}")
+    peak_meter = PeakCUDA if device.type == "cuda" else PeakRSS
     print(f"{'shape':>8} {'method':>6} {'tok/s':>8} {'x bare':>7} {'peak MiB':>9}")
     for shape in args.shapes.split(","):
         b, n = map(int, shape.split("x"))
         texts = token_texts(lm, b, n)
-        results = {}
-        for method in ("bare", "naive", "lean"):
+        methods = ("bare", "naive", "lean")
+        for method in methods:
             run(lm, texts[:1], method, layer)  # warm-up
-            times, peaks = [], []
-            for _ in range(args.repeats):
+        times = {m: [] for m in methods}
+        peaks = {m: [] for m in methods}
+        for _ in range(args.repeats):  # round-robin, so drift in machine load hits every method alike
+            for method in methods:
                 gc.collect()
-                with PeakRSS() as mem:
+                with peak_meter() as mem:
                     t = time.perf_counter()
                     tokens = run(lm, texts, method, layer)
-                    times.append(time.perf_counter() - t)
-                peaks.append(mem.peak)
-            results[method] = (tokens / statistics.median(times), statistics.median(peaks))
+                    if device.type == "cuda":
+                        torch.cuda.synchronize()
+                    times[method].append(time.perf_counter() - t)
+                peaks[method].append(mem.peak)
+        results = {m: (tokens / statistics.median(times[m]), statistics.median(peaks[m])) for m in methods}
         for method, (rate, peak) in results.items():
             print(f"{shape:>8} {method:>6} {rate:8.0f} {rate / results['bare'][0]:7.2f} {peak:9.0f}")
 

@@ -2,8 +2,8 @@
 layers' hidden states and the steps, as a :class:`~reasongraph.trace.Trace`.
 
 Memory is kept lean on purpose: forward hooks capture only the requested layers (``output_hidden_states`` would
-keep every layer), and entropy comes from the final hidden states through the LM head in chunks of rows, so no
-full tokens x vocabulary float32 matrix is ever allocated.
+keep every layer), and entropy comes from the final hidden states through the LM head one vocabulary tile at a
+time (:mod:`reasongraph.vocab_entropy`), so no full tokens x vocabulary float32 matrix is ever allocated.
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import numpy as np
 from reasongraph.errors import InputError
 from reasongraph.segment import segment_steps, validate_segmenter
 from reasongraph.trace import Trace
+from reasongraph.vocab_entropy import check_head, token_entropy
 
 LayerSpec = int | float
-ENTROPY_CHUNK_BYTES = 64 << 20  # float32 logits per chunk: 341 rows of SmolLM2's 49k vocabulary
 BATCH_TOKEN_BUDGET = 4096  # padded tokens per forward pass when batch_size is None
 _default_model = None
 
@@ -77,6 +77,7 @@ def extract_batch(texts: Sequence[str], prompts: Sequence[str | None] | None = N
     if len(prompts) != len(texts):
         raise ValueError(f"got {len(texts)} texts but {len(prompts)} prompts")
     layer_ids = resolve_layers(layers, lm.num_layers)
+    check_head(lm)
     encoded = [encode(lm, t, p, prompt_format, truncate, index=i) for i, (t, p) in enumerate(zip(texts, prompts))]
     results: list[Trace | None] = [None] * len(encoded)
     for batch in _length_batches(encoded, batch_size):
@@ -199,17 +200,36 @@ def _forward(items: list[_Encoded], lm: Any, layer_ids: tuple[int, ...], tempera
     for row, it in enumerate(items):
         ids[row, :len(it.input_ids)] = torch.tensor(it.input_ids)
         mask[row, :len(it.input_ids)] = 1
+    ids, mask = ids.to(device), mask.to(device)
     with torch.inference_mode(), capture_layers(lm.model, layer_ids) as captured:
-        trunk = lm.model.get_decoder()
-        final = trunk(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False).last_hidden_state
+        final = lm.model.get_decoder()(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
         _check_finite(captured)
-        outs = []
-        for row, it in enumerate(items):
-            n = len(it.input_ids) - it.prompt_len
-            entropy, logprob = token_entropy(lm.model, final[row], ids[row].to(device), it.prompt_len, n, temperature)
-            hidden = {k: h[row, it.prompt_len:it.prompt_len + n].float().cpu().numpy() for k, h in captured.items()}
-            outs.append((entropy, logprob, hidden))
-    return outs
+        entropy, logprob = _batch_entropy(items, final, ids, lm, temperature)
+        hidden = [{k: h[row, it.prompt_len:len(it.input_ids)].float().cpu().numpy() for k, h in captured.items()}
+                  for row, it in enumerate(items)]
+    return list(zip(entropy, logprob, hidden))
+
+
+def _batch_entropy(items: list[_Encoded], final: Any, ids: Any, lm: Any, temperature: float
+                   ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per item, entropy and log-prob of each trace token, from one streamed pass over all items' positions.
+
+    Position ``prompt_len + i - 1`` predicts trace token i; with no prompt and no BOS nothing predicts token 0,
+    whose values stay NaN.
+    """
+    import torch
+
+    predictors, targets = [], []
+    for row, it in enumerate(items):
+        start = max(it.prompt_len, 1)
+        predictors.append(final[row, start - 1:len(it.input_ids) - 1])
+        targets.append(ids[row, start:len(it.input_ids)])
+    flat_entropy, flat_logprob = token_entropy(lm.model, torch.cat(predictors), torch.cat(targets), temperature)
+    bounds = np.cumsum([len(t) for t in targets])[:-1]
+    unpredicted = [np.full(1 if it.prompt_len == 0 else 0, np.nan, np.float32) for it in items]
+    entropy = [np.concatenate(pair) for pair in zip(unpredicted, np.split(flat_entropy, bounds))]
+    logprob = [np.concatenate(pair) for pair in zip(unpredicted, np.split(flat_logprob, bounds))]
+    return entropy, logprob
 
 
 class capture_layers:
@@ -273,36 +293,6 @@ def _check_finite(captured: dict[int, Any]) -> None:
         if not bool(torch.isfinite(h).all()):
             raise InputError(f"hidden states of layer {index} hold NaN or Inf in {h.dtype} (an fp16 overflow?); "
                              "load the model with dtype='bfloat16' or 'float32'")
-
-
-def token_entropy(model: Any, final: Any, ids: Any, prompt_len: int, n_tokens: int, temperature: float = 1.0,
-                  chunk_bytes: int = ENTROPY_CHUNK_BYTES) -> tuple[np.ndarray, np.ndarray]:
-    """Entropy (nats) and log-prob of each trace token under the distribution that predicted it.
-
-    Position ``prompt_len + i - 1`` predicts trace token i. The LM head runs in the model's dtype a chunk of rows
-    at a time, and each chunk is reduced in float32 as H = log S - sum(e * s) / S with s = z - max(z),
-    e = exp(s), S = sum(e). That matches a float64 reduction (norm-relative 1.6e-6 on SmolLM2) at float32 cost;
-    log_softmax followed by -sum(p log p) loses ~7x more, to the rounding of every log p.
-    """
-    import torch
-
-    head = model.get_output_embeddings()
-    rows = max(1, chunk_bytes // (4 * head.weight.shape[0]))
-    entropy = np.full(n_tokens, np.nan, dtype=np.float32)
-    logprob = np.full(n_tokens, np.nan, dtype=np.float32)
-    first = 1 if prompt_len == 0 else 0  # no prompt and no BOS: nothing predicts token 0
-    for a in range(first, n_tokens, rows):
-        b = min(a + rows, n_tokens)
-        z = head(final[prompt_len + a - 1:prompt_len + b - 1]).float() / temperature
-        s = z - z.max(dim=-1, keepdim=True).values
-        del z
-        e = s.exp()
-        total = e.sum(-1)
-        entropy[a:b] = (total.log() - (e * s).sum(-1) / total).cpu().numpy()
-        target = ids[prompt_len + a:prompt_len + b]
-        logprob[a:b] = (s.gather(1, target[:, None])[:, 0] - total.log()).cpu().numpy()
-        del s, e
-    return entropy, logprob
 
 
 def _make_trace(enc: _Encoded, entropy: np.ndarray, logprob: np.ndarray, hidden: dict[int, np.ndarray], lm: Any,

@@ -173,9 +173,19 @@ def test_non_finite_hidden_states_name_the_layer(tiny):
 
 
 def test_temperature_scales_logits(tiny):
+    """Entropy and log-prob at T = 2 equal a float64 softmax(logits / 2) of the full logits."""
+    import torch
+
     t1 = rg.extract(TEXT, model=tiny, layers=())
     t2 = rg.extract(TEXT, model=tiny, layers=(), temperature=2.0)
-    assert (t2.entropy[1:] >= t1.entropy[1:] - 1e-6).all()  # flatter distribution, more entropy
+    with torch.no_grad():
+        logits = tiny.model(torch.tensor(t2.input_ids)[None]).logits[0].double()
+    logp = torch.log_softmax(logits / 2.0, -1)[t2.prompt_len - 1:-1]
+    entropy = (-(logp.exp() * logp).sum(-1)).numpy()
+    logprob = logp.gather(1, torch.tensor(t2.input_ids[t2.prompt_len:])[:, None])[:, 0].numpy()
+    assert _rel(t2.entropy, entropy) < 1e-5
+    assert _rel(t2.logprob, logprob) < 1e-5
+    assert (t2.entropy > t1.entropy).mean() > 0.9  # a flatter distribution has more entropy
     assert t2.temperature == 2.0
 
 

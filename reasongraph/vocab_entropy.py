@@ -1,0 +1,139 @@
+"""Entropy and log-prob of next-token distributions, streamed over tiles of the vocabulary.
+
+The LM head is a large share of a small model's work (a quarter of SmolLM2's FLOPs), and a full tokens x vocabulary
+float32 matrix is the largest allocation of a naive pass (400 MB for 2048 tokens of a 49k vocabulary). Here the
+logits exist one tile (rows x vocabulary columns) at a time, and each row's softmax statistics are merged across
+column tiles as in online softmax: with s = z - m, e = exp(s), a row keeps its running max m, S = sum(e) and
+D = sum(e * s); then H = log S - D / S and log p(target) = z_target - m - log S.
+
+Column tiles small enough to stay in cache made the head plus the reduction 2x faster on CPU than row chunks of
+64 MiB (1.3 s against 2.6 s for 2048 positions of SmolLM2's 49k vocabulary). The float32 reduction above is
+within ~1e-7 (norm-relative) of float64 on its own, and within 2e-6 end to end on SmolLM2, where the trunk's
+float32 rounding dominates; log_softmax followed by -sum(p log p) in float32 was 7x less accurate.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+from reasongraph.errors import InputError
+
+ROW_TILE = 4096  # rows (token positions) per tile
+CPU_TILE_BYTES = 16 << 20  # float32 logits per tile on CPU: fits a server L3 cache with its exp copy
+ACCELERATOR_TILE_BYTES = 128 << 20  # larger tiles on GPU, where kernel launches rather than cache set the pace
+_checked_models: weakref.WeakSet = weakref.WeakSet()
+
+
+def token_entropy(model: Any, hidden: Any, targets: Any, temperature: float = 1.0,
+                  tile_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Entropy (nats) of ``softmax(logits / temperature)`` and the log-prob of ``targets``, one per row.
+
+    ``hidden`` (rows x d) holds final hidden states (after the final norm), each the predictor of the matching
+    token id in ``targets``; ``model`` is the causal LM whose output embeddings (the LM head) turn them into
+    logits. Returns two float32 arrays of length rows.
+    """
+    import torch
+
+    n, vocab = len(hidden), _head_weight(model).shape[0]
+    if tile_bytes is None:
+        tile_bytes = CPU_TILE_BYTES if hidden.device.type == "cpu" else ACCELERATOR_TILE_BYTES
+    rows = min(max(n, 1), ROW_TILE)
+    cols = int(min(vocab, max(1, tile_bytes // (4 * rows))))
+    entropy, logprob = [], []
+    for a in range(0, n, rows):
+        h, t = hidden[a:a + rows], targets[a:a + rows]
+        stats = None
+        target_logit = torch.empty(len(h), dtype=torch.float32, device=h.device)
+        for j in range(0, vocab, cols):
+            s = tile_logits(model, h, j, j + cols, temperature)
+            inside = (t >= j) & (t < j + cols)
+            target_logit[inside] = s[inside, t[inside] - j]
+            stats = _merge(stats, _tile_stats(s))
+        m, total, e_dot_s = stats
+        log_total = total.log()
+        entropy.append((log_total - e_dot_s / total).cpu().numpy())
+        logprob.append((target_logit - m - log_total).cpu().numpy())
+    if not entropy:
+        return np.empty(0, np.float32), np.empty(0, np.float32)
+    return np.concatenate(entropy), np.concatenate(logprob)
+
+
+def tile_logits(model: Any, hidden: Any, start: int, stop: int, temperature: float = 1.0) -> Any:
+    """float32 logits of vocabulary columns [start, stop), as the model computes them, divided by temperature.
+
+    Gemma-style soft-capping (``config.final_logit_softcapping``) is applied; :func:`check_head` catches any
+    other post-processing a model does to its logits.
+    """
+    import torch.nn.functional as F
+
+    head = model.get_output_embeddings()
+    bias = getattr(head, "bias", None)
+    z = F.linear(hidden, head.weight[start:stop], None if bias is None else bias[start:stop]).float()
+    cap = getattr(model.config, "final_logit_softcapping", None)
+    if cap:
+        z.div_(cap).tanh_().mul_(cap)
+    if temperature != 1.0:
+        z.div_(temperature)
+    return z
+
+
+def _tile_stats(z: Any) -> tuple[Any, Any, Any]:
+    """Per row of a logits tile: max m, S = sum(exp(z - m)), D = sum(exp(z - m) * (z - m)). Overwrites z."""
+    import torch
+
+    m = z.amax(dim=-1)
+    s = z.sub_(m[:, None])
+    e = torch.exp(s)
+    total = e.sum(-1)
+    return m, total, e.mul_(s).sum(-1)
+
+
+def _merge(acc: tuple | None, new: tuple) -> tuple:
+    """Combine the (m, S, D) of two column ranges: both are rescaled to the larger max M.
+
+    sum over a range of exp(z - M) * (z - M) = exp(m - M) * (D + (m - M) * S); every term is <= 0, so nothing
+    cancels.
+    """
+    import torch
+
+    if acc is None:
+        return new
+    (m1, s1, d1), (m2, s2, d2) = acc, new
+    m = torch.maximum(m1, m2)
+    shift1, shift2 = m1 - m, m2 - m
+    w1, w2 = shift1.exp(), shift2.exp()
+    return m, w1 * s1 + w2 * s2, w1 * (d1 + shift1 * s1) + w2 * (d2 + shift2 * s2)
+
+
+def check_head(lm: Any) -> None:
+    """Make sure :func:`tile_logits` reproduces the model's own logits; once per model and process.
+
+    Some architectures scale or cap logits after the LM head. Entropies computed without that would be silently
+    wrong, so a short forward pass compares the two and raises if they differ.
+    """
+    import torch
+
+    model = lm.model
+    if model in _checked_models:
+        return
+    ids = torch.tensor([lm.tokenizer("The check.", add_special_tokens=False)["input_ids"]], device=lm.device)
+    with torch.inference_mode():
+        out = model(input_ids=ids, output_hidden_states=True, use_cache=False)
+        expected = out.logits[0].float()
+        ours = tile_logits(model, out.hidden_states[-1][0], 0, _head_weight(model).shape[0])
+    scale = float(expected.abs().max()) or 1.0
+    err = float((ours - expected).abs().max()) / scale
+    tolerance = 1e-4 if expected.dtype == torch.float32 and out.logits.dtype == torch.float32 else 2e-2
+    if not err <= tolerance:
+        raise InputError(f"{lm.name}: its logits are not the LM head applied to the last hidden state (relative "
+                         f"difference {err:.2g}); the model post-processes them in a way reasongraph does not know")
+    _checked_models.add(model)
+
+
+def _head_weight(model: Any) -> Any:
+    head = model.get_output_embeddings()
+    if head is None or getattr(head, "weight", None) is None:
+        raise InputError(f"{type(model).__name__} has no LM head (output embeddings) to compute token entropy")
+    return head.weight
