@@ -10,15 +10,19 @@ bare  : model.model(ids), the transformer trunk alone (no LM head): the ceiling.
 naive : model(ids, output_hidden_states=True) and a full-vocabulary log_softmax (every layer, tokens x vocab).
 lean  : reasongraph.extract_batch (a hook on one layer, entropy streamed over vocabulary tiles, steps, numpy
         copies).
-Peak memory on CPU is the largest resident-set growth over the state before each call, sampled every 2 ms; on
-CUDA it is torch's peak allocation over the allocation before the call (the weights and little else).
+Peak memory on CPU is the largest resident-set growth over the state before the call, sampled every 2 ms, in a
+fresh process per method; on CUDA it is torch's peak allocation over the allocation before the call (the weights
+and little else). Timings run the methods round-robin in one process and report the median.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
 
@@ -117,6 +121,9 @@ def run(lm, texts, method: str, layer: int):
     return int(mask.sum())
 
 
+METHODS = ("bare", "naive", "lean")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="smollm2-135m")
@@ -124,39 +131,75 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--device", default=None, help="default: cuda when available, else cpu")
     ap.add_argument("--dtype", default=None, help="default: bfloat16 on cuda, float32 on cpu")
+    ap.add_argument("--peak-of", choices=METHODS, help=argparse.SUPPRESS)  # internal: one CPU peak, in this process
     args = ap.parse_args()
     device, dtype = resolve_device_dtype(args.device, args.dtype)
-    if args.model == "random:qwen2.5-7b":
-        lm = random_qwen(device, dtype)
-    else:
-        lm = rg.load_model(args.model, device=device, dtype=dtype)
+    lm = random_qwen(device, dtype) if args.model == "random:qwen2.5-7b" else rg.load_model(args.model, device, dtype)
     layer = resolve_layers((0.9,), lm.num_layers)[0]
+    if args.peak_of:
+        print(cpu_peak(lm, token_texts(lm, *map(int, args.shapes.split("x"))), args.peak_of, layer))
+        return
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     weights = sum(p.numel() * p.element_size() for p in lm.model.parameters()) / 2**30
     print(f"{lm.name} ({weights:.2f} GiB of weights), {where}, {dtype}, layer {layer}")
-    peak_meter = PeakCUDA if device.type == "cuda" else PeakRSS
+    share = head_flop_share(lm.model)
+    print(f"LM head = {share:.0%} of the trunk's matmul FLOPs (attention scores excluded): at the trunk's FLOP rate, "
+          f"lean can reach {1 / (1 + share):.2f}x bare")
     print(f"{'shape':>8} {'method':>6} {'tok/s':>8} {'x bare':>7} {'peak MiB':>9}")
     for shape in args.shapes.split(","):
         b, n = map(int, shape.split("x"))
-        texts = token_texts(lm, b, n)
-        methods = ("bare", "naive", "lean")
-        for method in methods:
-            run(lm, texts[:1], method, layer)  # warm-up
-        times = {m: [] for m in methods}
-        peaks = {m: [] for m in methods}
-        for _ in range(args.repeats):  # round-robin, so drift in machine load hits every method alike
-            for method in methods:
-                gc.collect()
-                with peak_meter() as mem:
-                    t = time.perf_counter()
-                    tokens = run(lm, texts, method, layer)
-                    if device.type == "cuda":
-                        torch.cuda.synchronize()
-                    times[method].append(time.perf_counter() - t)
-                peaks[method].append(mem.peak)
-        results = {m: (tokens / statistics.median(times[m]), statistics.median(peaks[m])) for m in methods}
-        for method, (rate, peak) in results.items():
-            print(f"{shape:>8} {method:>6} {rate:8.0f} {rate / results['bare'][0]:7.2f} {peak:9.0f}")
+        rates, peaks = time_methods(lm, token_texts(lm, b, n), layer, args.repeats)
+        if device.type == "cpu":
+            peaks = {m: _cpu_peak_in_new_process(args, shape, m) for m in METHODS}
+        for m in METHODS:
+            print(f"{shape:>8} {m:>6} {rates[m]:8.0f} {rates[m] / rates['bare']:7.2f} {peaks[m]:9.0f}")
+
+
+def head_flop_share(model) -> float:
+    """FLOPs of the LM head over those of the trunk's weight matrices, per token (2 per weight either way)."""
+    head = model.get_output_embeddings().weight
+    embed = model.get_input_embeddings().weight
+    trunk = sum(p.numel() for p in model.get_decoder().parameters() if p.dim() == 2 and p is not embed)
+    return head.numel() / trunk
+
+
+def time_methods(lm, texts, layer: int, repeats: int) -> tuple[dict, dict]:
+    """Median tokens/s per method, run round-robin so drift in machine load hits every method alike; on CUDA also
+    the median peak allocation over the weights (MiB)."""
+    cuda = lm.device.type == "cuda"
+    for m in METHODS:
+        run(lm, texts[:1], m, layer)  # warm-up
+    times, peaks = {m: [] for m in METHODS}, {m: [] for m in METHODS}
+    for _ in range(repeats):
+        for m in METHODS:
+            gc.collect()
+            with PeakCUDA() if cuda else contextlib.nullcontext() as mem:
+                t = time.perf_counter()
+                tokens = run(lm, texts, m, layer)
+                if cuda:
+                    torch.cuda.synchronize()
+                times[m].append(time.perf_counter() - t)
+            peaks[m].append(mem.peak if cuda else float("nan"))
+    return ({m: tokens / statistics.median(times[m]) for m in METHODS},
+            {m: statistics.median(peaks[m]) for m in METHODS})
+
+
+def cpu_peak(lm, texts, method: str, layer: int) -> float:
+    """Resident-set growth (MiB) of one call after a warm-up."""
+    run(lm, texts[:1], method, layer)
+    gc.collect()
+    with PeakRSS() as mem:
+        run(lm, texts, method, layer)
+    return mem.peak
+
+
+def _cpu_peak_in_new_process(args, shape: str, method: str) -> float:
+    """A fresh process per method: memory that the allocator keeps after one method would hide the next's peak."""
+    cmd = [sys.executable, __file__, "--model", args.model, "--shapes", shape, "--peak-of", method, "--device", "cpu"]
+    if args.dtype:
+        cmd += ["--dtype", args.dtype]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return float(out.split()[-1])
 
 
 if __name__ == "__main__":
