@@ -90,8 +90,13 @@ def random_qwen(device, dtype) -> rg.LoadedModel:
         vocab_size=2000, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|endoftext|>", pad_token="<|endoftext|>")
     torch.manual_seed(0)
-    with torch.device(device):
-        model = Qwen2ForCausalLM(Qwen2Config(**QWEN25_7B)).to(dtype).eval().requires_grad_(False)
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)  # built in its dtype on the device: no float32 copy of 7B weights
+    try:
+        with torch.device(device):
+            model = Qwen2ForCausalLM(Qwen2Config(**QWEN25_7B)).eval().requires_grad_(False)
+    finally:
+        torch.set_default_dtype(default)
     return rg.LoadedModel(model=model, tokenizer=tokenizer, name="random-qwen2.5-7b-shape", device=device,
                           dtype=dtype)
 

@@ -22,7 +22,7 @@ import numpy as np
 from reasongraph.errors import InputError
 
 # Fields of a row that identify it rather than measure it.
-ID_KEYS = frozenset({"line", "id", "group", "pair"})
+ID_KEYS = frozenset({"line", "id", "group", "pair", "trace_key"})
 
 # What `compare` reports by default, in this order (those present in the rows). The forking share is the pooled
 # one (one run-wide entropy threshold): a per-trace top-rho share is rho by construction and compares nothing.

@@ -232,6 +232,43 @@ def score_dataset(path: str | Path, model: Any = None, text_field: str = "trace"
     return rows
 
 
+# ---------------------------------------------------------------------- a finished run's analyses
+def run_analyses(out: str | Path, ids: Sequence[str | None], cache_dir: str | Path | None = None) -> dict[str, Any]:
+    """Analyses of chosen records of a scored run, rebuilt from its trace cache and clusterer; no model needed.
+
+    Each equals the analysis behind the record's row (the same cached trace, clustering and options), so a report
+    can embed the traces it ranks. ``ids`` are record ids; ``cache_dir`` defaults to the cache the run used.
+    Records whose cache entry is gone (or rows written before rows carried ``trace_key``) are left out.
+    """
+    from reasongraph.analysis import analyze_trace
+    from reasongraph.cluster import load_clusterer
+    from reasongraph.trace import Trace
+
+    out = Path(out)
+    wanted = {str(i) for i in ids if i is not None}
+    keys: dict[str, str] = {}
+    for row in read_jsonl(out / "rows.jsonl"):
+        if row.get("id") in wanted and row.get("trace_key"):
+            keys.setdefault(row["id"], row["trace_key"])
+    if not keys:
+        return {}
+    options = json.loads((out / "manifest.json").read_text())["options"]
+    if cache_dir is None:
+        summary_path = out / "summary.json"
+        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+        cache_dir = summary.get("trace_cache") or out / "traces"
+    clusterer_path = out / "clusterer.npz"
+    clu = load_clusterer(clusterer_path) if clusterer_path.exists() else None
+    analyses = {}
+    for rid, key in keys.items():
+        path = TraceCache.entry_path(cache_dir, key)
+        if path.exists():
+            analyses[rid] = analyze_trace(Trace.load(path), clu, rho=options["rho"], seed=options["seed"],
+                                          threshold=options["forking_threshold"], window=options["window"],
+                                          n_shifts=options["n_shifts"])
+    return analyses
+
+
 # ---------------------------------------------------------------------- identities
 def _file_sha256(path: Path) -> str:
     h = hashlib.sha256()
@@ -458,7 +495,8 @@ def _pass2(run: _Run, clu: Any, fit: dict, *, rho: float, forking_threshold: flo
                 _record_error(run, rec, rec.error)
                 bar.update()
                 continue
-            trace = _cached_trace(run, rec, run.cache.key(rec.text, rec.prompt))
+            key = run.cache.key(rec.text, rec.prompt)
+            trace = _cached_trace(run, rec, key)
             if trace is None:
                 bar.update()
                 continue
@@ -473,7 +511,7 @@ def _pass2(run: _Run, clu: Any, fit: dict, *, rho: float, forking_threshold: flo
                 _record_error(run, rec, f"analysis failed: {_reason(e)}", e)
                 bar.update()
                 continue
-            row = _row(rec, trace, analysis.metrics, fit)
+            row = _row(rec, trace, analysis.metrics, fit, key)
             run.timing.analyze_s += time.perf_counter() - t0
             run.timing.n_analyzed += 1
             run.timing.n_analyzed_tokens += trace.n_tokens
@@ -482,10 +520,10 @@ def _pass2(run: _Run, clu: Any, fit: dict, *, rho: float, forking_threshold: flo
             bar.update(tokens=trace.n_tokens)
 
 
-def _row(rec: Record, trace: Any, metrics: dict, fit: dict) -> dict:
-    """One output row: identity, token counts, every metric, and the pooled forking share."""
+def _row(rec: Record, trace: Any, metrics: dict, fit: dict, trace_key: str) -> dict:
+    """One output row: identity, token counts, every metric, the pooled forking share, and the trace's cache key."""
     row: dict[str, Any] = {"line": rec.line, "id": rec.id, "group": rec.group, "pair": rec.pair,
-                           "n_prompt_tokens": int(trace.prompt_len),
+                           "trace_key": trace_key, "n_prompt_tokens": int(trace.prompt_len),
                            "n_tokens_dropped": int(trace.meta.get("tokens_dropped", 0))}
     row.update(metrics)
     h = np.asarray(trace.entropy, dtype=np.float64)
@@ -574,6 +612,7 @@ def _summary(run: _Run, rows: list[dict], fit: dict, seed: int) -> dict:
         "n_records": run.total, "n_rows": len(rows), "n_errors": n_errors,
         "complete": len(rows) + n_errors == run.total,
         "fit": fit,
+        "trace_cache": str(run.cache.dir.resolve()),
         "overall": summarize(rows, group_key=None, seed=seed).get("all") if rows else None,
         "groups": summarize(rows, group_key="group", seed=seed) if has_groups else {},
         "timing": asdict(run.timing),

@@ -269,7 +269,12 @@ class TraceCache:
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
     def path(self, key: str) -> Path:
-        return self.dir / key[:2] / f"{key}.npz"
+        return self.entry_path(self.dir, key)
+
+    @staticmethod
+    def entry_path(directory: str | Path, key: str) -> Path:
+        """Where the entry ``key`` of a cache folder lives (readable without the model that keyed it)."""
+        return Path(directory) / key[:2] / f"{key}.npz"
 
     def get(self, key: str) -> Trace | None:
         path = self.path(key)

@@ -8,6 +8,7 @@ import io
 import json
 import math
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -318,13 +319,18 @@ def test_cli_on_error_fail_exits_2_at_the_first_bad_record(data, tmp_path, capsy
     assert [e["line"] for e in errors] == [first_bad]
 
 
+def _report_data(path: Path) -> dict:
+    """The view payload inside a report page."""
+    html = path.read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html")
+    return json.loads(re.search(r'type="application/json" id="[\w-]+-data">(.*?)</script>', html, re.S).group(1))
+
+
 def test_cli_score_json_table_and_html_report(data, tmp_path, capsys):
     out, report = tmp_path / "cli", tmp_path / "report.html"
     args = ["score", str(data["input"]), "--out", str(out), "--cache-dir", str(data["ref"] / "traces"),
             "--limit", "10", *CLI_OPTS]
-    html = pytest.importorskip("reasongraph.html")
-    with_html = hasattr(html, "write_report_html")  # written by another engineer; skip that part until it exists
-    assert cli_main(args + ["--json"] + (["--html", str(report)] if with_html else [])) == 0
+    assert cli_main(args + ["--json", "--html", str(report), "--embed", "2"]) == 0
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
     n_bad = sum(1 for line in data["bad"] if line <= 10)
@@ -336,8 +342,33 @@ def test_cli_score_json_table_and_html_report(data, tmp_path, capsys):
     assert table[0].startswith(f"scored {10 - n_bad} of 10 records into {out}; {n_bad} could not be scored")
     assert table[2].split()[:3] == ["group", "n", "detection"]
     assert {line.split()[0] for line in table[3:5]} == {"base", "rl"}
-    if with_html:
-        assert report.read_text().lstrip().lower().startswith("<!doctype html")
+    top = _report_data(report)
+    embedded = [r["id"] for r in top["top"]["rows"] if r["embed"]]
+    assert embedded == [r["id"] for r in top["top"]["rows"][:2]] and sorted(top["embeds"]) == sorted(embedded)
+
+
+def test_run_analyses_rebuild_the_rows_metrics(data):
+    """A run's cached traces and clusterer give back the analyses behind its rows, without the model."""
+    rows = {r["id"]: r for r in data["rows"]}
+    ids = ["rl-3", "base-0", "no-such-id", None]
+    analyses = ds.run_analyses(data["ref"], ids)
+    assert sorted(analyses) == ["base-0", "rl-3"]
+    for rid, analysis in analyses.items():
+        for name in ("loop_count", "n_revisits", "n_steps", "mean_entropy", "effective_rank", "align_n_hidden_only"):
+            assert analysis.metrics[name] == pytest.approx(rows[rid][name], nan_ok=True), name
+    assert ds.run_analyses(data["ref"], ["base-0"], cache_dir=data["root"] / "elsewhere") == {}
+
+
+def test_cli_html_embeds_from_a_run_folder(data, tmp_path, capsys):
+    report = tmp_path / "r.html"
+    assert cli_main(["html", str(data["ref"]), "-o", str(report), "--embed", "1", "--top", "4"]) == 0
+    got = _report_data(report)
+    assert len(got["top"]["rows"]) == 4 and len(got["embeds"]) == 1 and got["top"]["rows"][0]["embed"]
+    assert cli_main(["html", str(data["ref"]), "-o", str(report), "--embed", "0"]) == 0
+    assert _report_data(report)["embeds"] == {}
+    with pytest.raises(SystemExit):
+        cli_main(["html", str(data["ref"]), "--embed", "-1"])
+    assert "expected a whole number >= 0, got '-1'" in capsys.readouterr().err
 
 
 def test_cli_missing_input_and_unknown_field_exit_2(data, tmp_path, capsys):
@@ -363,9 +394,6 @@ def test_cli_compare_table_json_and_html(data, tmp_path, capsys):
     assert "align_n_hidden_only" in table and "forking_share_pooled" in table
     assert cli_main(["compare", ref, "--a", "base"]) == 2
     assert "--a and --b; group values in the run: base, rl" in capsys.readouterr().err
-    html = pytest.importorskip("reasongraph.html")
-    if not hasattr(html, "write_report_html"):
-        pytest.skip("reasongraph.html.write_report_html does not exist yet")
     report = tmp_path / "report.html"
     assert cli_main(["compare", ref, "--a", "base", "--b", "rl", "--html", str(report)]) == 0
     text = report.read_text()

@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from reasongraph.commands.options import add_embed_option
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="compare two groups of a scored run (paired by problem)",
@@ -28,6 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.add_argument("--html", metavar="OUT", help="write the run's HTML report with this comparison to OUT")
+    add_embed_option(p)
     p.set_defaults(run=run)
 
 
@@ -54,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         from reasongraph.html import write_report_html
 
-        write_report_html(run_dir, args.html, compare=cmp.as_dict())
+        write_report_html(run_dir, args.html, compare=cmp.as_dict(), embed=args.embed)
     if args.json:
         json.dump(cmp.as_dict(), sys.stdout, indent=1)
         print()

@@ -14,6 +14,8 @@ import json
 import sys
 from pathlib import Path
 
+from reasongraph.commands.options import add_embed_option
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("html", help="write an interactive HTML page from saved results",
@@ -26,6 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                        "folder, or the input file with .html)")
     p.add_argument("--compare", metavar="JSON", help="report: the output of `reasongraph compare --json` to include")
     p.add_argument("--top", type=int, default=10, help="report: how many of the most cyclic traces to list")
+    add_embed_option(p)
     p.add_argument("--title", help="page title")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.set_defaults(run=run)
@@ -59,7 +62,8 @@ def _render(src: Path, args: argparse.Namespace) -> tuple[str, Path]:
         if (src / "rows.jsonl").is_file():
             out = _out(args, src / "report.html")
             return "report", _input_errors(
-                lambda: write_report_html(src, out, compare=args.compare, top=args.top, title=args.title), src)
+                lambda: write_report_html(src, out, compare=args.compare, top=args.top, title=args.title,
+                                          embed=args.embed), src)
         if (src / "analysis.json").is_file():
             from reasongraph.analysis import load_analysis
 

@@ -1,4 +1,4 @@
-"""Command-line options shared by the commands that run a model (``analyze`` and ``score``)."""
+"""Command-line options shared between commands: model and extraction (``analyze``, ``score``), report embeds."""
 from __future__ import annotations
 
 import argparse
@@ -20,6 +20,23 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                    help="raw: prompt tokens then trace tokens; chat: the tokenizer's chat template")
     g.add_argument("--temperature", type=float, default=1.0, help="softmax temperature for entropies")
     g.add_argument("--truncate", action="store_true", help="keep what fits the context instead of failing")
+
+
+def add_embed_option(parser: argparse.ArgumentParser) -> None:
+    """--embed N: how many of the report's most cyclic traces to embed as interactive views."""
+    parser.add_argument("--embed", type=_non_negative, default=3, metavar="N",
+                        help="report: embed the N most cyclic traces as interactive views, rebuilt from the run's "
+                             "trace cache (default 3; 0 lists them only)")
+
+
+def _non_negative(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}")
+    return n
 
 
 def parse_layer(value: str) -> int | float:

@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from reasongraph.commands.options import add_model_options, extract_options, load_model_from_args
+from reasongraph.commands.options import add_embed_option, add_model_options, extract_options, load_model_from_args
 
 
 EPILOG = """\
@@ -57,6 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     o = p.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="print summary.json instead of a table")
     o.add_argument("--html", metavar="REPORT", help="also write the HTML report of the run to REPORT")
+    add_embed_option(o)
     p.set_defaults(run=run)
 
 
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         from reasongraph.html import write_report_html
 
-        write_report_html(args.out, args.html)
+        write_report_html(args.out, args.html, embed=args.embed)
     if args.json:
         json.dump(summary, sys.stdout, indent=1)
         print()

@@ -61,7 +61,7 @@ def write_trace_html(analysis: Any, path: str | Path, *, title: str | None = Non
 
 
 def report_html(run_dir_or_results: Any, compare: Any = None, *, title: str | None = None, top: int = 10,
-                analyses: Mapping[str, Any] | None = None, links: Mapping[str, str] | None = None,
+                embed: int = 0, analyses: Mapping[str, Any] | None = None, links: Mapping[str, str] | None = None,
                 link_base: str | Path | None = None, full_page: bool = True, root_id: str | None = None) -> str:
     """The dataset report as HTML: per-group distributions, the compare table, the most cyclic traces.
 
@@ -72,8 +72,10 @@ def report_html(run_dir_or_results: Any, compare: Any = None, *, title: str | No
     compare : the result of ``reasongraph compare`` (its ``--json`` dict, or a path to that JSON file), or None.
     title : page title.
     top : how many of the most cyclic traces to list.
+    embed : for a run folder, how many of those to embed as interactive views, rebuilt from the run's trace cache
+        and clusterer by :func:`reasongraph.dataset.run_analyses` (no model needed; ~40 KB per 1k tokens).
     analyses : optional {record id: Analysis or trace payload}; those traces are embedded as interactive views
-        (drawn when their section is opened).
+        (drawn when their section is opened). Given, ``embed`` is ignored.
     links : optional {record id: URL or relative path} of per-trace pages; by default files
         ``<run_dir>/html/<id>.html`` that exist are linked (ids made file-safe: characters other than letters,
         digits, ``.``, ``_`` and ``-`` become ``_``).
@@ -86,6 +88,11 @@ def report_html(run_dir_or_results: Any, compare: Any = None, *, title: str | No
     """
     payload = _as_payload(run_dir_or_results, "report")
     if payload is None:
+        if analyses is None and embed > 0 and isinstance(run_dir_or_results, (str, Path)):
+            from reasongraph.dataset import run_analyses
+            from reasongraph.html.report import most_cyclic_ids
+
+            analyses = run_analyses(run_dir_or_results, most_cyclic_ids(run_dir_or_results, min(embed, top)))
         embeds = None
         if analyses:
             embeds = {str(k): (_as_payload(v, "trace") or trace_payload(v, title=f"trace {k}"))

@@ -91,8 +91,7 @@ def report_payload(run_dir_or_results: Any, compare: Any = None, *, title: str |
 def most_cyclic_ids(run_dir_or_results: Any, top: int = 10) -> list[str | None]:
     """Ids of the ``top`` most cyclic rows (by loop_count, then n_revisits, then max_revisits), in report order.
 
-    For a caller that wants to embed those traces: analyze them (e.g. from the run's trace cache) and pass
-    ``analyses={id: Analysis}`` to :func:`reasongraph.html.report_html`.
+    ``report_html(run_dir, embed=n)`` embeds the first n of them (see :func:`reasongraph.dataset.run_analyses`).
     """
     rows, *_ = _source(run_dir_or_results)
     return [_id(r.get("id")) for r in _ranked(rows)[:top]]
