@@ -25,7 +25,7 @@ import math
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,8 +196,10 @@ def score_dataset(path: str | Path, model: Any = None, text_field: str = "trace"
         clusterer_sha = "object"
 
     from reasongraph.extraction import resolve_layers, resolve_model
+    from reasongraph.vocab_entropy import check_head
 
     lm = resolve_model(model)
+    check_head(lm)  # a model reasongraph cannot read fails the run here, not as an error per record
     layer_ids = list(resolve_layers(layers, lm.num_layers))
     extract_opts = {"layers": layer_ids, "segment": segment, "temperature": float(temperature),
                     "prompt_format": prompt_format, "truncate": bool(truncate)}
@@ -233,40 +235,55 @@ def score_dataset(path: str | Path, model: Any = None, text_field: str = "trace"
 
 
 # ---------------------------------------------------------------------- a finished run's analyses
-def run_analyses(out: str | Path, ids: Sequence[str | None], cache_dir: str | Path | None = None) -> dict[str, Any]:
-    """Analyses of chosen records of a scored run, rebuilt from its trace cache and clusterer; no model needed.
+def run_analyses(out: str | Path, rows: Iterable[Mapping[str, Any]], cache_dir: str | Path | None = None
+                 ) -> dict[int, Any]:
+    """Analyses behind chosen rows of a scored run, rebuilt from its trace cache and clusterer; no model needed.
 
-    Each equals the analysis behind the record's row (the same cached trace, clustering and options), so a report
-    can embed the traces it ranks. ``ids`` are record ids; ``cache_dir`` defaults to the cache the run used.
-    Records whose cache entry is gone (or rows written before rows carried ``trace_key``) are left out.
+    ``rows`` are rows of the run (dicts as in rows.jsonl); the result maps each row's ``line`` to an Analysis equal
+    to the one its metrics came from (the same cached trace, clustering and options), so a report can embed the
+    traces it ranks. ``cache_dir`` defaults to the cache the run used. Rows whose trace cannot be read back (the
+    cache entry is gone, or the row predates ``trace_key``) are left out, as is everything when the run folder
+    lacks its manifest or clusterer.
     """
     from reasongraph.analysis import analyze_trace
     from reasongraph.cluster import load_clusterer
     from reasongraph.trace import Trace
 
     out = Path(out)
-    wanted = {str(i) for i in ids if i is not None}
-    keys: dict[str, str] = {}
-    for row in read_jsonl(out / "rows.jsonl"):
-        if row.get("id") in wanted and row.get("trace_key"):
-            keys.setdefault(row["id"], row["trace_key"])
-    if not keys:
+    rows = [r for r in rows if r.get("trace_key") and r.get("line") is not None]
+    try:
+        options = json.loads((out / "manifest.json").read_text())["options"]
+        fit = json.loads((out / "fit.json").read_text())
+        clu = load_clusterer(out / "clusterer.npz") if fit["has_clusterer"] else None
+    except (OSError, ValueError, KeyError, TypeError):
         return {}
-    options = json.loads((out / "manifest.json").read_text())["options"]
-    if cache_dir is None:
-        summary_path = out / "summary.json"
-        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-        cache_dir = summary.get("trace_cache") or out / "traces"
-    clusterer_path = out / "clusterer.npz"
-    clu = load_clusterer(clusterer_path) if clusterer_path.exists() else None
+    cache = Path(cache_dir) if cache_dir is not None else _trace_cache_dir(out)
     analyses = {}
-    for rid, key in keys.items():
-        path = TraceCache.entry_path(cache_dir, key)
-        if path.exists():
-            analyses[rid] = analyze_trace(Trace.load(path), clu, rho=options["rho"], seed=options["seed"],
-                                          threshold=options["forking_threshold"], window=options["window"],
-                                          n_shifts=options["n_shifts"])
+    for row in rows:
+        try:
+            trace = Trace.load(TraceCache.entry_path(cache, row["trace_key"]))
+        except (OSError, ValueError):
+            continue
+        analyses[int(row["line"])] = analyze_trace(trace, clu, rho=options["rho"], seed=options["seed"],
+                                                   threshold=options["forking_threshold"],
+                                                   window=options["window"], n_shifts=options["n_shifts"])
     return analyses
+
+
+def _trace_cache_dir(out: Path) -> Path:
+    """The cache folder a finished run recorded in summary.json (relative to the run when inside it)."""
+    try:
+        recorded = json.loads((out / "summary.json").read_text()).get("trace_cache")
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    if recorded and (out / recorded).is_dir():  # an absolute recorded path stays as it is under /
+        return out / recorded
+    return out / "traces"
+
+
+def _cache_location(run: _Run) -> str:
+    cache, out = run.cache.dir.resolve(), run.store.dir.resolve()
+    return str(cache.relative_to(out)) if cache.is_relative_to(out) else str(cache)
 
 
 # ---------------------------------------------------------------------- identities
@@ -612,7 +629,7 @@ def _summary(run: _Run, rows: list[dict], fit: dict, seed: int) -> dict:
         "n_records": run.total, "n_rows": len(rows), "n_errors": n_errors,
         "complete": len(rows) + n_errors == run.total,
         "fit": fit,
-        "trace_cache": str(run.cache.dir.resolve()),
+        "trace_cache": _cache_location(run),
         "overall": summarize(rows, group_key=None, seed=seed).get("all") if rows else None,
         "groups": summarize(rows, group_key="group", seed=seed) if has_groups else {},
         "timing": asdict(run.timing),

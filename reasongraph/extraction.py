@@ -222,7 +222,7 @@ def _batch_entropy(items: list[_Encoded], final: Any, ids: Any, lm: Any, tempera
     predictors, targets = [], []
     for row, it in enumerate(items):
         start = max(it.prompt_len, 1)
-        predictors.append(final[row, start - 1:len(it.input_ids) - 1])
+        predictors.append(final[row, start - 1:max(start, len(it.input_ids)) - 1])
         targets.append(ids[row, start:len(it.input_ids)])
     flat_entropy, flat_logprob = token_entropy(lm.model, torch.cat(predictors), torch.cat(targets), temperature)
     bounds = np.cumsum([len(t) for t in targets])[:-1]

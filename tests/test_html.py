@@ -419,10 +419,10 @@ def test_cli_renders_saved_analysis_trace_payload_and_run(tmp_path, analysis, ca
     assert _cli([str(tmp_path / "p.json")]) == 0 and (tmp_path / "p.html").is_file()
 
     run = _run_dir(tmp_path, _rows())
-    assert _cli([str(run), "--top", "3"]) == 0 and (run / "report.html").is_file()
+    assert _cli([str(run), "--top", "3", "--embed", "0"]) == 0 and (run / "report.html").is_file()
     (tmp_path / "cmp.json").write_text('{"nothing": 1}')
     with pytest.raises(InputError, match="compare"):
-        _cli([str(run), "--compare", str(tmp_path / "cmp.json")])
+        _cli([str(run), "--compare", str(tmp_path / "cmp.json"), "--embed", "0"])
     with pytest.raises(FileNotFoundError):
         _cli([str(tmp_path / "missing")])
     (tmp_path / "empty").mkdir()
@@ -447,7 +447,7 @@ def test_cli_exit_codes(tmp_path, capsys):
     from reasongraph.cli import main
 
     run = _run_dir(tmp_path, _rows())
-    assert main(["html", str(run), "-o", str(tmp_path / "r.html")]) == 0
+    assert main(["html", str(run), "-o", str(tmp_path / "r.html"), "--embed", "0"]) == 0
     assert "report" in capsys.readouterr().out and (tmp_path / "r.html").is_file()
     assert main(["html", str(tmp_path / "missing")]) == 2
     assert main(["html", str(run), "--top", "-1"]) == 2

@@ -17,6 +17,7 @@ import pytest
 from reasongraph.graph import ReasoningGraph
 from reasongraph.html import report_html, trace_html, write_report_html, write_trace_html
 from reasongraph.html.payload import build_trace_payload
+from reasongraph.html.report import line_key
 from reasongraph.html.synthetic import synthetic_analysis
 from reasongraph.segment import Step
 
@@ -255,7 +256,8 @@ def test_report_page(browser, tmp_path):
     (run / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     cmp = compare_groups(rows, "Qwen2.5-Math-7B", PAYLOADS[0], pair_key="pair", n_boot=200)
     an = synthetic_analysis(n_steps=60, seed=5)
-    path = write_report_html(run, tmp_path / "report.html", compare=cmp.as_dict(), analyses={PAYLOADS[1]: an})
+    path = write_report_html(run, tmp_path / "report.html", compare=cmp.as_dict(),
+                             analyses={line_key(rows[0]["line"]): an})  # keyed as a run's embeds are
     o = Opened(browser, path.as_uri())
     page = o.page
     assert o.count(".rg-dist-card") == 5 and o.count(".rg-compare tr") == len(cmp.metrics) + 1

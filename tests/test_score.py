@@ -320,8 +320,11 @@ def test_cli_on_error_fail_exits_2_at_the_first_bad_record(data, tmp_path, capsy
 
 
 def _report_data(path: Path) -> dict:
-    """The view payload inside a report page."""
-    html = path.read_text(encoding="utf-8")
+    """The view payload inside a report page file."""
+    return _report_data_of(path.read_text(encoding="utf-8"))
+
+
+def _report_data_of(html: str) -> dict:
     assert html.lstrip().lower().startswith("<!doctype html")
     return json.loads(re.search(r'type="application/json" id="[\w-]+-data">(.*?)</script>', html, re.S).group(1))
 
@@ -343,20 +346,42 @@ def test_cli_score_json_table_and_html_report(data, tmp_path, capsys):
     assert table[2].split()[:3] == ["group", "n", "detection"]
     assert {line.split()[0] for line in table[3:5]} == {"base", "rl"}
     top = _report_data(report)
-    embedded = [r["id"] for r in top["top"]["rows"] if r["embed"]]
-    assert embedded == [r["id"] for r in top["top"]["rows"][:2]] and sorted(top["embeds"]) == sorted(embedded)
+    embedded = [r["embed"] for r in top["top"]["rows"] if r["embed"]]
+    assert len(embedded) == 2 and sorted(top["embeds"]) == sorted(embedded)
+    assert embedded == [r["embed"] for r in top["top"]["rows"][:2]]  # the two most cyclic
 
 
-def test_run_analyses_rebuild_the_rows_metrics(data):
+def test_run_analyses_rebuild_the_rows_metrics(data, tmp_path):
     """A run's cached traces and clusterer give back the analyses behind its rows, without the model."""
-    rows = {r["id"]: r for r in data["rows"]}
-    ids = ["rl-3", "base-0", "no-such-id", None]
-    analyses = ds.run_analyses(data["ref"], ids)
-    assert sorted(analyses) == ["base-0", "rl-3"]
-    for rid, analysis in analyses.items():
+    rows = data["rows"][3:6]
+    analyses = ds.run_analyses(data["ref"], rows + [{"line": 999, "trace_key": "0" * 32}, {"line": 1000}])
+    assert sorted(analyses) == sorted(r["line"] for r in rows)
+    for row in rows:
         for name in ("loop_count", "n_revisits", "n_steps", "mean_entropy", "effective_rank", "align_n_hidden_only"):
-            assert analysis.metrics[name] == pytest.approx(rows[rid][name], nan_ok=True), name
-    assert ds.run_analyses(data["ref"], ["base-0"], cache_dir=data["root"] / "elsewhere") == {}
+            assert analyses[row["line"]].metrics[name] == pytest.approx(row[name], nan_ok=True), name
+    assert ds.run_analyses(data["ref"], rows, cache_dir=tmp_path) == {}  # an empty cache: nothing to embed
+    moved = shutil.copytree(data["ref"], tmp_path / "moved")  # a run folder moved with its cache still reads it
+    assert sorted(ds.run_analyses(moved, rows)) == sorted(analyses)
+    assert ds.run_analyses(tmp_path, rows) == {}  # not a run folder
+
+
+def test_report_embeds_by_line_when_ids_repeat(data, tmp_path):
+    """Two rows with one id (the same problem under two models) each embed their own trace."""
+    from reasongraph.html import most_cyclic_rows, report_html
+
+    run = shutil.copytree(data["ref"], tmp_path / "run")
+    rows = list(read_jsonl(run / "rows.jsonl"))
+    for r in rows:
+        r["id"] = "same"
+    (run / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    got = _report_data_of(report_html(run, top=3, embed=2))
+    keys = [r["embed"] for r in got["top"]["rows"]]
+    assert keys[:2] == [f"line:{r['line']}" for r in most_cyclic_rows(run, 2)] and keys[2] is None
+    assert len(set(keys[:2])) == 2 and set(got["embeds"]) == set(keys[:2])
+    (run / "rows.jsonl").write_text("".join(json.dumps({k: v for k, v in r.items() if k != "trace_key"}) + "\n"
+                                            for r in rows))  # rows of a run from before trace keys
+    with pytest.warns(UserWarning, match="embedded 0 of the 2 most cyclic traces"):
+        assert _report_data_of(report_html(run, top=3, embed=2))["embeds"] == {}
 
 
 def test_cli_html_embeds_from_a_run_folder(data, tmp_path, capsys):

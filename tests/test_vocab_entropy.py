@@ -102,15 +102,21 @@ def test_softcapped_model_matches_its_own_logits(tiny):
     assert _rel(tr.entropy, (-(logp.exp() * logp).sum(-1)).numpy()) < 1e-6
 
 
-def test_unknown_logit_post_processing_is_an_error(tiny):
-    """A model whose logits are not head(last hidden state) is refused, rather than given wrong entropies."""
+def test_unknown_logit_post_processing_is_an_error(tiny, tmp_path):
+    """A model whose logits are not head(last hidden state) is refused, rather than given wrong entropies; a batch
+    run stops before it writes anything, instead of failing every record."""
     model = rg.tiny_random_model(seed=3).model
     lm = rg.LoadedModel(model=model, tokenizer=tiny.tokenizer, name="scaled-logits", device=tiny.device,
                         dtype=torch.float32)
     handle = model.lm_head.register_forward_hook(lambda _m, _i, out: out * 2.0)
+    data = tmp_path / "in.jsonl"
+    data.write_text('{"trace": "one line of reasoning here\\nand a second line"}\n')
     try:
         with pytest.raises(InputError, match="scaled-logits: its logits are not the LM head"):
             check_head(lm)
+        with pytest.raises(InputError, match="scaled-logits: its logits are not the LM head"):
+            rg.score_dataset(data, model=lm, out=tmp_path / "run", progress=False)
+        assert not (tmp_path / "run").exists()
     finally:
         handle.remove()
     check_head(lm)  # the same model without the scaling passes

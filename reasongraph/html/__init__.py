@@ -11,17 +11,20 @@ little hand-written JavaScript.
 """
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from reasongraph.html.page import render_view, to_json
 from reasongraph.html.payload import build_trace_payload, trace_payload
-from reasongraph.html.report import most_cyclic_ids, report_payload
+from reasongraph.html.report import line_key, most_cyclic_ids, most_cyclic_rows, report_payload
 
 __all__ = [
     "build_trace_payload",
     "most_cyclic_ids",
+    "most_cyclic_rows",
     "report_html",
     "report_payload",
     "to_json",
@@ -88,11 +91,8 @@ def report_html(run_dir_or_results: Any, compare: Any = None, *, title: str | No
     """
     payload = _as_payload(run_dir_or_results, "report")
     if payload is None:
-        if analyses is None and embed > 0 and isinstance(run_dir_or_results, (str, Path)):
-            from reasongraph.dataset import run_analyses
-            from reasongraph.html.report import most_cyclic_ids
-
-            analyses = run_analyses(run_dir_or_results, most_cyclic_ids(run_dir_or_results, min(embed, top)))
+        if analyses is None and embed > 0 and isinstance(run_dir_or_results, (str, os.PathLike)):
+            analyses = _run_embeds(run_dir_or_results, min(embed, top))
         embeds = None
         if analyses:
             embeds = {str(k): (_as_payload(v, "trace") or trace_payload(v, title=f"trace {k}"))
@@ -100,6 +100,19 @@ def report_html(run_dir_or_results: Any, compare: Any = None, *, title: str | No
         payload = report_payload(run_dir_or_results, compare=compare, title=title, top=top, embeds=embeds,
                                  links=links, link_base=link_base)
     return render_view("report", payload, full_page=full_page, root_id=root_id)
+
+
+def _run_embeds(run_dir: str | os.PathLike, n: int) -> dict[str, Any]:
+    """{line_key: Analysis} of the n most cyclic rows of a run folder; warns when some cannot be rebuilt."""
+    from reasongraph.dataset import run_analyses
+
+    rows = most_cyclic_rows(run_dir, n)
+    analyses = run_analyses(run_dir, rows)
+    if len(analyses) < len(rows):
+        warnings.warn(f"{run_dir}: embedded {len(analyses)} of the {len(rows)} most cyclic traces; the others could "
+                      "not be read back from the run's trace cache (gone, or a run from before reasongraph kept "
+                      "trace keys in its rows)", stacklevel=3)
+    return {line_key(line): a for line, a in analyses.items()}
 
 
 def write_report_html(run_dir_or_results: Any, path: str | Path, compare: Any = None, **kwargs: Any) -> Path:

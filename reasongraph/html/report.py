@@ -53,7 +53,7 @@ def report_payload(run_dir_or_results: Any, compare: Any = None, *, title: str |
     compare : ``reasongraph compare --json`` output (dict, or a path to a JSON file), or None.
     title : report title; defaults to the directory name.
     top : number of most cyclic traces listed (ranked by loop_count, then n_revisits, then max_revisits).
-    embeds : {record id: trace payload} of traces to embed as interactive views.
+    embeds : {record id, or :func:`line_key` of a row: trace payload} of traces to embed as interactive views.
     links : {record id: href} of per-trace pages. Without it, ``<run_dir>/html/<id>.html`` files that exist are
         linked, relative to ``link_base`` (the report's folder) when given, else as file:// URIs.
     link_base : folder the report will be written to, for relative links.
@@ -89,12 +89,19 @@ def report_payload(run_dir_or_results: Any, compare: Any = None, *, title: str |
 
 
 def most_cyclic_ids(run_dir_or_results: Any, top: int = 10) -> list[str | None]:
-    """Ids of the ``top`` most cyclic rows (by loop_count, then n_revisits, then max_revisits), in report order.
+    """Ids of the ``top`` most cyclic rows (by loop_count, then n_revisits, then max_revisits), in report order."""
+    return [_id(r.get("id")) for r in most_cyclic_rows(run_dir_or_results, top)]
 
-    ``report_html(run_dir, embed=n)`` embeds the first n of them (see :func:`reasongraph.dataset.run_analyses`).
-    """
+
+def most_cyclic_rows(run_dir_or_results: Any, top: int = 10) -> list[dict]:
+    """The ``top`` most cyclic rows, in report order; ``report_html(run_dir, embed=n)`` embeds the first n."""
     rows, *_ = _source(run_dir_or_results)
-    return [_id(r.get("id")) for r in _ranked(rows)[:top]]
+    return _ranked(rows)[:top]
+
+
+def line_key(line: Any) -> str:
+    """The key of a run's row in a report's embeds: its input line, unique where ids may repeat."""
+    return f"line:{line}"
 
 
 def load_rows(path: str | Path) -> list[dict]:
@@ -262,7 +269,7 @@ def _top_rows(rows: list[dict], top: int, links: Mapping[str, str], embeds: Mapp
             "group": _group_of(r),
             "values": [_num(_value(r, _aliases(c))) for c in cols],
             "href": href if href is not None and _SAFE_HREF.match(href) else None,
-            "embed": rid in embeds,
+            "embed": next((k for k in (line_key(r.get("line")), rid) if k is not None and k in embeds), None),
         })
     return {"columns": cols, "rows": items}
 

@@ -221,7 +221,7 @@
         a.setAttribute("href", r.href);
         cell.appendChild(a);
       }
-      if (r.embed && d.embeds[r.id]) {
+      if (r.embed !== null && d.embeds[r.embed]) {
         var det = self.embed(r, i);
         embeds.appendChild(det);
         var b = el("button", null, "show below");
@@ -238,12 +238,12 @@
 
   ReportView.prototype.embed = function (r, i) {
     var d = this.d, det = el("details", "rg-embed"), drawn = false;
-    det.appendChild(el("summary", null, "#" + (i + 1) + " \u00b7 " + r.id + " \u00b7 " + r.group));
+    det.appendChild(el("summary", null, "#" + (i + 1) + " \u00b7 " + (r.id === null ? "(no id)" : r.id) + " \u00b7 " + r.group));
     var holder = el("div");
     holder.id = (this.root.id || "rg") + "-embed-" + i;
     det.appendChild(holder);
     det.addEventListener("toggle", function () {
-      if (det.open && !drawn) { drawn = true; RG.renderTrace(holder, d.embeds[r.id]); }
+      if (det.open && !drawn) { drawn = true; RG.renderTrace(holder, d.embeds[r.embed]); }
     });
     return det;
   };
