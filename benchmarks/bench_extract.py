@@ -1,6 +1,6 @@
 """Extraction speed and memory: extract_batch vs the bare trunk and the naive way, in one run.
 
-    python benchmarks/bench_extract.py [--model smollm2-135m] [--shapes 8x256,1x2048] [--repeats 3]
+    python benchmarks/bench_extract.py [--model smollm2-135m] [--shapes 8x256,1x2048] [--repeats 6]
     python benchmarks/bench_extract.py --model random:qwen2.5-7b --shapes 1x8192,16x512   # on a GPU, bf16
 
 ``random:qwen2.5-7b`` is a random-initialized model of Qwen2.5-7B's shape (152k vocabulary) with a small
@@ -133,7 +133,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--shapes", default="8x256,1x2048")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=6, help="timed calls per method (a multiple of 3 rotates "
+                                                            "the order fully)")
     ap.add_argument("--device", default=None, help="default: cuda when available, else cpu")
     ap.add_argument("--dtype", default=None, help="default: bfloat16 on cuda, float32 on cpu")
     ap.add_argument("--peak-of", choices=METHODS, help=argparse.SUPPRESS)  # internal: one CPU peak, in this process
@@ -169,14 +170,15 @@ def head_flop_share(model) -> float:
 
 
 def time_methods(lm, texts, layer: int, repeats: int) -> tuple[dict, dict]:
-    """Median tokens/s per method, run round-robin so drift in machine load hits every method alike; on CUDA also
-    the median peak allocation over the weights (MiB)."""
+    """Median tokens/s per method, run round-robin so drift in machine load hits every method alike, with the
+    order rotated each repeat so no method always follows the memory-hungry naive one; on CUDA also the median peak
+    allocation over the weights (MiB)."""
     cuda = lm.device.type == "cuda"
     for m in METHODS:
         run(lm, texts[:1], m, layer)  # warm-up
     times, peaks = {m: [] for m in METHODS}, {m: [] for m in METHODS}
-    for _ in range(repeats):
-        for m in METHODS:
+    for r in range(repeats):
+        for m in METHODS[r % len(METHODS):] + METHODS[:r % len(METHODS)]:
             gc.collect()
             with PeakCUDA() if cuda else contextlib.nullcontext() as mem:
                 t = time.perf_counter()

@@ -77,8 +77,8 @@ def report_html(run_dir_or_results: Any, compare: Any = None, *, title: str | No
     top : how many of the most cyclic traces to list.
     embed : for a run folder, how many of those to embed as interactive views, rebuilt from the run's trace cache
         and clusterer by :func:`reasongraph.dataset.run_analyses` (no model needed; ~40 KB per 1k tokens).
-    analyses : optional {record id: Analysis or trace payload}; those traces are embedded as interactive views
-        (drawn when their section is opened). Given, ``embed`` is ignored.
+    analyses : optional {record id, or ``line_key(line)`` of a run's row: Analysis or trace payload}; those
+        traces are embedded as interactive views (drawn when their section is opened). Given, ``embed`` is ignored.
     links : optional {record id: URL or relative path} of per-trace pages; by default files
         ``<run_dir>/html/<id>.html`` that exist are linked (ids made file-safe: characters other than letters,
         digits, ``.``, ``_`` and ``-`` become ``_``).
@@ -103,16 +103,18 @@ def report_html(run_dir_or_results: Any, compare: Any = None, *, title: str | No
 
 
 def _run_embeds(run_dir: str | os.PathLike, n: int) -> dict[str, Any]:
-    """{line_key: Analysis} of the n most cyclic rows of a run folder; warns when some cannot be rebuilt."""
+    """{line_key: trace payload} of the n most cyclic rows of a run folder; warns when some cannot be rebuilt."""
     from reasongraph.dataset import run_analyses
 
     rows = most_cyclic_rows(run_dir, n)
     analyses = run_analyses(run_dir, rows)
+    titles = {r["line"]: " · ".join(str(v) for v in (r.get("id") or f"line {r['line']}", r.get("group")) if v)
+              for r in rows}
     if len(analyses) < len(rows):
         warnings.warn(f"{run_dir}: embedded {len(analyses)} of the {len(rows)} most cyclic traces; the others could "
                       "not be read back from the run's trace cache (gone, or a run from before reasongraph kept "
                       "trace keys in its rows)", stacklevel=3)
-    return {line_key(line): a for line, a in analyses.items()}
+    return {line_key(line): trace_payload(a, title=titles[line]) for line, a in analyses.items()}
 
 
 def write_report_html(run_dir_or_results: Any, path: str | Path, compare: Any = None, **kwargs: Any) -> Path:
