@@ -18,7 +18,8 @@ import numpy as np
 
 from reasongraph.html.payload import _finite_or_none as _num, _scalar
 
-__all__ = ["DIST_METRICS", "load_rows", "most_cyclic_ids", "report_payload", "wilson_interval"]
+__all__ = ["DIST_METRICS", "line_key", "load_rows", "most_cyclic_ids", "most_cyclic_rows", "report_payload",
+           "wilson_interval"]
 
 #: Distributions shown per group: (key, label, help, row keys tried in order).
 DIST_METRICS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
