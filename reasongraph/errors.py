@@ -1,5 +1,25 @@
-"""Exceptions with a meaning for users: bad input is exit code 2 on the command line, anything else exit 1."""
+"""Exceptions with a meaning for users: bad input is exit code 2 on the command line, anything else exit 1.
+
+A message names what is wrong in the words of whoever called. Library code writes an option it refers to as
+``opt("truncate", "True")``; the message then reads "truncate=True" from Python and "--truncate" on the command
+line, which renders it with :meth:`InputError.render` and the parser's own option strings.
+"""
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+_OPTION = re.compile(r"\{opt:([A-Za-z_][A-Za-z0-9_]*)(?:=([^{}]*))?\}")
+
+
+def opt(name: str, value: object = None) -> str:
+    """A placeholder for the parameter ``name`` (optionally with an example ``value``) inside an error message."""
+    return "{opt:" + name + ("" if value is None else f"={value}") + "}"
+
+
+def python_spelling(name: str, value: str | None) -> str:
+    """How Python callers read an option: ``name`` or ``name=value``."""
+    return name if value is None else f"{name}={value}"
 
 
 class ReasongraphError(Exception):
@@ -8,6 +28,17 @@ class ReasongraphError(Exception):
 
 class InputError(ReasongraphError, ValueError):
     """The user's input is wrong (a file, a field, a record, an option); the message says what and where."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.template = message
+
+    def render(self, spell: Callable[[str, str | None], str] = python_spelling) -> str:
+        """The message with every option placeholder written by ``spell(name, value)``."""
+        return _OPTION.sub(lambda m: spell(m.group(1), m.group(2)), self.template)
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 class ModelNotAvailableError(ReasongraphError, RuntimeError):
