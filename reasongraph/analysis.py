@@ -14,13 +14,19 @@ from typing import Any, Sequence
 import numpy as np
 
 from reasongraph.align import Alignment, align
-from reasongraph.erank import effective_rank, effective_rank_by_layer, erank_dynamics, erank_profile
+from reasongraph.display import fmt, fmt_p
+from reasongraph.erank import (effective_rank, effective_rank_by_layer, erank_dynamics, erank_profile, erank_window,
+                               level_coupling)
+from reasongraph.errors import InputError, opt
 from reasongraph.graph import ReasoningGraph
 from reasongraph.markers import Marker, find_markers, markers_per_step
 from reasongraph.signals import entropy_summary, forking_tokens
+from reasongraph.storage import read_json
 from reasongraph.trace import Trace
+from reasongraph.validate import check_choice, check_int, check_number, check_optional_int
 
-ERANK_WINDOW = 64  # tokens per window of the effective-rank curve along a trace
+ERANK_WINDOW = 64  # tokens per window of the effective-rank curve drawn along a trace
+ERANK_WINDOW_W = 128  # W of erank_window and level_coupling: the length-controlled measures (science.md)
 
 
 @dataclass(eq=False)
@@ -54,30 +60,39 @@ class Analysis:
 
     def summary(self) -> str:
         """A short readable report: the walk, its revisits, how many token entropy missed, and the tables."""
-        m, t = self.metrics, self.alignment.table
+        m, al = self.metrics, self.alignment
+        t = al.table
+        rule = ("onset spike: the entropy that chose how the step begins is in the trace's top "
+                f"{100 * self.params['rho']:.0f}%" if al.rule == "onset" else "span: a forking token anywhere in the step")
         lines = [
             f"{self.trace.model_name} | {m['n_tokens']} tokens, {m['n_steps']} steps ({self.trace.segment}), "
             f"{m['n_nodes']} nodes, {m['n_edges']} edges",
             f"cycles: loop_exists={m['loop_exists']} loop_count={m['loop_count']} max_revisits={m['max_revisits']} "
-            f"revisits={m['n_revisits']} cycles<=5={m['cycles_upto_k']}",
-            f"topology: diameter={_fmt(m['diameter'])} ({_fmt(m['diameter_hops'])} hops) "
-            f"clustering={_fmt(m['avg_clustering'])} small-world={_fmt(m['small_world'])}",
-            f"token entropy: mean={_fmt(m['mean_entropy'])} nats, p80={_fmt(m['entropy_p80'])}, "
-            f"{100 * m['low_entropy_share']:.0f}% below 0.01; forking tokens {m['n_forking']}",
-            f"hidden states: effective rank={_fmt(m['effective_rank'])} ERV={_fmt(m['erv'])} ERA={_fmt(m['era'])}",
-            "revisit x spike (steps):   spike  no spike",
-            f"  revisit                  {t[0, 0]:5d}  {t[0, 1]:8d}",
-            f"  no revisit               {t[1, 0]:5d}  {t[1, 1]:8d}",
-            f"enrichment={_fmt(m['align_enrichment'])} permutation p={_fmt(m['align_p_value'])}",
-            f"hidden-only revisits (exploration token entropy misses): {m['align_n_hidden_only']}; "
-            f"token-only spike steps: {m['align_n_token_only']}; aha markers: {m['n_markers']}",
+            f"revisits={m['n_revisits']} ({fmt(m['revisits_per_step'])} per step) cycles<={self.params['length_bound']}"
+            f"={m['cycles_upto_k']}",
+            f"topology: diameter={fmt(m['diameter'])} ({fmt(m['diameter_hops'])} hops) "
+            f"clustering={fmt(m['avg_clustering'])} small-world={fmt(m['small_world'])}",
+            f"token entropy: mean={fmt(m['mean_entropy'])} nats, p80={fmt(m['entropy_p80'])}, "
+            f"{fmt(100 * m['low_entropy_share'], 2)}% below 0.01; onset entropy mean={fmt(m['onset_entropy_mean'])}",
+            f"hidden states: effective rank={fmt(m['effective_rank'])} (W=128: {fmt(m['erank_window'])}) "
+            f"ERV={fmt(m['erv'])} ERA={fmt(m['era'])} level coupling={fmt(m['level_coupling'])}",
+            f"revisit x spike (steps; {rule}):",
+            "                 spike  no spike",
+            f"  revisit      {t[0, 0]:7d}  {t[0, 1]:8d}",
+            f"  no revisit   {t[1, 0]:7d}  {t[1, 1]:8d}",
+            f"odds ratio={fmt(al.odds_ratio)}{' (Haldane-corrected: a cell is 0)' if al.odds_ratio_corrected else ''}"
+            f" Fisher p={fmt_p(al.fisher_p)} (one-sided, OR > 1: {fmt_p(al.fisher_p_greater)}); steps beginning at a "
+            f"fork: {fmt(al.onset_fork_rate)} (chance {fmt(al.onset_fork_null)})",
+            f"hidden-only revisits (exploration token entropy misses): {m['align_n_hidden_only']} of "
+            f"{m['n_revisits']} ({fmt(al.hidden_only_share)}); token-only spike steps: {m['align_n_token_only']}; "
+            f"aha markers: {m['n_markers']} (marker x revisit OR={fmt(m['marker_revisit_odds_ratio'])})",
         ]
         for event in self.events["hidden_only"][:5]:
             lines.append(f"  step {event['step']:>3} -> node {event['node']} "
                          f"(back after {event['steps_since_last_visit']} steps): {_clip(event['text'])}")
         return "\n".join(lines)
 
-    def to_dict(self) -> dict:
+    def as_dict(self) -> dict:
         """JSON-able: metrics, events, labels and parameters (not the arrays of the trace)."""
         return {"model": self.trace.model_name, "params": self.params, "labels": self.labels.tolist(),
                 "metrics": self.metrics, "events": self.events}
@@ -87,7 +102,7 @@ class Analysis:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.trace.save(directory / "trace.npz")
-        (directory / "analysis.json").write_text(json.dumps(self.to_dict(), indent=1, allow_nan=True))
+        (directory / "analysis.json").write_text(json.dumps(self.as_dict(), indent=1, allow_nan=True))
         return directory
 
     def to_html(self, path: str | Path) -> Path:
@@ -107,24 +122,53 @@ class Analysis:
                 f"hidden_only={m['align_n_hidden_only']})")
 
 
-def analyze(text: str, prompt: str | None = None, model: Any = None, clusterer: Any = None,
+_EXTRACT_KEYS = ("layers", "segment", "temperature", "prompt_format", "truncate")
+
+
+def analyze(text: str, prompt: str | None = None, *, model: Any = None, clusterer: Any = None,
             **options: Any) -> Analysis:
     """Extract a trace with ``model`` and analyze it (see :func:`analyze_trace`).
 
     ``options`` go to :func:`~reasongraph.extraction.extract` (layers, segment, temperature, prompt_format,
-    truncate) or to :func:`analyze_trace` (k, rho, threshold, window, n_shifts, seed, markers, cycle_k).
+    truncate) or to :func:`analyze_trace` (k, rho, forking_threshold, rule, onset_tokens, lookback, n_shifts,
+    seed, markers, length_bound). Every option is checked before the model runs.
     """
-    from reasongraph.extraction import extract
+    from reasongraph.extraction import check_extract_options, extract
 
-    extract_keys = {"layers", "segment", "temperature", "prompt_format", "truncate"}
-    trace = extract(text, prompt, model=model, **{k: v for k, v in options.items() if k in extract_keys})
-    return analyze_trace(trace, clusterer, **{k: v for k, v in options.items() if k not in extract_keys})
+    extract_options = {k: v for k, v in options.items() if k in _EXTRACT_KEYS}
+    analysis_options = {k: v for k, v in options.items() if k not in _EXTRACT_KEYS}
+    check_extract_options(**extract_options)
+    check_analysis_options(**analysis_options)
+    trace = extract(text, prompt, model=model, **extract_options)
+    return analyze_trace(trace, clusterer, **analysis_options)
+
+
+def check_analysis_options(*, k: int | None = None, rho: float = 0.2, forking_threshold: float | None = None,
+                           rule: str = "onset", onset_tokens: int = 1, lookback: int = 0, n_shifts: int = 1000,
+                           seed: int = 0, markers: Sequence[str] | None = None, length_bound: int = 5,
+                           labels: Any = None, layer: int | None = None) -> None:
+    """Raise InputError for the first option of :func:`analyze_trace` out of range (or unknown)."""
+    from reasongraph.align import RULES
+
+    check_optional_int("k", k, low=1)
+    check_number("rho", rho, 0, 1, low_open=True, high_open=True)
+    if forking_threshold is not None:
+        check_number("forking_threshold", forking_threshold, low=0)
+    check_choice("rule", rule, RULES)
+    check_int("onset_tokens", onset_tokens, low=1)
+    check_int("lookback", lookback, low=0)
+    check_int("n_shifts", n_shifts, low=0)
+    check_int("seed", seed, low=0)
+    check_int("length_bound", length_bound, low=2)
+    if isinstance(markers, str):
+        raise InputError(f"{opt('markers')} must be a list of regular expressions, not one string")
 
 
 def analyze_trace(trace: Trace, clusterer: Any = None, *, labels: Sequence[int] | None = None,
                   layer: int | None = None, k: int | None = None, rho: float = 0.2,
-                  threshold: float | None = None, window: int = 0, n_shifts: int = 1000, seed: int = 0,
-                  markers: Sequence[str] | None = None, cycle_k: int = 5) -> Analysis:
+                  forking_threshold: float | None = None, rule: str = "onset", onset_tokens: int = 1,
+                  lookback: int = 0, n_shifts: int = 1000, seed: int = 0, markers: Sequence[str] | None = None,
+                  length_bound: int = 5) -> Analysis:
     """Analyze an extracted trace.
 
     Parameters
@@ -135,45 +179,52 @@ def analyze_trace(trace: Trace, clusterer: Any = None, *, labels: Sequence[int] 
     labels : step labels computed elsewhere (overrides ``clusterer``).
     layer : which captured layer gives the step vectors (default: the first captured).
     k : K for the single-trace KMeans (default: the step-count rule).
-    rho, threshold : forking tokens are the top ``rho`` share by entropy, or those above ``threshold``.
-    window : a spike up to ``window`` tokens before a step counts for it.
-    n_shifts, seed : circular shifts for the permutation p-value, and their seed.
+    rho, forking_threshold : forking tokens are the top ``rho`` share by entropy, or those above
+        ``forking_threshold`` (nats).
+    rule, onset_tokens, lookback : when a step has an entropy spike (see :func:`reasongraph.align.align`): "onset"
+        (default) when the largest entropy over its first ``onset_tokens`` tokens and the ``lookback`` before them
+        is a forking one; "span" when any of its tokens (or the ``lookback`` before) is.
+    n_shifts, seed : circular shifts of the span rule's permutation p-value, and the seed of it and the KMeans.
     markers : regular expressions of aha markers (default :data:`~reasongraph.markers.AHA_MARKERS`).
-    cycle_k : the longest cycle (in nodes) counted by ``cycles_upto_k``.
+    length_bound : the longest cycle (in nodes) counted by ``cycles_upto_k``.
     """
     from threadpoolctl import threadpool_limits
 
+    check_analysis_options(k=k, rho=rho, forking_threshold=forking_threshold, rule=rule, onset_tokens=onset_tokens,
+                           lookback=lookback, n_shifts=n_shifts, seed=seed, markers=markers,
+                           length_bound=length_bound)
+    options = {"rho": rho, "forking_threshold": forking_threshold, "rule": rule, "onset_tokens": onset_tokens,
+               "lookback": lookback, "n_shifts": n_shifts, "seed": seed, "length_bound": length_bound,
+               "markers": None if markers is None else list(markers)}
     # One BLAS thread: the per-trace linear algebra is small, and OpenBLAS threads spinning against torch's idle
     # OpenMP pool after a forward pass made it up to 40x slower on a 2-core machine.
     with threadpool_limits(1, user_api="blas"):
-        return _analyze_trace(trace, clusterer, labels, layer, k, rho, threshold, window, n_shifts, seed, markers,
-                              cycle_k)
+        return _analyze_trace(trace, clusterer, labels, layer, k, options)
 
 
 def _analyze_trace(trace: Trace, clusterer: Any, labels: Sequence[int] | None, layer: int | None, k: int | None,
-                   rho: float, threshold: float | None, window: int, n_shifts: int, seed: int,
-                   markers: Sequence[str] | None, cycle_k: int) -> Analysis:
+                   options: dict) -> Analysis:
     layer = trace._layer(layer)
     if labels is None:
-        labels, cluster_params = _label_steps(trace, clusterer, layer, k, seed)
+        labels, cluster_params = _label_steps(trace, clusterer, layer, k, options["seed"])
     else:
         cluster_params = {"cluster_method": "given"}
     labels = np.asarray(labels, dtype=np.int64)
     graph = ReasoningGraph.from_trace(trace, labels, layer)
-    forking = forking_tokens(trace.entropy, rho=rho, threshold=threshold)
-    found = find_markers(trace.text, markers)
-    marker_steps = markers_per_step(found, trace.steps)
+    forking = forking_tokens(trace.entropy, rho=options["rho"], threshold=options["forking_threshold"])
+    found = find_markers(trace.text, options["markers"])
     revisits = graph.revisits()
     # Steps dropped as noise (negative labels) stay in the step-level tables as "no revisit" steps.
     alignment = align(trace.entropy, trace.step_spans(), np.array([r.step for r in revisits], dtype=np.int64),
-                      spikes=forking, window=window, n_shifts=n_shifts, seed=seed, marker_steps=marker_steps)
+                      rule=options["rule"], rho=options["rho"], forking_threshold=options["forking_threshold"],
+                      onset_tokens=options["onset_tokens"], lookback=options["lookback"],
+                      n_shifts=options["n_shifts"], seed=options["seed"],
+                      marker_steps=markers_per_step(found, trace.steps))
     hidden = trace.hidden[layer]
     erank_curve = erank_profile(hidden, window=ERANK_WINDOW) if len(hidden) >= 2 else (np.zeros(0), np.zeros(0))
-    metrics = _metrics(trace, graph, forking, found, alignment, hidden, cycle_k)
-    metrics.update(cluster_params)
-    params = {"layer": layer, "rho": rho, "threshold": threshold, "window": window, "n_shifts": n_shifts,
-              "seed": seed, "cycle_k": cycle_k, "markers": None if markers is None else list(markers),
-              **cluster_params}
+    metrics = {**_metrics(trace, graph, forking, found, alignment, hidden, options["length_bound"]),
+               **cluster_params}
+    params = {"layer": layer, **options, **cluster_params}
     events = _events(trace, revisits, forking, found, alignment)
     return Analysis(trace, labels, graph, alignment, found, forking, erank_curve, metrics, events, params)
 
@@ -194,12 +245,17 @@ def _label_steps(trace: Trace, clusterer: Any, layer: int, k: int | None, seed: 
 
 
 def _metrics(trace: Trace, graph: ReasoningGraph, forking: np.ndarray, markers: list[Marker],
-             alignment: Alignment, hidden: np.ndarray, cycle_k: int) -> dict:
+             alignment: Alignment, hidden: np.ndarray, length_bound: int) -> dict:
     erv, era = erank_dynamics(hidden)
-    metrics = {"n_tokens": trace.n_tokens, **graph.metrics(k=cycle_k), **entropy_summary(trace.entropy),
+    graph_metrics = graph.metrics(length_bound=length_bound)
+    n_steps = graph_metrics["n_steps"]
+    metrics = {"n_tokens": trace.n_tokens, **graph_metrics,
+               "revisits_per_step": graph_metrics["n_revisits"] / n_steps if n_steps else math.nan,
+               **entropy_summary(trace.entropy),
                "n_forking": int(forking.sum()), "forking_share": float(forking.mean()) if forking.size else math.nan,
                "n_markers": len(markers), "effective_rank": effective_rank(hidden) if len(hidden) > 1 else math.nan,
-               "erv": erv, "era": era}
+               "erank_window": erank_window(hidden, ERANK_WINDOW_W),
+               "level_coupling": level_coupling(trace.entropy, hidden, ERANK_WINDOW_W), "erv": erv, "era": era}
     if len(trace.hidden) > 1:
         by_layer = effective_rank_by_layer(trace.hidden)
         metrics.update({f"effective_rank_layer{k}": v for k, v in by_layer.items()})
@@ -223,22 +279,18 @@ def _events(trace: Trace, revisits: list, forking: np.ndarray, markers: list[Mar
 def load_analysis(directory: str | Path) -> Analysis:
     """Rebuild an :class:`Analysis` written by :meth:`Analysis.save` (same labels and parameters; no model)."""
     directory = Path(directory)
-    try:
-        saved = json.loads((directory / "analysis.json").read_text())
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{directory}: not a saved reasongraph analysis ({e})") from None
+    saved = read_json(directory / "analysis.json", "saved analysis")
+    if not isinstance(saved, dict) or not {"params", "labels"} <= set(saved):
+        raise InputError(f"{directory / 'analysis.json'}: not a saved reasongraph analysis (no params or labels)")
     p = saved["params"]
+    options = {k: p[k] for k in ("rho", "forking_threshold", "rule", "onset_tokens", "lookback", "n_shifts", "seed",
+                                 "length_bound", "markers") if k in p}
     analysis = analyze_trace(Trace.load(directory / "trace.npz"), labels=saved["labels"], layer=p["layer"],
-                             rho=p["rho"], threshold=p["threshold"], window=p["window"], n_shifts=p["n_shifts"],
-                             seed=p["seed"], cycle_k=p["cycle_k"], markers=p.get("markers"))
+                             **options)
     cluster_params = {k: v for k, v in p.items() if k.startswith("cluster_")}
     analysis.params.update(cluster_params)  # how the saved labels were made, not "given"
     analysis.metrics.update(cluster_params)
     return analysis
-
-
-def _fmt(x: Any) -> str:
-    return "nan" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
 
 
 def _clip(text: str, width: int = 90) -> str:

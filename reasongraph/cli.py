@@ -1,13 +1,14 @@
-"""The ``reasongraph`` command line: ``analyze``, ``score``, ``compare`` and ``html``.
+"""The ``reasongraph`` command line: ``analyze``, ``score``, ``compare``, ``html`` and ``generate``.
 
 Each subcommand lives in ``reasongraph/commands/<name>.py`` with ``add_parser(subparsers)`` and ``run(args)``.
 Building the parser imports nothing heavy, so ``reasongraph --help`` answers at once; a command imports torch or
-transformers only when it runs. Errors are one line on stderr (a traceback only with ``--debug``); exit codes:
-0 success, 2 bad usage or input, 1 internal failure.
+transformers only when it runs. Errors are one line on stderr (a traceback only with ``--debug``), worded in the
+command's own flags; exit codes: 0 success, 2 bad usage or input, 1 internal failure.
 """
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from importlib import import_module
 
@@ -15,29 +16,41 @@ COMMANDS = ("analyze", "score", "compare", "html")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from reasongraph import __version__
+    from reasongraph.commands.formatting import HelpFormatter
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show full tracebacks on errors")
     parser = argparse.ArgumentParser(
-        prog="reasongraph",
+        prog="reasongraph", formatter_class=HelpFormatter,
         description="Analyze reasoning traces through a language model's hidden states: reasoning graphs, "
         "cycles (revisits), token entropy, and where they disagree.",
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"reasongraph {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        import_module(f"reasongraph.commands.{name}").add_parser(sub)
+        command = import_module(f"reasongraph.commands.{name}").add_parser(sub, parents=[common],
+                                                                           formatter=HelpFormatter)
+        command.set_defaults(command_parser=command)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from reasongraph.commands.formatting import flag_spelling
     from reasongraph.errors import InputError, ModelNotAvailableError
 
+    _log_to_stderr(args.command, quiet=getattr(args, "quiet", False))
     try:
         return int(args.run(args) or 0)
     except (InputError, ModelNotAvailableError, FileNotFoundError) as e:
         if args.debug:
             raise
-        print(f"reasongraph {args.command}: error: {e}", file=sys.stderr)
+        text = e.render(flag_spelling(args.command_parser)) if isinstance(e, InputError) else str(e)
+        print(f"reasongraph {args.command}: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"reasongraph {args.command}: interrupted", file=sys.stderr)
@@ -48,6 +61,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reasongraph {args.command}: internal error: {type(e).__name__}: {e} (rerun with --debug)",
               file=sys.stderr)
         return 1
+
+
+def _log_to_stderr(command: str, quiet: bool) -> None:
+    """The library's log messages (model loading, skipped records, fits) as "reasongraph CMD: ..." lines."""
+    logger = logging.getLogger("reasongraph")
+    for handler in [h for h in logger.handlers if getattr(h, "_reasongraph_cli", False)]:
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"reasongraph {command}: %(message)s"))
+    handler._reasongraph_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
 
 
 if __name__ == "__main__":

@@ -7,19 +7,25 @@ time (:mod:`reasongraph.vocab_entropy`), so no full tokens x vocabulary float32 
 """
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
-from reasongraph.errors import InputError
+from reasongraph.errors import InputError, opt
 from reasongraph.segment import segment_steps, validate_segmenter
 from reasongraph.trace import Trace
+from reasongraph.validate import check_choice, check_number, check_optional_int
 from reasongraph.vocab_entropy import check_head, token_entropy
 
 LayerSpec = int | float
 BATCH_TOKEN_BUDGET = 4096  # padded tokens per forward pass when batch_size is None
+# A token of a real tokenizer rarely spans more than ~16 characters; text beyond the context times this factor
+# cannot fit, whatever its tokens.
+MAX_CHARS_PER_TOKEN = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _default_model = None
 
 
@@ -67,15 +73,15 @@ def extract_batch(texts: Sequence[str], prompts: Sequence[str | None] | None = N
 
     ``batch_size`` None groups traces of similar length up to ~4096 padded tokens per forward pass.
     """
-    lm = resolve_model(model)
-    validate_segmenter(segment)
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature!r}")
-    if prompt_format not in ("raw", "chat"):
-        raise ValueError(f"prompt_format must be 'raw' or 'chat', got {prompt_format!r}")
+    check_extract_options(layers=layers, segment=segment, temperature=temperature, prompt_format=prompt_format,
+                          truncate=truncate)
+    if isinstance(texts, (str, bytes)):
+        raise InputError("texts must be a list of traces, not a single string (use extract for one trace)")
     prompts = [None] * len(texts) if prompts is None else list(prompts)
     if len(prompts) != len(texts):
-        raise ValueError(f"got {len(texts)} texts but {len(prompts)} prompts")
+        raise InputError(f"got {len(texts)} texts but {len(prompts)} prompts")
+    check_optional_int("batch_size", batch_size, low=1)
+    lm = resolve_model(model)
     layer_ids = resolve_layers(layers, lm.num_layers)
     check_head(lm)
     encoded = [encode(lm, t, p, prompt_format, truncate, index=i) for i, (t, p) in enumerate(zip(texts, prompts))]
@@ -85,6 +91,32 @@ def extract_batch(texts: Sequence[str], prompts: Sequence[str | None] | None = N
         for i, (entropy, logprob, hidden) in zip(batch, outs):
             results[i] = _make_trace(encoded[i], entropy, logprob, hidden, lm, layer_ids, segment, temperature)
     return results  # type: ignore[return-value]
+
+
+PROMPT_FORMATS = ("raw", "chat")
+
+
+def check_extract_options(*, layers: Sequence[LayerSpec] = (0.9,), segment: str = "newline",
+                          temperature: float = 1.0, prompt_format: str = "raw", truncate: bool = False) -> None:
+    """Raise InputError for the first extraction option out of range: each is checked before a model loads."""
+    try:
+        validate_segmenter(segment)
+    except ValueError as e:
+        raise InputError(f"{opt('segment')}: {e}") from None
+    check_number("temperature", temperature, low=0, low_open=True)
+    check_choice("prompt_format", prompt_format, PROMPT_FORMATS)
+    if not isinstance(truncate, bool):
+        raise InputError(f"{opt('truncate')} must be True or False, got {truncate!r}")
+    specs = (layers,) if isinstance(layers, (int, float)) else tuple(layers)
+    if not specs:
+        raise InputError(f"{opt('layers')} must name at least one layer")
+    for spec in specs:
+        if isinstance(spec, bool) or not isinstance(spec, (int, float, np.integer, np.floating)):
+            raise InputError(f"{opt('layers')}: a layer is an int index or a float ratio, got {spec!r}")
+        if isinstance(spec, (float, np.floating)) and not 0.0 < spec <= 1.0:
+            raise InputError(f"{opt('layers')}: a layer ratio is a share of the depth in (0, 1], got {spec}")
+    if len(set(specs)) < len(specs):
+        raise InputError(f"{opt('layers')} names a layer twice: {list(specs)}")
 
 
 def resolve_model(model: Any) -> Any:
@@ -108,15 +140,16 @@ def resolve_layers(layers: Sequence[LayerSpec], num_layers: int) -> tuple[int, .
     out = set()
     for spec in layers:
         if isinstance(spec, bool) or not isinstance(spec, (int, float, np.integer, np.floating)):
-            raise ValueError(f"a layer must be an int index or a float ratio, got {spec!r}")
+            raise InputError(f"{opt('layers')}: a layer is an int index or a float ratio, got {spec!r}")
         if isinstance(spec, (float, np.floating)):
             if not 0.0 <= spec <= 1.0:
-                raise ValueError(f"a float layer is a ratio of the depth in [0, 1], got {spec}")
+                raise InputError(f"{opt('layers')}: a layer ratio is a share of the depth in (0, 1], got {spec}")
             index = int(num_layers * spec)
         else:
             index = int(spec) + (num_layers + 1 if spec < 0 else 0)
         if not 0 <= index <= num_layers:
-            raise ValueError(f"layer {spec} is out of range: the model has hidden states 0..{num_layers}")
+            raise InputError(f"{opt('layers')}: layer {spec} is out of range: the model has hidden states "
+                             f"0..{num_layers}")
         out.add(index)
     return tuple(sorted(out))
 
@@ -125,14 +158,20 @@ def encode(lm: Any, text: str, prompt: str | None, prompt_format: str = "raw", t
            index: int = 0) -> _Encoded:
     """Tokenize prompt and trace separately (so the trace's character offsets are exact) and join the ids."""
     where = f"trace {index}" if index else "the trace"
-    if not isinstance(text, str) or not text.strip():
-        raise InputError(f"{where} is empty or whitespace-only; there is nothing to analyze")
-    if prompt is not None and not isinstance(prompt, str):
-        raise InputError(f"the prompt of {where} must be a string, got {type(prompt).__name__}")
+    _check_text(text, where)
+    if prompt is not None:
+        _check_text(prompt, f"the prompt of {where}", allow_blank=True)
     tok = lm.tokenizer
     if not getattr(tok, "is_fast", False):
         raise InputError(f"{lm.name}: exact character offsets need a fast (Rust) tokenizer")
     prefix = _prompt_ids(tok, prompt, prompt_format)
+    # Tokenizing a 50 MB line takes minutes: refuse (or cut) text far beyond the context before tokenizing it.
+    max_chars = lm.context_length * MAX_CHARS_PER_TOKEN
+    if len(text) > max_chars:
+        if not truncate:
+            raise InputError(f"{where} is {len(text):,} characters, far beyond the model's context of "
+                             f"{lm.context_length} tokens; set {opt('truncate', 'True')} to keep what fits")
+        text = text[:max_chars]
     enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
     ids, offsets = list(enc["input_ids"]), _close_gaps(np.asarray(enc["offset_mapping"], dtype=np.int64), len(text))
     room = lm.context_length - len(prefix)
@@ -140,12 +179,26 @@ def encode(lm: Any, text: str, prompt: str | None, prompt_format: str = "raw", t
     if dropped:
         if not truncate or room <= 0:
             raise InputError(f"{where} is {len(prefix) + len(ids)} tokens (prompt {len(prefix)}), longer than the "
-                             f"model's context of {lm.context_length}; pass truncate=True to keep what fits")
+                             f"model's context of {lm.context_length}; set {opt('truncate', 'True')} to keep what "
+                             "fits")
         warnings.warn(f"{where}: dropped the last {dropped} of {len(ids)} trace tokens to fit the context of "
                       f"{lm.context_length}", stacklevel=3)
         ids, offsets = ids[:room], offsets[:room]
         text = text[:int(offsets[-1, 1])]
     return _Encoded(prefix + ids, len(prefix), offsets, text, prompt, dropped)
+
+
+def _check_text(text: Any, where: str, allow_blank: bool = False) -> None:
+    if isinstance(text, (bytes, bytearray)):
+        raise InputError(f"{where} must be a str, got bytes: decode it first (e.g. data.decode('utf-8'))")
+    if not isinstance(text, str):
+        raise InputError(f"{where} must be a str, got {type(text).__name__}")
+    if not allow_blank and not text.strip():
+        raise InputError(f"{where} is empty or whitespace-only; there is nothing to analyze")
+    bad = _SURROGATE.search(text)
+    if bad:
+        raise InputError(f"{where} holds a lone surrogate (U+{ord(bad.group()):04X}) at character {bad.start()}: "
+                         "it is not valid Unicode text (was it decoded with errors='surrogateescape'?)")
 
 
 def _prompt_ids(tok: Any, prompt: str | None, prompt_format: str) -> list[int]:

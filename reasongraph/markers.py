@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["AHA_MARKERS", "Marker", "find_markers", "markers_per_step"]
+__all__ = ["AHA_MARKERS", "Marker", "find_markers", "marker_steps", "markers_per_step"]
 
 _APOS = "['\u2019]"  # straight or typographic apostrophe
 
@@ -97,6 +97,32 @@ def _char_spans(steps: Sequence) -> np.ndarray:
     return spans
 
 
+def marker_steps(markers: Sequence[Marker], steps: Sequence, *, gap: str = "next") -> np.ndarray:
+    """The step each marker belongs to (see :func:`markers_per_step` for the rule); -1 for none.
+
+    Parameters
+    ----------
+    markers : from :func:`find_markers` (anything with ``start_char``), or dicts with ``start_char``.
+    steps : as for :func:`markers_per_step`.
+    gap : ``"next"`` or ``"drop"``, for markers between steps.
+
+    Returns
+    -------
+    (n_markers,) int64 step indices.
+    """
+    if gap not in ("next", "drop"):
+        raise ValueError(f"gap must be 'next' or 'drop', got {gap!r}")
+    spans = _char_spans(steps)
+    n_steps = spans.shape[0]
+    pos = np.array([m["start_char"] if isinstance(m, dict) else m.start_char for m in markers], dtype=np.int64)
+    if not n_steps or not pos.size:
+        return np.full(pos.size, -1, dtype=np.int64)
+    inside = np.searchsorted(spans[:, 0], pos, side="right") - 1
+    inside_ok = (inside >= 0) & (pos < spans[np.maximum(inside, 0), 1])
+    idx = np.where(inside_ok, inside, inside + 1 if gap == "next" else -1)
+    return np.where((idx >= 0) & (idx < n_steps), idx, -1)
+
+
 def markers_per_step(
     markers: Sequence[Marker], steps: Sequence, *, counts: bool = False, gap: str = "next"
 ) -> np.ndarray:
@@ -118,16 +144,6 @@ def markers_per_step(
     -------
     (n_steps,) bool array, or int array when ``counts``.
     """
-    if gap not in ("next", "drop"):
-        raise ValueError(f"gap must be 'next' or 'drop', got {gap!r}")
-    spans = _char_spans(steps)
-    n_steps = spans.shape[0]
-    per_step = np.zeros(n_steps, dtype=np.int64)
-    if n_steps and len(markers):
-        pos = np.array([m.start_char for m in markers], dtype=np.int64)
-        inside = np.searchsorted(spans[:, 0], pos, side="right") - 1
-        inside_ok = (inside >= 0) & (pos < spans[np.maximum(inside, 0), 1])
-        idx = np.where(inside_ok, inside, inside + 1 if gap == "next" else -1)
-        idx = idx[(idx >= 0) & (idx < n_steps)]
-        per_step = np.bincount(idx, minlength=n_steps)
+    idx = marker_steps(markers, steps, gap=gap)
+    per_step = np.bincount(idx[idx >= 0], minlength=_char_spans(steps).shape[0])
     return per_step if counts else per_step > 0

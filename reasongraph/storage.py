@@ -8,6 +8,7 @@ before the next one, so a kill leaves at most a torn last line, which :func:`rep
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -17,8 +18,8 @@ from typing import Any
 
 from reasongraph.errors import InputError
 
-__all__ = ["JsonlAppender", "atomic_write", "atomic_write_json", "fsync_dir", "read_json", "read_jsonl",
-           "repair_jsonl"]
+__all__ = ["JsonlAppender", "atomic_write", "atomic_write_json", "file_sha256", "fsync_dir", "read_json",
+           "read_jsonl", "repair_jsonl"]
 
 
 # ---------------------------------------------------------------------- atomic files
@@ -74,6 +75,15 @@ def read_json(path: str | Path, what: str = "JSON file") -> Any:
         raise InputError(f"{path}: cannot read the {what}: {e.strerror}") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise InputError(f"{path}: the {what} is not valid JSON ({e})") from None
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, read in blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------- append-only JSON lines

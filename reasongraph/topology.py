@@ -19,6 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra, floyd_warshall
 
+from reasongraph.validate import check_int
+
 __all__ = [
     "cyclomatic_number",
     "scc_share",
@@ -87,8 +89,8 @@ def scc_share(adj) -> float:
     return float(np.mean(sizes[labels] > 1))
 
 
-def count_cycles_upto(adj, k: int = 5, max_cycles: int = 100_000) -> tuple[int, bool]:
-    """Count the simple directed cycles with at most ``k`` nodes, capped at ``max_cycles``.
+def count_cycles_upto(adj, length_bound: int = 5, max_cycles: int = 100_000) -> tuple[int, bool]:
+    """Count the simple directed cycles with at most ``length_bound`` nodes (k), capped at ``max_cycles``.
 
     Enumerating all simple cycles is exponential (a 10-node graph from a 200-step walk can hold over 160,000),
     so only cycles of length <= k count: A->B->A has length 2; a self-loop, length 1, counts too, as in
@@ -110,21 +112,16 @@ def count_cycles_upto(adj, k: int = 5, max_cycles: int = 100_000) -> tuple[int, 
     (count, truncated) : ``count`` = min(number of cycles, max_cycles); ``truncated`` is True when there are
     more than ``max_cycles`` cycles (the count is then a lower bound).
     """
-    _check_int("k", k, 1)
-    _check_int("max_cycles", max_cycles, 1)
+    check_int("length_bound", length_bound, low=1)
+    check_int("max_cycles", max_cycles, low=1)
     adj = _csgraph(adj)
     n = adj.shape[0]
     has_self_loops = bool(np.any(adj.indices == np.repeat(np.arange(n), np.diff(adj.indptr))))
-    if k <= 5 and not has_self_loops and n <= _DENSE_MAX_NODES:
-        total = _cycles_by_closed_walks(_dense_pattern(adj), k)
+    if length_bound <= 5 and not has_self_loops and n <= _DENSE_MAX_NODES:
+        total = _cycles_by_closed_walks(_dense_pattern(adj), length_bound)
     else:
-        total = _cycles_by_search(adj, int(k), int(max_cycles) + 1)
+        total = _cycles_by_search(adj, int(length_bound), int(max_cycles) + 1)
     return min(total, int(max_cycles)), total > max_cycles
-
-
-def _check_int(name: str, value, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
 def _cycles_by_closed_walks(a: np.ndarray, k: int) -> int:
@@ -316,7 +313,7 @@ def small_world_index(c: float, c_rand: float, l: float, l_rand: float) -> float
 
 
 # ---------------------------------------------------------------------------------------------------- all at once
-def topology_metrics(adj, k: int = 5, max_cycles: int = 100_000) -> dict:
+def topology_metrics(adj, length_bound: int = 5, max_cycles: int = 100_000) -> dict:
     """Every metric of this module in one pass, sharing the intermediate matrices.
 
     Returns a dict with ``cyclomatic``, ``scc_share``, ``cycles_upto_k``, ``cycles_truncated``, ``diameter``,
@@ -326,7 +323,7 @@ def topology_metrics(adj, k: int = 5, max_cycles: int = 100_000) -> dict:
     """
     adj = _csgraph(adj)
     n = adj.shape[0]
-    n_cycles, truncated = count_cycles_upto(adj, k, max_cycles)
+    n_cycles, truncated = count_cycles_upto(adj, length_bound, max_cycles)
     hops = _shortest_paths(adj, unweighted=True)
     diameter, path_length = _distance_stats(_shortest_paths(adj, unweighted=False))
     diameter_hops, path_length_hops = _distance_stats(hops)

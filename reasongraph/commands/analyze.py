@@ -6,64 +6,80 @@ import json
 import sys
 from pathlib import Path
 
-from reasongraph.commands.options import add_model_options, extract_options, load_model_from_args
+from reasongraph.commands.options import (add_alignment_options, add_model_options, add_quiet_option,
+                                          alignment_options, extract_options)
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("analyze", help="analyze one reasoning trace",
+def add_parser(sub: argparse._SubParsersAction, parents: list, formatter: type) -> argparse.ArgumentParser:
+    p = sub.add_parser("analyze", help="analyze one reasoning trace", parents=parents, formatter_class=formatter,
                        description="Run the model over one trace (teacher-forced), cluster its steps into a "
                                    "reasoning graph, count revisits and align them with token-entropy spikes.")
-    p.add_argument("file", help="the trace as a text file, or - for standard input")
-    p.add_argument("--prompt-file", help="a text file with the prompt the trace answers")
+    p.add_argument("file", help="the trace as a UTF-8 text file, or - for standard input")
+    p.add_argument("--prompt-file", metavar="FILE", help="a text file with the prompt the trace answers")
     add_model_options(p)
     g = p.add_argument_group("analysis")
-    g.add_argument("--clusterer", help="a clusterer saved by fit_clusterer / score (default: KMeans on this trace)")
-    g.add_argument("--k", type=int, default=None, help="K for the single-trace KMeans (default: from step count)")
-    g.add_argument("--rho", type=float, default=0.2, help="share of tokens that are forking tokens (default 0.2)")
-    g.add_argument("--window", type=int, default=0, help="spike tokens before a step that count for it")
-    g.add_argument("--seed", type=int, default=0, help="seed of the permutation test and clustering")
+    g.add_argument("--clusterer", metavar="FILE", help="a clusterer saved by a score run (default: KMeans on this "
+                                                       "trace's own steps)")
+    g.add_argument("--k", type=int, default=None, help="K of the single-trace KMeans (default: a third of the steps)")
+    add_alignment_options(g)
     o = p.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="print metrics and events as JSON instead of a summary")
     o.add_argument("--save", metavar="DIR", help="write trace.npz and analysis.json into DIR")
-    o.add_argument("--html", metavar="OUT", help="write the interactive HTML view to OUT")
+    o.add_argument("--html", metavar="FILE", help="write the interactive HTML view to FILE")
+    add_quiet_option(o)
     p.set_defaults(run=run)
+    return p
 
 
 def run(args: argparse.Namespace) -> int:
-    from reasongraph.analysis import analyze
-    from reasongraph.errors import InputError
+    from reasongraph.analysis import analyze, check_analysis_options
+    from reasongraph.extraction import check_extract_options
+    from reasongraph.models import load_model
+    from reasongraph.validate import check_path_writable
 
-    text = _read_text(args.file, "trace")
-    prompt = _read_text(args.prompt_file, "prompt") if args.prompt_file else None
+    # Everything that can be wrong with the options or the outputs fails now, before the model loads.
+    options = {**extract_options(args), **alignment_options(args), "k": args.k}
+    check_extract_options(**extract_options(args))
+    check_analysis_options(**alignment_options(args), k=args.k)
+    if args.save:
+        check_path_writable("save", args.save, folder=True)
+    if args.html:
+        check_path_writable("html", args.html)
+    text = read_text(args.file, "trace")
+    prompt = read_text(args.prompt_file, "prompt") if args.prompt_file else None
     clusterer = None
     if args.clusterer:
         from reasongraph.cluster import load_clusterer
 
         clusterer = load_clusterer(args.clusterer)
-    if not 0 < args.rho < 1:
-        raise InputError(f"--rho must be between 0 and 1, got {args.rho}")
-    analysis = analyze(text, prompt, model=load_model_from_args(args), clusterer=clusterer, k=args.k, rho=args.rho,
-                       window=args.window, seed=args.seed, **extract_options(args))
-    if args.save:
-        analysis.save(args.save)
-    if args.html:
-        analysis.to_html(args.html)
+    model = load_model(args.model, device=args.device, dtype=args.dtype)
+    analysis = analyze(text, prompt, model=model, clusterer=clusterer, **options)
     if args.json:
-        json.dump(analysis.to_dict(), sys.stdout, indent=1)
+        json.dump(analysis.as_dict(), sys.stdout, indent=1)
         print()
     else:
         print(analysis.summary())
+    if args.save:
+        analysis.save(args.save)
+        print(f"wrote {args.save}/ (trace.npz, analysis.json)", file=sys.stderr)
+    if args.html:
+        path = analysis.to_html(args.html)
+        print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)", file=sys.stderr)
     return 0
 
 
-def _read_text(path: str, what: str) -> str:
+def read_text(path: str, what: str) -> str:
+    """A text file (or - for stdin) as str: UTF-8, a byte-order mark dropped; InputError naming the file."""
     from reasongraph.errors import InputError
 
     try:
         raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except IsADirectoryError:
+        raise InputError(f"the {what} file {path} is a folder") from None
     except OSError as e:
         raise InputError(f"cannot read the {what} file {path}: {e.strerror}") from None
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise InputError(f"{path}: the {what} is not UTF-8 (byte {e.start})") from None
+        raise InputError(f"{path}: the {what} is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start})") \
+            from None

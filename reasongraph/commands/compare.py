@@ -1,88 +1,76 @@
-"""``reasongraph compare DIR --a X --b Y``: two groups of a scored run, side by side on the same problems."""
+"""``reasongraph compare DIR --a X --b Y``: two groups of a scored run on the same problems, and the level-collapse
+table of the seed question (did entropy collapse in the tokens only, or inside the model too?)."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from reasongraph.commands.options import add_embed_option
+from reasongraph.commands.options import add_embed_option, positive_int
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("compare", help="compare two groups of a scored run (paired by problem)",
-                       description="Compare group B against group A of a `reasongraph score` run: token entropy, "
-                                   "forking share, effective rank, ERV/ERA, loop metrics, diameter, small-world "
-                                   "index and hidden-only events, as paired differences B - A with bootstrap 95% "
-                                   "CIs and a Wilcoxon signed-rank test (Mann-Whitney U when unpaired).")
+def add_parser(sub: argparse._SubParsersAction, parents: list, formatter: type) -> argparse.ArgumentParser:
+    p = sub.add_parser("compare", help="compare two groups of a scored run (paired by problem)", parents=parents,
+                       formatter_class=formatter,
+                       description="Compare group B against group A of a `reasongraph score` run. First the "
+                                   "level-collapse table: token-level and hidden-level measures as ratios B/A with "
+                                   "paired bootstrap CIs and Wilcoxon tests, token_collapse vs hidden_collapse with a "
+                                   "sign-flip test, and the level coupling. Then every metric as a paired difference "
+                                   "B - A (Mann-Whitney U when unpaired). The output states whether each group was "
+                                   "scored by its own model (faithful) or both by one model (proxy).")
     p.add_argument("run_dir", metavar="DIR", help="the --out folder of reasongraph score")
-    p.add_argument("--group-by", default=None, metavar="FIELD",
-                   help="the grouping field (default: the run's --group-by); 'group' or the input field name")
-    p.add_argument("--a", default=None, help="the reference group A (e.g. the base model)")
-    p.add_argument("--b", default=None, help="the group B compared with A (e.g. the RL-trained model)")
-    p.add_argument("--pair-key", default=None, metavar="FIELD",
-                   help="the pairing field (default: the run's --pair-key); without one the groups are "
-                        "compared unpaired")
-    p.add_argument("--unpaired", action="store_true", help="compare unpaired even if the run has a pair key")
-    p.add_argument("--metric", action="append", default=None,
-                   help="a row field to compare (repeatable; default: the standard set)")
-    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    p.add_argument("--a", required=True, metavar="GROUP", help="the reference group A (e.g. the base model)")
+    p.add_argument("--b", required=True, metavar="GROUP", help="the group B compared with A (e.g. the RL model)")
+    p.add_argument("--group-by", dest="group_field", default=None, metavar="FIELD",
+                   help="the grouping field (default: the run's --group-by)")
+    p.add_argument("--pair-by", "--pair-key", dest="pair_field", default=None, metavar="FIELD",
+                   help="the pairing field (default: the run's --pair-by); without one, groups are compared unpaired")
+    p.add_argument("--unpaired", action="store_true", help="compare unpaired even if the run has a pair field")
+    p.add_argument("--metric", dest="metrics", action="append", default=None, metavar="FIELD",
+                   help="a row field to compare (repeat it; default: the catalogue's compare set)")
+    p.add_argument("--n-boot", type=positive_int, default=2000, metavar="N", help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
-    p.add_argument("--html", metavar="OUT", help="write the run's HTML report with this comparison to OUT")
+    p.add_argument("--json", action="store_true", help="print the comparison (and the collapse table) as JSON")
+    p.add_argument("--html", metavar="FILE", help="write the run's HTML report with this comparison to FILE")
     add_embed_option(p)
     p.set_defaults(run=run)
+    return p
 
 
 def run(args: argparse.Namespace) -> int:
-    from reasongraph.compare import compare_groups
+    from reasongraph.collapse import collapse_table
+    from reasongraph.compare import compare_groups, comparison_mode, with_reference_share
     from reasongraph.errors import InputError
-    from reasongraph.runstore import read_jsonl
+    from reasongraph.runs import ScoredRun
+    from reasongraph.validate import check_path_writable
 
-    run_dir = Path(args.run_dir)
-    rows_path = run_dir / "rows.jsonl"
-    if not rows_path.is_file():
-        raise InputError(f"{run_dir} holds no rows.jsonl: is it the --out folder of reasongraph score?")
-    fields = _run_fields(run_dir)
-    rows = list(read_jsonl(rows_path))
-    group_key = _column(args.group_by, fields.get("group"), "group", rows, "--group-by")
-    if group_key is None:
-        raise InputError("the run has no group field: pass --group-by FIELD")
-    pair_key = None if args.unpaired else _column(args.pair_key, fields.get("pair"), "pair", rows, "--pair-key")
-    groups = sorted({str(r.get(group_key)) for r in rows})
-    if args.a is None or args.b is None:
-        raise InputError(f"name the two groups with --a and --b; {group_key} values in the run: {', '.join(groups)}")
-    cmp = compare_groups(rows, args.a, args.b, group_key=group_key, pair_key=pair_key, metrics=args.metric,
-                         n_boot=args.n_boot, seed=args.seed)
     if args.html:
-        from reasongraph.html import write_report_html
+        check_path_writable("html", args.html)
+    run_ = ScoredRun(args.run_dir)
+    rows = list(run_.rows())
+    group_field = run_.column(args.group_field, "group", rows)
+    if group_field is None:
+        raise InputError("the run has no group field: name one with --group-by FIELD")
+    pair_field = None if args.unpaired else run_.column(args.pair_field, "pair", rows)
+    cmp = compare_groups(rows, args.a, args.b, group_field=group_field, pair_field=pair_field, metrics=args.metrics,
+                         n_boot=args.n_boot, seed=args.seed)
+    cmp.group_name = run_.fields.get("group") if group_field == "group" else group_field
+    cmp.pair_name = run_.fields.get("pair") if pair_field == "pair" else pair_field
+    cmp.mode = comparison_mode(rows, args.a, args.b, group_field=group_field)
+    collapse = None
+    if pair_field is not None:
+        collapse = collapse_table(with_reference_share(rows, args.a), args.a, args.b,
+                                  group_field=group_field, pair_field=pair_field, mode=cmp.mode, n_boot=args.n_boot,
+                                  seed=args.seed)
+    out = {**cmp.as_dict(), "collapse": collapse.as_dict() if collapse is not None else None}
+    if args.html:
+        from reasongraph.run_report import write_run_report
 
-        write_report_html(run_dir, args.html, compare=cmp.as_dict(), embed=args.embed)
+        path = write_run_report(run_, args.html, compare=out, embed=args.embed)
+        print(f"wrote {path}", file=sys.stderr)
     if args.json:
-        json.dump(cmp.as_dict(), sys.stdout, indent=1)
+        json.dump(out, sys.stdout, indent=1)
         print()
     else:
-        print(cmp.to_table())
+        print("\n\n".join(t for t in (collapse.to_table() if collapse is not None else None, cmp.to_table()) if t))
     return 0
-
-
-def _run_fields(run_dir: Path) -> dict:
-    """The input field names the run was scored with (from its manifest), or {}."""
-    try:
-        return json.loads((run_dir / "manifest.json").read_text())["options"]["fields"] or {}
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-
-
-def _column(asked: str | None, run_field: str | None, canonical: str, rows: list[dict], option: str) -> str | None:
-    """The row column for a grouping or pairing option: the run's own field maps to its canonical column."""
-    from reasongraph.errors import InputError
-
-    if asked is None:
-        return canonical if run_field else None
-    if asked in (canonical, run_field):
-        return canonical
-    if rows and not any(asked in r for r in rows):
-        raise InputError(f"{option} {asked!r}: the rows have no such field (the run's {canonical} field was "
-                         f"{run_field!r}, in column {canonical!r})")
-    return asked

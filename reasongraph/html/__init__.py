@@ -2,17 +2,17 @@
 
 Each page is one file with its scripts, stylesheet and data inline: no network request, opens from ``file://``,
 fits in a paper's supplement. The graph layout is computed in Python (networkx), the page draws SVG with a
-little hand-written JavaScript.
+little hand-written JavaScript. This package renders plain values (an Analysis, rows, a comparison); reading a
+run folder is :class:`reasongraph.runs.ScoredRun`'s job, and :func:`reasongraph.run_report.write_run_report`
+makes the report of one.
 
 >>> from reasongraph.html import write_trace_html
 >>> write_trace_html(analysis, "trace.html")            # doctest: +SKIP
 >>> from reasongraph.html import write_report_html
->>> write_report_html("runs/x", "report.html")          # doctest: +SKIP
+>>> write_report_html(rows, "report.html")              # doctest: +SKIP
 """
 from __future__ import annotations
 
-import os
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from reasongraph.html.report import line_key, most_cyclic_ids, most_cyclic_rows,
 
 __all__ = [
     "build_trace_payload",
+    "line_key",
     "most_cyclic_ids",
     "most_cyclic_rows",
     "report_html",
@@ -59,69 +60,48 @@ def trace_html(analysis: Any, *, title: str | None = None, full_page: bool = Tru
 
 
 def write_trace_html(analysis: Any, path: str | Path, *, title: str | None = None) -> Path:
-    """Write :func:`trace_html` to ``path`` (UTF-8) and return the path."""
+    """Write :func:`trace_html` to ``path`` (UTF-8; missing folders are created) and return the path."""
     return _write(trace_html(analysis, title=title), path)
 
 
-def report_html(run_dir_or_results: Any, compare: Any = None, *, title: str | None = None, top: int = 10,
-                embed: int = 0, analyses: Mapping[str, Any] | None = None, links: Mapping[str, str] | None = None,
-                link_base: str | Path | None = None, full_page: bool = True, root_id: str | None = None) -> str:
-    """The dataset report as HTML: per-group distributions, the compare table, the most cyclic traces.
+def report_html(rows: Any, compare: Any = None, *, collapse: Mapping | None = None, title: str | None = None,
+                top: int = 10, analyses: Mapping[str, Any] | None = None, links: Mapping[str, str] | None = None,
+                options: Mapping | None = None, n_errors: int | None = None, full_page: bool = True,
+                root_id: str | None = None) -> str:
+    """The dataset report as HTML: the level-collapse figure, per-group distributions, the compare table, the
+    most cyclic traces.
 
     Parameters
     ----------
-    run_dir_or_results : a ``reasongraph score`` output directory (``rows.jsonl``, ``summary.json``), a list of
-        row dicts, a mapping with ``rows`` (and optionally ``summary``), or a report payload dict.
-    compare : the result of ``reasongraph compare`` (its ``--json`` dict, or a path to that JSON file), or None.
+    rows : row dicts (as in rows.jsonl), a DataFrame of them, a mapping with ``rows``, or a report payload dict.
+    compare : the result of ``reasongraph compare`` (a Comparison, its ``--json`` dict, or a path to that JSON).
+    collapse : the level-collapse table (``CollapseTable.as_dict()``), drawn first.
     title : page title.
     top : how many of the most cyclic traces to list.
-    embed : for a run folder, how many of those to embed as interactive views, rebuilt from the run's trace cache
-        and clusterer by :func:`reasongraph.dataset.run_analyses` (no model needed; ~40 KB per 1k tokens).
-    analyses : optional {record id, or ``line_key(line)`` of a run's row: Analysis or trace payload}; those
-        traces are embedded as interactive views (drawn when their section is opened). Given, ``embed`` is ignored.
-    links : optional {record id: URL or relative path} of per-trace pages; by default files
-        ``<run_dir>/html/<id>.html`` that exist are linked (ids made file-safe: characters other than letters,
-        digits, ``.``, ``_`` and ``-`` become ``_``).
-    link_base : the folder the report will be saved in, so those links are relative (file:// URIs otherwise).
+    analyses : {record id, or :func:`line_key` of a run's row: Analysis or trace payload}; those traces are
+        embedded as interactive views (drawn when their section is opened; ~40 KB per 1k tokens).
+    links : {record id: URL or relative path} of per-trace pages.
+    options : the options the run was made with, shown in the report.
+    n_errors : records that could not be scored.
     full_page, root_id : as :func:`trace_html`.
 
     Returns
     -------
     str
     """
-    payload = _as_payload(run_dir_or_results, "report")
+    payload = _as_payload(rows, "report")
     if payload is None:
-        if analyses is None and embed > 0 and isinstance(run_dir_or_results, (str, os.PathLike)):
-            analyses = _run_embeds(run_dir_or_results, min(embed, top))
-        embeds = None
-        if analyses:
-            embeds = {str(k): (_as_payload(v, "trace") or trace_payload(v, title=f"trace {k}"))
-                      for k, v in analyses.items()}
-        payload = report_payload(run_dir_or_results, compare=compare, title=title, top=top, embeds=embeds,
-                                 links=links, link_base=link_base)
+        embeds = {str(k): (_as_payload(v, "trace") or trace_payload(v, title=f"trace {k}"))
+                  for k, v in (analyses or {}).items()}
+        payload = report_payload(rows, compare=compare, collapse=collapse, title=title, top=top, embeds=embeds,
+                                 links=links, options=options, n_errors=n_errors)
     return render_view("report", payload, full_page=full_page, root_id=root_id)
 
 
-def _run_embeds(run_dir: str | os.PathLike, n: int) -> dict[str, Any]:
-    """{line_key: trace payload} of the n most cyclic rows of a run folder; warns when some cannot be rebuilt."""
-    from reasongraph.dataset import run_analyses
-
-    rows = most_cyclic_rows(run_dir, n)
-    analyses = run_analyses(run_dir, rows)
-    titles = {r["line"]: " · ".join(str(v) for v in (r.get("id") or f"line {r['line']}", r.get("group")) if v)
-              for r in rows}
-    if len(analyses) < len(rows):
-        warnings.warn(f"{run_dir}: embedded {len(analyses)} of the {len(rows)} most cyclic traces; the others could "
-                      "not be read back from the run's trace cache (gone, or a run from before reasongraph kept "
-                      "trace keys in its rows)", stacklevel=3)
-    return {line_key(line): trace_payload(a, title=titles[line]) for line, a in analyses.items()}
-
-
-def write_report_html(run_dir_or_results: Any, path: str | Path, compare: Any = None, **kwargs: Any) -> Path:
-    """Write :func:`report_html` to ``path`` (UTF-8) and return the path; keyword arguments as there (links to
-    per-trace pages are made relative to the folder of ``path``)."""
-    kwargs.setdefault("link_base", Path(path).parent)
-    return _write(report_html(run_dir_or_results, compare=compare, **kwargs), path)
+def write_report_html(rows: Any, path: str | Path, compare: Any = None, **kwargs: Any) -> Path:
+    """Write :func:`report_html` to ``path`` (UTF-8; missing folders are created) and return the path;
+    keyword arguments as there."""
+    return _write(report_html(rows, compare=compare, **kwargs), path)
 
 
 def _as_payload(obj: Any, kind: str) -> dict | None:
@@ -135,7 +115,6 @@ def _as_payload(obj: Any, kind: str) -> dict | None:
 
 def _write(text: str, path: str | Path) -> Path:
     path = Path(path)
-    if path.parent and not path.parent.exists():
-        raise FileNotFoundError(f"cannot write {path}: folder {path.parent} does not exist")
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path

@@ -2,11 +2,9 @@
 
 :func:`trace_payload` is the only function that reads an :class:`~reasongraph.analysis.Analysis`; everything
 else takes plain values (:func:`build_trace_payload`), so the page can be built from arrays, tested without a
-model, and re-rendered from a saved payload.
-
-Character positions in the payload (token offsets, step and marker spans, strip segments) are UTF-16 code-unit
-indices, the unit of JavaScript strings, so the page slices the text correctly even with characters outside the
-Basic Multilingual Plane (math letters, emoji), where Python's code-point indices would drift.
+model, and re-rendered from a saved payload. This module only assembles: the text strip is
+:mod:`reasongraph.html.strip`, the curves :mod:`reasongraph.html.curves`, and every domain fact (cycle edges,
+markers per step, step spikes, step entropy) comes from the domain modules.
 
 Payload keys (a trace): ``text``, ``prompt``, ``model``, ``title``; per token, compact flat lists:
 ``token_spans`` (``[gap, length]`` per token, start = previous end + gap), ``entropy`` (nats, 4 decimals, null
@@ -14,9 +12,10 @@ where undefined), ``fork`` (indices of forking tokens); ``segments``, the text s
 ``[length, step, entropy class, flags]``; ``steps`` (index ``i``, token span ``tok``, character span ``chr``,
 ``node``, ``revisit``, ``since``, ``prev``, ``hidden_only``, ``token_only``, ``spike``, ``marker``, mean
 ``entropy``); ``nodes`` (``id``, ``visits``, ``runs``, ``mean_entropy``, entropy class ``bin``, ``steps``, layout
-``x``, ``y`` in [0, 1]); ``edges`` (``source``, ``target``, ``count``, mean L2 ``weight``, ``cycle``: on a
-revisit's way back, ``returns``: revisits it closes); ``markers``; ``metrics`` and ``metric_groups``; ``tables``
-(the 2x2 alignment tables); ``curves`` (``entropy``: moving average, ``erank``: windowed effective rank).
+``x``, ``y`` in [0, 1]); ``edges`` (``source``, ``target``, ``count``, ``weight``, ``cycle``: on a revisit's way
+back, ``returns``: revisits it closes); ``markers``; ``metrics`` and ``metric_groups``; ``tables`` (the 2x2
+alignment tables); ``curves`` (``entropy``: moving average, ``erank``: windowed effective rank). Character
+positions are UTF-16 code units (see :mod:`reasongraph.html.strip`).
 """
 from __future__ import annotations
 
@@ -27,79 +26,19 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from reasongraph import catalogue
+from reasongraph.align import step_has_spike
+from reasongraph.display import fmt, fmt_p
+from reasongraph.graph import revisit_cycle_edges, step_mean_entropy
+from reasongraph.html.coerce import finite_or_none, scalar
+from reasongraph.html.curves import erank_curve, smooth_entropy
 from reasongraph.html.layout import graph_layout
+from reasongraph.html.strip import ENTROPY_BINS, Utf16, entropy_bins, gap_length, segments
+from reasongraph.markers import marker_steps
 
-__all__ = [
-    "ENTROPY_BINS",
-    "FLAG_AHA",
-    "FLAG_FORK",
-    "METRIC_GROUPS",
-    "PAYLOAD_VERSION",
-    "alignment_tables",
-    "build_trace_payload",
-    "entropy_bins",
-    "metric_groups",
-    "smooth_entropy",
-    "trace_payload",
-]
+__all__ = ["PAYLOAD_VERSION", "alignment_tables", "build_trace_payload", "metric_groups", "trace_payload"]
 
 PAYLOAD_VERSION = 1
-
-#: Upper edges (nats) of the entropy color classes shared by the text strip and the graph nodes; class 0 is
-#: below 0.01 (near-deterministic tokens, over half of a typical chain of thought), the last is >= 4 nats.
-#: Fixed edges, not quantiles, so colors mean the same thing in every trace and every page.
-ENTROPY_BINS: tuple[float, ...] = (0.01, 0.1, 0.3, 0.6, 1.0, 1.5, 2.5, 4.0)
-
-FLAG_FORK = 1  # the character belongs to a forking token (top-rho entropy)
-FLAG_AHA = 2  # the character belongs to a lexical aha marker ("Wait", "Hmm", ...)
-
-_MAX_CURVE_POINTS = 800
-
-#: The metrics panel: (group title, ((label, help, metric keys tried in order), ...)).
-METRIC_GROUPS: tuple[tuple[str, tuple[tuple[str, str, tuple[str, ...]], ...]], ...] = (
-    ("Cycles in hidden-state space", (
-        ("steps", "reasoning steps (the nodes of the walk)", ("n_steps",)),
-        ("nodes", "distinct hidden-state clusters the trace visits", ("n_nodes",)),
-        ("edges", "distinct transitions between clusters", ("n_edges",)),
-        ("revisit events", "steps that re-enter an earlier cluster with another cluster in between",
-         ("n_revisits",)),
-        ("loop count", "returns to the first revisited cluster (the paper's released code)", ("loop_count",)),
-        ("max revisits", "most returns to any one cluster (the paper's text)", ("max_revisits",)),
-        ("short cycles", "simple directed cycles of at most k nodes in the graph", ("cycles_upto_k",)),
-        ("share in cycles", "share of nodes inside a strongly connected component of size > 1",
-         ("scc_share",)),
-    )),
-    ("Graph shape", (
-        ("diameter", "longest shortest path, L2 distance between step vectors (compare ratios only)",
-         ("diameter",)),
-        ("diameter (hops)", "longest shortest path in edges", ("diameter_hops",)),
-        ("clustering", "average local clustering (undirected, degree >= 2)", ("avg_clustering",)),
-        ("path length (hops)", "mean shortest path in edges", ("path_length_hops",)),
-        ("small-world", "(C / C_rand) / (L / L_rand), weighted L", ("small_world",)),
-        ("small-world (hops)", "(C / C_rand) / (L / L_rand), hop L", ("small_world_hops",)),
-        ("cyclomatic", "E - V + C: independent cycles", ("cyclomatic",)),
-    )),
-    ("Token entropy", (
-        ("mean entropy", "mean next-token entropy over the trace, nats", ("mean_entropy",)),
-        ("median entropy", "median next-token entropy, nats", ("median_entropy",)),
-        ("share < 0.01", "share of near-deterministic tokens", ("low_entropy_share",)),
-        ("80th percentile", "entropy above which a token is forking (top 20%)", ("entropy_p80",)),
-    )),
-    ("Hidden-state spread", (
-        ("effective rank", "Roy-Vetterli effective rank of the trace's hidden states (centered)",
-         ("effective_rank",)),
-        ("ERV", "effective-rank velocity along the trace (VERL)", ("erv",)),
-        ("ERA", "effective-rank acceleration along the trace (VERL)", ("era",)),
-    )),
-    ("Where the levels meet", (
-        ("hidden-only", "revisits with no entropy spike in their step: exploration token entropy misses",
-         ("n_hidden_only", "align_n_hidden_only")),
-        ("token-only", "steps with a spike that are not revisits", ("n_token_only", "align_n_token_only")),
-        ("enrichment", "P(spike | revisit) / P(spike | no revisit)", ("enrichment", "align_enrichment")),
-        ("p-value", "permutation test: do revisits carry spikes more than chance?",
-         ("p_value", "align_p_value")),
-    )),
-)
 
 
 # ---------------------------------------------------------------------------------------------- entry point
@@ -135,7 +74,7 @@ def trace_payload(analysis: Any, *, title: str | None = None) -> dict:
         markers=analysis.markers,
         metrics=analysis.metrics,
         tables=alignment_tables(al),
-        erank_curve=analysis.erank_curve,
+        erank_curve_values=analysis.erank_curve,
         title=title,
     )
 
@@ -157,7 +96,7 @@ def build_trace_payload(
     markers: Iterable[Any] = (),
     metrics: Mapping[str, Any] | None = None,
     tables: Sequence[Mapping[str, Any]] = (),
-    erank_curve: tuple[Any, Any] | None = None,
+    erank_curve_values: tuple[Any, Any] | None = None,
     prompt: str | None = None,
     model_name: str = "",
     title: str | None = None,
@@ -178,12 +117,13 @@ def build_trace_payload(
     revisits : revisit events (``Revisit`` or dicts with ``step``, ``node``, ``steps_since_last_visit``).
     forking : (n_tokens,) bool mask of forking tokens, or None for none.
     hidden_only, token_only : step indices of revisits without a spike / spikes outside revisits.
-    step_spikes : (n_steps,) bool, steps holding a spike; None derives it from ``forking``.
+    step_spikes : (n_steps,) bool, steps holding a spike (the alignment's rule); None: a forking token anywhere
+        in the step (:func:`reasongraph.align.step_has_spike`).
     spike_threshold : the entropy cut of the spikes, shown in the legend.
     markers : aha markers (``Marker`` or dicts with ``start_char``, ``end_char``, ``text``).
     metrics : flat dict of metrics (shown grouped, and all of them in a table).
     tables : 2x2 tables to show (see :func:`alignment_tables`).
-    erank_curve : (starts, values) of the sliding-window effective rank, or None.
+    erank_curve_values : (starts, values) of the sliding-window effective rank, or None.
     prompt, model_name, title : shown in the header.
     layout_seed : seed of the graph layout.
 
@@ -209,15 +149,15 @@ def build_trace_payload(
     if walk.shape != (n_steps,):
         raise ValueError(f"walk must have one cluster id per step ({n_steps}), got shape {walk.shape}")
     spikes = (_bool_mask(step_spikes, n_steps, "step_spikes") if step_spikes is not None
-              else np.array([bool(fork[a:b].any()) for a, b in spans[:, :2]], dtype=bool))
+              else step_has_spike(fork, spans[:, :2]))
     revisits = [_revisit_tuple(r) for r in revisits]
     marker_list = [_marker_tuple(m) for m in markers]
-    marker_steps = _marker_steps(marker_list, spans[:, 2:])
+    marker_step = marker_steps([{"start_char": a} for a, _, _ in marker_list], spans[:, 2:]).tolist()
     step_markers = np.zeros(n_steps, dtype=bool)
-    step_markers[[s for s in marker_steps if s is not None]] = True
+    step_markers[[s for s in marker_step if s >= 0]] = True
 
     tok_bin = entropy_bins(entropy)
-    u16 = _Utf16(text)
+    u16 = Utf16(text)
     node_ids = {node: _node_key(node) for node in graph.nodes}
     payload = {
         "format": "reasongraph.view",
@@ -228,170 +168,80 @@ def build_trace_payload(
         "prompt": None if prompt is None else str(prompt),
         "text": text,
         "n_tokens": n_tokens,
-        "token_spans": _gap_length(u16.map(offsets)),
+        "token_spans": gap_length(u16.map(offsets)),
         "entropy": [None if not math.isfinite(h) else round(h, 4) for h in entropy.tolist()],
         "fork": np.flatnonzero(fork).tolist(),
-        "fork_threshold": _finite_or_none(spike_threshold),
+        "fork_threshold": finite_or_none(spike_threshold),
         "bins": list(ENTROPY_BINS),
-        "segments": _segments(n_chars, offsets, tok_bin, fork, spans[:, 2:], marker_list, u16),
+        "segments": segments(n_chars, offsets, tok_bin, fork, spans[:, 2:], marker_list, u16),
         "steps": _steps(spans, walk, node_ids, revisits, hidden_only, token_only, spikes, step_markers,
-                        entropy, u16),
+                        step_mean_entropy(entropy, spans[:, :2]), u16),
         "nodes": _nodes(graph, node_ids, layout_seed),
-        "edges": _edges(graph, node_ids, walk, revisits),
-        "markers": [{"start": int(u16.map(a)), "end": int(u16.map(b)), "text": t, "step": s}
-                    for (a, b, t), s in zip(marker_list, marker_steps)],
+        "edges": _edges(graph, node_ids, revisit_cycle_edges(walk, revisits)),
+        "markers": [{"start": int(u16.map(a)), "end": int(u16.map(b)), "text": t, "step": s if s >= 0 else None}
+                    for (a, b, t), s in zip(marker_list, marker_step)],
         "metrics": dict(metrics or {}),
         "metric_groups": metric_groups(metrics or {}),
         "tables": [dict(t) for t in tables],
-        "curves": {"entropy": smooth_entropy(entropy), "erank": _erank_curve(erank_curve, n_tokens)},
+        "curves": {"entropy": smooth_entropy(entropy), "erank": erank_curve(erank_curve_values, n_tokens)},
     }
     return payload
 
 
 # ---------------------------------------------------------------------------------------------- public helpers
-def entropy_bins(values: Any) -> np.ndarray:
-    """Entropy color class of each value (0 .. len(ENTROPY_BINS)); -1 where NaN."""
-    values = np.asarray(values, dtype=np.float64)
-    out = np.digitize(values, ENTROPY_BINS, right=False).astype(np.int64)
-    out[~np.isfinite(values)] = -1
-    return out
-
-
-def smooth_entropy(entropy: Any, window: int | None = None, max_points: int = _MAX_CURVE_POINTS) -> dict:
-    """Centered, NaN-aware moving average of token entropy, thinned to at most ``max_points`` points.
-
-    ``window`` defaults to n_tokens / 100 clamped to [4, 64] tokens: wide enough to read a long trace's trend,
-    narrow enough to keep a burst of forking tokens visible.
-
-    Returns
-    -------
-    dict with ``x`` (token index of each point), ``y`` (mean entropy, None where the window holds no finite
-    value) and ``window``.
-    """
-    h = np.asarray(entropy, dtype=np.float64).reshape(-1)
-    n = h.size
-    if n == 0:
-        return {"x": [], "y": [], "window": 0}
-    if window is None:
-        window = int(min(64, max(4, n // 100)))
-    window = max(1, min(int(window), n))
-    ok = np.isfinite(h)
-    csum = np.r_[0.0, np.cumsum(np.where(ok, h, 0.0))]
-    ccnt = np.r_[0, np.cumsum(ok)]
-    half = window // 2
-    lo = np.clip(np.arange(n) - half, 0, n)
-    hi = np.clip(np.arange(n) - half + window, 0, n)
-    cnt = ccnt[hi] - ccnt[lo]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (csum[hi] - csum[lo]) / cnt
-    idx = np.unique(np.linspace(0, n - 1, min(n, max_points)).round().astype(np.int64))
-    return {"x": idx.tolist(), "y": [None if c == 0 else round(float(m), 4) for m, c in zip(mean[idx], cnt[idx])],
-            "window": window}
-
-
 def metric_groups(metrics: Mapping[str, Any]) -> list[dict]:
-    """The metrics panel: :data:`METRIC_GROUPS` filled from ``metrics``, items without a value left out."""
+    """The metrics panel: the catalogue's panels (:data:`reasongraph.catalogue.PANELS`) filled from ``metrics``,
+    metrics without a value left out."""
     groups = []
-    for title, items in METRIC_GROUPS:
-        rows = []
-        for label, help_text, keys in items:
-            key = next((k for k in keys if k in metrics), None)
-            if key is not None:
-                rows.append({"key": key, "label": label, "help": help_text, "value": _scalar(metrics[key])})
-        if rows:
-            groups.append({"title": title, "items": rows})
+    for key, title in catalogue.PANELS:
+        items = [{"key": m.key, "label": m.label, "help": m.help, "value": scalar(metrics[m.key])}
+                 for m in catalogue.panel(key) if m.key in metrics]
+        if items:
+            groups.append({"title": title, "items": items})
     return groups
 
 
 def alignment_tables(alignment: Any) -> list[dict]:
-    """The 2x2 tables of an :class:`~reasongraph.align.Alignment` as payload tables.
+    """The 2x2 tables of an :class:`~reasongraph.align.Alignment` as payload tables, with their statistics.
 
     Each table: ``title``, ``rows`` and ``cols`` (labels), ``cells`` (2x2 counts of steps), ``marks`` (cell ->
-    short name, e.g. the hidden-only cell) and ``note`` (one line: enrichment and p-value).
+    short name, e.g. the hidden-only cell) and ``note`` (one line: odds ratio and Fisher's exact test).
     """
+    spike = "onset spike" if alignment.rule == "onset" else "spike"
+    rule = ("a step has an onset spike when the entropy that chose how it begins is a forking one"
+            if alignment.rule == "onset" else "span rule: a forking token anywhere in the step; circular-shift "
+            f"permutation p = {fmt_p(alignment.p_value)}")
     tables = [{
-        "title": "Revisits vs entropy spikes (steps)",
+        "title": f"Revisits vs {spike}s (steps)",
         "rows": ["revisit", "no revisit"],
-        "cols": ["spike", "no spike"],
+        "cols": [spike, f"no {spike}"],
         "cells": _cells(alignment.table),
         "marks": {"0,1": "hidden-only", "1,0": "token-only"},
-        "note": (f"enrichment P(spike | revisit) / P(spike | no revisit) = {_fmt(alignment.enrichment)}; "
-                 f"permutation p = {_fmt(alignment.p_value)} (circular shifts of the entropy series)"),
+        "note": f"{_statistics(alignment.revisit_spike)}; {rule}",
     }]
-    if getattr(alignment, "marker_revisit_table", None) is not None:
+    if alignment.marker_revisit is not None:
         tables.append({"title": "Aha markers vs revisits (steps)", "rows": ["revisit", "no revisit"],
-                       "cols": ["marker", "no marker"], "cells": _cells(alignment.marker_revisit_table),
-                       "marks": {}, "note": "a marker is a lexical self-correction cue (Wait, Hmm, Actually, ...)"})
-    if getattr(alignment, "marker_spike_table", None) is not None:
-        tables.append({"title": "Aha markers vs entropy spikes (steps)", "rows": ["marker", "no marker"],
-                       "cols": ["spike", "no spike"], "cells": _cells(alignment.marker_spike_table),
-                       "marks": {}, "note": "does the model's own wording agree with its token entropy?"})
+                       "cols": ["marker", "no marker"], "cells": _cells(alignment.marker_revisit.table),
+                       "marks": {}, "note": f"{_statistics(alignment.marker_revisit)}; \"cycles are aha moments\" "
+                                            "predicts an odds ratio above 1"})
+    if alignment.marker_spike is not None:
+        tables.append({"title": f"Aha markers vs {spike}s (steps)", "rows": ["marker", "no marker"],
+                       "cols": [spike, f"no {spike}"], "cells": _cells(alignment.marker_spike.table),
+                       "marks": {}, "note": f"{_statistics(alignment.marker_spike)}; does the model's own wording "
+                                            "agree with its token entropy?"})
     return tables
 
 
+def _statistics(t: Any) -> str:
+    corrected = " (Haldane-corrected: a cell is 0)" if t.odds_ratio_corrected else ""
+    return (f"odds ratio {fmt(t.odds_ratio)}{corrected}, Fisher p = {fmt_p(t.fisher_p)} "
+            f"(one-sided, OR > 1: {fmt_p(t.fisher_p_greater)})")
+
+
 # ---------------------------------------------------------------------------------------------- pieces
-class _Utf16:
-    """Maps Python (code point) string indices to JavaScript (UTF-16 code unit) indices."""
-
-    def __init__(self, text: str) -> None:
-        cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-        wide = cps > 0xFFFF
-        self._cum = np.r_[0, np.cumsum(1 + wide)] if wide.any() else None
-
-    def map(self, idx: Any) -> Any:
-        if self._cum is None:
-            return np.asarray(idx, dtype=np.int64)
-        return self._cum[np.asarray(idx, dtype=np.int64)]
-
-
-def _segments(n_chars: int, offsets: np.ndarray, tok_bin: np.ndarray, fork: np.ndarray, step_chars: np.ndarray,
-              markers: list[tuple[int, int, str]], u16: _Utf16) -> list[int]:
-    """The token strip as maximal runs of characters with the same step, entropy class and flags.
-
-    The runs cover the text in order, so each is written as its length: a flat list
-    ``[length, step, bin, flags] * n_runs`` (UTF-16 units; step -1 = text outside every step, bin -1 = no token
-    or undefined entropy). Every step gets at least one run (a zero-length one for an empty step) so the page can
-    give each step exactly one element.
-    """
-    step_of = np.full(n_chars, -1, dtype=np.int64)
-    for i, (a, b) in enumerate(step_chars.tolist()):
-        step_of[a:b] = i
-    bin_of = np.full(n_chars, -1, dtype=np.int64)
-    flags = np.zeros(n_chars, dtype=np.int64)
-    for (a, b), k, f in zip(offsets.tolist(), tok_bin.tolist(), fork.tolist()):
-        bin_of[a:b] = k
-        if f:
-            flags[a:b] |= FLAG_FORK
-    for a, b, _ in markers:
-        flags[a:b] |= FLAG_AHA
-    # empty (or fully overlapped) steps get a zero-length run where they start, so the runs are cut there too
-    present = set(np.unique(step_of).tolist())
-    missing = [(int(a), int(a), i, -1, 0) for i, (a, _) in enumerate(step_chars.tolist()) if i not in present]
-    key = (step_of + 1) * 64 + (bin_of + 1) * 4 + flags
-    cuts = np.flatnonzero(key[1:] != key[:-1]) + 1
-    cuts = np.union1d(cuts, [r[0] for r in missing if 0 < r[0] < n_chars]).astype(np.int64)
-    starts = np.r_[0, cuts] if n_chars else np.empty(0, dtype=np.int64)
-    ends = np.r_[cuts, n_chars] if n_chars else np.empty(0, dtype=np.int64)
-    runs = [(int(a), int(b), int(step_of[a]), int(bin_of[a]), int(flags[a])) for a, b in zip(starts, ends)]
-    if missing:
-        runs = sorted(runs + missing, key=lambda r: (r[0], r[1] > r[0]))
-    flat: list[int] = []
-    for a, b, s, k, f in runs:
-        flat += [int(u16.map(b)) - int(u16.map(a)), s, k, f]
-    return flat
-
-
-def _gap_length(spans: np.ndarray) -> list[int]:
-    """Token spans as ``[gap, length] * n_tokens``, gap = start - previous end (0 for contiguous tokens): a third
-    of the size of absolute offsets for a long trace."""
-    spans = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
-    prev_end = np.r_[0, spans[:-1, 1]] if spans.size else np.zeros(0, dtype=np.int64)
-    return np.column_stack([spans[:, 0] - prev_end, spans[:, 1] - spans[:, 0]]).reshape(-1).tolist()
-
-
 def _steps(spans: np.ndarray, walk: np.ndarray, node_ids: dict, revisits: Iterable[Any], hidden_only: Iterable[int],
-           token_only: Iterable[int], spikes: np.ndarray, step_markers: np.ndarray, entropy: np.ndarray,
-           u16: _Utf16) -> list[dict]:
+           token_only: Iterable[int], spikes: np.ndarray, step_markers: np.ndarray, step_entropy: np.ndarray,
+           u16: Utf16) -> list[dict]:
     since = {}
     for r in revisits:
         step, _, gap = _revisit_tuple(r)
@@ -401,15 +251,13 @@ def _steps(spans: np.ndarray, walk: np.ndarray, node_ids: dict, revisits: Iterab
     out = []
     for i, (t0, t1, _, _) in enumerate(spans.tolist()):
         label = walk[i].item()
-        vals = entropy[t0:t1]
-        vals = vals[np.isfinite(vals)]
         gap = since.get(i)
         out.append({
             "i": i,
             "tok": [t0, t1],
             "chr": [int(chars[i, 0]), int(chars[i, 1])],
             "node": node_ids.get(label) if label >= 0 else None,
-            "entropy": round(float(vals.mean()), 4) if vals.size else None,
+            "entropy": round(float(step_entropy[i]), 4) if math.isfinite(step_entropy[i]) else None,
             "revisit": gap is not None,
             "since": gap,
             "prev": None if gap is None else i - gap,
@@ -427,7 +275,7 @@ def _nodes(graph: nx.DiGraph, node_ids: dict, seed: int) -> list[dict]:
     for node, data in graph.nodes(data=True):
         steps = [int(s) for s in data.get("steps", ())]
         visits = int(data.get("visits", len(steps)))
-        h = _finite_or_none(data.get("mean_entropy"))
+        h = finite_or_none(data.get("mean_entropy"))
         x, y = pos[node]
         out.append({
             "id": node_ids[node],
@@ -442,69 +290,18 @@ def _nodes(graph: nx.DiGraph, node_ids: dict, seed: int) -> list[dict]:
     return out
 
 
-def _edges(graph: nx.DiGraph, node_ids: dict, walk: np.ndarray, revisits: Iterable[Any]) -> list[dict]:
-    on_cycle, returns = _cycle_edges(walk, revisits)
+def _edges(graph: nx.DiGraph, node_ids: dict, cycle_edges: Mapping[tuple, int]) -> list[dict]:
     out = []
     for u, v, data in graph.edges(data=True):
-        w = _finite_or_none(data.get("weight"))
+        w = finite_or_none(data.get("weight"))
         out.append({
             "source": node_ids[u],
             "target": node_ids[v],
             "count": int(data.get("count", 1)),
             "weight": None if w is None else round(w, 4),
-            "cycle": (u, v) in on_cycle,
-            "returns": returns.get((u, v), 0),
+            "cycle": (u, v) in cycle_edges,
+            "returns": cycle_edges.get((u, v), 0),
         })
-    return out
-
-
-def _cycle_edges(walk: np.ndarray, revisits: Iterable[Any]) -> tuple[set, dict]:
-    """Edges on a revisit cycle, and how many revisits each edge closes.
-
-    A revisit at step s into node n closes the cycle that runs from n's last visit (step s - steps_since) to s;
-    every edge the walk took on that way back is on a revisit cycle, and the last one (into n) closes it.
-    """
-    kept = np.flatnonzero(walk >= 0)
-    edges: set = set()
-    closing: dict = {}
-    for r in revisits:
-        step, _, gap = _revisit_tuple(r)
-        path = walk[kept[(kept >= step - gap) & (kept <= step)]].tolist()
-        moves = [(a, b) for a, b in zip(path[:-1], path[1:]) if a != b]
-        edges.update(moves)
-        if moves:
-            closing[moves[-1]] = closing.get(moves[-1], 0) + 1
-    return edges, closing
-
-
-def _erank_curve(curve: tuple[Any, Any] | None, n_tokens: int) -> dict:
-    """Effective-rank windows as points at their centres."""
-    if curve is None:
-        return {"x": [], "y": [], "window": 0}
-    starts, values = (np.asarray(a, dtype=np.float64).reshape(-1) for a in curve)
-    if starts.shape != values.shape:
-        raise ValueError(f"erank_curve: starts and values differ in length ({starts.size} vs {values.size})")
-    if starts.size == 0:
-        return {"x": [], "y": [], "window": 0}
-    # the windows are as wide as the usual spacing of their starts (erank_profile's default stride); the last
-    # window may start closer, to end at the last token
-    width = float(np.median(np.diff(starts))) if starts.size > 1 else float(n_tokens)
-    x = np.minimum(starts + width / 2, max(n_tokens - 1, 0))
-    return {"x": [round(float(v), 1) for v in x], "y": [_finite_or_none(v) for v in values],
-            "window": int(width)}
-
-
-def _marker_steps(markers: list[tuple[int, int, str]], step_chars: np.ndarray) -> list[int | None]:
-    """The step of each marker: the one whose span holds the marker's start, else the next step (a lone "Wait."
-    line is dropped by segmenting; the reconsideration happens in the step after it), as
-    :func:`reasongraph.markers.markers_per_step` with ``gap="next"``; None after the last step."""
-    out: list[int | None] = []
-    n = step_chars.shape[0]
-    for a, _, _ in markers:
-        i = int(np.searchsorted(step_chars[:, 0], a, side="right")) - 1
-        if not (i >= 0 and a < step_chars[i, 1]):
-            i += 1
-        out.append(i if 0 <= i < n else None)
     return out
 
 
@@ -567,34 +364,11 @@ def _node_key(node: Any) -> Any:
     return str(node)
 
 
-def _finite_or_none(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
-def _scalar(v: Any) -> Any:
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return _finite_or_none(v)
-    return v if v is None else str(v)
-
-
 def _cells(table: Any) -> list[list[int]]:
     t = np.asarray(table, dtype=np.int64)
     if t.shape != (2, 2):
         raise ValueError(f"an alignment table must be 2x2, got shape {t.shape}")
     return t.tolist()
-
-
-def _fmt(v: Any) -> str:
-    f = _finite_or_none(v)
-    return "n/a" if f is None else f"{f:.3g}"
 
 
 def _default_title(model_name: str, n_steps: int, n_tokens: int) -> str:

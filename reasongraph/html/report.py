@@ -1,63 +1,50 @@
-"""The view payload of a dataset report: per-group distributions, the compare table, the most cyclic traces.
+"""The view payload of a dataset report: the level-collapse figure, per-group distributions, the compare table,
+the most cyclic traces.
 
-Reads what ``reasongraph score`` writes (``rows.jsonl``, ``errors.jsonl``, ``manifest.json``) or rows given
-directly, and what ``reasongraph compare --json`` prints. Statistics are recomputed from the rows (the rows are
-the source of truth; ``summary.json`` is not needed).
+Takes plain values: the rows (dicts as in rows.jsonl), the run's options, the comparison and collapse table as
+``reasongraph compare`` makes them, and the analyses to embed. Reading a run folder is
+:class:`reasongraph.runs.ScoredRun`'s job, and :mod:`reasongraph.run_report` joins the two. Statistics are
+recomputed from the rows (the rows are the source of truth; summary.json is not needed).
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from reasongraph.html.payload import _finite_or_none as _num, _scalar
+from reasongraph import catalogue
+from reasongraph.display import fmt
+from reasongraph.html.coerce import finite_or_none as _num, scalar as _scalar
+from reasongraph.storage import read_json
+from reasongraph.summary import detection, group_of as _group_of_field
 
-__all__ = ["DIST_METRICS", "line_key", "load_rows", "most_cyclic_ids", "most_cyclic_rows", "report_payload",
-           "wilson_interval"]
+__all__ = ["line_key", "most_cyclic_ids", "most_cyclic_rows", "report_payload", "wilson_interval"]
 
-#: Distributions shown per group: (key, label, help, row keys tried in order).
-DIST_METRICS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("loop_count", "loop count", "returns to the first revisited node (the paper's released code)",
-     ("loop_count",)),
-    ("n_revisits", "revisit events", "steps that re-enter an earlier node with another node in between",
-     ("n_revisits",)),
-    ("n_hidden_only", "hidden-only events", "revisits with no entropy spike in their step",
-     ("n_hidden_only", "align_n_hidden_only")),
-    ("mean_entropy", "mean token entropy (nats)", "mean next-token entropy over the trace", ("mean_entropy",)),
-    ("effective_rank", "effective rank", "effective rank of the trace's hidden states", ("effective_rank",)),
-    ("erv", "ER velocity", "effective-rank velocity along the trace (VERL)", ("erv",)),
-    ("diameter_hops", "diameter (hops)", "longest shortest path in the reasoning graph, in edges",
-     ("diameter_hops",)),
-    ("small_world_hops", "small-world index (hops)", "(C / C_rand) / (L / L_rand)", ("small_world_hops",)),
-)
-
-_TOP_COLUMNS = ("loop_count", "n_revisits", "max_revisits", "n_hidden_only", "mean_entropy", "effective_rank",
-                "n_steps", "n_tokens")
 _MAX_DOTS = 400  # dots drawn per group and metric; box statistics always use every row
 _SAFE_HREF = re.compile(r"^(?:https?:|file:|[^:/?#]*(?:[/?#]|$))", re.IGNORECASE)
 
 
-def report_payload(run_dir_or_results: Any, compare: Any = None, *, title: str | None = None, top: int = 10,
-                   embeds: Mapping[str, dict] | None = None, links: Mapping[str, str] | None = None,
-                   link_base: str | Path | None = None) -> dict:
+def report_payload(rows: Any, compare: Any = None, *, collapse: Mapping | None = None, title: str | None = None,
+                   top: int = 10, embeds: Mapping[str, dict] | None = None, links: Mapping[str, str] | None = None,
+                   options: Mapping | None = None, n_errors: int | None = None) -> dict:
     """Build the report payload.
 
     Parameters
     ----------
-    run_dir_or_results : a score output directory, a list of row dicts, or a mapping with ``rows``.
-    compare : ``reasongraph compare --json`` output (dict, or a path to a JSON file), or None.
-    title : report title; defaults to the directory name.
+    rows : row dicts (as in rows.jsonl), a pandas DataFrame of them, or a mapping with ``rows`` (and optionally
+        ``options`` and ``errors``).
+    compare : ``reasongraph compare --json`` output (a Comparison, its dict, or a path to that JSON), or None.
+    collapse : the level-collapse table (``CollapseTable.as_dict()``), drawn first; None for none.
+    title : report title.
     top : number of most cyclic traces listed (ranked by loop_count, then n_revisits, then max_revisits).
     embeds : {record id, or :func:`line_key` of a row: trace payload} of traces to embed as interactive views.
-    links : {record id: href} of per-trace pages. Without it, ``<run_dir>/html/<id>.html`` files that exist are
-        linked, relative to ``link_base`` (the report's folder) when given, else as file:// URIs.
-    link_base : folder the report will be written to, for relative links.
+    links : {record id: href} of per-trace pages (only http(s), file and relative links are kept).
+    options : the options the run was made with (shown as they are).
+    n_errors : records that could not be scored, when known.
 
     Returns
     -------
@@ -65,62 +52,42 @@ def report_payload(run_dir_or_results: Any, compare: Any = None, *, title: str |
     """
     if top < 0:
         raise ValueError(f"top must be >= 0, got {top}")
-    rows, n_errors, manifest, run_dir = _source(run_dir_or_results)
+    rows, options, n_errors = _source(rows, options, n_errors)
     groups = _groups(rows)
     by_group = {g: [r for r in rows if _group_of(r) == g] for g in groups}
-    links = dict(links) if links is not None else _found_links(rows, run_dir, link_base)
     embeds = dict(embeds or {})
-    payload = {
+    return {
         "format": "reasongraph.view",
         "version": 1,
         "kind": "report",
-        "title": title or (f"reasongraph report · {run_dir.name}" if run_dir else "reasongraph report"),
+        "title": title or "reasongraph report",
         "n_rows": len(rows),
         "n_errors": n_errors,
         "groups": groups,
         "group_sizes": [len(by_group[g]) for g in groups],
-        "run": _run_options(manifest),
+        "run": _run_options(options),
+        "collapse": dict(collapse) if collapse is not None else None,
         "detection": [_detection(by_group[g]) for g in groups],
         "distributions": _distributions(by_group, groups),
         "compare": _compare_table(compare),
-        "top": _top_rows(rows, top, links, embeds),
+        "top": _top_rows(rows, top, dict(links or {}), embeds),
         "embeds": embeds,
     }
-    return payload
 
 
-def most_cyclic_ids(run_dir_or_results: Any, top: int = 10) -> list[str | None]:
+def most_cyclic_ids(rows: Any, top: int = 10) -> list[str | None]:
     """Ids of the ``top`` most cyclic rows (by loop_count, then n_revisits, then max_revisits), in report order."""
-    return [_id(r.get("id")) for r in most_cyclic_rows(run_dir_or_results, top)]
+    return [_id(r.get("id")) for r in most_cyclic_rows(rows, top)]
 
 
-def most_cyclic_rows(run_dir_or_results: Any, top: int = 10) -> list[dict]:
-    """The ``top`` most cyclic rows, in report order; ``report_html(run_dir, embed=n)`` embeds the first n."""
-    rows, *_ = _source(run_dir_or_results)
-    return _ranked(rows)[:top]
+def most_cyclic_rows(rows: Any, top: int = 10) -> list[dict]:
+    """The ``top`` most cyclic rows, in report order (the ones a report lists, and embeds first)."""
+    return _ranked(_source(rows, None, None)[0])[:top]
 
 
 def line_key(line: Any) -> str:
     """The key of a run's row in a report's embeds: its input line, unique where ids may repeat."""
     return f"line:{line}"
-
-
-def load_rows(path: str | Path) -> list[dict]:
-    """Rows of a ``rows.jsonl`` file (blank lines skipped; a bad line raises ValueError naming it)."""
-    path = Path(path)
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{n}: not a JSON line ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{n}: a row must be a JSON object")
-            rows.append(row)
-    return rows
 
 
 def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -139,59 +106,33 @@ def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------------------------------- sources
-def _source(obj: Any) -> tuple[list[dict], int | None, dict, Path | None]:
-    """(rows, number of error lines or None, manifest, run directory or None)."""
+def _source(obj: Any, options: Mapping | None, n_errors: int | None) -> tuple[list[dict], dict, int | None]:
+    """(rows, options, number of errors or None) from the accepted forms of ``rows``."""
     if isinstance(obj, (str, os.PathLike)):
-        run_dir = Path(obj)
-        if not run_dir.is_dir():
-            raise FileNotFoundError(f"{run_dir}: not a directory (expected the --out folder of reasongraph score)")
-        rows_path = run_dir / "rows.jsonl"
-        if not rows_path.is_file():
-            raise FileNotFoundError(f"{run_dir}: no rows.jsonl (is it the --out folder of reasongraph score?)")
-        errors = run_dir / "errors.jsonl"
-        n_errors = None
-        if errors.is_file():
-            with open(errors, encoding="utf-8") as f:
-                n_errors = sum(1 for line in f if line.strip())
-        manifest = _read_json(run_dir / "manifest.json")
-        return load_rows(rows_path), n_errors, manifest if isinstance(manifest, dict) else {}, run_dir
+        raise ValueError(f"{obj}: report_payload takes rows, not a run folder; read one with "
+                         "reasongraph.runs.ScoredRun (or use reasongraph.run_report.write_run_report)")
     if isinstance(obj, Mapping):
         if "rows" not in obj:
-            raise ValueError("run_dir_or_results: a mapping must hold the rows under 'rows'")
-        rows = obj["rows"]
-        manifest = obj.get("manifest") or {}
-        n_errors = len(obj["errors"]) if isinstance(obj.get("errors"), Sequence) else None
-    else:
-        rows, manifest, n_errors = obj, {}, None
-    if hasattr(rows, "to_dict"):  # a pandas DataFrame
-        rows = rows.to_dict(orient="records")
-    if not isinstance(rows, Sequence) or isinstance(rows, (str, bytes)) or \
-            not all(isinstance(r, Mapping) for r in rows):
-        raise ValueError("run_dir_or_results must be a score output folder, a list of row dicts, or a mapping "
-                         "with 'rows'")
-    return [dict(r) for r in rows], n_errors, dict(manifest), None
+            raise ValueError("rows: a mapping must hold the rows under 'rows'")
+        options = options if options is not None else obj.get("options") or {}
+        if n_errors is None and isinstance(obj.get("errors"), Sequence):
+            n_errors = len(obj["errors"])
+        obj = obj["rows"]
+    if hasattr(obj, "to_dict"):  # a pandas DataFrame
+        obj = obj.to_dict(orient="records")
+    if not isinstance(obj, Sequence) or isinstance(obj, (str, bytes)) or \
+            not all(isinstance(r, Mapping) for r in obj):
+        raise ValueError("rows must be a list of row dicts, a DataFrame, or a mapping with 'rows'")
+    return [dict(r) for r in obj], dict(options or {}), n_errors
 
 
-def _run_options(manifest: Mapping) -> dict:
-    """The options a run was made with (``manifest.json`` keeps them under ``options``), scalars and lists."""
-    options = manifest.get("options", manifest) if isinstance(manifest, Mapping) else {}
-    if not isinstance(options, Mapping):
-        return {}
+def _run_options(options: Mapping) -> dict:
+    """The options a run was made with, scalars and lists (nested values are left out)."""
     return {str(k): v for k, v in options.items() if _is_scalar(v) or isinstance(v, (list, tuple))}
 
 
-def _read_json(path: Path) -> Any:
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return {}
-
-
 def _group_of(row: Mapping) -> str:
-    g = row.get("group")
-    return "all" if g is None or g == "" else str(g)
+    return "all" if row.get("group") in (None, "") else _group_of_field(row)
 
 
 def _groups(rows: list[dict]) -> list[str]:
@@ -201,37 +142,27 @@ def _groups(rows: list[dict]) -> list[str]:
     return list(seen)
 
 
-def _value(row: Mapping, keys: Sequence[str]) -> float | None:
-    for k in keys:
-        if k in row:
-            v = row[k]
-            if isinstance(v, bool):
-                return float(v)
-            try:
-                f = float(v)
-            except (TypeError, ValueError):
-                return None
-            return f if math.isfinite(f) else None
-    return None
+def _value(row: Mapping, key: str) -> float | None:
+    v = row.get(key)
+    return float(v) if isinstance(v, bool) else _num(v)
 
 
 # ---------------------------------------------------------------------------------------------- statistics
 def _detection(rows: list[dict]) -> dict:
-    flags = [bool(r["loop_exists"]) for r in rows if r.get("loop_exists") is not None]
-    k, n = sum(flags), len(flags)
+    k, n = detection(rows)
     lo, hi = wilson_interval(k, n)
     return {"n": n, "k": k, "ratio": k / n if n else None, "lo": _num(lo), "hi": _num(hi)}
 
 
 def _distributions(by_group: dict[str, list[dict]], groups: list[str]) -> list[dict]:
     out = []
-    for key, label, help_text, keys in DIST_METRICS:
+    for m in (catalogue.by_key(k) for k in catalogue.distribution_keys()):
         per_group = []
         for g in groups:
-            pairs = [(v, r.get("id")) for r in by_group[g] if (v := _value(r, keys)) is not None]
+            pairs = [(v, r.get("id")) for r in by_group[g] if (v := _value(r, m.key)) is not None]
             per_group.append(_box(pairs))
         if any(pg["n"] for pg in per_group):
-            out.append({"key": key, "label": label, "help": help_text, "groups": per_group})
+            out.append({"key": m.key, "label": m.label, "help": m.help, "groups": per_group})
     return out
 
 
@@ -253,14 +184,14 @@ def _box(pairs: list[tuple[float, Any]]) -> dict:
 def _ranked(rows: list[dict]) -> list[dict]:
     """Rows with a loop_count, most cyclic first (ties keep file order)."""
     def rank(r: dict) -> tuple:
-        return tuple(-(_value(r, (k,)) or 0.0) for k in ("loop_count", "n_revisits", "max_revisits"))
+        return tuple(-(_value(r, k) or 0.0) for k in ("loop_count", "n_revisits", "max_revisits"))
 
-    return sorted((r for r in rows if _value(r, ("loop_count",)) is not None), key=rank)
+    return sorted((r for r in rows if _value(r, "loop_count") is not None), key=rank)
 
 
 def _top_rows(rows: list[dict], top: int, links: Mapping[str, str], embeds: Mapping[str, dict]) -> dict:
     ranked = _ranked(rows)[:top]
-    cols = [c for c in _TOP_COLUMNS if any(_value(r, _aliases(c)) is not None for r in ranked)]
+    cols = [c for c in catalogue.top_keys() if any(_value(r, c) is not None for r in ranked)]
     items = []
     for r in ranked:
         rid = _id(r.get("id"))
@@ -268,37 +199,11 @@ def _top_rows(rows: list[dict], top: int, links: Mapping[str, str], embeds: Mapp
         items.append({
             "id": rid,
             "group": _group_of(r),
-            "values": [_num(_value(r, _aliases(c))) for c in cols],
+            "values": [_value(r, c) for c in cols],
             "href": href if href is not None and _SAFE_HREF.match(href) else None,
             "embed": next((k for k in (line_key(r.get("line")), rid) if k is not None and k in embeds), None),
         })
     return {"columns": cols, "rows": items}
-
-
-def _aliases(col: str) -> tuple[str, ...]:
-    return ("n_hidden_only", "align_n_hidden_only") if col == "n_hidden_only" else (col,)
-
-
-def _found_links(rows: list[dict], run_dir: Path | None, link_base: str | Path | None) -> dict[str, str]:
-    if run_dir is None or not (run_dir / "html").is_dir():
-        return {}
-    out = {}
-    for r in rows:
-        rid = _id(r.get("id"))
-        if rid is None:
-            continue
-        f = run_dir / "html" / f"{_safe_name(rid)}.html"
-        if f.is_file():
-            if link_base is not None:
-                out[rid] = Path(os.path.relpath(f.resolve(), Path(link_base).resolve())).as_posix()
-            else:
-                out[rid] = f.resolve().as_uri()
-    return out
-
-
-def _safe_name(rid: str) -> str:
-    """A record id as a file name (the convention for ``<run_dir>/html/<id>.html``)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", rid)[:120] or "_"
 
 
 # ---------------------------------------------------------------------------------------------- compare
@@ -313,13 +218,7 @@ def _compare_table(compare: Any) -> dict | None:
     if hasattr(compare, "as_dict"):
         compare = compare.as_dict()
     if isinstance(compare, (str, os.PathLike)):
-        path = Path(compare)
-        try:
-            compare = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise FileNotFoundError(f"compare: {path} does not exist") from None
-        except json.JSONDecodeError as e:
-            raise ValueError(f"compare: {path} is not JSON ({e.msg})") from None
+        compare = read_json(compare, "comparison (the output of reasongraph compare --json)")
     if isinstance(compare, Mapping) and {"a", "b", "metrics"} <= set(compare):
         return _comparison_table(compare)
     facts, records = {}, None
@@ -347,15 +246,15 @@ def _comparison_table(c: Mapping) -> dict:
     a, b = str(c["a"]), str(c["b"])
     metrics = c["metrics"]
     items = list(metrics.values()) if isinstance(metrics, Mapping) else list(metrics)
-    paired = c.get("pair_key") is not None
+    paired = c.get("pair_field") is not None
     test = next((str(m.get("test")) for m in items if m.get("test")), "test")
     columns = ["metric", "n pairs" if paired else "n", f"mean {a} (A)", f"mean {b} (B)", "B \u2212 A", "95% CI",
                f"p ({test})"]
     rows = [[str(m.get("metric")), _scalar(m.get("n")), _scalar(m.get("mean_a")), _scalar(m.get("mean_b")),
-             _scalar(m.get("diff")), f"[{_fmt(m.get('ci_low'))}, {_fmt(m.get('ci_high'))}]",
+             _scalar(m.get("diff")), f"[{fmt(m.get('ci_low'), 4)}, {fmt(m.get('ci_high'), 4)}]",
              _scalar(m.get("p_value"))] for m in items]
-    facts = {"grouped by": _scalar(c.get("group_key")),
-             "paired by": _scalar(c.get("pair_key")) if paired else "unpaired",
+    facts = {"groups from field": _scalar(c.get("group_name") or c.get("group_field")),
+             "pairs matched on field": _scalar(c.get("pair_name") or c.get("pair_field")) if paired else "unpaired",
              f"rows {a}": _scalar(c.get("n_a")), f"rows {b}": _scalar(c.get("n_b"))}
     if paired:
         facts["pairs"] = _scalar(c.get("n_pairs"))
@@ -385,7 +284,7 @@ def _flat(rec: Mapping, prefix: str = "") -> dict:
         if isinstance(v, Mapping):
             out.update(_flat(v, name + "."))
         elif isinstance(v, (list, tuple)) and len(v) == 2 and all(_is_scalar(x) for x in v):
-            out[name] = f"[{_fmt(v[0])}, {_fmt(v[1])}]"  # a confidence interval
+            out[name] = f"[{fmt(v[0], 4)}, {fmt(v[1], 4)}]"  # a confidence interval
         else:
             out[name] = _scalar(v)
     return out
@@ -393,14 +292,6 @@ def _flat(rec: Mapping, prefix: str = "") -> dict:
 
 def _is_scalar(v: Any) -> bool:
     return v is None or isinstance(v, (str, bool, int, float, np.generic))
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "n/a"
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return "n/a" if not math.isfinite(v) else f"{v:.4g}"
-    return str(v)
 
 
 def _id(v: Any) -> str | None:

@@ -1,4 +1,4 @@
-"""A synthetic, realistic-looking analyzed trace, for demos, tests and benchmarks of the HTML views.
+"""Test data without a model: a synthetic, realistic-looking analyzed trace, for tests, demos and benchmarks.
 
 No model is involved: text, tokens, entropies and hidden states are generated (seeded) into a real
 :class:`~reasongraph.trace.Trace`, and :func:`reasongraph.analysis.analyze_trace` analyzes it with a walk of

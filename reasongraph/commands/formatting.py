@@ -1,0 +1,56 @@
+"""How the command line talks: help that states every default, option types with clear messages, and library
+errors worded in flags rather than parameter names."""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+__all__ = ["HelpFormatter", "flag_spelling", "positive_int", "whole_number"]
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Wraps option help at the terminal's width and appends every default that says something (not None or
+    False); descriptions and epilogs keep their own line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "%(default)" in text or default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        shown = ", ".join(map(str, default)) if isinstance(default, (list, tuple)) else "%(default)s"
+        return f"{text} (default: {shown})"
+
+
+def whole_number(value: str) -> int:
+    """An argparse type: an int >= 0."""
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}")
+    return n
+
+
+def positive_int(value: str) -> int:
+    """An argparse type: an int >= 1."""
+    n = whole_number(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}")
+    return n
+
+
+def flag_spelling(parser: argparse.ArgumentParser) -> Callable[[str, str | None], str]:
+    """How this command's users read a parameter named in a library error: its flag (with the value for options
+    that take one), or the parameter name when the command has no flag for it."""
+    flags = {a.dest: a for a in parser._actions if a.option_strings}
+
+    def spell(name: str, value: str | None) -> str:
+        action = flags.get(name)
+        if action is None:
+            return name if value is None else f"{name}={value}"
+        flag = max(action.option_strings, key=len)
+        takes_value = action.nargs != 0
+        return f"{flag} {value}" if takes_value and value is not None else flag
+
+    return spell

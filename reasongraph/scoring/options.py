@@ -1,0 +1,84 @@
+"""The options of a scoring run, checked once, before any model is loaded or any file written."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from reasongraph.errors import InputError, opt
+from reasongraph.validate import check_choice, check_int, check_number, check_optional_int
+
+__all__ = ["ScoringOptions"]
+
+METHODS = ("kmeans", "hdbscan")
+RULES = ("onset", "span")
+CLUSTER_BY = ("model", "group")
+ON_ERROR = ("skip", "fail")
+
+
+@dataclass(frozen=True)
+class ScoringOptions:
+    """Everything besides the input, the models and the output folder that changes how a run scores."""
+
+    layers: tuple
+    segment: str
+    prompt_format: str
+    temperature: float
+    truncate: bool
+    k: int
+    method: str
+    cluster_by: str
+    fit_sample: int | None
+    rho: float
+    forking_threshold: float | None
+    rule: str
+    onset_tokens: int
+    lookback: int
+    n_shifts: int
+    batch_size: int | None
+    on_error: str
+    seed: int
+
+    @classmethod
+    def checked(cls, **given: Any) -> "ScoringOptions":
+        """Check every option (one InputError naming the first bad one) and keep those this class holds."""
+        from reasongraph.extraction import check_extract_options
+
+        check_extract_options(layers=given["layers"], segment=given["segment"],
+                              prompt_format=given["prompt_format"], temperature=given["temperature"])
+        check_int("k", given["k"], low=1)
+        check_choice("method", given["method"], METHODS)
+        check_choice("cluster_by", given["cluster_by"], CLUSTER_BY)
+        check_optional_int("fit_sample", given["fit_sample"], low=1)
+        check_number("rho", given["rho"], 0, 1, low_open=True, high_open=True)
+        if given["forking_threshold"] is not None:
+            check_number("forking_threshold", given["forking_threshold"], low=0)
+        check_choice("rule", given["rule"], RULES)
+        check_int("onset_tokens", given["onset_tokens"], low=1)
+        check_int("lookback", given["lookback"], low=0)
+        check_int("n_shifts", given["n_shifts"], low=0)
+        check_optional_int("batch_size", given["batch_size"], low=1)
+        check_choice("on_error", given["on_error"], ON_ERROR)
+        check_int("seed", given["seed"], low=0)
+        if not isinstance(given["truncate"], bool):
+            raise InputError(f"{opt('truncate')} must be True or False, got {given['truncate']!r}")
+        layers = given["layers"]
+        layers = (layers,) if isinstance(layers, (int, float)) else tuple(layers)
+        return cls(**{name: (layers if name == "layers" else given[name]) for name in cls.__dataclass_fields__})
+
+    def identity(self) -> dict:
+        """The options as they go into the run's manifest (its identity)."""
+        d = asdict(self)
+        d["layers"] = list(self.layers)
+        d["temperature"] = float(self.temperature)
+        return d
+
+    def extract_options(self, layer_ids: tuple[int, ...]) -> dict:
+        """Keyword arguments of :func:`~reasongraph.extraction.extract_batch` (layers resolved for a model)."""
+        return {"layers": list(layer_ids), "segment": self.segment, "temperature": float(self.temperature),
+                "prompt_format": self.prompt_format, "truncate": self.truncate}
+
+    ANALYSIS_KEYS = ("rho", "forking_threshold", "rule", "onset_tokens", "lookback", "n_shifts", "seed")
+
+    def analysis_options(self) -> dict:
+        """Keyword arguments of :func:`~reasongraph.analysis.analyze_trace`."""
+        return {k: getattr(self, k) for k in self.ANALYSIS_KEYS}

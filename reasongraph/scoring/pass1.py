@@ -1,0 +1,298 @@
+"""Pass 1 of a scoring run: extract each model's records, cache every trace, keep what the fit needs.
+
+:class:`Pass1` also holds what pass 2 shares with it: the reader, the run store, the model plan, the trace caches,
+the set of records done, error accounting and timing.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reasongraph.errors import InputError, opt
+from reasongraph.progress import Progress
+from reasongraph.records import Record, RecordReader
+from reasongraph.runstore import RunStore
+from reasongraph.sampling import StreamSample
+from reasongraph.scoring.options import ScoringOptions
+from reasongraph.scoring.plan import ModelPlan
+from reasongraph.storage import atomic_write_json, read_json
+from reasongraph.trace_cache import TraceCache
+
+log = logging.getLogger("reasongraph")
+
+__all__ = ["CHUNK_CHARS", "ENTROPY_SAMPLE", "Pass1", "Timing"]
+
+ENTROPY_SAMPLE = 2_000_000  # token entropies kept (a seeded uniform sample) for a pooled forking threshold
+DEFAULT_CHUNK = 16  # records per extract_batch call when batch_size is None
+CHUNK_CHARS = 32_768  # ... or fewer, once a chunk holds this many characters of text and prompt
+
+
+@dataclass
+class Timing:
+    """Seconds spent per stage in this invocation (a resumed run counts only its own work)."""
+
+    load_s: float = 0.0
+    extract_s: float = 0.0
+    cache_load_s: float = 0.0
+    fit_s: float = 0.0
+    analyze_s: float = 0.0
+    write_s: float = 0.0
+    n_models_loaded: int = 0
+    n_extracted: int = 0
+    n_extracted_tokens: int = 0
+    n_analyzed: int = 0
+    n_analyzed_tokens: int = 0
+
+
+class Pass1:
+    """One scoring run's shared state, and its first pass (:meth:`extract_all`)."""
+
+    def __init__(self, *, reader: RecordReader, store: RunStore, plan: ModelPlan, opts: ScoringOptions,
+                 cache_dir: Path, progress: bool) -> None:
+        self.reader, self.store, self.plan, self.opts = reader, store, plan, opts
+        self.cache_dir = cache_dir
+        self.progress = progress
+        self.total, self.total_chars = plan.n_records, plan.n_chars
+        self.done: set[int] = store.done_lines()
+        self.timing = Timing()
+        self._identities: dict[str, dict] = self._saved_identities()
+        self._models: dict[str, Any] = {}  # the loaded model of the unit being extracted
+        self._caches: dict[str, TraceCache] = {}
+
+    # ------------------------------------------------------------------ models, identities, caches
+    def _saved_identities(self) -> dict[str, dict]:
+        path = self.store.layout.models
+        return read_json(path, "model identities") if path.exists() else {}
+
+    def model(self, unit: str) -> Any:
+        """The loaded model of ``unit`` (loaded now if needed; its identity is saved for later resumes)."""
+        if unit not in self._models:
+            t0 = time.perf_counter()
+            from reasongraph.vocab_entropy import check_head
+
+            lm = self.plan.load(unit)
+            check_head(lm)  # a model reasongraph cannot read fails the run here, not as an error per record
+            self.timing.load_s += time.perf_counter() - t0
+            self.timing.n_models_loaded += 1
+            self._models[unit] = lm
+            if self._identities.get(unit) != lm.identity():
+                self._identities[unit] = lm.identity()
+                atomic_write_json(self.store.layout.models, self._identities)
+                self._caches.pop(unit, None)
+        return self._models[unit]
+
+    def release(self, unit: str) -> None:
+        lm = self._models.pop(unit, None)
+        if lm is not None:
+            self.plan.release(unit, lm)
+
+    def identity(self, unit: str) -> dict:
+        """The model identity of ``unit``: saved by an earlier invocation, or read off the loaded model."""
+        if unit not in self._identities:
+            self.model(unit)
+        return self._identities[unit]
+
+    def cache(self, unit: str) -> TraceCache:
+        if unit not in self._caches:
+            from reasongraph.extraction import resolve_layers
+
+            ident = self.identity(unit)
+            layer_ids = resolve_layers(self.opts.layers, ident["num_layers"])
+            self._caches[unit] = TraceCache(self.cache_dir, ident, self.opts.extract_options(layer_ids))
+        return self._caches[unit]
+
+    def cache_key(self, rec: Record) -> str:
+        return self.cache(self.plan.name_of(rec)).key(rec.text, rec.prompt)
+
+    def cache_location(self) -> str:
+        cache, out = self.cache_dir.resolve(), self.store.dir.resolve()
+        return str(cache.relative_to(out)) if cache.is_relative_to(out) else str(cache)
+
+    def cluster_unit(self, rec: Record) -> str:
+        """The clustering a record's steps belong to: its model's, or its group's with cluster_by="group"."""
+        return self.plan.name_of(rec) if self.opts.cluster_by == "model" else str(rec.group)
+
+    # ------------------------------------------------------------------ errors
+    def record_error(self, rec: Record, reason: str, exc: BaseException | None = None) -> None:
+        """Write a record's error (once) and say so; with on_error="fail" stop here."""
+        if rec.line not in self.done:
+            self.store.append_error({"line": rec.line, "id": rec.id, "reason": reason})
+            self.done.add(rec.line)
+        msg = f"{rec.where()}: {reason}"
+        if self.opts.on_error == "fail":
+            if exc is not None and not isinstance(exc, (InputError, ValueError)):
+                raise exc
+            raise InputError(f"{self.reader.path}: {msg} (set {opt('on_error', 'skip')} to skip bad records)")
+        log.warning("skipped %s", msg)
+
+    @staticmethod
+    def reason(exc: BaseException) -> str:
+        text = " ".join(str(exc).split())
+        return text if isinstance(exc, InputError) else f"{type(exc).__name__}: {text}"
+
+    # ------------------------------------------------------------------ pass 1
+    def extract_all(self, check_width: Any = None) -> dict:
+        """Extract and cache every record, one model at a time; return the samples the fit needs.
+
+        ``{"vectors": {cluster unit: StreamSample of step vectors}, "entropy": StreamSample of token entropies,
+        "entropy_by_group": {group: StreamSample}}``. ``check_width``: a saved clusterer whose input width every
+        model must match, checked when the model loads, before any extraction.
+        """
+        samples = {"vectors": {}, "entropy": StreamSample(ENTROPY_SAMPLE, self.opts.seed + 1),
+                   "entropy_by_group": {}}
+        with Progress(self.total, "pass 1/2 extract", enabled=self.progress, total_work=self.total_chars) as bar:
+            for rec in self.reader:  # records that cannot even be read, first, in file order
+                if not rec.ok:
+                    if rec.line not in self.done:
+                        self.record_error(rec, rec.error)
+                    bar.skip()
+            for unit in self.plan.units:
+                self._extract_unit(unit, samples, bar, check_width)
+        for key in self._cluster_units():
+            samples["vectors"].setdefault(key, StreamSample(self.opts.fit_sample, self.opts.seed))
+        return samples
+
+    def _cluster_units(self) -> list[str]:
+        if self.opts.cluster_by == "model":
+            return list(self.plan.units)
+        return [str(g) for unit in self.plan.units.values() for g in unit.groups]
+
+    def _extract_unit(self, unit: str, samples: dict, bar: Progress, check_width: Any) -> None:
+        """Pass 1 over the records of one model, in chunks of consecutive records, then free the model.
+
+        A chunk is ``batch_size`` records (default 16), or fewer once it holds ``CHUNK_CHARS`` characters. The
+        chunks depend only on the input, never on what is cached or done: padded batches change hidden states
+        in the last bits, so a resumed run must batch exactly as an uninterrupted one would.
+        """
+        recs = [r for r in self.reader if r.ok and self.plan.name_of(r) == unit]
+        if not recs:
+            return
+        if check_width is not None:
+            self._check_width(unit, check_width)
+        chunk: list[Record] = []
+        chars = 0
+        for rec in recs:
+            chunk.append(rec)
+            chars += rec.size
+            if len(chunk) >= (self.opts.batch_size or DEFAULT_CHUNK) or chars >= CHUNK_CHARS:
+                self._extract_chunk(unit, chunk, samples, bar)
+                chunk, chars = [], 0
+        self._extract_chunk(unit, chunk, samples, bar)
+        self.release(unit)
+
+    def _check_width(self, unit: str, clusterer: Any) -> None:
+        width, want = self.identity(unit)["hidden_size"], getattr(clusterer, "n_features_in_", None)
+        if want is not None and width != want:
+            raise InputError(f"{opt('clusterer')} was fitted on step vectors of width {want}, but the model {unit} "
+                             f"has hidden states of width {width}; fit it on this model's traces")
+
+    def _extract_chunk(self, unit: str, chunk: list[Record], samples: dict, bar: Progress) -> None:
+        """Extract one chunk unless all of it is cached (or failed before), then feed each record's step vectors
+        and entropies to the samples in file order, cached or not, so a resumed fit sees the same data."""
+        if not chunk:
+            return
+        cache = self.cache(unit)
+        keys = [cache.key(r.text, r.prompt) for r in chunk]
+        failed_before = [rec.line in self.done for rec in chunk]  # in pass 1, done records are errors
+        missing = [not failed and not cache.has(key) for failed, key in zip(failed_before, keys)]
+        fresh = self._extract(unit, chunk, keys, skip_cached=True) if any(missing) else {}
+        for i, (rec, key) in enumerate(zip(chunk, keys)):
+            if failed_before[i]:
+                bar.skip(work=rec.size)
+                continue
+            trace = fresh.get(i)
+            if trace is None and rec.line in self.done:  # its extraction failed just now
+                bar.update(work=rec.size)
+                continue
+            if trace is None:
+                trace = self._cached_or_extract(unit, rec, key)
+                if trace is None:
+                    bar.update(work=rec.size)
+                    continue
+                bar.skip(work=rec.size)
+            else:
+                bar.update(tokens=len(trace.input_ids), work=rec.size)
+            self._sample(rec, trace, samples)
+
+    def _sample(self, rec: Record, trace: Any, samples: dict) -> None:
+        key = self.cluster_unit(rec)
+        vectors = samples["vectors"].setdefault(key, StreamSample(self.opts.fit_sample, self.opts.seed))
+        vectors.add(trace.step_vectors())
+        h = np.asarray(trace.entropy, dtype=np.float64)
+        h = h[np.isfinite(h)]
+        samples["entropy"].add(h)
+        group = str(rec.group) if rec.group is not None else "None"
+        by_group = samples["entropy_by_group"]
+        by_group.setdefault(group, StreamSample(ENTROPY_SAMPLE, self.opts.seed + 2)).add(h)
+
+    # ------------------------------------------------------------------ one trace
+    def cached_trace(self, rec: Record) -> Any:
+        """The cached trace of ``rec``; extracted again if the entry is gone or unreadable (None if that fails)."""
+        unit = self.plan.name_of(rec)
+        trace = self._cached_or_extract(unit, rec, self.cache(unit).key(rec.text, rec.prompt))
+        return trace
+
+    def _cached_or_extract(self, unit: str, rec: Record, key: str) -> Any:
+        t0 = time.perf_counter()
+        trace = self.cache(unit).get(key)
+        self.timing.cache_load_s += time.perf_counter() - t0
+        if trace is None:
+            trace = self._extract(unit, [rec], [key]).get(0)
+        return trace
+
+    def _extract(self, unit: str, recs: list[Record], keys: list[str], skip_cached: bool = False) -> dict[int, Any]:
+        """Extract ``recs`` (one batch; one at a time if the batch fails) and cache each; {position: trace}.
+
+        With ``skip_cached``, records already in the cache are extracted with the others (the batch must not
+        change) but neither returned nor cached again: the cached trace stays the one every pass uses.
+        """
+        cache = self.cache(unit)
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            # truncation is reported once per record below, by line and id, instead of by position in the batch
+            warnings.filterwarnings("ignore", message=".*dropped the last", category=UserWarning)
+            out = self._extract_or_isolate(unit, recs, keys, skip_cached)
+        self.timing.extract_s += time.perf_counter() - t0
+        if skip_cached:
+            out = {i: trace for i, trace in out.items() if not cache.has(keys[i])}
+        for i, trace in out.items():
+            dropped = trace.meta.get("tokens_dropped", 0)
+            if dropped:
+                log.warning("%s: truncated: dropped the last %d tokens to fit the model's context", recs[i].where(),
+                            dropped)
+            cache.put(keys[i], trace)
+            self.timing.n_extracted += 1
+            self.timing.n_extracted_tokens += len(trace.input_ids)
+        return out
+
+    def _extract_or_isolate(self, unit: str, recs: list[Record], keys: list[str],
+                            skip_cached: bool) -> dict[int, Any]:
+        """One extract_batch call; if it fails, each record alone, so the bad ones are found and the rest scored."""
+        from reasongraph.extraction import extract, extract_batch
+
+        lm = self.model(unit)
+        options = self.cache(unit).options
+        try:
+            traces = extract_batch([r.text for r in recs], [r.prompt for r in recs], model=lm,
+                                   batch_size=self.opts.batch_size, **options)
+            return dict(enumerate(traces))
+        except (KeyboardInterrupt, MemoryError):
+            raise
+        except Exception:  # noqa: BLE001 - one bad record must not sink the batch: retry one at a time
+            out = {}
+            for i, rec in enumerate(recs):
+                if skip_cached and (rec.line in self.done or self.cache(unit).has(keys[i])):
+                    continue  # accounted for already: only the others need isolating
+                try:
+                    out[i] = extract(rec.text, rec.prompt, model=lm, **options)
+                except KeyboardInterrupt:
+                    raise
+                except Exception as e:  # noqa: BLE001
+                    self.record_error(rec, self.reason(e), e)
+            return out

@@ -1,0 +1,69 @@
+"""Extracted traces on disk, one ``.npz`` per record, keyed by everything that changes the extraction.
+
+A re-clustering or a report never recomputes hidden states: it reads them back from here. The key hashes the
+model's identity, the extraction options and the hashes of text and prompt, so a cache folder can be shared
+between runs (``cache_dir``). Entries are written atomically and never modified.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from reasongraph.storage import atomic_write
+from reasongraph.trace import Trace
+
+__all__ = ["TraceCache"]
+
+_CACHE_VERSION = 1
+
+
+def _sha256(s: str | None) -> str | None:
+    return None if s is None else hashlib.sha256(s.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class TraceCache:
+    """A folder of cached traces.
+
+    Parameters
+    ----------
+    directory : created if missing.
+    model_key : the model's identity (:meth:`reasongraph.models.LoadedModel.identity`).
+    options : the extraction options (layers, segmenter, temperature, prompt format, truncation).
+    """
+
+    def __init__(self, directory: str | Path, model_key: dict, options: dict) -> None:
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.options = dict(options)
+        self._base = {"version": _CACHE_VERSION, "model": model_key, "options": options}
+
+    def key(self, text: str, prompt: str | None) -> str:
+        payload = dict(self._base, text=_sha256(text), prompt=_sha256(prompt))
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+    def path(self, key: str) -> Path:
+        return self.entry_path(self.dir, key)
+
+    @staticmethod
+    def entry_path(directory: str | Path, key: str) -> Path:
+        """Where the entry ``key`` of a cache folder lives (readable without the model that keyed it)."""
+        return Path(directory) / key[:2] / f"{key}.npz"
+
+    def get(self, key: str) -> Trace | None:
+        path = self.path(key)
+        if not path.exists():
+            return None
+        try:
+            return Trace.load(path)
+        except ValueError:
+            path.unlink(missing_ok=True)  # unreadable entry (should not happen with atomic writes): redo it
+            return None
+
+    def has(self, key: str) -> bool:
+        return self.path(key).exists()
+
+    def put(self, key: str, trace: Trace) -> Path:
+        path = self.path(key)
+        path.parent.mkdir(exist_ok=True)
+        return atomic_write(path, trace.save, suffix=".npz")
