@@ -1,70 +1,151 @@
-"""Where hidden-state revisits and token-entropy spikes meet, step by step, with a permutation test.
+"""Where hidden-state revisits and token-entropy spikes meet, step by step.
 
-A revisit event is a step whose hidden state returns to an earlier cluster; an entropy spike is a forking token.
-If token entropy saw every reconsideration, revisit steps would carry spikes far more often than chance. Revisits
-without a spike ("hidden-only") are the exploration token metrics miss, spikes outside revisits ("token-only")
-the converse. Everything here takes plain arrays, so it runs without a model.
+A revisit event is a step whose hidden state returns to an earlier cluster. A step's direction is decided at
+its onset (the distribution that chose "Wait" rather than "So"); the rest of a long step is mostly forced. So a
+step has an entropy spike when its **onset entropy** (the largest token entropy over its first m tokens and the
+w tokens before it) reaches the forking threshold. If token entropy saw every reconsideration, revisit steps
+would begin at a fork far more often than other steps: the per-trace 2x2 table revisit x onset spike, its odds
+ratio and Fisher's exact test measure that. Revisits without an onset spike ("hidden-only") are the exploration
+token metrics miss; onset spikes outside revisits ("token-only") the converse. Pool the traces' tables with
+:func:`reasongraph.stats.mantel_haenszel` (see :mod:`reasongraph.pooled`).
+
+The older rule "span" (a forking token anywhere in the step) stays as an option with its circular-shift
+permutation test; it is not the default because it cannot fail (see :func:`align`). Everything here takes plain
+arrays, so it runs without a model.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from reasongraph.signals import forking_threshold, forking_tokens
+from reasongraph.errors import InputError, opt
+from reasongraph.signals import forking_tokens, top_rho_threshold
+from reasongraph.stats import TwoByTwo
 
-__all__ = ["Alignment", "align", "step_has_spike"]
+__all__ = ["RULES", "Alignment", "align", "onset_entropy", "step_has_spike"]
+
+#: The step-level spike rules of :func:`align`, the default first.
+RULES = ("onset", "span")
 
 
 @dataclass(eq=False)
 class Alignment:
-    """Step-level alignment of revisit events, entropy spikes and (optionally) aha markers.
+    """Step-level alignment of revisit events, entropy spikes and (optionally) aha markers, for one trace.
 
     Attributes
     ----------
-    table : (2, 2) int, rows revisit yes/no, columns spike yes/no, counting steps.
+    rule : the spike rule, "onset" or "span" (see :func:`align`).
+    revisit_spike : the table revisit yes/no (rows) x spike yes/no (columns), counting steps, with its odds
+        ratio and Fisher p-values; also readable as ``table``, ``odds_ratio``, ``odds_ratio_corrected``,
+        ``fisher_p``, ``fisher_p_greater``.
     enrichment : P(spike | revisit) / P(spike | no revisit); NaN when a row is empty or no non-revisit step has
-        a spike (the ratio is then undefined, and pooled tables are the better summary).
-    p_value : one-sided permutation p-value of the number of revisit steps with a spike, from circular shifts
-        of the entropy series; NaN when not computed (n_shifts = 0, fewer than 2 tokens, or no revisit).
+        a spike.
+    p_value : rule "span" only: one-sided circular-shift permutation p-value of the number of revisit steps
+        with a spike; NaN for rule "onset", and when not computed (n_shifts = 0, fewer than 2 tokens, no revisit).
     hidden_only : step indices of revisits without a spike.
     token_only : step indices of steps with a spike that are not revisits.
-    step_spikes : (n_steps,) bool, whether each step has a spike.
+    hidden_only_share : hidden-only / revisits; NaN without a revisit.
+    step_spikes : (n_steps,) bool, whether each step has a spike under ``rule``.
+    onset_entropy : (n_steps,) onset entropy of each step (computed for both rules; NaN for an empty window).
+    onset_fork_rate : share of steps with an onset spike (whatever ``rule``); NaN without a step.
+    onset_fork_null : the share expected if onset tokens were ordinary tokens, 1 - (1 - rho)^(m + w); NaN when
+        the spikes did not come from a top-rho threshold (an absolute threshold or a given spike mask).
     threshold : the entropy threshold spikes were cut at (NaN when a spike mask was given).
-    marker_revisit_table : (2, 2) int, rows revisit yes/no, columns marker yes/no; None without markers.
-    marker_spike_table : (2, 2) int, rows marker yes/no, columns spike yes/no; None without markers.
+    marker_revisit : rows revisit yes/no, columns marker yes/no; None without markers.
+    marker_spike : rows marker yes/no, columns spike yes/no; None without markers.
     """
 
-    table: np.ndarray
+    rule: str
+    revisit_spike: TwoByTwo
     enrichment: float
     p_value: float
     hidden_only: np.ndarray
     token_only: np.ndarray
+    hidden_only_share: float
     step_spikes: np.ndarray
+    onset_entropy: np.ndarray
+    onset_fork_rate: float
+    onset_fork_null: float
     threshold: float
-    marker_revisit_table: np.ndarray | None = None
-    marker_spike_table: np.ndarray | None = None
+    marker_revisit: TwoByTwo | None = None
+    marker_spike: TwoByTwo | None = None
 
-    def as_dict(self) -> dict[str, float | int | None]:
-        """Flat JSON-able summary; the marker counts are None when no markers were given."""
-        out: dict[str, float | int | None] = {}
-        out.update(_flatten(self.table, "align", ("revisit", "norevisit"), ("spike", "nospike")))
-        out["align_enrichment"] = float(self.enrichment)
-        out["align_p_value"] = float(self.p_value)
-        out["align_n_hidden_only"] = int(self.hidden_only.size)
-        out["align_n_token_only"] = int(self.token_only.size)
-        out["align_spike_threshold"] = float(self.threshold)
-        out.update(_flatten(self.marker_revisit_table, "align", ("revisit", "norevisit"), ("marker", "nomarker")))
-        out.update(_flatten(self.marker_spike_table, "align", ("marker", "nomarker"), ("spike", "nospike")))
+    @property
+    def table(self) -> np.ndarray:
+        """(2, 2) int, rows revisit yes/no, columns spike yes/no."""
+        return self.revisit_spike.table
+
+    @property
+    def odds_ratio(self) -> float:
+        return self.revisit_spike.odds_ratio
+
+    @property
+    def odds_ratio_corrected(self) -> bool:
+        return self.revisit_spike.odds_ratio_corrected
+
+    @property
+    def fisher_p(self) -> float:
+        return self.revisit_spike.fisher_p
+
+    @property
+    def fisher_p_greater(self) -> float:
+        return self.revisit_spike.fisher_p_greater
+
+    @property
+    def marker_revisit_table(self) -> np.ndarray | None:
+        return None if self.marker_revisit is None else self.marker_revisit.table
+
+    @property
+    def marker_spike_table(self) -> np.ndarray | None:
+        return None if self.marker_spike is None else self.marker_spike.table
+
+    def as_dict(self) -> dict[str, Any]:
+        """Flat JSON-able summary (the row fields of scored datasets); marker fields are None without markers.
+
+        Keys: ``align_rule``; the cells ``align_{revisit,norevisit}_{spike,nospike}``; ``align_odds_ratio``,
+        ``align_odds_ratio_corrected``, ``align_fisher_p``, ``align_fisher_p_greater``, ``align_enrichment``,
+        ``align_p_value``, ``align_n_hidden_only``, ``align_n_token_only``, ``align_hidden_only_share``,
+        ``align_onset_fork_rate``, ``align_onset_fork_null``, ``align_spike_threshold``,
+        ``onset_entropy_mean`` (mean over steps with a defined onset entropy); the marker cells
+        ``align_{revisit,norevisit}_{marker,nomarker}`` and ``align_{marker,nomarker}_{spike,nospike}``, and
+        ``marker_revisit_*`` / ``marker_spike_*`` with ``odds_ratio``, ``odds_ratio_corrected``, ``fisher_p``,
+        ``fisher_p_greater``.
+        """
+        onset = self.onset_entropy[np.isfinite(self.onset_entropy)]
+        out: dict[str, Any] = {"align_rule": self.rule}
+        out.update(_cells(self.revisit_spike, ("revisit", "norevisit"), ("spike", "nospike")))
+        out.update(_statistics(self.revisit_spike, "align"))
+        out.update({
+            "align_enrichment": float(self.enrichment),
+            "align_p_value": float(self.p_value),
+            "align_n_hidden_only": int(self.hidden_only.size),
+            "align_n_token_only": int(self.token_only.size),
+            "align_hidden_only_share": float(self.hidden_only_share),
+            "align_onset_fork_rate": float(self.onset_fork_rate),
+            "align_onset_fork_null": float(self.onset_fork_null),
+            "align_spike_threshold": float(self.threshold),
+            "onset_entropy_mean": float(onset.mean()) if onset.size else math.nan,
+        })
+        out.update(_cells(self.marker_revisit, ("revisit", "norevisit"), ("marker", "nomarker")))
+        out.update(_cells(self.marker_spike, ("marker", "nomarker"), ("spike", "nospike")))
+        out.update(_statistics(self.marker_revisit, "marker_revisit"))
+        out.update(_statistics(self.marker_spike, "marker_spike"))
         return out
 
 
-def _flatten(table: np.ndarray | None, prefix: str, rows: tuple[str, str], cols: tuple[str, str]) -> dict:
-    return {
-        f"{prefix}_{r}_{c}": None if table is None else int(table[i, j])
-        for i, r in enumerate(rows)
-        for j, c in enumerate(cols)
-    }
+def _cells(t: TwoByTwo | None, rows: tuple[str, str], cols: tuple[str, str]) -> dict[str, int | None]:
+    return {f"align_{r}_{c}": None if t is None else int(t.table[i, j])
+            for i, r in enumerate(rows) for j, c in enumerate(cols)}
+
+
+def _statistics(t: TwoByTwo | None, prefix: str) -> dict[str, Any]:
+    if t is not None:
+        return t.stats_dict(prefix)
+    return dict.fromkeys(f"{prefix}_{k}" for k in ("odds_ratio", "odds_ratio_corrected", "fisher_p",
+                                                    "fisher_p_greater"))
 
 
 def _table(row_yes: np.ndarray, col_yes: np.ndarray) -> np.ndarray:
@@ -84,43 +165,103 @@ def _enrichment(table: np.ndarray) -> float:
     return float((table[0, 0] / n_rev) / (table[1, 0] / n_norev))
 
 
-def _step_spans(step_spans: np.ndarray, n_tokens: int) -> np.ndarray:
+# ---------------------------------------------------------------------- input checks
+def _entropy(entropy: Any) -> np.ndarray:
+    entropy = np.asarray(entropy, dtype=np.float64)
+    if entropy.ndim != 1:
+        raise InputError(f"entropy must be a 1-D (n_tokens,) array, got shape {entropy.shape}")
+    return entropy
+
+
+def _step_spans(step_spans: Any, n_tokens: int) -> np.ndarray:
     spans = np.asarray(step_spans)
     if spans.size == 0:
         return np.empty((0, 2), dtype=np.int64)
     if spans.ndim != 2 or spans.shape[1] != 2 or not np.issubdtype(spans.dtype, np.integer):
-        raise ValueError(f"step_spans must be an (n_steps, 2) integer array, got shape {spans.shape}")
+        raise InputError(f"{opt('step_spans')} must be an (n_steps, 2) integer array, got shape {spans.shape} "
+                         f"and dtype {spans.dtype}")
     spans = spans.astype(np.int64)
     if np.any(spans[:, 0] < 0) or np.any(spans[:, 1] < spans[:, 0]) or np.any(spans[:, 1] > n_tokens):
-        raise ValueError(f"step_spans must satisfy 0 <= start <= end <= n_tokens ({n_tokens})")
+        raise InputError(f"{opt('step_spans')} must satisfy 0 <= start <= end <= n_tokens ({n_tokens})")
     return spans
 
 
-def _step_mask(steps: np.ndarray, n_steps: int, name: str) -> np.ndarray:
+def _step_mask(steps: Any, n_steps: int, name: str) -> np.ndarray:
     """A bool mask per step from step indices (or an already boolean mask)."""
     steps = np.asarray(steps)
     if steps.dtype == bool:
         if steps.shape != (n_steps,):
-            raise ValueError(f"{name} as a mask must have shape ({n_steps},), got {steps.shape}")
+            raise InputError(f"{opt(name)} as a mask must have shape ({n_steps},), got {steps.shape}")
         return steps.copy()
     if steps.size and not np.issubdtype(steps.dtype, np.integer):
-        raise ValueError(f"{name} must hold integer step indices or be a bool mask, got dtype {steps.dtype}")
+        raise InputError(f"{opt(name)} must hold integer step indices or be a bool mask, got dtype {steps.dtype}")
     steps = steps.astype(np.int64).ravel()
     if np.any(steps < 0) or np.any(steps >= n_steps):
-        raise ValueError(f"{name} holds step indices outside [0, {n_steps})")
+        raise InputError(f"{opt(name)} holds step indices outside [0, {n_steps})")
     mask = np.zeros(n_steps, dtype=bool)
     mask[steps] = True
     return mask
 
 
-def step_has_spike(spikes: np.ndarray, step_spans: np.ndarray, window: int = 0) -> np.ndarray:
-    """Whether each step holds a spike in tokens [start - window, end) (clipped at 0).
+def _check_window(onset_tokens: int, lookback: int) -> None:
+    if onset_tokens < 1:
+        raise InputError(f"{opt('onset_tokens')} must be >= 1, got {onset_tokens!r}")
+    if lookback < 0:
+        raise InputError(f"{opt('lookback')} must be >= 0, got {lookback!r}")
+
+
+# ---------------------------------------------------------------------- the onset rule
+def _onset_windows(spans: np.ndarray, n_tokens: int, onset_tokens: int,
+                   lookback: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token windows [lo, hi) = [s - w, min(s + m, e)) of each step, clipped to [0, n_tokens)."""
+    lo = np.clip(spans[:, 0] - lookback, 0, n_tokens)
+    hi = np.clip(np.minimum(spans[:, 0] + onset_tokens, spans[:, 1]), 0, n_tokens)
+    return lo, np.maximum(hi, lo)
+
+
+def onset_entropy(entropy: Any, step_spans: Any, *, onset_tokens: int = 1, lookback: int = 0) -> np.ndarray:
+    """Onset entropy of each step: the largest token entropy where the step's direction is chosen.
+
+    For a step with token span [s, e) it is max H_i over i in [s - lookback, min(s + onset_tokens, e)), clipped
+    to [0, n_tokens) (science.md's m = ``onset_tokens``, w = ``lookback``). With the defaults it is H_s, the
+    entropy of the distribution that picked the step's first token.
+
+    Parameters
+    ----------
+    entropy : (n_tokens,) nats; NaN marks an undefined token and is skipped.
+    step_spans : (n_steps, 2) token spans [start, end) (``Trace.step_spans()``).
+    onset_tokens : m >= 1, the step's own first tokens that count.
+    lookback : w >= 0, tokens before the step that count.
+
+    Returns
+    -------
+    (n_steps,) float64; NaN where the window is empty (an empty step with ``lookback=0``) or all NaN.
+    """
+    entropy = _entropy(entropy)
+    _check_window(onset_tokens, lookback)
+    spans = _step_spans(step_spans, entropy.size)
+    lo, hi = _onset_windows(spans, entropy.size, onset_tokens, lookback)
+    if entropy.size == 0:
+        return np.full(spans.shape[0], np.nan)
+    idx = lo[:, None] + np.arange(onset_tokens + lookback)
+    values = np.where(idx < hi[:, None], entropy[np.minimum(idx, entropy.size - 1)], np.nan)
+    return np.fmax.reduce(values, axis=1)  # fmax skips NaN and gives NaN only when all are NaN
+
+
+def _any_in(spikes: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    cum = np.concatenate([[0], np.cumsum(spikes)])
+    return cum[hi] - cum[lo] > 0
+
+
+# ---------------------------------------------------------------------- the span rule and its null
+def step_has_spike(spikes: Any, step_spans: Any, lookback: int = 0) -> np.ndarray:
+    """Whether each step holds a spike in tokens [start - lookback, end) (clipped at 0): the "span" rule.
 
     Parameters
     ----------
     spikes : (n_tokens,) bool, e.g. from :func:`reasongraph.signals.forking_tokens`.
     step_spans : (n_steps, 2) token spans [start, end).
-    window : tokens before each step that also count.
+    lookback : tokens before each step that also count.
 
     Returns
     -------
@@ -128,10 +269,9 @@ def step_has_spike(spikes: np.ndarray, step_spans: np.ndarray, window: int = 0) 
     """
     spikes = np.asarray(spikes, dtype=bool)
     spans = _step_spans(step_spans, spikes.size)
-    if window < 0:
-        raise ValueError(f"window must be >= 0, got {window}")
-    cum = np.concatenate([[0], np.cumsum(spikes)])
-    return cum[spans[:, 1]] - cum[np.maximum(spans[:, 0] - window, 0)] > 0
+    if lookback < 0:
+        raise InputError(f"{opt('lookback')} must be >= 0, got {lookback!r}")
+    return _any_in(spikes, np.maximum(spans[:, 0] - lookback, 0), spans[:, 1])
 
 
 def _shifted_spike_counts(
@@ -161,100 +301,130 @@ def _permutation_p(
     return float((1 + np.count_nonzero(null >= observed)) / (1 + n_shifts))
 
 
+# ---------------------------------------------------------------------- alignment
 def align(
-    entropy: np.ndarray,
-    step_spans: np.ndarray,
-    revisit_steps: np.ndarray,
+    entropy: Any,
+    step_spans: Any,
+    revisit_steps: Any,
     *,
+    rule: str = "onset",
     rho: float = 0.2,
-    threshold: float | None = None,
-    spikes: np.ndarray | None = None,
-    window: int = 0,
+    forking_threshold: float | None = None,
+    spikes: Any = None,
+    onset_tokens: int = 1,
+    lookback: int = 0,
     n_shifts: int = 1000,
     seed: int = 0,
     min_shift: int | None = None,
-    marker_steps: np.ndarray | None = None,
+    marker_steps: Any = None,
 ) -> Alignment:
-    """Align revisit events with entropy spikes (and aha markers) at the step level.
+    """Align revisit events with entropy spikes (and aha markers) at the step level, for one trace.
 
-    A step has a spike when a forking token lies in its tokens [start, end) or in the ``window`` tokens before.
-    The p-value tests whether revisit steps carry spikes more often than chance: the entropy series is shifted
-    circularly by a random offset k (``np.random.default_rng(seed)``), spikes are recomputed with the same rule,
-    and the statistic (revisit steps with a spike) is counted again; p = (1 + #{null >= observed}) /
-    (1 + n_shifts). A circular shift keeps the burstiness of entropy (spikes cluster) and the step structure,
-    and breaks only their relative position. Both spike rules (top ``rho`` share, absolute threshold) give the
-    same mask for the shifted series as the shifted mask, so the mask is shifted directly.
+    Rule "onset" (default): a step has a spike when its :func:`onset_entropy` is >= theta, theta the trace's
+    top-``rho`` threshold (:func:`reasongraph.signals.top_rho_threshold`), or > ``forking_threshold`` when one
+    is given (an absolute value, or a run-wide pooled threshold). Equivalently: a forking token lies in the
+    onset window [s - lookback, min(s + onset_tokens, e)), which is also how a given ``spikes`` mask is read.
+    If onset tokens were ordinary tokens, a step would have an onset spike with probability
+    1 - (1 - rho)^(onset_tokens + lookback) (``onset_fork_null``); ``onset_fork_rate`` is the observed share.
 
-    Offsets are drawn from [min_shift, n - min_shift], not from all of 1..n-1 as science.md states: a shift
-    shorter than a step leaves most spikes in the step they came from, so those shifts reproduce the observed
-    alignment and put a floor of about 2 * step length / n under p (0.04 for a 2,000-token trace with 40-token
-    steps, however perfect the alignment). ``min_shift=1`` gives science.md's literal null.
+    Rule "span": a step has a spike when a forking token lies anywhere in [s - lookback, e). It is not the
+    default because it cannot fail: with newline steps of ~27 tokens, P(a step holds a top-20% token) =
+    1 - 0.8^27 = 0.998, so nearly every step "has a spike" and hidden-only events are zero by construction.
+    It keeps its circular-shift permutation test (``p_value``): the spike mask is shifted circularly by a random
+    offset k in [min_shift, n - min_shift] (``numpy.random.default_rng(seed)``) and the statistic (revisit
+    steps with a spike) recounted; p = (1 + #{null >= observed}) / (1 + n_shifts). A circular shift keeps the
+    burstiness of entropy and the step structure and breaks only their relative position; shifting the mask is
+    the same as recomputing spikes on the shifted entropy for both threshold rules. Offsets shorter than a step
+    would leave most spikes in the step they came from and put a floor of about 2 * step length / n under p,
+    hence ``min_shift`` (``min_shift=1``: all of 1..n-1).
+
+    Both rules give the 2x2 table revisit x spike with its odds ratio (Haldane-Anscombe corrected when a cell
+    is 0) and Fisher's exact test, two-sided and one-sided "greater" (revisits begin at forks more often).
 
     Parameters
     ----------
     entropy : (n_tokens,) nats; NaN never spikes.
     step_spans : (n_steps, 2) token spans [start, end) of the steps (``Trace.step_spans()``).
     revisit_steps : indices of the revisit steps, or an (n_steps,) bool mask.
-    rho, threshold : the spike rule, as in :func:`reasongraph.signals.forking_tokens`.
-    spikes : an (n_tokens,) bool spike mask to use instead of the rule.
-    window : tokens before a step that also count for it (default 0: the step's own tokens).
-    n_shifts : number of circular shifts; 0 skips the test.
+    rule : "onset" or "span".
+    rho : share of the trace's tokens above the threshold (ignored with ``forking_threshold`` or ``spikes``).
+    forking_threshold : an absolute threshold; spikes are tokens with entropy strictly above it.
+    spikes : an (n_tokens,) bool spike mask to use instead of a threshold.
+    onset_tokens : m, the step's first tokens in its onset window (rule "onset" and ``onset_entropy``).
+    lookback : w, tokens before a step that also count for it (both rules).
+    n_shifts : circular shifts of the span rule's permutation test; 0 skips it.
     seed : seed of the shifts; the same seed gives the same p-value.
     min_shift : smallest circular shift, capped at n // 2; ``None`` means the longest step span plus
-        ``window``, so that every shift moves each spike out of the counting span of its own step.
+        ``lookback``, so that every shift moves each spike out of the counting span of its own step.
     marker_steps : optional (n_steps,) bool, steps with an aha marker (see
-        :func:`reasongraph.markers.markers_per_step`); adds the marker tables.
+        :func:`reasongraph.markers.markers_per_step`); adds the marker x revisit and marker x spike tables.
 
     Returns
     -------
     Alignment
     """
-    entropy = np.asarray(entropy, dtype=np.float64)
-    if entropy.ndim != 1:
-        raise ValueError(f"entropy must be a 1-D (n_tokens,) array, got shape {entropy.shape}")
+    entropy = _entropy(entropy)
     n_tokens = entropy.size
+    if rule not in RULES:
+        raise InputError(f"{opt('rule')} must be one of {', '.join(RULES)}, got {rule!r}")
+    _check_window(onset_tokens, lookback)
+    if n_shifts < 0:
+        raise InputError(f"{opt('n_shifts')} must be >= 0, got {n_shifts!r}")
+    if min_shift is not None and min_shift < 1:
+        raise InputError(f"{opt('min_shift')} must be >= 1, got {min_shift!r}")
     spans = _step_spans(step_spans, n_tokens)
     n_steps = spans.shape[0]
     revisit = _step_mask(revisit_steps, n_steps, "revisit_steps")
-    if window < 0:
-        raise ValueError(f"window must be >= 0, got {window}")
-    if n_shifts < 0:
-        raise ValueError(f"n_shifts must be >= 0, got {n_shifts}")
 
     if spikes is not None:
         spikes = np.asarray(spikes)
         if spikes.dtype != bool or spikes.shape != (n_tokens,):
-            raise ValueError(f"spikes must be a bool array of shape ({n_tokens},)")
-        cut = float("nan")
+            raise InputError(f"{opt('spikes')} must be a bool array of shape ({n_tokens},)")
+        theta = null_rate = math.nan
     else:
-        spikes = forking_tokens(entropy, rho=rho, threshold=threshold)
-        cut = float(threshold) if threshold is not None else forking_threshold(entropy, rho)
+        spikes = forking_tokens(entropy, rho=rho, threshold=forking_threshold)
+        if forking_threshold is not None:
+            theta, null_rate = float(forking_threshold), math.nan
+        else:
+            theta = top_rho_threshold(entropy, rho)
+            null_rate = 1.0 - (1.0 - rho) ** (onset_tokens + lookback)
 
-    has_spike = step_has_spike(spikes, spans, window)
+    onset_spikes = _any_in(spikes, *_onset_windows(spans, n_tokens, onset_tokens, lookback))
+    p_value = math.nan
+    if rule == "onset":
+        has_spike = onset_spikes
+    else:
+        has_spike = step_has_spike(spikes, spans, lookback)
+        if min_shift is None:
+            min_shift = int(np.max(spans[:, 1] - spans[:, 0], initial=0)) + lookback
+        lo = np.maximum(spans[revisit, 0] - lookback, 0)
+        observed = int(np.sum(revisit & has_spike))
+        p_value = _permutation_p(spikes, lo, spans[revisit, 1], observed, n_shifts, seed, min_shift)
+
     table = _table(revisit, has_spike)
-    if min_shift is None:
-        min_shift = int(np.max(spans[:, 1] - spans[:, 0], initial=0)) + window
-    elif min_shift < 1:
-        raise ValueError(f"min_shift must be >= 1, got {min_shift}")
-    lo = np.maximum(spans[revisit, 0] - window, 0)
-    p_value = _permutation_p(spikes, lo, spans[revisit, 1], int(table[0, 0]), n_shifts, seed, min_shift)
-
+    hidden_only = np.flatnonzero(revisit & ~has_spike)
+    n_revisits = int(revisit.sum())
     marker_revisit = marker_spike = None
     if marker_steps is not None:
         markers = np.asarray(marker_steps)
         if markers.dtype != bool or markers.shape != (n_steps,):
-            raise ValueError(f"marker_steps must be a bool array of shape ({n_steps},)")
-        marker_revisit = _table(revisit, markers)
-        marker_spike = _table(markers, has_spike)
+            raise InputError(f"{opt('marker_steps')} must be a bool array of shape ({n_steps},)")
+        marker_revisit = TwoByTwo.from_table(_table(revisit, markers))
+        marker_spike = TwoByTwo.from_table(_table(markers, has_spike))
 
     return Alignment(
-        table=table,
+        rule=rule,
+        revisit_spike=TwoByTwo.from_table(table),
         enrichment=_enrichment(table),
         p_value=p_value,
-        hidden_only=np.flatnonzero(revisit & ~has_spike),
+        hidden_only=hidden_only,
         token_only=np.flatnonzero(~revisit & has_spike),
+        hidden_only_share=hidden_only.size / n_revisits if n_revisits else math.nan,
         step_spikes=has_spike,
-        threshold=cut,
-        marker_revisit_table=marker_revisit,
-        marker_spike_table=marker_spike,
+        onset_entropy=onset_entropy(entropy, spans, onset_tokens=onset_tokens, lookback=lookback),
+        onset_fork_rate=float(onset_spikes.mean()) if n_steps else math.nan,
+        onset_fork_null=null_rate,
+        threshold=theta,
+        marker_revisit=marker_revisit,
+        marker_spike=marker_spike,
     )

@@ -2,14 +2,18 @@
 
 Token entropy can collapse while the hidden states still spread over many directions; the effective rank measures
 that spread. ``erank_dynamics`` gives the VERL paper's velocity (ERV) and acceleration (ERA) of the effective rank
-over growing prefixes of one response, ``erank_profile`` a curve of it along a trace for plots.
-All computation is float64 whatever the input dtype.
+over growing prefixes of one response, ``erank_profile`` a curve of it along a trace for plots. A whole-trace
+effective rank grows with the number of rows, so comparisons between groups whose traces differ in length use
+``erank_window`` (the mean over fixed 128-row windows), and ``level_coupling`` relates a window's spread to its
+mean token entropy. All computation is float64 whatever the input dtype.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 import numpy as np
+
+from reasongraph.errors import InputError, opt
 
 __all__ = [
     "effective_rank",
@@ -18,6 +22,8 @@ __all__ = [
     "erank_dynamics",
     "erank_profile",
     "erank_velocity",
+    "erank_window",
+    "level_coupling",
 ]
 
 # Windows processed per batched eigendecomposition in erank_profile; bounds memory for small strides.
@@ -227,3 +233,82 @@ def erank_profile(
             W = W - W.mean(axis=1, keepdims=True)
         values[lo:lo + chunk.size] = _batched_eranks(W)
     return starts, values
+
+
+def _window_eranks(X: np.ndarray, window: int) -> np.ndarray:
+    """Effective ranks of the row-centered consecutive windows X[jW:(j+1)W] (the last partial window dropped)."""
+    n_windows = X.shape[0] // window
+    values = np.empty(n_windows)
+    for lo in range(0, n_windows, _PROFILE_CHUNK):
+        hi = min(n_windows, lo + _PROFILE_CHUNK)
+        W = X[lo * window:hi * window].reshape(hi - lo, window, X.shape[1])
+        values[lo:hi] = _batched_eranks(W - W.mean(axis=1, keepdims=True))
+    return values
+
+
+def _check_window(window: int) -> None:
+    if window < 2:
+        raise InputError(f"{opt('window')} must be >= 2 (one centered row has no spread), got {window!r}")
+
+
+def erank_window(X: np.ndarray, window: int = 128) -> float:
+    """Length-controlled effective rank: the mean over consecutive windows of ``window`` rows (science.md).
+
+    The trace's rows are cut into windows X[0:W], X[W:2W], ... (stride W, the last partial window dropped); each
+    is centered on its own mean and its effective rank taken. The mean of those ranks no longer grows with the
+    trace's length, as a whole-trace effective rank does, so groups with longer traces compare fairly.
+
+    Parameters
+    ----------
+    X : (n_tokens, d) hidden states of the response tokens.
+    window : W, rows per window.
+
+    Returns
+    -------
+    float
+        The mean over windows with a defined rank (a window of identical rows has none); NaN for fewer than W
+        rows or when no window has a defined rank.
+    """
+    X = _as_matrix(X)
+    _check_window(window)
+    values = _window_eranks(X, window)
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if values.size else float("nan")
+
+
+def level_coupling(entropy: np.ndarray, X: np.ndarray, window: int = 128) -> float:
+    """Within-trace coupling of the two levels: Spearman correlation over windows of token entropy and rank.
+
+    Over the windows of :func:`erank_window`, the correlation (``scipy.stats.spearmanr``) between a window's
+    mean token entropy (NaN-aware) and its effective rank. VERL observed that at the hidden-state level
+    exploration is nearly uncoupled from the token level; a value near 0 says the same of one trace.
+
+    Parameters
+    ----------
+    entropy : (n_tokens,) token entropies, nats, aligned with the rows of ``X``.
+    X : (n_tokens, d) hidden states.
+    window : W, rows per window.
+
+    Returns
+    -------
+    float
+        Spearman's rho over the windows where both values are defined; NaN with fewer than 3 such windows or
+        when either series is constant (the correlation is then undefined).
+    """
+    from scipy.stats import spearmanr
+
+    X = _as_matrix(X)
+    entropy = np.asarray(entropy, dtype=np.float64)
+    if entropy.shape != (X.shape[0],):
+        raise InputError(f"entropy must have shape ({X.shape[0]},) to match the rows of X, got {entropy.shape}")
+    _check_window(window)
+    ranks = _window_eranks(X, window)
+    blocks = entropy[:ranks.size * window].reshape(ranks.size, window)
+    defined = np.isfinite(blocks)
+    counts = defined.sum(axis=1)
+    mean_h = np.where(counts > 0, np.where(defined, blocks, 0.0).sum(axis=1) / np.maximum(counts, 1), np.nan)
+    ok = np.isfinite(mean_h) & np.isfinite(ranks)
+    mean_h, ranks = mean_h[ok], ranks[ok]
+    if mean_h.size < 3 or np.ptp(mean_h) == 0 or np.ptp(ranks) == 0:
+        return float("nan")
+    return float(spearmanr(mean_h, ranks).statistic)

@@ -38,6 +38,7 @@ __all__ = [
     "forking_threshold",
     "forking_tokens",
     "markers_per_step",
+    "top_rho_threshold",
 ]
 
 #: Tokens below this entropy (nats) count as near-deterministic (the 80/20 paper's H < 0.01).
@@ -107,7 +108,7 @@ def _check_rho(rho: float) -> None:
         raise ValueError(f"rho must be in [0, 1], got {rho}")
 
 
-def forking_threshold(entropy: np.ndarray, rho: float = 0.2) -> float:
+def top_rho_threshold(entropy: np.ndarray, rho: float = 0.2) -> float:
     """Entropy threshold of the top ``rho`` share of a trace's tokens (80/20 paper).
 
     With n tokens of defined entropy and k = ceil(rho * n), the threshold is the k-th largest entropy: an
@@ -129,13 +130,17 @@ def forking_threshold(entropy: np.ndarray, rho: float = 0.2) -> float:
     return float(np.partition(h, h.size - k)[h.size - k])
 
 
+#: The old name of :func:`top_rho_threshold`, still used by dataset.py and tests/test_score.py, test_signals.py.
+forking_threshold = top_rho_threshold
+
+
 def forking_tokens(entropy: np.ndarray, rho: float = 0.2, threshold: float | None = None) -> np.ndarray:
     """Forking tokens: the high-entropy decision points of a trace (80/20 paper).
 
     Parameters
     ----------
     entropy : (n_tokens,) nats; NaN entries never fork.
-    rho : share of tokens to select, the top ones by entropy (see :func:`forking_threshold` for ties).
+    rho : share of tokens to select, the top ones by entropy (see :func:`top_rho_threshold` for ties).
     threshold : when given, an absolute rule instead: tokens with entropy strictly above it (e.g. the paper's
         0.672 nats), and ``rho`` is ignored.
 
@@ -147,7 +152,7 @@ def forking_tokens(entropy: np.ndarray, rho: float = 0.2, threshold: float | Non
     with np.errstate(invalid="ignore"):  # NaN compares False: undefined tokens never fork
         if threshold is not None:
             return h > float(threshold)
-        return h >= forking_threshold(h, rho)
+        return h >= top_rho_threshold(h, rho)
 
 
 def entropy_performance_fit(H: np.ndarray, R: np.ndarray) -> tuple[float, float]:
