@@ -205,7 +205,7 @@ def _unit_ks(n_steps: Mapping[str, int], k: int) -> dict:
 
 def _thresholds(entropy: StreamSample, by_group: Mapping[str, StreamSample], opts: ScoringOptions) -> dict:
     """The run-wide and per-group pooled forking thresholds, and the rule they are applied with."""
-    from reasongraph.signals import forking_threshold as top_rho_threshold
+    from reasongraph.signals import top_rho_threshold
 
     if opts.forking_threshold is not None:
         t = float(opts.forking_threshold)

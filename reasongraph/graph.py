@@ -14,6 +14,7 @@ the original step positions.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -129,8 +130,8 @@ def revisit_cycle_edges(walk, revisits) -> dict[tuple[int, int], int]:
     kept = np.flatnonzero(walk >= 0)
     out: dict[tuple[int, int], int] = {}
     for r in revisits:
-        step, gap = (r["step"], r["steps_since_last_visit"]) if isinstance(r, dict) else (r.step,
-                                                                                          r.steps_since_last_visit)
+        step, gap = ((r["step"], r["steps_since_last_visit"]) if isinstance(r, Mapping)
+                     else (r.step, r.steps_since_last_visit))
         path = walk[kept[(kept >= step - gap) & (kept <= step)]].tolist()
         moves = [(a, b) for a, b in zip(path[:-1], path[1:]) if a != b]
         for edge in moves:

@@ -105,15 +105,22 @@ def test_weighted_triangle_by_hand():
         scc_share=1.0, cycles_upto_k=1, diameter=9.0, diameter_hops=2.0, avg_clustering=1.0, c_rand=1.0,
         path_length=6.0, path_length_hops=1.5, l_rand=l_rand, small_world=1.0 / (6.0 / l_rand),
         small_world_hops=1.0 / (1.5 / l_rand)))
-    assert g.metrics(k=2)["cycles_upto_k"] == 0
+    assert g.metrics(length_bound=2)["cycles_upto_k"] == 0
     assert g.to_networkx().edges[9, 7]["weight"] == pytest.approx(5.0)
 
 
-def test_repeated_edge_weight_is_the_mean_of_its_transitions():
+def test_repeated_edge_weight_is_the_released_codes_minimum_or_the_mean():
     vectors = np.array([[0.0], [1.0], [10.0], [13.0]])
-    g = ReasoningGraph.from_walk([0, 1, 0, 1], vectors).to_networkx()
-    assert g.edges[0, 1] == {"count": 2, "weight": 2.0, "min_weight": 1.0}
-    assert g.edges[1, 0] == {"count": 1, "weight": 9.0, "min_weight": 9.0}
+    g = ReasoningGraph.from_walk([0, 1, 0, 1], vectors).to_networkx()  # transitions 0->1: 1 and 3
+    assert g.edges[0, 1] == {"count": 2, "weight": 1.0, "min_weight": 1.0, "mean_weight": 2.0}
+    assert g.edges[1, 0] == {"count": 1, "weight": 9.0, "min_weight": 9.0, "mean_weight": 9.0}
+    mean = ReasoningGraph.from_walk([0, 1, 0, 1], vectors, edge_weight="mean")
+    assert mean.to_networkx().edges[0, 1]["weight"] == 2.0
+    # the paper's code keeps each transition as a parallel edge, so its Dijkstra takes the shortest: 0->1->0 = 10
+    assert ReasoningGraph.from_walk([0, 1, 0, 1], vectors).metrics()["diameter"] == 9.0
+    assert mean.metrics()["diameter"] == 9.0 and mean.metrics()["path_length"] == (2.0 + 9.0) / 2
+    with pytest.raises(ValueError, match="edge_weight"):
+        ReasoningGraph.from_walk([0, 1], edge_weight="max")
     assert dict(g.nodes[0]) == {"visits": 2, "steps": [0, 2], "runs": 2}
 
 
@@ -233,7 +240,7 @@ def test_cycles_upto_k_of_walk_graphs_match_networkx():
     for _ in range(30):
         g = ReasoningGraph.from_walk(random_walk(rng, 80, int(rng.integers(3, 15))))
         for k in (2, 5, 7):
-            assert g.metrics(k=k)["cycles_upto_k"] == nx_cycles(g.to_networkx(), k)
+            assert g.metrics(length_bound=k)["cycles_upto_k"] == nx_cycles(g.to_networkx(), k)
 
 
 def test_closed_walk_and_search_counts_agree_on_a_larger_graph():
@@ -252,14 +259,14 @@ def test_cycle_count_is_capped_and_flagged():
     assert topology.count_cycles_upto(complete, 5, max_cycles=n5) == (n5, False)  # exactly at the cap
     # 200 steps over 10 clusters hold far more cycles than the cap: the bounded search still returns at once
     walk = random_walk(np.random.default_rng(4), 200, 10, p_stay=0.0)
-    m = ReasoningGraph.from_walk(walk).metrics(k=10, max_cycles=1000)
+    m = ReasoningGraph.from_walk(walk).metrics(length_bound=10, max_cycles=1000)
     assert m["cycles_upto_k"] == 1000 and m["cycles_truncated"] is True
 
 
 def test_cycle_arguments_are_validated():
     a = csgraph(nx.DiGraph([(0, 1), (1, 0)]))
     for bad in (0, -1, 2.5, True):
-        with pytest.raises(ValueError, match="k must be an integer"):
+        with pytest.raises(ValueError, match="length_bound must be"):
             topology.count_cycles_upto(a, bad)
     with pytest.raises(ValueError, match="max_cycles"):
         topology.count_cycles_upto(a, 5, max_cycles=0)

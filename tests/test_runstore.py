@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from reasongraph.errors import InputError
-from reasongraph.runstore import (JsonlAppender, RunStore, TraceCache, atomic_write, atomic_write_json,
-                                  read_jsonl, repair_jsonl)
+from reasongraph.runstore import RunStore
+from reasongraph.storage import JsonlAppender, atomic_write, atomic_write_json, read_jsonl, repair_jsonl
+from reasongraph.trace_cache import TraceCache
 from reasongraph.segment import Step
 from reasongraph.trace import Trace
 
@@ -101,7 +102,7 @@ def test_appends_survive_sigkill(tmp_path: Path):
     """A writer killed with SIGKILL at a random moment leaves only whole lines after repair."""
     p = tmp_path / "rows.jsonl"
     child = textwrap.dedent(f"""
-        from reasongraph.runstore import JsonlAppender
+        from reasongraph.storage import JsonlAppender
         app = JsonlAppender({str(p)!r})
         i = 0
         while True:

@@ -150,7 +150,8 @@ def build_trace_payload(
         raise ValueError(f"walk must have one cluster id per step ({n_steps}), got shape {walk.shape}")
     spikes = (_bool_mask(step_spikes, n_steps, "step_spikes") if step_spikes is not None
               else step_has_spike(fork, spans[:, :2]))
-    revisits = [_revisit_tuple(r) for r in revisits]
+    revisit_events = list(revisits)
+    revisits = [_revisit_tuple(r) for r in revisit_events]
     marker_list = [_marker_tuple(m) for m in markers]
     marker_step = marker_steps([{"start_char": a} for a, _, _ in marker_list], spans[:, 2:]).tolist()
     step_markers = np.zeros(n_steps, dtype=bool)
@@ -177,7 +178,7 @@ def build_trace_payload(
         "steps": _steps(spans, walk, node_ids, revisits, hidden_only, token_only, spikes, step_markers,
                         step_mean_entropy(entropy, spans[:, :2]), u16),
         "nodes": _nodes(graph, node_ids, layout_seed),
-        "edges": _edges(graph, node_ids, revisit_cycle_edges(walk, revisits)),
+        "edges": _edges(graph, node_ids, revisit_cycle_edges(walk, revisit_events)),
         "markers": [{"start": int(u16.map(a)), "end": int(u16.map(b)), "text": t, "step": s if s >= 0 else None}
                     for (a, b, t), s in zip(marker_list, marker_step)],
         "metrics": dict(metrics or {}),
