@@ -13,7 +13,7 @@
   var RG = window.ReasonGraph;
   var C = RG._common, el = C.el, sv = C.sv, svText = C.svText, fmt = C.fmt, isNum = C.isNum;
   var LEVELS = { token: "Token level", hidden: "Hidden-state level" };
-  var ROW = 22, HEAD = 24, TOP = 30, BOTTOM = 40, TEXT_W = 250;
+  var ROW = 22, HEAD = 24, TOP = 30, BOTTOM = 40, LABEL_PX = 7.2, TICK_PX = 5.6; // row heights; px per character
 
   function positive(v) { return isNum(v) && v > 0; }
   function clip(s, n) { s = String(s); return s.length > n ? s.slice(0, n - 1) + "\u2026" : s; }
@@ -44,7 +44,9 @@
   function halfSpan(rows) {
     var need = 0;
     rows.forEach(function (r) {
-      [r.ratio, r.ci_low, r.ci_high].forEach(function (v) { if (positive(v)) need = Math.max(need, Math.abs(Math.log2(v))); });
+      [r.ratio, r.ci_low, r.ci_high].forEach(function (v) {
+        if (positive(v)) need = Math.max(need, Math.abs(Math.log2(v)));
+      });
     });
     return need > 2 + 1e-9 ? 3 : 2;
   }
@@ -57,7 +59,7 @@
       "is in each row's tooltip; not corrected for the number of measures). A collapse seen by token-level " +
       "measures but not by hidden-state measures shows as token dots left of 1 and hidden dots near it.");
     var facts = el("p", "rg-facts");
-    facts.appendChild(el("span", null, "A = " + a + " \u00b7 B = " + b + " \u00b7 " + fmt(c.n_pairs) + " pairs \u00b7 "));
+    facts.appendChild(el("span", null, ["A = " + a, "B = " + b, fmt(c.n_pairs) + " pairs", ""].join(" \u00b7 ")));
     var mode = name(c.mode, "n/a");
     facts.appendChild(el("span", "rg-cl-mode" + (mode === "faithful" ? "" : " rg-cl-proxy"), "mode: " + mode));
     box.appendChild(facts);
@@ -69,9 +71,11 @@
   function figure(rows, a, b, width, tip) {
     var groups = byLevel(rows), k = halfSpan(rows);
     var W = Math.max(560, Math.min(1100, Math.round(width - 60)));
+    // columns: labels (at most 30% of the width), the plot, the values (at most 250 px, 30%)
     var longest = 0;
-    rows.forEach(function (r) { longest = Math.max(longest, clip(name(r.label, name(r.key, "?")), 32).length); });
-    var L = Math.min(230, 24 + 6.6 * longest), R = W - TEXT_W, H = TOP + BOTTOM;
+    rows.forEach(function (r) { longest = Math.max(longest, Math.min(32, name(r.label, name(r.key, "?")).length)); });
+    var L = Math.round(Math.min(0.3 * W, 24 + LABEL_PX * longest)), R = W - Math.round(Math.min(250, 0.3 * W));
+    var H = TOP + BOTTOM;
     groups.forEach(function (g) { H += HEAD + ROW * g.rows.length; });
     if (!rows.length) H += ROW;
     function X(v) { return L + (R - L) * (Math.max(-k, Math.min(k, Math.log2(v))) + k) / (2 * k); }
@@ -95,7 +99,11 @@
     groups.forEach(function (g) {
       svg.appendChild(svText(6, y + 16, LEVELS[g.level] || g.level, "rg-cl-head"));
       y += HEAD;
-      g.rows.forEach(function (r) { svg.appendChild(row(r, y, { L: L, R: R, W: W, X: X, k: k, a: a, b: b })); y += ROW; });
+      g.rows.forEach(function (r) {
+        svg.appendChild(row(r, y, { L: L, R: R, W: W, X: X, k: k, a: a, b: b,
+          labelChars: Math.max(6, Math.floor((L - 24) / LABEL_PX)), textChars: Math.floor((W - R - 60) / TICK_PX) }));
+        y += ROW;
+      });
     });
     svg.appendChild(sv("line", { x1: x1, x2: x1, y1: TOP - 4, y2: y1 }, "rg-cl-one"));
     svg.addEventListener("mousemove", function (ev) {
@@ -107,11 +115,12 @@
   }
 
   function row(r, y, f) {
-    var g = sv("g", null, "rg-cl-row rg-cl-" + (r.level === "hidden" ? "hidden" : r.level === "token" ? "token" : "other"));
+    var level = r.level === "token" || r.level === "hidden" ? r.level : "other";
+    var g = sv("g", null, "rg-cl-row rg-cl-" + level);
     g.setAttribute("data-key", name(r.key, ""));
     var cy = y + ROW / 2, label = name(r.label, name(r.key, "?"));
     g.appendChild(sv("rect", { x: 0, y: y, width: f.W, height: ROW }, "rg-cl-band"));
-    g.appendChild(svText(f.L - 10, cy + 4, clip(label, 32), "rg-group-label", "end"));
+    g.appendChild(svText(f.L - 10, cy + 4, clip(label, f.labelChars), "rg-group-label", "end"));
     if (positive(r.ci_low) && positive(r.ci_high)) {
       g.appendChild(sv("line", { x1: f.X(r.ci_low), x2: f.X(r.ci_high), y1: cy, y2: cy }, "rg-cl-ci"));
       if (Math.log2(r.ci_low) < -f.k) g.appendChild(chevron(f.X(r.ci_low), cy, -1));
@@ -131,9 +140,10 @@
       text = estimate(r.ratio, r.ci_low, r.ci_high);
     } else if (isNum(r.ratio)) text = fmt(r.ratio) + " (not on a log axis)";
     if (r.note) text += " \u00b7 " + r.note;
-    g.appendChild(svText(f.R + 12, cy + 4, clip(text, 38), "rg-axis-tick rg-cl-value"));
+    g.appendChild(svText(f.R + 12, cy + 4, clip(text, f.textChars), "rg-axis-tick rg-cl-value"));
     g.appendChild(svText(f.W - 4, cy + 4, fmt(r.p), "rg-axis-tick rg-cl-p", "end"));
-    g.__info = [label + (r.key && r.key !== label ? " (" + r.key + ")" : "") + " \u00b7 " + name(r.level, "other") + " level",
+    g.__info = [label + (r.key && r.key !== label ? " (" + r.key + ")" : "") + " \u00b7 " + name(r.level, "other") +
+      " level",
       f.a + " (A) mean " + fmt(r.mean_a) + " \u00b7 " + f.b + " (B) mean " + fmt(r.mean_b),
       "ratio B/A " + estimate(r.ratio, r.ci_low, r.ci_high),
       "p = " + fmt(r.p) + (r.test ? " (" + r.test + ")" : "") + " \u00b7 n = " + fmt(r.n)];

@@ -102,9 +102,14 @@
     for (var i = 0; i < labels.length; i++) row.appendChild(el("span", "rg-chip rg-b" + i, labels[i]));
     box.appendChild(row);
     var row2 = el("div", "rg-chips");
-    function chip(cls, text, title) { var c = el("span", "rg-chip " + cls, text); c.title = title; row2.appendChild(c); }
+    function chip(cls, text, title) {
+      var c = el("span", "rg-chip " + cls, text);
+      c.title = title;
+      row2.appendChild(c);
+    }
+    var th = d.fork_threshold;
     chip("rg-fork", "forking token", "top 20% of this trace's tokens by entropy" +
-      (d.fork_threshold !== null && d.fork_threshold !== undefined ? " (\u2265 " + fmt(d.fork_threshold) + " nats)" : ""));
+      (th !== null && th !== undefined ? " (\u2265 " + fmt(th) + " nats)" : ""));
     chip("rg-aha", "aha marker", "a lexical self-correction cue: Wait, Hmm, Actually, let me double-check, ...");
     chip("rg-chip-step rg-step rg-revisit", "revisit",
       "a step whose hidden state returns to an earlier node with another node in between");
