@@ -2,7 +2,11 @@
 
 Everything is inline: the stylesheet and scripts come from ``reasongraph/html/assets`` (read with
 importlib.resources) and the data travels as JSON in a ``<script type="application/json">`` element, so the file
-makes no network request and opens from ``file://``.
+makes no network request and opens from ``file://``. Each view gets the scripts it needs (:data:`SCRIPTS`), joined
+in dependency order into one script element: ``common.js`` (namespace, helpers, tooltip), ``graph.js`` (the
+reasoning graph), ``text.js`` (token strip and curves), ``view.js`` (the trace view, ``renderTrace``), and for
+the report ``collapse.js`` (the level-collapse figure) and ``report.js`` (``renderReport``, which embeds traces
+through ``renderTrace`` only).
 
 Safety: the payload holds untrusted strings (trace text, prompt, ids, model and group names). In the JSON, ``<``,
 ``>`` and ``&`` are written as ``\\u003c``, ``\\u003e``, ``\\u0026``, so no string can close the script element or
@@ -24,7 +28,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["asset", "new_root_id", "render_view", "to_json"]
+__all__ = ["SCRIPTS", "asset", "new_root_id", "render_view", "to_json"]
+
+#: the scripts of each view, in dependency order (each file needs only the ones before it)
+SCRIPTS = {
+    "trace": ("common.js", "graph.js", "text.js", "view.js"),
+    "report": ("common.js", "graph.js", "text.js", "view.js", "collapse.js", "report.js"),
+}
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ROOT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
@@ -65,13 +75,13 @@ def render_view(kind: str, payload: dict, *, full_page: bool = True, root_id: st
     root_id : the root element's id; a fresh unique one by default. Letters, digits, ``-`` and ``_`` only.
     title : the document title (full pages); defaults to ``payload["title"]``.
     """
-    if kind not in ("trace", "report"):
+    if kind not in SCRIPTS:
         raise ValueError(f"kind must be 'trace' or 'report', got {kind!r}")
     root_id = root_id or new_root_id()
     if not _ROOT_ID.match(root_id):
         raise ValueError(f"root_id must start with a letter and hold only letters, digits, '-' and '_': "
                          f"got {root_id!r}")
-    scripts = asset("trace.js") + ("\n" + asset("report.js") if kind == "report" else "")
+    scripts = "\n".join(asset(name) for name in SCRIPTS[kind])
     entry = "renderTrace" if kind == "trace" else "renderReport"
     body = (
         f'<div class="rg-root rg-{kind}" id="{root_id}">'

@@ -1,12 +1,14 @@
-/* reasongraph: the dataset report (per-group distributions, compare table, most cyclic traces).
+/* reasongraph: the dataset report, window.ReasonGraph.renderReport(root, payload): the level-collapse figure,
+ * detection ratio, per-group distributions, compare table, most cyclic traces.
  *
- * Needs trace.js (loaded first, in the same script element) for its helpers and for embedded trace views.
- * Data reaches the page only through textContent / setAttribute, never innerHTML.
+ * Needs common.js and collapse.js; embedded trace views need view.js (and what it needs), used only through the
+ * public window.ReasonGraph.renderTrace. Data reaches the page only through textContent / setAttribute, never
+ * innerHTML.
  */
 (function () {
   "use strict";
   var RG = window.ReasonGraph;
-  var U = RG._util, el = U.el, sv = U.sv, svText = U.svText, fmt = U.fmt, section = U.section;
+  var C = RG._common, el = C.el, sv = C.sv, svText = C.svText, fmt = C.fmt, section = C.section;
   var GROUP_COLORS = ["#1971c2", "#e8590c", "#2f9e44", "#862e9c", "#c2255c", "#0c8599", "#5c940d", "#495057"];
 
   RG.renderReport = function (root, data) {
@@ -21,9 +23,10 @@
   function ReportView(root, d) {
     this.root = root;
     this.d = d;
-    this.tip = U.Tooltip(root);
+    this.tip = C.Tooltip(root);
     this.width = root.clientWidth || 1200;
     this.header();
+    if (d.collapse) RG._collapse.panel(root, d.collapse, this.width, this.tip);
     if (d.detection.some(function (x) { return x.n > 0; })) this.detectionPanel();
     if (d.distributions.length) this.distributionPanel();
     if (d.compare) this.comparePanel();
