@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from reasongraph.compare import bootstrap_ci, compare_groups, numeric_metrics, summarize, summarize_values
+from reasongraph.compare import compare_groups
 from reasongraph.errors import InputError
-from reasongraph.runstore import JsonlAppender, read_jsonl
+from reasongraph.stats import bootstrap_ci
+from reasongraph.storage import JsonlAppender, read_jsonl
+from reasongraph.summary import numeric_metrics, summarize, summarize_values
 
 
 def _row(line, group, pair, ent, loop, count, diam=None):
@@ -94,7 +96,7 @@ def test_summarize_values_drops_non_finite():
 
 
 def test_paired_comparison_hand_computed(rows_file: Path):
-    cmp = compare_groups(read_jsonl(rows_file), "A", "B", group_key="group", pair_key="pair",
+    cmp = compare_groups(read_jsonl(rows_file), "A", "B", group_field="group", pair_field="pair",
                          metrics=["mean_entropy", "loop_count", "diameter", "loop_exists"])
     assert (cmp.n_a, cmp.n_b, cmp.n_pairs) == (5, 5, 4)
     assert cmp.detection_ratio_a == pytest.approx(0.8) and cmp.detection_ratio_b == pytest.approx(0.8)
@@ -137,7 +139,7 @@ def test_all_zero_differences_give_no_test():
 
 def test_unpaired_comparison_against_scipy():
     rows = [{"group": "A", "x": v} for v in (1.0, 2.0, 3.0, 4.0)] + [{"group": "B", "x": v} for v in (3.0, 5.0, 7.0)]
-    cmp = compare_groups(rows, "A", "B", pair_key=None, metrics=["x"])
+    cmp = compare_groups(rows, "A", "B", pair_field=None, metrics=["x"])
     x = cmp.metrics[0]
     assert cmp.n_pairs is None and x.test == "mannwhitneyu" and x.n == 7
     assert x.diff == pytest.approx(5.0 - 2.5)
@@ -159,7 +161,7 @@ def test_default_metrics_table_and_json(rows_file: Path):
     assert [m.metric for m in cmp.metrics] == ["mean_entropy", "loop_exists", "loop_count", "diameter"]
     table = cmp.to_table()
     lines = table.splitlines()
-    assert lines[0] == "B (B) vs A (A), grouped by group; paired by pair: 4 pairs; rows A=5, B=5"
+    assert lines[0] == "B (B) vs A (A): 4 pairs matched on field 'pair', groups from field 'group'; rows A=5, B=5"
     assert lines[1] == "detection ratio (share of rows with loop_exists): A=0.8 B=0.8"
     assert lines[3].split() == ["metric", "n", "mean", "A", "mean", "B", "B", "-", "A", "95%", "CI", "p",
                                 "(wilcoxon)"]

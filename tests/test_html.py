@@ -18,10 +18,12 @@ from reasongraph.graph import ReasoningGraph
 from reasongraph.html import report_html, trace_html, trace_payload, write_report_html, write_trace_html
 from reasongraph.html.layout import graph_layout
 from reasongraph.html.page import render_view, to_json
-from reasongraph.html.payload import (ENTROPY_BINS, FLAG_AHA, FLAG_FORK, build_trace_payload, entropy_bins,
-                                      metric_groups, smooth_entropy)
-from reasongraph.html.report import _safe_name, most_cyclic_ids, report_payload, wilson_interval
-from reasongraph.html.synthetic import synthetic_analysis, synthetic_trace
+from reasongraph.html.curves import smooth_entropy
+from reasongraph.html.payload import build_trace_payload, metric_groups
+from reasongraph.html.report import most_cyclic_ids, report_payload, wilson_interval
+from reasongraph.html.strip import ENTROPY_BINS, FLAG_AHA, FLAG_FORK, entropy_bins
+from reasongraph.runs import ScoredRun, page_name
+from reasongraph.testing import synthetic_analysis, synthetic_trace
 from reasongraph.segment import Step
 
 PAYLOADS = ("<script>window.__pwned=1</script>", "</script><img src=x onerror=window.__pwned=1>",
@@ -182,7 +184,7 @@ def test_entropy_bins_and_smoothing_against_plain_loops():
     rng = np.random.default_rng(0)
     h = rng.exponential(0.5, size=503)
     h[[0, 17, 18, 400]] = np.nan
-    curve = smooth_entropy(h, window=9, max_points=10_000)
+    curve = smooth_entropy(h, width=9, max_points=10_000)
     assert curve["x"] == list(range(503)) and curve["window"] == 9
     for i, y in zip(curve["x"], curve["y"]):
         window = h[max(0, i - 4):min(503, i - 4 + 9)]
@@ -204,10 +206,11 @@ def test_layout_is_deterministic_and_in_the_unit_square():
     assert graph_layout(nx.path_graph(1)) == {0: (0.5, 0.5)}
 
 
-def test_metric_groups_take_alias_keys_and_skip_absent():
-    groups = metric_groups({"n_steps": 3, "align_n_hidden_only": 2, "align_p_value": float("nan")})
+def test_metric_groups_follow_the_catalogue_and_skip_absent():
+    groups = metric_groups({"n_steps": 3, "align_n_hidden_only": 2, "align_fisher_p": float("nan"), "other": 1})
     items = {it["key"]: it["value"] for g in groups for it in g["items"]}
-    assert items == {"n_steps": 3, "align_n_hidden_only": 2, "align_p_value": None}
+    assert items == {"n_steps": 3, "align_n_hidden_only": 2, "align_fisher_p": None}
+    assert [g["title"] for g in groups] == ["Cycles in hidden-state space", "Where the levels meet"]
 
 
 def test_bad_arguments_name_themselves():
@@ -308,7 +311,7 @@ def _rows(n_per_group=20, seed=0):
             rows.append({"line": len(rows) + 1, "id": f"{g}-{i}", "group": g, "pair": f"p{i}",
                          "loop_exists": lc > 0, "loop_count": lc, "n_revisits": lc + int(rng.poisson(2)),
                          "max_revisits": lc, "mean_entropy": float(rng.gamma(3, 0.1)),
-                         "effective_rank": float(rng.normal(30, 4)), "n_hidden_only": int(rng.poisson(1)),
+                         "effective_rank": float(rng.normal(30, 4)), "align_n_hidden_only": int(rng.poisson(1)),
                          "diameter_hops": float("nan") if i == 0 else int(rng.integers(1, 9))})
     return rows
 
@@ -334,8 +337,10 @@ def test_report_payload_statistics_from_a_run_dir(tmp_path):
     rows = _rows()
     run = _run_dir(tmp_path, rows)
     top_id = max(rows, key=lambda r: (r["loop_count"], r["n_revisits"], r["max_revisits"]))["id"]
-    (run / "html" / f"{_safe_name(top_id)}.html").write_text("x")
-    p = report_payload(run, top=5, link_base=tmp_path)
+    (run / "html" / f"{page_name(top_id)}.html").write_text("x")
+    scored = ScoredRun(run)
+    p = report_payload(list(scored.rows()), top=5, links=scored.trace_pages(link_base=tmp_path),
+                       options=scored.options, n_errors=scored.n_errors)
     assert p["groups"] == ["base", "rl <b>"] and p["group_sizes"] == [20, 20]
     assert p["n_rows"] == 40 and p["n_errors"] == 1 and p["run"] == {"model": "m", "k": 3}
     for g, det in zip(p["groups"], p["detection"]):
@@ -343,7 +348,7 @@ def test_report_payload_statistics_from_a_run_dir(tmp_path):
         assert det["k"] == sum(flags) and det["n"] == len(flags)
         assert (det["lo"], det["hi"]) == pytest.approx(wilson_interval(sum(flags), len(flags)))
     dist = {d["key"]: d for d in p["distributions"]}
-    for key in ("loop_count", "mean_entropy", "effective_rank", "n_hidden_only", "diameter_hops"):
+    for key in ("loop_count", "mean_entropy", "effective_rank", "align_n_hidden_only", "diameter_hops"):
         for g, box in zip(p["groups"], dist[key]["groups"]):
             v = np.array([r[key] for r in rows if r["group"] == g], dtype=float)
             v = v[np.isfinite(v)]
@@ -351,15 +356,15 @@ def test_report_payload_statistics_from_a_run_dir(tmp_path):
             assert (box["q1"], box["median"], box["q3"]) == pytest.approx(tuple(np.percentile(v, [25, 50, 75])))
             assert box["mean"] == pytest.approx(v.mean()) and sorted(box["values"]) == pytest.approx(sorted(v))
     ranked = sorted(rows, key=lambda r: (-r["loop_count"], -r["n_revisits"], -r["max_revisits"]))[:5]
-    assert [r["id"] for r in p["top"]["rows"]] == [r["id"] for r in ranked] == most_cyclic_ids(run, top=5)
-    assert p["top"]["rows"][0]["href"] == f"run/html/{_safe_name(top_id)}.html"
+    assert [r["id"] for r in p["top"]["rows"]] == [r["id"] for r in ranked] == most_cyclic_ids(rows, top=5)
+    assert p["top"]["rows"][0]["href"] == f"run/html/{page_name(top_id)}.html"
 
 
 def test_report_compare_table_and_unsafe_links(tmp_path):
     from reasongraph.compare import compare_groups
 
     rows = _rows()
-    cmp = compare_groups(rows, "base", "rl <b>", pair_key="pair", n_boot=200)
+    cmp = compare_groups(rows, "base", "rl <b>", pair_field="pair", n_boot=200)
     p = report_payload(rows, compare=cmp.as_dict(), links={"rl <b>-0": "javascript:alert(1)", "base-1": "x/y.html"})
     c = p["compare"]
     assert c["columns"][0] == "metric" and c["p_column"].startswith("p (")
@@ -377,7 +382,7 @@ def test_report_compare_table_and_unsafe_links(tmp_path):
         report_payload(rows, compare={"nothing": 1})
     with pytest.raises(ValueError, match="rows"):
         report_payload({"x": 1})
-    with pytest.raises(FileNotFoundError, match="rows.jsonl"):
+    with pytest.raises(ValueError, match="takes rows, not a run folder"):
         report_payload(tmp_path)
 
 

@@ -19,7 +19,7 @@ from reasongraph.graph import ReasoningGraph
 from reasongraph.html import report_html, trace_html, write_report_html, write_trace_html
 from reasongraph.html.payload import build_trace_payload
 from reasongraph.html.report import line_key
-from reasongraph.html.synthetic import synthetic_analysis
+from reasongraph.testing import synthetic_analysis
 from reasongraph.segment import Step
 
 pytestmark = pytest.mark.browser
@@ -242,14 +242,14 @@ def test_report_page(browser, tmp_path):
             rows.append({"line": len(rows) + 1, "id": f"{i}-{g[:3]}", "group": g, "pair": f"p{i}",
                          "loop_exists": lc > 0, "loop_count": lc, "n_revisits": lc + int(rng.poisson(2)),
                          "mean_entropy": float(rng.gamma(3, 0.1)), "effective_rank": float(rng.normal(30, 4)),
-                         "n_hidden_only": int(rng.poisson(1))})
+                         "align_n_hidden_only": int(rng.poisson(1))})
     rows[0].update(id=PAYLOADS[1], loop_count=50)
     run = tmp_path / "run"
     run.mkdir()
     (run / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    cmp = compare_groups(rows, "Qwen2.5-Math-7B", PAYLOADS[0], pair_key="pair", n_boot=200)
+    cmp = compare_groups(rows, "Qwen2.5-Math-7B", PAYLOADS[0], pair_field="pair", n_boot=200)
     an = synthetic_analysis(n_steps=60, seed=5)
-    path = write_report_html(run, tmp_path / "report.html", compare=cmp.as_dict(),
+    path = write_report_html(rows, tmp_path / "report.html", compare=cmp.as_dict(),
                              analyses={line_key(rows[0]["line"]): an})  # keyed as a run's embeds are
     o = Opened(browser, path.as_uri())
     page = o.page

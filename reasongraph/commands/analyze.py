@@ -10,8 +10,9 @@ from reasongraph.commands.options import (add_alignment_options, add_model_optio
                                           alignment_options, extract_options)
 
 
-def add_parser(sub: argparse._SubParsersAction, parents: list, formatter: type) -> argparse.ArgumentParser:
-    p = sub.add_parser("analyze", help="analyze one reasoning trace", parents=parents, formatter_class=formatter,
+def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
+               formatter: type = argparse.HelpFormatter) -> argparse.ArgumentParser:
+    p = sub.add_parser("analyze", help="analyze one reasoning trace", parents=list(parents), formatter_class=formatter,
                        description="Run the model over one trace (teacher-forced), cluster its steps into a "
                                    "reasoning graph, count revisits and align them with token-entropy spikes.")
     p.add_argument("file", help="the trace as a UTF-8 text file, or - for standard input")

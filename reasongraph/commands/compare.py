@@ -9,8 +9,9 @@ import sys
 from reasongraph.commands.options import add_embed_option, positive_int
 
 
-def add_parser(sub: argparse._SubParsersAction, parents: list, formatter: type) -> argparse.ArgumentParser:
-    p = sub.add_parser("compare", help="compare two groups of a scored run (paired by problem)", parents=parents,
+def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
+               formatter: type = argparse.HelpFormatter) -> argparse.ArgumentParser:
+    p = sub.add_parser("compare", help="compare two groups of a scored run (paired by problem)", parents=list(parents),
                        formatter_class=formatter,
                        description="Compare group B against group A of a `reasongraph score` run. First the "
                                    "level-collapse table: token-level and hidden-level measures as ratios B/A with "

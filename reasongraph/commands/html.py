@@ -14,11 +14,12 @@ import json
 import sys
 from pathlib import Path
 
-from reasongraph.commands.options import add_embed_option, whole_number
+from reasongraph.commands.options import add_embed_option
 
 
-def add_parser(sub: argparse._SubParsersAction, parents: list, formatter: type) -> argparse.ArgumentParser:
-    p = sub.add_parser("html", help="write an interactive HTML page from saved results", parents=parents,
+def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
+               formatter: type = argparse.HelpFormatter) -> argparse.ArgumentParser:
+    p = sub.add_parser("html", help="write an interactive HTML page from saved results", parents=list(parents),
                        formatter_class=formatter,
                        description="Write one self-contained HTML file (no network access needed) from a score "
                                    "run folder (dataset report), a saved analysis or trace (trace view), or a "
@@ -29,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction, parents: list, formatter: type) 
                    help="the HTML file to write (default: report.html or trace.html in the input folder, or the "
                         "input file with .html)")
     p.add_argument("--compare", metavar="JSON", help="report: the output of `reasongraph compare --json` to include")
-    p.add_argument("--top", type=whole_number, default=10, metavar="N",
+    p.add_argument("--top", type=int, default=10, metavar="N",
                    help="report: how many of the most cyclic traces to list")
     add_embed_option(p)
     p.add_argument("--title", help="page title (default: the run folder's name, or the model and trace size)")
@@ -43,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
 
     src = Path(args.input)
     if not src.exists():
-        raise InputError(f"{src} does not exist")
+        raise FileNotFoundError(f"{src} does not exist")
+    if args.top < 0:
+        raise InputError(f"--top must be >= 0, got {args.top}")
     kind, out = _render(src, args)
     size = out.stat().st_size
     if args.json:
@@ -69,7 +72,10 @@ def _render(src: Path, args: argparse.Namespace) -> tuple[str, Path]:
         from reasongraph.run_report import write_run_report
         from reasongraph.runs import ScoredRun
 
-        run = ScoredRun(src)  # a folder that is neither: one clear error
+        if not any((src / name).is_file() for name in ("manifest.json", "rows.jsonl")):
+            raise InputError(f"{src}: neither a score run folder (manifest.json, rows.jsonl) nor a saved analysis "
+                             "(analysis.json)")
+        run = ScoredRun(src)
         out = _out(args, src / "report.html")
         compare = _read_compare(args.compare)
         return "report", write_run_report(run, out, compare=compare, top=args.top, title=args.title,

@@ -22,8 +22,9 @@ Models load one at a time. --model tiny-random[-SEED] loads a tiny random-initia
 """
 
 
-def add_parser(sub: argparse._SubParsersAction, parents: list, formatter: type) -> argparse.ArgumentParser:
-    p = sub.add_parser("score", help="score a dataset of traces (resumable)", epilog=EPILOG, parents=parents,
+def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
+               formatter: type = argparse.HelpFormatter) -> argparse.ArgumentParser:
+    p = sub.add_parser("score", help="score a dataset of traces (resumable)", epilog=EPILOG, parents=list(parents),
                        formatter_class=formatter,
                        description="Extract every trace of a dataset (JSONL, CSV, Parquet or a saved HF dataset), "
                                    "fit one clustering per model over all steps, then compute each trace's "

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from reasongraph.errors import InputError
 from reasongraph.html.page import render_view, to_json
 from reasongraph.html.payload import build_trace_payload, trace_payload
 from reasongraph.html.report import line_key, most_cyclic_ids, most_cyclic_rows, report_payload
@@ -108,7 +109,7 @@ def _as_payload(obj: Any, kind: str) -> dict | None:
     """``obj`` itself when it is a view payload of this kind; None when it is something else."""
     if isinstance(obj, Mapping) and obj.get("format") == "reasongraph.view":
         if obj.get("kind") != kind:
-            raise ValueError(f"expected a {kind} payload, got a {obj.get('kind')!r} payload")
+            raise InputError(f"expected a {kind} payload, got a {obj.get('kind')!r} payload")
         return dict(obj)
     return None
 

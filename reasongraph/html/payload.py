@@ -29,9 +29,10 @@ import numpy as np
 from reasongraph import catalogue
 from reasongraph.align import step_has_spike
 from reasongraph.display import fmt, fmt_p
+from reasongraph.errors import InputError
 from reasongraph.graph import revisit_cycle_edges, step_mean_entropy
 from reasongraph.html.coerce import finite_or_none, scalar
-from reasongraph.html.curves import erank_curve, smooth_entropy
+from reasongraph.html.curves import erank_curve as erank_points, smooth_entropy
 from reasongraph.html.layout import graph_layout
 from reasongraph.html.strip import ENTROPY_BINS, Utf16, entropy_bins, gap_length, segments
 from reasongraph.markers import marker_steps
@@ -74,7 +75,7 @@ def trace_payload(analysis: Any, *, title: str | None = None) -> dict:
         markers=analysis.markers,
         metrics=analysis.metrics,
         tables=alignment_tables(al),
-        erank_curve_values=analysis.erank_curve,
+        erank_curve=analysis.erank_curve,
         title=title,
     )
 
@@ -96,7 +97,7 @@ def build_trace_payload(
     markers: Iterable[Any] = (),
     metrics: Mapping[str, Any] | None = None,
     tables: Sequence[Mapping[str, Any]] = (),
-    erank_curve_values: tuple[Any, Any] | None = None,
+    erank_curve: tuple[Any, Any] | None = None,
     prompt: str | None = None,
     model_name: str = "",
     title: str | None = None,
@@ -123,7 +124,7 @@ def build_trace_payload(
     markers : aha markers (``Marker`` or dicts with ``start_char``, ``end_char``, ``text``).
     metrics : flat dict of metrics (shown grouped, and all of them in a table).
     tables : 2x2 tables to show (see :func:`alignment_tables`).
-    erank_curve_values : (starts, values) of the sliding-window effective rank, or None.
+    erank_curve : (starts, values) of the sliding-window effective rank, or None.
     prompt, model_name, title : shown in the header.
     layout_seed : seed of the graph layout.
 
@@ -136,18 +137,18 @@ def build_trace_payload(
     offsets = _int_rows(offsets, "offsets")
     n_tokens = offsets.shape[0]
     if offsets.size and (offsets.min() < 0 or offsets.max() > n_chars or np.any(offsets[:, 1] < offsets[:, 0])):
-        raise ValueError(f"offsets must be spans [start, end) with 0 <= start <= end <= len(text) = {n_chars}")
+        raise InputError(f"offsets must be spans [start, end) with 0 <= start <= end <= len(text) = {n_chars}")
     entropy = np.asarray(entropy, dtype=np.float64).reshape(-1)
     if entropy.shape != (n_tokens,):
-        raise ValueError(f"entropy must have one value per token ({n_tokens}), got shape {entropy.shape}")
+        raise InputError(f"entropy must have one value per token ({n_tokens}), got shape {entropy.shape}")
     fork = _bool_mask(forking, n_tokens, "forking")
     spans = _step_table(steps)
     n_steps = spans.shape[0]
     if spans.size and (spans[:, 1].max() > n_tokens or spans[:, 3].max() > n_chars):
-        raise ValueError("steps: a step's token or character span lies outside the trace")
+        raise InputError("steps: a step's token or character span lies outside the trace")
     walk = np.asarray(walk).reshape(-1)
     if walk.shape != (n_steps,):
-        raise ValueError(f"walk must have one cluster id per step ({n_steps}), got shape {walk.shape}")
+        raise InputError(f"walk must have one cluster id per step ({n_steps}), got shape {walk.shape}")
     spikes = (_bool_mask(step_spikes, n_steps, "step_spikes") if step_spikes is not None
               else step_has_spike(fork, spans[:, :2]))
     revisit_events = list(revisits)
@@ -184,7 +185,7 @@ def build_trace_payload(
         "metrics": dict(metrics or {}),
         "metric_groups": metric_groups(metrics or {}),
         "tables": [dict(t) for t in tables],
-        "curves": {"entropy": smooth_entropy(entropy), "erank": erank_curve(erank_curve_values, n_tokens)},
+        "curves": {"entropy": smooth_entropy(entropy), "erank": erank_points(erank_curve, n_tokens)},
     }
     return payload
 
@@ -312,7 +313,7 @@ def _int_rows(arr: Any, name: str) -> np.ndarray:
     if a.size == 0:
         return np.zeros((0, 2), dtype=np.int64)
     if a.ndim != 2 or a.shape[1] != 2:
-        raise ValueError(f"{name} must be an (n, 2) array of spans, got shape {a.shape}")
+        raise InputError(f"{name} must be an (n, 2) array of spans, got shape {a.shape}")
     return a.astype(np.int64)
 
 
@@ -321,7 +322,7 @@ def _bool_mask(mask: Any, n: int, name: str) -> np.ndarray:
         return np.zeros(n, dtype=bool)
     m = np.asarray(mask).reshape(-1)
     if m.shape != (n,):
-        raise ValueError(f"{name} must be a mask of length {n}, got shape {m.shape}")
+        raise InputError(f"{name} must be a mask of length {n}, got shape {m.shape}")
     return m.astype(bool)
 
 
@@ -337,7 +338,7 @@ def _step_table(steps: Sequence[Any]) -> np.ndarray:
             rows.append(tuple(s)[:4])
     table = np.array(rows, dtype=np.int64).reshape(-1, 4)
     if table.size and (table.min() < 0 or np.any(table[:, 1] < table[:, 0]) or np.any(table[:, 3] < table[:, 2])):
-        raise ValueError("steps must have spans with 0 <= start <= end")
+        raise InputError("steps must have spans with 0 <= start <= end")
     return table
 
 
@@ -368,7 +369,7 @@ def _node_key(node: Any) -> Any:
 def _cells(table: Any) -> list[list[int]]:
     t = np.asarray(table, dtype=np.int64)
     if t.shape != (2, 2):
-        raise ValueError(f"an alignment table must be 2x2, got shape {t.shape}")
+        raise InputError(f"an alignment table must be 2x2, got shape {t.shape}")
     return t.tolist()
 
 

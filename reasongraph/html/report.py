@@ -18,6 +18,7 @@ import numpy as np
 
 from reasongraph import catalogue
 from reasongraph.display import fmt
+from reasongraph.errors import InputError
 from reasongraph.html.coerce import finite_or_none as _num, scalar as _scalar
 from reasongraph.storage import read_json
 from reasongraph.summary import detection, group_of as _group_of_field
@@ -51,7 +52,7 @@ def report_payload(rows: Any, compare: Any = None, *, collapse: Mapping | None =
     dict
     """
     if top < 0:
-        raise ValueError(f"top must be >= 0, got {top}")
+        raise InputError(f"top must be >= 0, got {top}")
     rows, options, n_errors = _source(rows, options, n_errors)
     groups = _groups(rows)
     by_group = {g: [r for r in rows if _group_of(r) == g] for g in groups}
@@ -109,11 +110,11 @@ def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
 def _source(obj: Any, options: Mapping | None, n_errors: int | None) -> tuple[list[dict], dict, int | None]:
     """(rows, options, number of errors or None) from the accepted forms of ``rows``."""
     if isinstance(obj, (str, os.PathLike)):
-        raise ValueError(f"{obj}: report_payload takes rows, not a run folder; read one with "
+        raise InputError(f"{obj}: report_payload takes rows, not a run folder; read one with "
                          "reasongraph.runs.ScoredRun (or use reasongraph.run_report.write_run_report)")
     if isinstance(obj, Mapping):
         if "rows" not in obj:
-            raise ValueError("rows: a mapping must hold the rows under 'rows'")
+            raise InputError("rows: a mapping must hold the rows under 'rows'")
         options = options if options is not None else obj.get("options") or {}
         if n_errors is None and isinstance(obj.get("errors"), Sequence):
             n_errors = len(obj["errors"])
@@ -122,7 +123,7 @@ def _source(obj: Any, options: Mapping | None, n_errors: int | None) -> tuple[li
         obj = obj.to_dict(orient="records")
     if not isinstance(obj, Sequence) or isinstance(obj, (str, bytes)) or \
             not all(isinstance(r, Mapping) for r in obj):
-        raise ValueError("rows must be a list of row dicts, a DataFrame, or a mapping with 'rows'")
+        raise InputError("rows must be a list of row dicts, a DataFrame, or a mapping with 'rows'")
     return [dict(r) for r in obj], dict(options or {}), n_errors
 
 
@@ -231,7 +232,7 @@ def _compare_table(compare: Any) -> dict | None:
     elif isinstance(compare, Sequence) and not isinstance(compare, (str, bytes)):
         records = _records(compare, "metric")
     if not records:
-        raise ValueError("compare: expected the output of `reasongraph compare --json` (a table of metrics)")
+        raise InputError("compare: expected the output of `reasongraph compare --json` (a table of metrics)")
     columns: list[str] = []
     for rec in records:
         for k in rec:
