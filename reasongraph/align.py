@@ -322,7 +322,8 @@ def align(
 
     Rule "onset" (default): a step has a spike when its :func:`onset_entropy` is >= theta, theta the trace's
     top-``rho`` threshold (:func:`reasongraph.signals.top_rho_threshold`), or > ``forking_threshold`` when one
-    is given (an absolute value, or a run-wide pooled threshold). Equivalently: a forking token lies in the
+    is given (an absolute value such as the 80/20 paper's 0.672 nats; a run-wide pooled threshold given here is
+    applied with > too). Equivalently: a forking token lies in the
     onset window [s - lookback, min(s + onset_tokens, e)), which is also how a given ``spikes`` mask is read.
     If onset tokens were ordinary tokens, a step would have an onset spike with probability
     1 - (1 - rho)^(onset_tokens + lookback) (``onset_fork_null``); ``onset_fork_rate`` is the observed share.

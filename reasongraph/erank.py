@@ -236,13 +236,21 @@ def erank_profile(
 
 
 def _window_eranks(X: np.ndarray, window: int) -> np.ndarray:
-    """Effective ranks of the row-centered consecutive windows X[jW:(j+1)W] (the last partial window dropped)."""
+    """Effective ranks of the row-centered consecutive windows X[jW:(j+1)W] (the last partial window dropped).
+
+    A window whose centered rows are round-off of its own scale (identical rows: subtracting their computed mean
+    leaves ~1e-16 residues, one direction) has no spread, so its rank is NaN rather than the 1.0 of that noise.
+    """
     n_windows = X.shape[0] // window
+    d = X.shape[1]
     values = np.empty(n_windows)
     for lo in range(0, n_windows, _PROFILE_CHUNK):
         hi = min(n_windows, lo + _PROFILE_CHUNK)
-        W = X[lo * window:hi * window].reshape(hi - lo, window, X.shape[1])
-        values[lo:hi] = _batched_eranks(W - W.mean(axis=1, keepdims=True))
+        W = X[lo * window:hi * window].reshape(hi - lo, window, d)
+        C = W - W.mean(axis=1, keepdims=True)
+        flat = np.linalg.norm(C, axis=(1, 2)) <= max(window, d) * np.finfo(np.float64).eps * np.linalg.norm(
+            W, axis=(1, 2))
+        values[lo:hi] = np.where(flat, np.nan, _batched_eranks(C))
     return values
 
 

@@ -8,8 +8,9 @@ over traces. Two groups paired by problem are compared by ratios of means (:func
 sign-flip tests (:func:`sign_flip_p`).
 
 Everything is float64 and seeded (``numpy.random.default_rng(seed)``): the same seed gives the same numbers.
-scipy.stats supplies Fisher's test and the chi-square and normal quantiles; it has no Mantel-Haenszel estimator,
-a ratio-of-sums bootstrap or a sign-flip test, so those few lines live here.
+scipy.stats supplies the hypergeometric, chi-square and normal distributions (and the reference values of
+Fisher's test, see :func:`fisher_p_values`); it has no Mantel-Haenszel estimator, a ratio-of-sums bootstrap or a
+sign-flip test, so those few lines live here.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ __all__ = [
     "TwoByTwo",
     "bootstrap_ci",
     "bootstrap_interval",
+    "fisher_p_values",
     "mantel_haenszel",
     "odds_ratio",
     "paired_ratio",
@@ -151,6 +153,29 @@ def odds_ratio(table: Any) -> tuple[float, bool]:
     return float(t[0, 0] * t[1, 1] / (t[0, 1] * t[1, 0])), corrected
 
 
+def fisher_p_values(table: Any) -> tuple[float, float]:
+    """Fisher's exact test of a 2x2 table: (two-sided p, one-sided p against odds ratio > 1).
+
+    The values of ``scipy.stats.fisher_exact`` (two-sided and ``alternative="greater"``), computed from one
+    vectorized ``scipy.stats.hypergeom.pmf`` over the table's support: given the margins, a = table[0, 0] is
+    hypergeometric; "greater" sums P(X >= a), two-sided sums P(X = x) over every x no more likely than a (within a
+    relative 1e-7, as R's ``fisher.test``, so that ties up to round-off count). scipy's own two-sided path
+    binary-searches with scalar pmf calls (about 2 ms a table, three tables a trace); this takes about 0.4 ms.
+    A table with an empty row or column gives (1.0, 1.0), as scipy does.
+    """
+    from scipy.stats import hypergeom
+
+    t = _as_table(table)
+    if np.any(t.sum(axis=0) == 0) or np.any(t.sum(axis=1) == 0):
+        return 1.0, 1.0
+    a, row, col, n = int(t[0, 0]), int(t[0].sum()), int(t[:, 0].sum()), int(t.sum())
+    x = np.arange(max(0, row + col - n), min(row, col) + 1)
+    pmf = hypergeom.pmf(x, n, row, col)
+    observed = pmf[a - x[0]]
+    return (min(1.0, float(pmf[pmf <= observed * (1 + 1e-7)].sum())),
+            min(1.0, float(pmf[x >= a].sum())))
+
+
 @dataclass(frozen=True, eq=False)
 class TwoByTwo:
     """A 2x2 table of counts with its statistics.
@@ -159,7 +184,8 @@ class TwoByTwo:
     ----------
     table : (2, 2) int64, rows exposure yes/no, columns outcome yes/no.
     odds_ratio, odds_ratio_corrected : from :func:`odds_ratio` (Haldane-Anscombe +0.5 when a cell is 0).
-    fisher_p : two-sided p of Fisher's exact test (``scipy.stats.fisher_exact``; 1.0 when a margin is empty).
+    fisher_p : two-sided p of Fisher's exact test (:func:`fisher_p_values`, the value of
+        ``scipy.stats.fisher_exact``; 1.0 when a margin is empty).
     fisher_p_greater : one-sided p of the same test against the alternative odds ratio > 1.
     """
 
@@ -172,13 +198,11 @@ class TwoByTwo:
     @classmethod
     def from_table(cls, table: Any) -> TwoByTwo:
         """The statistics of ``table`` (2x2 non-negative counts)."""
-        from scipy.stats import fisher_exact
-
         t = _as_table(table)
         ratio, corrected = odds_ratio(t)
-        return cls(table=t, odds_ratio=ratio, odds_ratio_corrected=corrected,
-                   fisher_p=float(fisher_exact(t).pvalue),
-                   fisher_p_greater=float(fisher_exact(t, alternative="greater").pvalue))
+        two_sided, greater = fisher_p_values(t)
+        return cls(table=t, odds_ratio=ratio, odds_ratio_corrected=corrected, fisher_p=two_sided,
+                   fisher_p_greater=greater)
 
     def stats_dict(self, prefix: str) -> dict[str, float | bool]:
         """``{prefix}_odds_ratio``, ``{prefix}_odds_ratio_corrected``, ``{prefix}_fisher_p(_greater)``."""

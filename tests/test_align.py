@@ -90,7 +90,8 @@ def test_lookback_counts_a_spike_just_before_the_step():
 
 
 @pytest.mark.parametrize(
-    "rho, threshold, lookback, min_shift", [(0.2, None, 0, 1), (0.05, None, 3, 1), (0.2, 0.5, 2, 1), (0.05, None, 2, 60)]
+    "rho, threshold, lookback, min_shift",
+    [(0.2, None, 0, 1), (0.05, None, 3, 1), (0.2, 0.5, 2, 1), (0.05, None, 2, 60)],
 )
 def test_permutation_matches_the_literal_definition(rho, threshold, lookback, min_shift):
     entropy, spans, revisits = _planted_trace(5, spikes_in_revisits=False)

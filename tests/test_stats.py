@@ -16,6 +16,7 @@ from reasongraph.stats import (
     TwoByTwo,
     bootstrap_ci,
     bootstrap_interval,
+    fisher_p_values,
     mantel_haenszel,
     odds_ratio,
     paired_ratio,
@@ -31,6 +32,19 @@ def test_fisher_p_values_are_scipys(table):
     assert t.fisher_p == pytest.approx(fisher_exact(table).pvalue, rel=1e-12)
     assert t.fisher_p_greater == pytest.approx(fisher_exact(table, alternative="greater").pvalue, rel=1e-12)
     assert t.table.dtype == np.int64 and t.table.tolist() == table
+
+
+def test_fisher_p_values_on_every_small_table_and_large_ones():
+    # every table with n <= 8 (symmetric margins give exact ties), then random tables up to n ~ 2,000
+    tables = [[[a, b], [c, n - a - b - c]] for n in range(9) for a in range(n + 1) for b in range(n + 1 - a)
+              for c in range(n + 1 - a - b)]
+    rng = np.random.default_rng(0)
+    tables += rng.integers(0, 500, size=(40, 2, 2)).tolist() + rng.integers(0, 12, size=(40, 2, 2)).tolist()
+    for table in tables:
+        two_sided, greater = fisher_p_values(table)
+        assert two_sided == pytest.approx(fisher_exact(table).pvalue, rel=1e-9, abs=1e-300), table
+        assert greater == pytest.approx(fisher_exact(table, alternative="greater").pvalue, rel=1e-9,
+                                        abs=1e-300), table
 
 
 def test_odds_ratio_plain_and_haldane():
