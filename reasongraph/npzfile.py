@@ -88,7 +88,8 @@ def load_npz(path: str | Path, *, format: str, max_version: int, what: str,
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as e:
         # raised by np.load itself: the zip's index at the end of the file is missing or unreadable
-        raise InputError(f"{path}: truncated or damaged {what} file: its zip index cannot be read ({e})") from None
+        raise InputError(f"{path}: truncated or damaged {what} file: the zip index at its end is missing or "
+                         f"unreadable ({e})") from None
     _check_arrays(arrays, path, what, required_arrays, optional_arrays)
     return header, arrays
 

@@ -31,7 +31,7 @@ class StepClusterer(ClusterMixin, BaseEstimator):
     n_init, random_state : KMeans restarts and seed (paper: 10 and 0). ``random_state`` also seeds PCA, UMAP
         and the fast mode's subsample; it must be an int (or None) so it can be saved.
     reduce : None, "pca:N" or "umap:N": reduce the vectors to N dimensions before clustering. PCA is saved
-        with the clusterer; UMAP (umap-learn, imported only here) cannot be saved without pickle.
+        with the clusterer; UMAP (umap-learn, imported only when asked for) cannot be saved without pickle.
     noise : what HDBSCAN's noise steps become. "own": each noise step is its own new node (ids from
         ``n_clusters_`` up, unique within one call), so it can never be a revisit; "nearest": the cluster
         with the nearest center; "drop": label -1, which the graph builder skips.

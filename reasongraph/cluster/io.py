@@ -59,12 +59,15 @@ def load_clusterer(path: str | Path) -> StepClusterer:
     for field in ("params", "fitted"):
         if not isinstance(header[field], dict):
             raise damaged(path, _WHAT, f"its header's {field!r} is not an object")
+    missing = [name for name in _SAVED_ATTRIBUTES if name not in header["fitted"]]
+    if missing:
+        raise damaged(path, _WHAT, f"its header's 'fitted' lacks {', '.join(map(repr, missing))}")
     try:
         clu = StepClusterer(**header["params"])
     except TypeError as e:
         raise InputError(f"{path}: clusterer parameters this reasongraph does not know ({e})") from None
     for name in _SAVED_ATTRIBUTES:
-        setattr(clu, name, header["fitted"].get(name))
+        setattr(clu, name, header["fitted"][name])
     clu.cluster_centers_ = arrays["centers"]
     clu.labels_ = arrays["labels"].astype(np.int64)
     clu.radii_ = arrays.get("radii")
