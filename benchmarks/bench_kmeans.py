@@ -31,7 +31,8 @@ import time
 import numpy as np
 from sklearn.cluster import KMeans
 
-from reasongraph.cluster import StepClusterer, _nearest
+from reasongraph.cluster import StepClusterer
+from reasongraph.cluster.kmeans import nearest
 
 
 def make_steps(n: int, d: int = 576, n_components: int = 300, seed: int = 0) -> np.ndarray:
@@ -50,7 +51,7 @@ def make_steps(n: int, d: int = 576, n_components: int = 300, seed: int = 0) -> 
 
 
 def inertia(X: np.ndarray, centers: np.ndarray) -> float:
-    return float(_nearest(X, centers)[1].sum())
+    return float(nearest(X, centers)[1].sum())
 
 
 def timed(fn):

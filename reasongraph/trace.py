@@ -6,15 +6,20 @@ that loads without pickle.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from reasongraph.npzfile import Array, damaged, load_npz, save_npz
 from reasongraph.segment import Step
 
+_FORMAT = "reasongraph.Trace"
 _FORMAT_VERSION = 1
+_HEADER_FIELDS = ("text", "prompt", "prompt_len", "tokens", "steps", "model_name", "layers", "segment",
+                  "temperature")
+_ARRAYS = {"input_ids": Array(1, "iu"), "offsets": Array(2, "iu"), "entropy": Array(1, "f"),
+           "logprob": Array(1, "f")}
 
 
 @dataclass(eq=False)
@@ -93,10 +98,7 @@ class Trace:
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         """Write the trace to one ``.npz`` file (arrays + a JSON header); loads back exactly, without pickle."""
-        path = Path(path)
         header = {
-            "format": "reasongraph.Trace",
-            "version": _FORMAT_VERSION,
             "text": self.text,
             "prompt": self.prompt,
             "prompt_len": int(self.prompt_len),
@@ -109,7 +111,6 @@ class Trace:
             "meta": self.meta,
         }
         arrays = {
-            "header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8),
             "input_ids": np.asarray(self.input_ids),
             "offsets": np.asarray(self.offsets),
             "entropy": np.asarray(self.entropy),
@@ -117,23 +118,15 @@ class Trace:
         }
         for layer, h in self.hidden.items():
             arrays[f"hidden_{int(layer)}"] = np.asarray(h)
-        with open(path, "wb") as f:
-            np.savez(f, **arrays)
-        return path
+        return save_npz(path, format=_FORMAT, version=_FORMAT_VERSION, header=header, arrays=arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> "Trace":
-        """Read a file written by :meth:`save`. Never unpickles."""
-        path = Path(path)
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                header = json.loads(bytes(z["header"]).decode("utf-8"))
-                arrays = {k: z[k] for k in z.files if k != "header"}
-        except (OSError, ValueError, KeyError) as e:
-            raise ValueError(f"{path}: not a reasongraph Trace file ({e})") from None
-        if header.get("format") != "reasongraph.Trace":
-            raise ValueError(f"{path}: not a reasongraph Trace file")
-        hidden = {int(k[len("hidden_"):]): v for k, v in arrays.items() if k.startswith("hidden_")}
+        """Read a file written by :meth:`save`. Never unpickles; a bad file is an InputError naming it."""
+        header, arrays = load_npz(path, format=_FORMAT, max_version=_FORMAT_VERSION, what="Trace",
+                                  required_header=_HEADER_FIELDS, required_arrays=_ARRAYS,
+                                  optional_arrays={"hidden_*": Array(2, "f")})
+        hidden, steps = _checked_content(path, header, arrays)
         return cls(
             text=header["text"],
             prompt=header["prompt"],
@@ -144,10 +137,30 @@ class Trace:
             entropy=arrays["entropy"],
             logprob=arrays["logprob"],
             hidden=hidden,
-            steps=[Step(**s) for s in header["steps"]],
+            steps=steps,
             model_name=header["model_name"],
             layers=tuple(header["layers"]),
             segment=header["segment"],
             temperature=header["temperature"],
             meta=header.get("meta", {}),
         )
+
+
+def _checked_content(path: str | Path, header: dict, arrays: dict[str, np.ndarray]) -> tuple[dict, list[Step]]:
+    """The hidden states by layer and the Steps of a loaded file, after cheap checks that its parts agree."""
+    if not isinstance(header["tokens"], list) or not isinstance(header["layers"], list):
+        raise damaged(path, "Trace", "its header's tokens or layers are not lists")
+    n_tokens = len(header["tokens"])
+    for name, a in arrays.items():
+        if name != "input_ids" and len(a) != n_tokens:
+            raise damaged(path, "Trace", f"array {name!r} has {len(a)} rows for {n_tokens} tokens")
+    try:
+        hidden = {int(k[len("hidden_"):]): v for k, v in arrays.items() if k.startswith("hidden_")}
+        steps = [Step(**s) for s in header["steps"]]
+        missing = [layer for layer in header["layers"] if layer not in hidden]
+    except (TypeError, ValueError) as e:
+        raise damaged(path, "Trace", f"bad layer or step ({e})") from None
+    if missing:
+        raise damaged(path, "Trace", f"its header lists layer(s) {missing} but the file holds no hidden_<layer> "
+                                     f"array for them")
+    return hidden, steps

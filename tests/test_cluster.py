@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import types
@@ -234,11 +235,14 @@ def test_umap_reduction_plumbing_and_save_refusal(monkeypatch, tmp_path):
         clu.save(tmp_path / "u.npz")
 
 
-def test_umap_progress_message_on_stderr(monkeypatch, capsys):
+def test_umap_progress_message_is_logged_not_printed(monkeypatch, capsys, caplog):
     monkeypatch.setitem(sys.modules, "umap", types.SimpleNamespace(UMAP=_FakeUMAP))
-    StepClusterer(k=5, reduce="umap:2").fit(blobs()[0])
-    err = capsys.readouterr().err
-    assert "UMAP" in err and "tens of seconds" in err
+    with caplog.at_level(logging.INFO, logger="reasongraph"):
+        StepClusterer(k=5, reduce="umap:2").fit(blobs()[0])
+    [record] = [r for r in caplog.records if "UMAP" in r.getMessage()]
+    assert record.name == "reasongraph" and record.levelno == logging.INFO
+    assert "300 steps to 2 dimensions" in record.getMessage() and "tens of seconds" in record.getMessage()
+    assert capsys.readouterr() == ("", "")  # the library never prints
 
 
 @pytest.mark.skipif(not os.environ.get("REASONGRAPH_SLOW_TESTS"),
