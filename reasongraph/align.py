@@ -383,7 +383,7 @@ def align(
             raise InputError(f"{opt('spikes')} must be a bool array of shape ({n_tokens},)")
         theta = null_rate = math.nan
     else:
-        spikes = forking_tokens(entropy, rho=rho, threshold=forking_threshold)
+        spikes = forking_tokens(entropy, rho=rho, forking_threshold=forking_threshold)
         if forking_threshold is not None:
             theta, null_rate = float(forking_threshold), math.nan
         else:

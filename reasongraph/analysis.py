@@ -211,7 +211,7 @@ def _analyze_trace(trace: Trace, clusterer: Any, labels: Sequence[int] | None, l
         cluster_params = {"cluster_method": "given"}
     labels = np.asarray(labels, dtype=np.int64)
     graph = ReasoningGraph.from_trace(trace, labels, layer)
-    forking = forking_tokens(trace.entropy, rho=options["rho"], threshold=options["forking_threshold"])
+    forking = forking_tokens(trace.entropy, rho=options["rho"], forking_threshold=options["forking_threshold"])
     found = find_markers(trace.text, options["markers"])
     revisits = graph.revisits()
     # Steps dropped as noise (negative labels) stay in the step-level tables as "no revisit" steps.

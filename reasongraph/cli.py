@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from reasongraph.commands.formatting import flag_spelling
     from reasongraph.errors import InputError, ModelNotAvailableError
 
-    _log_to_stderr(args.command, quiet=getattr(args, "quiet", False))
+    handler = _LogToStderr(args.command, quiet=getattr(args, "quiet", False))
     try:
         return int(args.run(args) or 0)
     except (InputError, ModelNotAvailableError, FileNotFoundError) as e:
@@ -61,19 +61,31 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reasongraph {args.command}: internal error: {type(e).__name__}: {e} (rerun with --debug)",
               file=sys.stderr)
         return 1
+    finally:
+        handler.close()
 
 
-def _log_to_stderr(command: str, quiet: bool) -> None:
-    """The library's log messages (model loading, skipped records, fits) as "reasongraph CMD: ..." lines."""
-    logger = logging.getLogger("reasongraph")
-    for handler in [h for h in logger.handlers if getattr(h, "_reasongraph_cli", False)]:
-        logger.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(f"reasongraph {command}: %(message)s"))
-    handler._reasongraph_cli = True  # type: ignore[attr-defined]
-    logger.addHandler(handler)
-    logger.setLevel(logging.WARNING if quiet else logging.INFO)
-    logger.propagate = False
+class _LogToStderr(logging.Handler):
+    """While a command runs, the library's log messages (model loading, skipped records, fits) go to stderr as
+    "reasongraph CMD: ..." lines: INFO and up, or WARNING and up with --quiet."""
+
+    def __init__(self, command: str, quiet: bool) -> None:
+        super().__init__(logging.WARNING if quiet else logging.INFO)
+        self.setFormatter(logging.Formatter(f"reasongraph {command}: %(message)s"))
+        self.logger = logging.getLogger("reasongraph")
+        self.saved = (self.logger.level, self.logger.propagate)
+        self.logger.addHandler(self)
+        self.logger.setLevel(self.level)
+        self.logger.propagate = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(self.format(record), file=sys.stderr, flush=True)  # whatever sys.stderr is now
+
+    def close(self) -> None:
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self.saved[0])
+        self.logger.propagate = self.saved[1]
+        super().close()
 
 
 if __name__ == "__main__":

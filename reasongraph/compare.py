@@ -22,7 +22,7 @@ import numpy as np
 from reasongraph.catalogue import compare_keys
 from reasongraph.display import fmt, fmt_ci, fmt_p, text_table
 from reasongraph.errors import InputError, opt
-from reasongraph.stats import _boot_means, _percentiles, bootstrap_ci
+from reasongraph.stats import bootstrap_ci, bootstrap_difference_ci
 from reasongraph.summary import column, detection, numeric_metrics
 
 __all__ = ["Comparison", "MetricComparison", "compare_groups", "comparison_mode", "pair_means",
@@ -230,9 +230,7 @@ def _unpaired(metric: str, xa: np.ndarray, xb: np.ndarray, n_boot: int, ci: floa
         ma = float(xa.mean()) if xa.size else math.nan
         mb = float(xb.mean()) if xb.size else math.nan
         return MetricComparison(metric, n, ma, mb, *([math.nan] * 5), test="mannwhitneyu")
-    rng = np.random.default_rng(seed)
-    diffs = _boot_means(xb, n_boot, rng) - _boot_means(xa, n_boot, rng)
-    lo, hi = _percentiles(diffs, ci)
+    lo, hi = bootstrap_difference_ci(xa, xb, n_boot=n_boot, ci=ci, seed=seed)
     res = mannwhitneyu(xb, xa, alternative="two-sided")
     return MetricComparison(metric, n, float(xa.mean()), float(xb.mean()), float(xb.mean() - xa.mean()), lo, hi,
                             float(res.statistic), float(res.pvalue), test="mannwhitneyu")

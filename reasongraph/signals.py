@@ -35,7 +35,6 @@ __all__ = [
     "erank_profile",
     "erank_velocity",
     "find_markers",
-    "forking_threshold",
     "forking_tokens",
     "markers_per_step",
     "top_rho_threshold",
@@ -130,18 +129,14 @@ def top_rho_threshold(entropy: np.ndarray, rho: float = 0.2) -> float:
     return float(np.partition(h, h.size - k)[h.size - k])
 
 
-#: The old name of :func:`top_rho_threshold`, still used by dataset.py and tests/test_score.py, test_signals.py.
-forking_threshold = top_rho_threshold
-
-
-def forking_tokens(entropy: np.ndarray, rho: float = 0.2, threshold: float | None = None) -> np.ndarray:
+def forking_tokens(entropy: np.ndarray, rho: float = 0.2, forking_threshold: float | None = None) -> np.ndarray:
     """Forking tokens: the high-entropy decision points of a trace (80/20 paper).
 
     Parameters
     ----------
     entropy : (n_tokens,) nats; NaN entries never fork.
     rho : share of tokens to select, the top ones by entropy (see :func:`top_rho_threshold` for ties).
-    threshold : when given, an absolute rule instead: tokens with entropy strictly above it (e.g. the paper's
+    forking_threshold : when given, an absolute rule instead: tokens with entropy strictly above it (e.g. the paper's
         0.672 nats), and ``rho`` is ignored.
 
     Returns
@@ -150,8 +145,8 @@ def forking_tokens(entropy: np.ndarray, rho: float = 0.2, threshold: float | Non
     """
     h = _entropy_vector(entropy)
     with np.errstate(invalid="ignore"):  # NaN compares False: undefined tokens never fork
-        if threshold is not None:
-            return h > float(threshold)
+        if forking_threshold is not None:
+            return h > float(forking_threshold)
         return h >= top_rho_threshold(h, rho)
 
 

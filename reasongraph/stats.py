@@ -89,6 +89,36 @@ def _check_boot(n_boot: int, ci: float) -> None:
         raise InputError(f"{opt('n_boot')} must be >= 1, got {n_boot!r}")
 
 
+def bootstrap_difference_ci(xa: Sequence[float] | np.ndarray, xb: Sequence[float] | np.ndarray, *,
+                            n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI of mean(xb) - mean(xa) for two independent samples, each resampled on its own
+    (B's resamples drawn first, then A's, from one generator seeded with ``seed``).
+
+    Returns (nan, nan) when either sample is empty.
+    """
+    _check_boot(n_boot, ci)
+    xa, xb = np.asarray(xa, dtype=np.float64), np.asarray(xb, dtype=np.float64)
+    if xa.size == 0 or xb.size == 0:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    diffs = _boot_means(xb, n_boot, rng) - _boot_means(xa, n_boot, rng)
+    return _percentiles(diffs, ci)
+
+
+def wilson_interval(k: int, n: int, ci: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion k / n (scipy.stats.binomtest); (nan, nan) when n == 0.
+
+    Wilson rather than the normal approximation because detection ratios sit near 0 or 1 on small groups, where
+    the normal interval leaves [0, 1].
+    """
+    from scipy.stats import binomtest
+
+    if n == 0:
+        return math.nan, math.nan
+    interval = binomtest(int(k), int(n)).proportion_ci(confidence_level=ci, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
 def bootstrap_interval(n: int, stat: Callable[[np.ndarray], np.ndarray], *, n_boot: int = 2000, ci: float = 0.95,
                        seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of any statistic of ``n`` resampled units (traces, pairs).

@@ -21,7 +21,7 @@ def _spans(n_steps: int, length: int) -> np.ndarray:
 def _literal_p_value(entropy, spans, revisit, rho, threshold, lookback, n_shifts, seed, min_shift):
     """science.md's null, literally: roll the entropy, recompute forking tokens, recount per step."""
     def statistic(h):
-        spikes = forking_tokens(h, rho=rho, threshold=threshold)
+        spikes = forking_tokens(h, rho=rho, forking_threshold=threshold)
         hits = [spikes[max(s - lookback, 0):e].any() for s, e in spans[revisit]]
         return sum(hits)
 

@@ -20,9 +20,10 @@ from reasongraph.html.layout import graph_layout
 from reasongraph.html.page import render_view, to_json
 from reasongraph.html.curves import smooth_entropy
 from reasongraph.html.payload import build_trace_payload, metric_groups
-from reasongraph.html.report import most_cyclic_ids, report_payload, wilson_interval
+from reasongraph.html.report import most_cyclic_ids, report_payload
 from reasongraph.html.strip import ENTROPY_BINS, FLAG_AHA, FLAG_FORK, entropy_bins
 from reasongraph.runs import ScoredRun, page_name
+from reasongraph.stats import wilson_interval
 from reasongraph.testing import synthetic_analysis, synthetic_trace
 from reasongraph.segment import Step
 

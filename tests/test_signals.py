@@ -20,7 +20,7 @@ from reasongraph.signals import (
     erank_profile,
     erank_velocity,
     find_markers,
-    forking_threshold,
+    top_rho_threshold,
     forking_tokens,
     markers_per_step,
 )
@@ -85,7 +85,7 @@ def test_forking_tokens_top_share_picks_the_largest():
     h = np.array([0.3, 0.9, 0.1, 0.0, 0.7, 0.2, 0.8, 0.4, 0.6, 0.5])
     mask = forking_tokens(h, rho=0.2)
     assert mask.tolist() == [False, True, False, False, False, False, True, False, False, False]
-    assert forking_threshold(h, 0.2) == pytest.approx(0.8)
+    assert top_rho_threshold(h, 0.2) == pytest.approx(0.8)
 
 
 @pytest.mark.parametrize("rho", [0.05, 0.1, 0.2, 0.3, 0.7, 1.0])
@@ -115,12 +115,12 @@ def test_forking_tokens_nan_never_forks():
     h = np.array([np.nan, 0.1, 0.2, 0.3])
     assert not forking_tokens(h, rho=1.0)[0]
     assert forking_tokens(h, rho=1.0)[1:].all()
-    assert not forking_tokens(h, threshold=0.0)[0]
+    assert not forking_tokens(h, forking_threshold=0.0)[0]
 
 
 def test_forking_tokens_absolute_threshold_is_strict():
     h = np.array([0.5, 0.672, 0.7, np.nan])
-    assert forking_tokens(h, rho=0.9, threshold=0.672).tolist() == [False, False, True, False]
+    assert forking_tokens(h, rho=0.9, forking_threshold=0.672).tolist() == [False, False, True, False]
 
 
 def test_forking_tokens_rho_zero_and_bad_rho():

@@ -154,18 +154,6 @@ def test_mantel_haenszel_edge_cases():
 
 
 # ---------------------------------------------------------------------- bootstraps
-def test_bootstrap_ci_is_compares_exactly():
-    from reasongraph.compare import bootstrap_ci as compare_bootstrap_ci
-
-    x = np.random.default_rng(5).normal(size=57)
-    for seed in (0, 3):
-        assert bootstrap_ci(x, seed=seed) == compare_bootstrap_ci(x, seed=seed)
-        assert bootstrap_ci(x, n_boot=300, ci=0.9, seed=seed) == compare_bootstrap_ci(x, n_boot=300, ci=0.9,
-                                                                                         seed=seed)
-    assert bootstrap_ci([3.0, 3.0, 3.0]) == (3.0, 3.0)
-    assert all(math.isnan(v) for v in bootstrap_ci([]))
-
-
 def _resampled(n, n_boot, seed):
     """The resample indices, drawn independently of reasongraph's chunking (one chunk when n_boot * n < 2^20)."""
     return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))

@@ -20,10 +20,11 @@ from reasongraph import catalogue
 from reasongraph.display import fmt
 from reasongraph.errors import InputError
 from reasongraph.html.coerce import finite_or_none as _num, scalar as _scalar
+from reasongraph.stats import wilson_interval
 from reasongraph.storage import read_json
 from reasongraph.summary import detection, group_of as _group_of_field
 
-__all__ = ["line_key", "most_cyclic_ids", "most_cyclic_rows", "report_payload", "wilson_interval"]
+__all__ = ["line_key", "most_cyclic_ids", "most_cyclic_rows", "report_payload"]
 
 _MAX_DOTS = 400  # dots drawn per group and metric; box statistics always use every row
 _SAFE_HREF = re.compile(r"^(?:https?:|file:|[^:/?#]*(?:[/?#]|$))", re.IGNORECASE)
@@ -89,21 +90,6 @@ def most_cyclic_rows(rows: Any, top: int = 10) -> list[dict]:
 def line_key(line: Any) -> str:
     """The key of a run's row in a report's embeds: its input line, unique where ids may repeat."""
     return f"line:{line}"
-
-
-def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score 95% interval of a proportion k/n; (nan, nan) when n == 0.
-
-    Wilson rather than the normal approximation because detection ratios sit near 0 or 1 on small groups,
-    where the normal interval leaves [0, 1].
-    """
-    if n == 0:
-        return float("nan"), float("nan")
-    p = k / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 # ---------------------------------------------------------------------------------------------- sources
