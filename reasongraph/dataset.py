@@ -136,18 +136,19 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
 
 
 # ---------------------------------------------------------------------- a saved clusterer
-def _given_clusterer(clusterer: Any, plan: ModelPlan) -> tuple[Any, str | None]:
-    """(the clusterer to reuse or None, its identity for the manifest); a bad file fails here, before any work."""
+def _given_clusterer(clusterer: Any, plan: ModelPlan) -> tuple[Any, str | None, str | None]:
+    """(the clusterer to reuse or None, its identity for the manifest: the file's SHA-256 or "object", and where
+    it came from); a bad file fails here, before any work."""
     if clusterer is None:
-        return None, None
+        return None, None, None
     if len(plan.units) > 1:
         raise InputError(f"{opt('clusterer')}: a saved clusterer serves one model; this run scores with "
                          f"{len(plan.units)} ({', '.join(plan.units)}), each clustered on its own")
     if isinstance(clusterer, (str, Path)):
         from reasongraph.cluster import load_clusterer
 
-        return load_clusterer(clusterer), file_sha256(clusterer)
-    return clusterer, "object"
+        return load_clusterer(clusterer), file_sha256(clusterer), str(clusterer)
+    return clusterer, "object", "given"
 
 
 # ---------------------------------------------------------------------- the fit
@@ -161,7 +162,7 @@ def _load_fit(store: RunStore) -> dict | None:
     return fit
 
 
-def _fit(run: Pass1, samples: dict, given: tuple[Any, str | None]) -> dict:
+def _fit(run: Pass1, samples: dict, given: tuple) -> dict:
     """Fit (or take) one clusterer per unit and the pooled forking thresholds; save the clusterers, then fit.json.
 
     fit.json is written last: it marks pass 1 and the fit as done.
@@ -184,7 +185,7 @@ def _fit(run: Pass1, samples: dict, given: tuple[Any, str | None]) -> dict:
             log.info("fitting %s with K=%d on %d steps (%s)", opts.method, entry["k"], len(X), unit)
             clu, entry["source"] = fit_clusterer(X, method=opts.method, k=entry["k"], random_state=opts.seed), "fitted"
         elif clu is not None:
-            entry["k"], entry["source"] = getattr(clu, "k_", None), "given"
+            entry["k"], entry["source"] = getattr(clu, "k_", None), given[2]
         if clu is not None:
             entry["clusterer_file"] = "clusterer.npz" if len(vectors) == 1 else f"clusterer-{i}.npz"
             atomic_write(run.store.dir / entry["clusterer_file"], clu.save, suffix=".npz")

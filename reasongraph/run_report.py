@@ -5,15 +5,13 @@ the run's trace cache and clusterers without the model.
 """
 from __future__ import annotations
 
-import logging
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from reasongraph.runs import ScoredRun
-
-log = logging.getLogger("reasongraph")
 
 __all__ = ["run_report_html", "write_run_report"]
 
@@ -63,10 +61,10 @@ def _embeds(run: ScoredRun, rows: list[dict]) -> dict[str, Any]:
     if not rows:
         return {}
     analyses = run.analyses(rows)
-    if len(analyses) < len(rows):
-        log.warning("%s: embedded %d of the %d most cyclic traces; the others could not be read back from the "
-                    "run's trace cache (gone, or a run from before reasongraph kept trace keys in its rows)",
-                    run.path, len(analyses), len(rows))
+    if len(analyses) < len(rows):  # the report is incomplete: a warning the caller can act on
+        warnings.warn(f"{run.path}: embedded {len(analyses)} of the {len(rows)} most cyclic traces; the others "
+                      "could not be read back from the run's trace cache (gone, or a run from before reasongraph "
+                      "kept trace keys in its rows)", stacklevel=3)
     titles = {r["line"]: " · ".join(str(v) for v in (r.get("id") or f"line {r['line']}", r.get("group")) if v)
               for r in rows}
     return {line_key(line): trace_payload(a, title=titles[line]) for line, a in analyses.items()}

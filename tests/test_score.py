@@ -21,11 +21,14 @@ import pytest
 
 from reasongraph import dataset as ds
 from reasongraph.cli import main as cli_main
-from reasongraph.compare import summarize
-from reasongraph.dataset import _StreamSample, score_dataset
+from reasongraph.dataset import score_dataset
 from reasongraph.errors import InputError
 from reasongraph.progress import Progress, format_duration
-from reasongraph.runstore import RunStore, read_jsonl
+from reasongraph.runs import ScoredRun
+from reasongraph.runstore import RunStore
+from reasongraph.sampling import StreamSample as _StreamSample
+from reasongraph.storage import read_jsonl
+from reasongraph.summary import summarize
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_TRACES = REPO.parent / "shared" / "traces"
@@ -85,7 +88,7 @@ def data(tmp_path_factory, tiny):
     root = tmp_path_factory.mktemp("score")
     where = write_input(root / "in.jsonl", tiny.context_length)
     out = root / "ref"
-    rows = score_dataset(root / "in.jsonl", model=tiny, out=out, progress=False, log=lambda m: None, **OPTS)
+    rows = score_dataset(root / "in.jsonl", model=tiny, out=out, progress=False, **OPTS)
     return {"root": root, "input": root / "in.jsonl", "ref": out, "rows": rows, "bad": where}
 
 
@@ -134,8 +137,9 @@ def test_rows_hold_identity_counts_and_metrics(data, tiny):
     for key in ("n_nodes", "loop_count", "n_revisits", "align_n_hidden_only", "cluster_k"):
         assert row[key] == an.metrics[key], key
     assert row["mean_entropy"] == pytest.approx(an.metrics["mean_entropy"], rel=1e-5)
-    fit = json.loads((ref / "fit.json").read_text())
+    fit = json.loads((ref / "fit.json").read_text())["units"][tiny.name]
     assert fit["k"] == 12 and row["cluster_k"] == 12 and fit["n_fit_steps"] == sum(r["n_steps"] for r in rows)
+    assert row["scored_by"] == tiny.name
 
 
 def test_pooled_forking_threshold_and_share(data):
@@ -160,7 +164,8 @@ def test_summary_and_parquet_match_rows(data):
     ref, rows = data["ref"], data["rows"]
     summary = json.loads((ref / "summary.json").read_text())
     expect = summarize(rows, group_key="group")
-    assert summary["groups"] == json.loads(json.dumps(expect))
+    assert {g: {k: v for k, v in s.items() if k != "alignment"} for g, s in summary["groups"].items()} == \
+        json.loads(json.dumps(expect))
     base = [r for r in rows if r["group"] == "base"]
     assert summary["groups"]["base"]["n"] == N_PAIRS
     assert summary["groups"]["base"]["detection_ratio"] == pytest.approx(np.mean([r["loop_exists"] for r in base]))
@@ -172,6 +177,8 @@ def test_summary_and_parquet_match_rows(data):
         for key, v in want.items():
             if isinstance(v, float) and math.isnan(v):
                 assert got[key] is None or math.isnan(got[key])
+            elif isinstance(v, dict):  # nested values are JSON text in Parquet
+                assert json.loads(got[key]) == v, key
             else:
                 assert got[key] == v, key
 
@@ -187,11 +194,13 @@ def test_complete_run_reruns_as_a_no_op_and_other_options_are_refused(data, tiny
 
 def _cache_paths(data, tiny, directory: Path, first_line: int = 1) -> list[Path]:
     """Cache entries (in ``directory``) of the valid records at or after ``first_line``, in file order."""
-    from reasongraph.runstore import TraceCache
+    from reasongraph.extraction import resolve_layers
+    from reasongraph.trace_cache import TraceCache
 
     options = json.loads((data["ref"] / "manifest.json").read_text())["options"]
-    cache = TraceCache(directory, ds._model_key(tiny),
-                       {k: options[k] for k in ("layers", "segment", "temperature", "prompt_format", "truncate")})
+    cache = TraceCache(directory, tiny.identity(),
+                       {"layers": list(resolve_layers(options["layers"], tiny.num_layers)),
+                        **{k: options[k] for k in ("segment", "temperature", "prompt_format", "truncate")}})
     out = []
     for lineno, raw in enumerate(data["input"].read_bytes().splitlines(), start=1):
         if lineno >= first_line and lineno not in data["bad"]:
@@ -211,7 +220,7 @@ def test_resume_after_crashes_at_three_points(data, tiny, monkeypatch):
     chunk3 = _cache_paths(data, tiny, cache)[8:12]  # the third chunk of four valid records
     for p in chunk3[1:3]:
         p.unlink()
-    run = dict(model=tiny, out=out, cache_dir=cache, progress=False, log=lambda m: None, **OPTS)
+    run = dict(model=tiny, out=out, cache_dir=cache, progress=False, **OPTS)
 
     real_json = ds.atomic_write_json
 
@@ -251,22 +260,23 @@ def test_resume_after_crashes_at_three_points(data, tiny, monkeypatch):
 def test_reuse_a_saved_clusterer_and_a_shared_cache(data, tiny):
     out = data["root"] / "reuse"
     rows = score_dataset(data["input"], model=tiny, out=out, clusterer=data["ref"] / "clusterer.npz",
-                         cache_dir=data["ref"] / "traces", limit=8, progress=False, log=lambda m: None, **OPTS)
+                         cache_dir=data["ref"] / "traces", limit=8, progress=False, **OPTS)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["timing"]["n_extracted"] == 0  # every trace came from the shared cache
-    assert summary["fit"]["clusterer_source"] == str(data["ref"] / "clusterer.npz")
+    assert summary["fit"]["units"][tiny.name]["source"] == str(data["ref"] / "clusterer.npz")
     ref = {r["line"]: r for r in data["rows"]}
     assert len(rows) == 8 - sum(1 for line in data["bad"] if line <= 8)
-    for row in rows:  # same traces, same clusterer: same rows (the pooled share pools fewer records here)
-        assert {k: v for k, v in row.items() if k != "forking_share_pooled"} == \
-            {k: v for k, v in ref[row["line"]].items() if k != "forking_share_pooled"}
+    pooled = ("forking_share_pooled", "forking_share_by_group")  # pooled over fewer records here
+    for row in rows:  # same traces, same clusterer: same rows
+        assert {k: v for k, v in row.items() if k not in pooled} == \
+            {k: v for k, v in ref[row["line"]].items() if k not in pooled}
 
 
 def test_fit_sample_bounds_the_fit(data, tiny):
     out = data["root"] / "sample"
     rows = score_dataset(data["input"], model=tiny, out=out, cache_dir=data["ref"] / "traces", fit_sample=20,
-                         limit=8, progress=False, log=lambda m: None, **OPTS)
-    fit = json.loads((out / "fit.json").read_text())
+                         limit=8, progress=False, **OPTS)
+    fit = json.loads((out / "fit.json").read_text())["units"][tiny.name]
     assert fit["n_fit_steps"] == 20 and fit["n_steps"] == sum(r["n_steps"] for r in rows) > 20
 
 
@@ -342,7 +352,8 @@ def test_cli_score_json_table_and_html_report(data, tmp_path, capsys):
     assert f"skipped line {first_bad}" in captured.err
     assert cli_main(args) == 0  # the complete run again: nothing to do, the table printed
     table = capsys.readouterr().out.splitlines()
-    assert table[0].startswith(f"scored {10 - n_bad} of 10 records into {out}; {n_bad} could not be scored")
+    assert table[0].startswith(f"scored {10 - n_bad} of 10 records into {out} (proxy: all groups scored by ")
+    assert table[0].endswith(f"; {n_bad} could not be scored (see {out}/errors.jsonl)")
     assert table[2].split()[:3] == ["group", "n", "detection"]
     assert {line.split()[0] for line in table[3:5]} == {"base", "rl"}
     top = _report_data(report)
@@ -354,34 +365,37 @@ def test_cli_score_json_table_and_html_report(data, tmp_path, capsys):
 def test_run_analyses_rebuild_the_rows_metrics(data, tmp_path):
     """A run's cached traces and clusterer give back the analyses behind its rows, without the model."""
     rows = data["rows"][3:6]
-    analyses = ds.run_analyses(data["ref"], rows + [{"line": 999, "trace_key": "0" * 32}, {"line": 1000}])
+    run = ScoredRun(data["ref"])
+    analyses = run.analyses(rows + [{"line": 999, "trace_key": "0" * 32}, {"line": 1000}])
     assert sorted(analyses) == sorted(r["line"] for r in rows)
     for row in rows:
         for name in ("loop_count", "n_revisits", "n_steps", "mean_entropy", "effective_rank", "align_n_hidden_only"):
             assert analyses[row["line"]].metrics[name] == pytest.approx(row[name], nan_ok=True), name
-    assert ds.run_analyses(data["ref"], rows, cache_dir=tmp_path) == {}  # an empty cache: nothing to embed
+    assert run.analyses(rows, cache_dir=tmp_path) == {}  # an empty cache: nothing to embed
     moved = shutil.copytree(data["ref"], tmp_path / "moved")  # a run folder moved with its cache still reads it
-    assert sorted(ds.run_analyses(moved, rows)) == sorted(analyses)
-    assert ds.run_analyses(tmp_path, rows) == {}  # not a run folder
+    assert sorted(ScoredRun(moved).analyses(rows)) == sorted(analyses)
+    with pytest.raises(InputError, match="holds no scored run"):
+        ScoredRun(tmp_path)  # not a run folder
 
 
 def test_report_embeds_by_line_when_ids_repeat(data, tmp_path):
     """Two rows with one id (the same problem under two models) each embed their own trace."""
-    from reasongraph.html import most_cyclic_rows, report_html
+    from reasongraph.html import most_cyclic_rows
+    from reasongraph.run_report import run_report_html
 
     run = shutil.copytree(data["ref"], tmp_path / "run")
     rows = list(read_jsonl(run / "rows.jsonl"))
     for r in rows:
         r["id"] = "same"
     (run / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    got = _report_data_of(report_html(run, top=3, embed=2))
+    got = _report_data_of(run_report_html(run, top=3, embed=2))
     keys = [r["embed"] for r in got["top"]["rows"]]
-    assert keys[:2] == [f"line:{r['line']}" for r in most_cyclic_rows(run, 2)] and keys[2] is None
+    assert keys[:2] == [f"line:{r['line']}" for r in most_cyclic_rows(rows, 2)] and keys[2] is None
     assert len(set(keys[:2])) == 2 and set(got["embeds"]) == set(keys[:2])
     (run / "rows.jsonl").write_text("".join(json.dumps({k: v for k, v in r.items() if k != "trace_key"}) + "\n"
                                             for r in rows))  # rows of a run from before trace keys
     with pytest.warns(UserWarning, match="embedded 0 of the 2 most cyclic traces"):
-        assert _report_data_of(report_html(run, top=3, embed=2))["embeds"] == {}
+        assert _report_data_of(run_report_html(run, top=3, embed=2))["embeds"] == {}
 
 
 def test_cli_html_embeds_from_a_run_folder(data, tmp_path, capsys):
@@ -400,7 +414,7 @@ def test_cli_missing_input_and_unknown_field_exit_2(data, tmp_path, capsys):
     assert cli_main(["score", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "o")]) == 2
     assert "input not found" in capsys.readouterr().err
     assert cli_main(["score", str(data["input"]), "--out", str(tmp_path / "o"), "--text-field", "text"]) == 2
-    assert "unknown field name: text_field 'text'" in capsys.readouterr().err
+    assert "unknown field name: --text-field 'text'" in capsys.readouterr().err
 
 
 def test_cli_compare_table_json_and_html(data, tmp_path, capsys):
@@ -408,17 +422,18 @@ def test_cli_compare_table_json_and_html(data, tmp_path, capsys):
     assert cli_main(["compare", ref, "--group-by", "model", "--a", "base", "--b", "rl", "--pair-key", "pair_key",
                      "--json"]) == 0
     got = json.loads(capsys.readouterr().out)
-    assert got["n_pairs"] == N_PAIRS and got["a"] == "base" and got["pair_key"] == "pair"
+    assert got["n_pairs"] == N_PAIRS and got["a"] == "base" and got["pair_field"] == "pair"
     rows = data["rows"]
     base = {r["pair"]: r["n_steps"] for r in rows if r["group"] == "base"}
     rl = {r["pair"]: r["n_steps"] for r in rows if r["group"] == "rl"}
     assert got["metrics"]["n_steps"]["diff"] == pytest.approx(np.mean([rl[k] - base[k] for k in base]))
     assert cli_main(["compare", ref, "--a", "base", "--b", "rl"]) == 0  # defaults: the run's fields
     table = capsys.readouterr().out
-    assert table.startswith(f"rl (B) vs base (A), grouped by group; paired by pair: {N_PAIRS} pairs")
+    assert f"rl (B) vs base (A): {N_PAIRS} pairs matched on field 'pair_key', groups from field 'model'" in table
     assert "align_n_hidden_only" in table and "forking_share_pooled" in table
-    assert cli_main(["compare", ref, "--a", "base"]) == 2
-    assert "--a and --b; group values in the run: base, rl" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli_main(["compare", ref, "--a", "base"])
+    assert "the following arguments are required: --b" in capsys.readouterr().err
     report = tmp_path / "report.html"
     assert cli_main(["compare", ref, "--a", "base", "--b", "rl", "--html", str(report)]) == 0
     text = report.read_text()
@@ -460,7 +475,7 @@ def test_resume_after_sigkill_in_pass_1_and_in_pass_2(data, tiny):
     proc.wait()
     assert n_rows() < 2 * N_PAIRS, "the kill was meant to land in pass 2"
 
-    score_dataset(data["input"], model=tiny, out=out, cache_dir=cache, progress=False, log=lambda m: None, **OPTS)
+    score_dataset(data["input"], model=tiny, out=out, cache_dir=cache, progress=False, **OPTS)
     _same_run(out, data["ref"])
 
 
@@ -479,24 +494,37 @@ class _Tty(io.StringIO):
 
 
 def test_progress_log_lines_when_not_a_tty():
+    """A log reader sees a line at once, another after the first record (never a meaningless "0.00 records/s,
+    ETA ?"), then one every interval, and the final state."""
     clock, stream = _Clock(), io.StringIO()
     bar = Progress(total=10, desc="extract", stream=stream, interval=30.0, clock=clock)
     bar.skip(2)                      # done by an earlier run: counted, not in the rates
+    assert stream.getvalue() == "reasongraph extract: 0/10 records (0%), starting, elapsed 0:00:00\n"
     clock.t = 10.0
     bar.update(4, tokens=2000)       # 4 records in 10 s -> 0.4 records/s, 200 tokens/s, 4 left -> 10 s
-    assert stream.getvalue().count("\n") == 1  # the first line comes at once, the next only after 30 s
     clock.t = 20.0
     bar.update(1, tokens=500)
-    assert stream.getvalue().count("\n") == 1
+    assert stream.getvalue().count("\n") == 2  # the next line only 30 s after the last
     clock.t = 50.0
     bar.update(1, tokens=500)
     bar.close()
     lines = stream.getvalue().splitlines()
-    assert lines[0] == "reasongraph extract: 2/10 records (20%), 0.00 records/s, 0 tokens/s, ETA ?, elapsed 0:00:00"
-    assert lines[1] == ("reasongraph extract: 8/10 records (80%), 0.12 records/s, 60 tokens/s, ETA 0:00:17, "
+    assert lines[1] == ("reasongraph extract: 6/10 records (60%), 0.40 records/s, 200 tokens/s, ETA 0:00:10, "
+                        "elapsed 0:00:10")
+    assert lines[2] == ("reasongraph extract: 8/10 records (80%), 0.12 records/s, 60 tokens/s, ETA 0:00:17, "
                         "elapsed 0:00:50")
-    assert len(lines) == 3 and lines[2] == lines[1]  # close() prints the final state
+    assert len(lines) == 4 and lines[3] == lines[2]  # close() prints the final state
     assert "\r" not in stream.getvalue()
+
+
+def test_progress_eta_follows_the_work_left_and_a_resume_says_what_was_done():
+    clock, stream = _Clock(), io.StringIO()
+    bar = Progress(total=4, desc="extract", stream=stream, interval=30.0, clock=clock, total_work=1000)
+    bar.skip(1, work=100)
+    assert bar.text() == "extract: 1/4 records (25%), 1 done before, starting, elapsed 0:00:00"
+    clock.t = 10.0
+    bar.update(1, tokens=50, work=100)  # 100 units in 10 s; 800 of 1000 left: 80 s
+    assert bar.rates()[2] == pytest.approx(80.0)  # a record count would say 20 s: the long records are left
 
 
 def test_progress_bar_on_a_tty():

@@ -81,10 +81,14 @@ class Pass1:
             self.timing.load_s += time.perf_counter() - t0
             self.timing.n_models_loaded += 1
             self._models[unit] = lm
-            if self._identities.get(unit) != lm.identity():
+            saved = self._identities.get(unit)
+            if saved is not None and saved != lm.identity():
+                changed = ", ".join(k for k in lm.identity() if saved.get(k) != lm.identity()[k])
+                raise InputError(f"the model {unit} differs from the one this run was started with ({changed}); "
+                                 f"resume with that model, or use another {opt('out')}")
+            if saved is None:
                 self._identities[unit] = lm.identity()
                 atomic_write_json(self.store.layout.models, self._identities)
-                self._caches.pop(unit, None)
         return self._models[unit]
 
     def release(self, unit: str) -> None:
@@ -128,7 +132,7 @@ class Pass1:
         if self.opts.on_error == "fail":
             if exc is not None and not isinstance(exc, (InputError, ValueError)):
                 raise exc
-            raise InputError(f"{self.reader.path}: {msg} (set {opt('on_error', 'skip')} to skip bad records)")
+            raise InputError(f"{self.reader.path}: {msg} (use {opt('on_error', 'skip')} to skip bad records)")
         log.warning("skipped %s", msg)
 
     @staticmethod

@@ -80,7 +80,7 @@ class ModelPlan:
             if assignment is not None:
                 unit.groups.append(key)
         by_group = None if assignment is None else {g: model_name(spec) for g, spec in assignment.items()}
-        identity = {"models": {str(k): _spec_text(v) for k, v in given.items()}, "model_field": model_field,
+        identity = {"models": {str(k): model_name(v) for k, v in given.items()}, "model_field": model_field,
                     "device": device.type, "dtype": str(dtype).removeprefix("torch.")}
         return cls(units, by_group, model_field, identity, device, dtype, scan.n_records, scan.n_chars)
 
@@ -94,7 +94,8 @@ class ModelPlan:
         return self._by_group[rec.group]
 
     def identity(self) -> dict:
-        """The models as they go into the run's manifest: specs as given, the device and the dtype."""
+        """The models as they go into the run's manifest: their names (however they were given), the device and
+        the dtype. What exactly each model is (its config) is checked against models.json when it loads."""
         return dict(self._identity)
 
     def scored_by(self) -> dict[str, str]:
