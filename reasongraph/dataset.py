@@ -38,7 +38,8 @@ from reasongraph.records import Record, RecordReader
 from reasongraph.runstore import RunStore
 from reasongraph.sampling import StreamSample
 from reasongraph.scoring.options import ScoringOptions
-from reasongraph.scoring.pass1 import Pass1
+from reasongraph.runs import RunLayout
+from reasongraph.scoring.pass1 import Pass1, load_checked
 from reasongraph.scoring.plan import ModelPlan
 from reasongraph.storage import atomic_write, atomic_write_json, file_sha256, read_json
 from reasongraph.summary import summarize
@@ -118,12 +119,18 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
     identity = {"input": str(Path(path).resolve()), "input_sha256": reader.sha256(), "format": reader.format,
                 "fields": reader.fields, "limit": limit, **plan.identity(), **opts.identity(),
                 "clusterer": given_clu[1]}
+    # A fresh run loads its first model now: one that reasongraph cannot read fails before the run folder exists.
+    # A resumed run loads a model only when some of its records are not in the cache.
+    loaded = {}
+    if not RunLayout(Path(out)).manifest.exists() and plan.units:
+        first = next(iter(plan.units))
+        loaded[first] = load_checked(plan, first, given_clu[0])
     with RunStore(out, identity) as store:
         run = Pass1(reader=reader, store=store, plan=plan, opts=opts, cache_dir=Path(cache_dir or store.layout.traces),
-                    progress=progress)
+                    progress=progress, loaded=loaded)
         fit = _load_fit(store)
         if fit is None:
-            samples = run.extract_all(check_width=given_clu[0])
+            samples = run.extract_all(clusterer=given_clu[0])
             fit = _fit(run, samples, given_clu)
         clusterers = _load_clusterers(store, fit)
         _pass2(run, clusterers, fit)

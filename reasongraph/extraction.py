@@ -108,8 +108,6 @@ def check_extract_options(*, layers: Sequence[LayerSpec] = (0.9,), segment: str 
     if not isinstance(truncate, bool):
         raise InputError(f"{opt('truncate')} must be True or False, got {truncate!r}")
     specs = (layers,) if isinstance(layers, (int, float)) else tuple(layers)
-    if not specs:
-        raise InputError(f"{opt('layers')} must name at least one layer")
     for spec in specs:
         if isinstance(spec, bool) or not isinstance(spec, (int, float, np.integer, np.floating)):
             raise InputError(f"{opt('layers')}: a layer is an int index or a float ratio, got {spec!r}")

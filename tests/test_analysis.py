@@ -45,7 +45,7 @@ def test_given_labels_flow_through(tiny_trace):
     assert m["forking_share"] == pytest.approx(an.forking.mean())
     assert m["n_markers"] == len(an.markers) >= 4  # Wait x2, Hmm, Actually, Alternatively, let me verify ...
     assert "effective_rank_layer1" in m and m["effective_rank"] == m[f"effective_rank_layer{an.params['layer']}"]
-    json.dumps(an.to_dict())  # JSON-able throughout
+    json.dumps(an.as_dict())  # JSON-able throughout
     assert "hidden-only" in an.summary() and "revisit" in an.summary()
 
 

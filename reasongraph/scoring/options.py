@@ -38,6 +38,9 @@ class ScoringOptions:
     on_error: str
     seed: int
 
+    #: The options that go to analyze_trace (pass 2, and a report rebuilding a run's analyses).
+    ANALYSIS_KEYS = ("rho", "forking_threshold", "rule", "onset_tokens", "lookback", "n_shifts", "seed")
+
     @classmethod
     def checked(cls, **given: Any) -> "ScoringOptions":
         """Check every option (one InputError naming the first bad one) and keep those this class holds."""
@@ -63,6 +66,8 @@ class ScoringOptions:
             raise InputError(f"{opt('truncate')} must be True or False, got {given['truncate']!r}")
         layers = given["layers"]
         layers = (layers,) if isinstance(layers, (int, float)) else tuple(layers)
+        if not layers:
+            raise InputError(f"{opt('layers')} must name at least one layer: the first gives the step vectors")
         return cls(**{name: (layers if name == "layers" else given[name]) for name in cls.__dataclass_fields__})
 
     def identity(self) -> dict:
@@ -76,8 +81,6 @@ class ScoringOptions:
         """Keyword arguments of :func:`~reasongraph.extraction.extract_batch` (layers resolved for a model)."""
         return {"layers": list(layer_ids), "segment": self.segment, "temperature": float(self.temperature),
                 "prompt_format": self.prompt_format, "truncate": self.truncate}
-
-    ANALYSIS_KEYS = ("rho", "forking_threshold", "rule", "onset_tokens", "lookback", "n_shifts", "seed")
 
     def analysis_options(self) -> dict:
         """Keyword arguments of :func:`~reasongraph.analysis.analyze_trace`."""

@@ -26,7 +26,7 @@ from reasongraph.trace_cache import TraceCache
 
 log = logging.getLogger("reasongraph")
 
-__all__ = ["CHUNK_CHARS", "ENTROPY_SAMPLE", "Pass1", "Timing"]
+__all__ = ["CHUNK_CHARS", "ENTROPY_SAMPLE", "Pass1", "Timing", "check_width", "load_checked"]
 
 ENTROPY_SAMPLE = 2_000_000  # token entropies kept (a seeded uniform sample) for a pooled forking threshold
 DEFAULT_CHUNK = 16  # records per extract_batch call when batch_size is None
@@ -50,11 +50,30 @@ class Timing:
     n_analyzed_tokens: int = 0
 
 
+def load_checked(plan: ModelPlan, unit: str, clusterer: Any = None) -> Any:
+    """Load the model of ``unit`` and check that reasongraph can read it (and that a saved clusterer fits its
+    hidden size): a model that cannot be scored fails the run at once, not as one error per record."""
+    from reasongraph.vocab_entropy import check_head
+
+    lm = plan.load(unit)
+    check_head(lm)
+    check_width(clusterer, unit, lm.hidden_size)
+    return lm
+
+
+def check_width(clusterer: Any, unit: str, hidden_size: int) -> None:
+    """A saved clusterer must have been fitted on step vectors as wide as the model's hidden states."""
+    width = getattr(clusterer, "n_features_in_", None)
+    if width is not None and width != hidden_size:
+        raise InputError(f"{opt('clusterer')} was fitted on step vectors of width {width}, but the model {unit} has "
+                         f"hidden states of width {hidden_size}; fit it on this model's traces")
+
+
 class Pass1:
     """One scoring run's shared state, and its first pass (:meth:`extract_all`)."""
 
     def __init__(self, *, reader: RecordReader, store: RunStore, plan: ModelPlan, opts: ScoringOptions,
-                 cache_dir: Path, progress: bool) -> None:
+                 cache_dir: Path, progress: bool, loaded: dict[str, Any] | None = None) -> None:
         self.reader, self.store, self.plan, self.opts = reader, store, plan, opts
         self.cache_dir = cache_dir
         self.progress = progress
@@ -64,6 +83,8 @@ class Pass1:
         self._identities: dict[str, dict] = self._saved_identities()
         self._models: dict[str, Any] = {}  # the loaded model of the unit being extracted
         self._caches: dict[str, TraceCache] = {}
+        for unit, lm in (loaded or {}).items():
+            self._adopt(unit, lm)
 
     # ------------------------------------------------------------------ models, identities, caches
     def _saved_identities(self) -> dict[str, dict]:
@@ -74,22 +95,23 @@ class Pass1:
         """The loaded model of ``unit`` (loaded now if needed; its identity is saved for later resumes)."""
         if unit not in self._models:
             t0 = time.perf_counter()
-            from reasongraph.vocab_entropy import check_head
-
-            lm = self.plan.load(unit)
-            check_head(lm)  # a model reasongraph cannot read fails the run here, not as an error per record
+            lm = load_checked(self.plan, unit)
             self.timing.load_s += time.perf_counter() - t0
-            self.timing.n_models_loaded += 1
-            self._models[unit] = lm
-            saved = self._identities.get(unit)
-            if saved is not None and saved != lm.identity():
-                changed = ", ".join(k for k in lm.identity() if saved.get(k) != lm.identity()[k])
-                raise InputError(f"the model {unit} differs from the one this run was started with ({changed}); "
-                                 f"resume with that model, or use another {opt('out')}")
-            if saved is None:
-                self._identities[unit] = lm.identity()
-                atomic_write_json(self.store.layout.models, self._identities)
+            self._adopt(unit, lm)
         return self._models[unit]
+
+    def _adopt(self, unit: str, lm: Any) -> None:
+        """Use ``lm`` for ``unit``: its identity must be the one the run started with (saved in models.json)."""
+        self.timing.n_models_loaded += 1
+        self._models[unit] = lm
+        saved = self._identities.get(unit)
+        if saved is not None and saved != lm.identity():
+            changed = ", ".join(k for k in lm.identity() if saved.get(k) != lm.identity()[k])
+            raise InputError(f"the model {unit} differs from the one this run was started with ({changed}); "
+                             f"resume with that model, or use another {opt('out')}")
+        if saved is None:
+            self._identities[unit] = lm.identity()
+            atomic_write_json(self.store.layout.models, self._identities)
 
     def release(self, unit: str) -> None:
         lm = self._models.pop(unit, None)
@@ -141,12 +163,12 @@ class Pass1:
         return text if isinstance(exc, InputError) else f"{type(exc).__name__}: {text}"
 
     # ------------------------------------------------------------------ pass 1
-    def extract_all(self, check_width: Any = None) -> dict:
+    def extract_all(self, clusterer: Any = None) -> dict:
         """Extract and cache every record, one model at a time; return the samples the fit needs.
 
         ``{"vectors": {cluster unit: StreamSample of step vectors}, "entropy": StreamSample of token entropies,
-        "entropy_by_group": {group: StreamSample}}``. ``check_width``: a saved clusterer whose input width every
-        model must match, checked when the model loads, before any extraction.
+        "entropy_by_group": {group: StreamSample}}``. ``clusterer``: a saved clusterer whose input width every
+        model must match, checked before any extraction.
         """
         samples = {"vectors": {}, "entropy": StreamSample(ENTROPY_SAMPLE, self.opts.seed + 1),
                    "entropy_by_group": {}}
@@ -157,7 +179,7 @@ class Pass1:
                         self.record_error(rec, rec.error)
                     bar.skip()
             for unit in self.plan.units:
-                self._extract_unit(unit, samples, bar, check_width)
+                self._extract_unit(unit, samples, bar, clusterer)
         for key in self._cluster_units():
             samples["vectors"].setdefault(key, StreamSample(self.opts.fit_sample, self.opts.seed))
         return samples
@@ -167,7 +189,7 @@ class Pass1:
             return list(self.plan.units)
         return [str(g) for unit in self.plan.units.values() for g in unit.groups]
 
-    def _extract_unit(self, unit: str, samples: dict, bar: Progress, check_width: Any) -> None:
+    def _extract_unit(self, unit: str, samples: dict, bar: Progress, clusterer: Any) -> None:
         """Pass 1 over the records of one model, in chunks of consecutive records, then free the model.
 
         A chunk is ``batch_size`` records (default 16), or fewer once it holds ``CHUNK_CHARS`` characters. The
@@ -177,8 +199,8 @@ class Pass1:
         recs = [r for r in self.reader if r.ok and self.plan.name_of(r) == unit]
         if not recs:
             return
-        if check_width is not None:
-            self._check_width(unit, check_width)
+        if clusterer is not None:
+            check_width(clusterer, unit, self.identity(unit)["hidden_size"])
         chunk: list[Record] = []
         chars = 0
         for rec in recs:
@@ -189,12 +211,6 @@ class Pass1:
                 chunk, chars = [], 0
         self._extract_chunk(unit, chunk, samples, bar)
         self.release(unit)
-
-    def _check_width(self, unit: str, clusterer: Any) -> None:
-        width, want = self.identity(unit)["hidden_size"], getattr(clusterer, "n_features_in_", None)
-        if want is not None and width != want:
-            raise InputError(f"{opt('clusterer')} was fitted on step vectors of width {want}, but the model {unit} "
-                             f"has hidden states of width {width}; fit it on this model's traces")
 
     def _extract_chunk(self, unit: str, chunk: list[Record], samples: dict, bar: Progress) -> None:
         """Extract one chunk unless all of it is cached (or failed before), then feed each record's step vectors
