@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
-from reasongraph.cluster import density
+from reasongraph.cluster import density, io
 from reasongraph.cluster.kmeans import PAPER_K, k_for_steps, kmeans_centers, nearest, resolve_algorithm
 from reasongraph.cluster.reduction import fit_pca, fit_umap, parse_reduce
 from reasongraph.cluster.validation import check_matrix, check_params, clamp, resolve_layer, stack_steps
@@ -171,9 +171,7 @@ class StepClusterer(ClusterMixin, BaseEstimator):
         InputError for a UMAP reduction: a fitted UMAP cannot be stored without pickle (refit it, or use
         ``reduce="pca:N"`` for a clusterer that saves).
         """
-        from reasongraph.cluster.io import save_clusterer  # io builds StepClusterers, so it imports this module
-
-        return save_clusterer(self, path)
+        return io.save_clusterer(self, path)
 
     # ------------------------------------------------------------------ internals
     def _fit_reduce(self, X: np.ndarray) -> np.ndarray:
@@ -249,3 +247,17 @@ def fit_clusterer(traces: Any, method: str = "kmeans", k: int | str = PAPER_K, l
     The fitted :class:`StepClusterer`; ``clusterer.label_trace(trace)`` gives a trace's walk.
     """
     return StepClusterer(method=method, k=k, layer=layer, pool=pool, **params).fit(traces)
+
+
+def load_clusterer(path: str | Path) -> StepClusterer:
+    """Read a clusterer written by :meth:`StepClusterer.save`; its ``predict`` labels exactly as the saved one's.
+
+    Never unpickles. A file that is missing, damaged or not a clusterer raises InputError (a ValueError) naming
+    the path and the problem.
+    """
+    params, fitted, arrays = io.read_clusterer(path)
+    try:
+        clu = StepClusterer(**params)
+    except TypeError as e:
+        raise InputError(f"{path}: clusterer parameters this reasongraph does not know ({e})") from None
+    return io.restore(clu, fitted, arrays, path)

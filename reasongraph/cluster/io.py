@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from reasongraph.cluster.estimator import StepClusterer
 from reasongraph.cluster.reduction import parse_reduce
 from reasongraph.errors import InputError
 from reasongraph.npzfile import Array, damaged, load_npz, save_npz
+
+if TYPE_CHECKING:
+    from reasongraph.cluster.estimator import StepClusterer
 
 _FORMAT = "reasongraph.StepClusterer"
 _FORMAT_VERSION = 1
@@ -27,7 +30,7 @@ _ARRAYS = {"centers": Array(2, "f"), "labels": Array(1, "iu")}
 _OPTIONAL = {"radii": Array(1, "f"), "pca_components": Array(2, "f"), "pca_mean": Array(1, "f")}
 
 
-def save_clusterer(clu: StepClusterer, path: str | Path) -> Path:
+def save_clusterer(clu: "StepClusterer", path: str | Path) -> Path:
     """Write a fitted clusterer to ``path``; see :meth:`StepClusterer.save`."""
     check_is_fitted(clu, "cluster_centers_")
     if parse_reduce(clu.reduce)[0] == "umap":
@@ -47,11 +50,11 @@ def save_clusterer(clu: StepClusterer, path: str | Path) -> Path:
                     header={"params": clu.get_params(), "fitted": fitted}, arrays=arrays)
 
 
-def load_clusterer(path: str | Path) -> StepClusterer:
-    """Read a clusterer written by :meth:`StepClusterer.save`; its ``predict`` labels exactly as the saved one's.
+def read_clusterer(path: str | Path) -> tuple[dict, dict, dict[str, np.ndarray]]:
+    """(params, fitted scalars, arrays) of a file written by :func:`save_clusterer`, checked; never unpickles.
 
-    Never unpickles. A file that is missing, damaged or not a clusterer raises InputError (a ValueError) naming
-    the path and the problem.
+    A file that is missing, damaged or not a clusterer raises InputError (a ValueError) naming the path and the
+    problem.
     """
     header, arrays = load_npz(path, format=_FORMAT, max_version=_FORMAT_VERSION, what=_WHAT,
                               required_header=("params", "fitted"), required_arrays=_ARRAYS,
@@ -62,12 +65,13 @@ def load_clusterer(path: str | Path) -> StepClusterer:
     missing = [name for name in _SAVED_ATTRIBUTES if name not in header["fitted"]]
     if missing:
         raise damaged(path, _WHAT, f"its header's 'fitted' lacks {', '.join(map(repr, missing))}")
-    try:
-        clu = StepClusterer(**header["params"])
-    except TypeError as e:
-        raise InputError(f"{path}: clusterer parameters this reasongraph does not know ({e})") from None
+    return header["params"], header["fitted"], arrays
+
+
+def restore(clu: Any, fitted: dict, arrays: dict[str, np.ndarray], path: str | Path) -> Any:
+    """Set the fitted state read by :func:`read_clusterer` on a new estimator, and check it is consistent."""
     for name in _SAVED_ATTRIBUTES:
-        setattr(clu, name, header["fitted"][name])
+        setattr(clu, name, fitted[name])
     clu.cluster_centers_ = arrays["centers"]
     clu.labels_ = arrays["labels"].astype(np.int64)
     clu.radii_ = arrays.get("radii")
@@ -77,7 +81,7 @@ def load_clusterer(path: str | Path) -> StepClusterer:
     return clu
 
 
-def _check_shapes(clu: StepClusterer, path: str | Path) -> None:
+def _check_shapes(clu: Any, path: str | Path) -> None:
     """The arrays agree with each other and with the header: what ``predict`` relies on."""
     n_centers, width = clu.cluster_centers_.shape
     if clu.n_clusters_ != n_centers:
