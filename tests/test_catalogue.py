@@ -1,0 +1,77 @@
+"""The metric catalogue is the one list of metrics: docs/metrics.md is generated from it, everything it lists is
+produced, and its check values hold for the code."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reasongraph import catalogue
+from reasongraph.erank import effective_rank, effective_rank_from_singular_values, erank_velocity
+from reasongraph.graph import ReasoningGraph
+from reasongraph.signals import entropy_of
+from reasongraph.testing import synthetic_analysis
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
+ROW_ONLY = {"forking_share_pooled", "forking_share_ref"}  # pooled over a run, added by score / compare
+
+
+def test_docs_are_generated_from_the_catalogue():
+    assert DOCS.read_text(encoding="utf-8") == catalogue.markdown(), \
+        "docs/metrics.md is stale: python -m reasongraph.catalogue > docs/metrics.md"
+
+
+def test_every_catalogued_metric_is_produced_and_keys_are_unique():
+    keys = [m.key for m in catalogue.METRICS]
+    assert len(keys) == len(set(keys))
+    produced = set(synthetic_analysis(n_steps=80, seed=0).metrics)
+    assert set(keys) - produced == ROW_ONLY
+    for m in catalogue.METRICS:
+        assert m.panel in (None, *dict(catalogue.PANELS)) and m.direction in ("", "+", "-"), m.key
+        assert m.level in ("size", "graph", "token", "hidden", "levels"), m.key
+
+
+def test_compare_shows_token_then_hidden_measures():
+    keys = catalogue.compare_keys()
+    levels = [catalogue.by_key(k).level for k in keys]
+    assert levels == sorted(levels, key=["token", "hidden", "graph", "levels", "size"].index)
+    assert "mean_entropy" in keys and "erank_window" in keys and "revisits_per_step" in keys
+
+
+def _graph(walk):
+    g = ReasoningGraph.from_walk(walk)
+    m = g.metrics()
+    m["revisits_per_step"] = m["n_revisits"] / m["n_steps"]
+    return m
+
+
+@pytest.mark.parametrize("key, compute, expected", [
+    ("loop_exists", lambda: _graph([0, 1, 0])["loop_exists"], True),
+    ("loop_exists", lambda: _graph([0, 0, 1])["loop_exists"], False),
+    ("loop_count", lambda: _graph([0, 1, 0, 2, 0])["loop_count"], 2),
+    ("max_revisits", lambda: _graph([0, 1, 0, 1, 2, 1])["max_revisits"], 2),
+    ("n_revisits", lambda: _graph([0, 1, 0, 1, 2, 1])["n_revisits"], 3),
+    ("revisits_per_step", lambda: _graph([0, 1, 0, 1, 2, 1])["revisits_per_step"], 0.5),
+    ("cycles_upto_k", lambda: _graph([0, 1, 0, 1, 2, 1])["cycles_upto_k"], 2),
+    ("cyclomatic", lambda: _graph([0, 1, 0])["cyclomatic"], 1),
+    ("diameter_hops", lambda: _graph([0, 1, 2])["diameter_hops"], 2),
+    ("avg_clustering", lambda: _graph([0, 1, 2, 0])["avg_clustering"], 1.0),
+    ("mean_entropy", lambda: entropy_of([0.5, 0.5]), 0.693147),
+    ("mean_entropy", lambda: entropy_of([0.8, 0.1, 0.1]), 0.639032),
+    ("mean_entropy", lambda: entropy_of([0.25] * 4), 1.386294),
+    ("effective_rank", lambda: effective_rank_from_singular_values(np.array([3.0, 1.0])), 1.754765),
+    ("effective_rank", lambda: effective_rank_from_singular_values(np.array([4.0, 2.0, 1.0])), 2.600490),
+    ("effective_rank", lambda: effective_rank(np.array([[1, 0, 0], [0, 2, 0], [0, 0, 3], [1, 1, 1]], float)),
+     2.600793),
+    ("erv", lambda: float(erank_velocity(np.array([2.0, 2.5, 3.0, 3.2]))[0].mean()), 0.65),
+    ("era", lambda: float(erank_velocity(np.array([2.0, 2.5, 3.0, 3.2]))[1].mean()), 0.10),
+])
+def test_check_values_in_the_catalogue_hold(key, compute, expected):
+    """Each value here also appears in the metric's documented check (so the docs state what the code does)."""
+    got = compute()
+    assert got == pytest.approx(expected, abs=1e-6) if isinstance(expected, float) else got == expected
+    shown = f"{expected:g}" if isinstance(expected, float) and not math.isclose(expected, 0.65) else str(expected)
+    check = catalogue.by_key(key).check
+    assert shown.rstrip("0") in check or str(expected) in check, (key, check)
