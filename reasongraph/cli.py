@@ -11,7 +11,7 @@ import argparse
 import sys
 from importlib import import_module
 
-COMMANDS = ("analyze", "score", "compare", "html")
+COMMANDS = ("analyze", "score", "compare", "html", "generate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,8 +1,8 @@
 """Progress of long runs on stderr: a live bar on a terminal, plain periodic log lines anywhere else.
 
-On a TTY the bar redraws in place (at most ten times a second) with records done, records/s, tokens/s and the
-ETA. Redirected to a file or a CI log, a carriage-return bar would be noise, so the same numbers are written as
-one line every ``interval`` seconds and once at the end.
+On a TTY the bar redraws in place (at most ten times a second) with records (or another unit) done, records/s,
+tokens/s and the ETA. Redirected to a file or a CI log, a carriage-return bar would be noise, so the same numbers
+are written as one line every ``interval`` seconds and once at the end.
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ class Progress:
     interval : seconds between log lines when not on a TTY.
     enabled : False writes nothing (``--quiet``).
     clock : a monotonic clock (injectable for tests).
+    unit : what is counted, in the plural (default ``"records"``; ``"samples"`` for generation).
 
     Records already done by an earlier run are counted with :meth:`skip`: they advance the count but not the
     rates, so the ETA of a resumed run is honest.
@@ -42,13 +43,14 @@ class Progress:
 
     def __init__(self, total: int | None = None, desc: str = "", stream: IO[str] | None = None,
                  tty: bool | None = None, interval: float = 30.0, enabled: bool = True,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, unit: str = "records") -> None:
         self.total = total
         self.desc = desc
         self.stream = stream if stream is not None else sys.stderr
         self.tty = bool(tty if tty is not None else getattr(self.stream, "isatty", lambda: False)())
         self.interval = interval
         self.enabled = enabled
+        self.unit = unit
         self._clock = clock
         self.n = 0
         self.n_skipped = 0
@@ -90,7 +92,7 @@ class Progress:
         count = f"{self.n}/{self.total}" if self.total is not None else f"{self.n}"
         pct = f" ({100 * self.n / self.total:.0f}%)" if self.total else ""
         eta_s = f", ETA {format_duration(eta)}" if self.total is not None and self.n < self.total else ""
-        return (f"{self.desc}: {count} records{pct}, {rps:.2f} records/s, {tps:.0f} tokens/s{eta_s}, "
+        return (f"{self.desc}: {count} {self.unit}{pct}, {rps:.2f} {self.unit}/s, {tps:.0f} tokens/s{eta_s}, "
                 f"elapsed {format_duration(self.elapsed)}")
 
     def _bar(self) -> str:
