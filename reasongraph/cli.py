@@ -12,7 +12,7 @@ import logging
 import sys
 from importlib import import_module
 
-COMMANDS = ("analyze", "score", "compare", "html")
+COMMANDS = ("analyze", "score", "compare", "html", "generate")
 
 
 def build_parser() -> argparse.ArgumentParser:

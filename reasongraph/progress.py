@@ -1,6 +1,6 @@
 """Progress of long runs on stderr: a live bar on a terminal, plain periodic log lines anywhere else.
 
-On a TTY the bar redraws in place (at most ten times a second) with records done, records/s, tokens/s and the
+On a TTY the bar redraws in place (at most ten times a second) with records (or another unit) done, records/s, tokens/s and the
 ETA. Redirected to a file or a CI log, a carriage-return bar would be noise, so the same numbers are written as
 one line when the stage starts, after its first item, every ``interval`` seconds, and once at the end.
 
@@ -40,6 +40,7 @@ class Progress:
     clock : a monotonic clock (injectable for tests).
     total_work : the stage's work in any unit (e.g. characters); given, the ETA is the work left over the rate of
         work done, each record's share passed as ``work`` to :meth:`update` and :meth:`skip`.
+    unit : what is counted, in the plural (default ``"records"``; ``"samples"`` for generation).
 
     Records already done by an earlier run are counted with :meth:`skip`: they advance the count but not the
     rates, so the ETA of a resumed run is honest.
@@ -47,13 +48,15 @@ class Progress:
 
     def __init__(self, total: int | None = None, desc: str = "", stream: IO[str] | None = None,
                  tty: bool | None = None, interval: float = 30.0, enabled: bool = True,
-                 clock: Callable[[], float] = time.monotonic, total_work: float | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, total_work: float | None = None,
+                 unit: str = "records") -> None:
         self.total = total
         self.desc = desc
         self.stream = stream if stream is not None else sys.stderr
         self.tty = bool(tty if tty is not None else getattr(self.stream, "isatty", lambda: False)())
         self.interval = interval
         self.enabled = enabled
+        self.unit = unit
         self._clock = clock
         self.total_work = total_work
         self.n = 0
@@ -105,13 +108,14 @@ class Progress:
         """The status as one line (without the bar)."""
         count = f"{self.n}/{self.total}" if self.total is not None else f"{self.n}"
         pct = f" ({100 * self.n / self.total:.0f}%)" if self.total else ""
-        head = f"{self.desc}: {count} records{pct}"
+        head = f"{self.desc}: {count} {self.unit}{pct}"
         if self.n == self.n_skipped:  # nothing processed in this run yet: no rate to speak of
             resumed = f", {self.n_skipped} done before" if self.n_skipped else ""
             return f"{head}{resumed}, starting, elapsed {format_duration(self.elapsed)}"
         rps, tps, eta = self.rates()
         eta_s = f", ETA {format_duration(eta)}" if self.total is not None and self.n < self.total else ""
-        return f"{head}, {rps:.2f} records/s, {tps:.0f} tokens/s{eta_s}, elapsed {format_duration(self.elapsed)}"
+        return (f"{head}, {rps:.2f} {self.unit}/s, {tps:.0f} tokens/s{eta_s}, "
+                f"elapsed {format_duration(self.elapsed)}")
 
     def _bar(self) -> str:
         if not self.total:

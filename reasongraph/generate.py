@@ -1,0 +1,470 @@
+"""On-policy sampling: N samples of each prompt from the model that will score them, with its own token entropy.
+
+A comparison of two policies is faithful only when each policy's traces are scored by that policy (science.md,
+"The seed question"); traces written by someone else measure the scorer's surprise at the text. :func:`generate`
+samples traces with transformers' ``model.generate`` (multinomial sampling from softmax(z / T), top-p when asked)
+and records, for every generated token, the policy's entropy at the sampling temperature: H_i of softmax(z_i / T)
+over the whole vocabulary, in nats, from the raw logits z_i of that step. Top-p is left out of H on purpose: it
+changes which token is drawn, not the policy whose entropy science.md's token level measures, and it is what
+teacher-forced scoring (:func:`~reasongraph.extraction.extract` at the same T) computes.
+
+Files, for ``out="traces.jsonl"``:
+
+- ``traces.jsonl``: one JSON line per sample, read as it is by ``reasongraph score traces.jsonl --prompt-field
+  prompt`` (with the same ``--model``, ``--temperature`` and ``--prompt-format``). Fields: ``id``
+  (``"<prompt id>/s<k>"``), ``prompt_id``, ``sample`` (k), ``prompt``, ``trace`` (the generated text, decoded
+  without special tokens), ``model``, ``temperature``, ``top_p``, ``seed``, ``prompt_format``,
+  ``finish_reason`` ("eos" or "length"), ``n_tokens`` (generated tokens, the final EOS not counted) and
+  ``ids_round_trip`` (whether tokenizing ``trace`` again gives the generated ids; see below).
+- ``traces.jsonl.entropy/``: the recorded entropies, one ``.npz`` shard per ``model.generate`` call, written
+  atomically. A shard holds ``ids`` (record ids), ``lengths``, and the records' ``entropy`` (float32, nats) and
+  ``token_ids`` (int64) concatenated in that order; it names its own records, so no index file has to be kept in
+  step with it. Read with :func:`load_policy_entropy` and :func:`load_token_ids`.
+- ``traces.jsonl.manifest.json``: the options; a rerun with other options is refused.
+
+Resuming: rerun the same call after Ctrl-C or ``kill -9``. Records are appended one fsynced line at a time
+(:class:`~reasongraph.storage.JsonlAppender`), a torn last line is cut off, and a record whose id is in the file
+is done. A generate call whose records are not all done runs again whole: its seed depends only on (``seed``,
+prompt index, first sample index), never on what ran before, so it draws the same tokens, rewrites the same
+shard and appends only the missing records. A resumed run therefore writes exactly the records, in the same
+order, of an uninterrupted one (on the same device, dtype and library versions).
+
+Re-tokenization: score tokenizes the trace text again. Usually that gives the generated ids back
+(``ids_round_trip`` true) and score's entropies equal the recorded ones to float rounding. When it does not (a
+special token generated inside the text is dropped by the decoding; byte pieces that decode to U+FFFD; a
+tokenizer that splits a text differently from how it was generated), the recorded array belongs to the generated
+ids (:func:`load_token_ids`) and does not line up with score's tokens: compare ids before pairing entropies.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reasongraph.errors import InputError, opt
+from reasongraph.progress import Progress
+from reasongraph.records import RecordReader
+from reasongraph.storage import (JsonlAppender, atomic_write, atomic_write_json, read_json, read_jsonl,
+                                 repair_jsonl)
+
+__all__ = ["EntropyRecorder", "Prompt", "Sample", "check_options", "entropy_dir", "generate", "load_policy_entropy",
+           "load_token_ids", "manifest_path", "read_prompts", "sample_batch"]
+
+_MANIFEST_FORMAT = "reasongraph.generate"
+_MANIFEST_VERSION = 1
+PROMPT_FORMATS = ("raw", "chat")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One prompt to sample from: its position in the input, its id, its text, and how messages name it."""
+
+    index: int
+    id: str
+    text: str
+    where: str
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One drawn sequence: the generated ids (final EOS left out), their entropies in nats, why it ended."""
+
+    token_ids: np.ndarray
+    entropy: np.ndarray
+    finish_reason: str
+
+
+def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, out: str | os.PathLike,
+             samples: int = 1, temperature: float = 1.0, top_p: float = 1.0, max_new_tokens: int = 512,
+             seed: int = 0, prompt_field: str = "prompt", id_field: str | None = "id", prompt_format: str = "raw",
+             batch_size: int | None = None, progress: bool = True) -> list[dict]:
+    """Sample ``samples`` traces of every prompt, record the policy's token entropy, write a resumable JSONL.
+
+    Parameters
+    ----------
+    prompts : a JSONL, CSV/TSV or Parquet file or a saved ``datasets`` folder (read with
+        :class:`~reasongraph.records.RecordReader`), a ``.txt`` file with one prompt per non-blank line (ids are
+        line numbers), or a list of prompt strings (ids are list indices).
+    model : a :class:`~reasongraph.models.LoadedModel`, a spec for :func:`~reasongraph.models.load_model`, or
+        None for the default model.
+    out : the output JSON Lines file; ``<out>.entropy/`` and ``<out>.manifest.json`` go next to it.
+    samples : samples per prompt (N), drawn together as one batch of N (or of ``batch_size``).
+    temperature, top_p : sampling from softmax(z / temperature), cut to the top-p nucleus when top_p < 1. The
+        recorded entropy is of softmax(z / temperature) over the whole vocabulary, before the top-p cut.
+    max_new_tokens : the longest trace, in tokens; a trace that reaches it ends with finish_reason "length".
+    seed : with the prompt's index and the batch's first sample index, seeds each ``model.generate`` call (in a
+        forked RNG: the caller's torch RNG state is left as it was).
+    prompt_field, id_field : fields of the input; the default id field may be absent (ids are then line numbers).
+    prompt_format : "raw" (the prompt's tokens, then the trace) or "chat" (the tokenizer's chat template, the
+        trace as the assistant's reply); the same meaning as in :func:`~reasongraph.extraction.extract`, so score
+        with the same ``prompt_format``.
+    batch_size : at most this many samples per ``model.generate`` call (None: all N samples of a prompt at once).
+    progress : show samples/s and tokens/s on stderr.
+
+    Sampling uses only temperature and top-p: the model's own generation defaults (such as top_k=50, a
+    repetition penalty) are not applied, since the recorded entropy must describe the distribution sampled from.
+    Generation stops at the EOS token(s) of the model's generation config and tokenizer.
+
+    Returns
+    -------
+    The records of ``out``, in order (those written by an earlier, interrupted run included).
+
+    Raises
+    ------
+    InputError : a bad option, a missing field, an empty or duplicate prompt, a prompt that leaves no room for
+        ``max_new_tokens`` in the model's context (all before any sampling), or ``out`` holding a run with
+        other options.
+    """
+    check_options(samples=samples, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,
+                  prompt_format=prompt_format, batch_size=batch_size)
+    items = read_prompts(prompts, prompt_field=prompt_field, id_field=id_field)
+    from reasongraph.extraction import _prompt_ids, resolve_model
+
+    lm = resolve_model(model)
+    prompt_ids = [_prompt_ids(lm.tokenizer, p.text, prompt_format) for p in items]
+    _check_lengths(items, prompt_ids, lm.context_length, max_new_tokens)
+    chunk = batch_size or samples
+    options = {"input_sha256": _input_sha256(prompts), "prompt_field": prompt_field, "id_field": id_field,
+               "model": lm.name, "model_config": _config_sha256(lm), "dtype": str(lm.dtype),
+               "device": getattr(lm.device, "type", str(lm.device)), "samples": samples,
+               "temperature": float(temperature), "top_p": float(top_p), "max_new_tokens": max_new_tokens,
+               "seed": seed, "prompt_format": prompt_format, "batch_size": chunk}
+    out = Path(out)
+    done = _open_output(out, options, source=prompts)
+    shards = entropy_dir(out)
+    common = {"model": lm.name, "temperature": float(temperature), "top_p": float(top_p), "seed": seed,
+              "prompt_format": prompt_format}
+    with Progress(len(items) * samples, "generate", enabled=progress, unit="samples") as bar, \
+            JsonlAppender(out) as sink:
+        for p, ids in zip(items, prompt_ids):
+            for first in range(0, samples, chunk):
+                ks = range(first, min(samples, first + chunk))
+                rids = [sample_id(p.id, k) for k in ks]
+                new = [rid not in done for rid in rids]
+                bar.skip(len(ks) - sum(new))
+                if not any(new):
+                    continue
+                drawn = sample_batch(lm, ids, n=len(ks), seed=batch_seed(seed, p.index, first),
+                                     temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
+                _write_shard(shards / f"{p.index:08d}-{first:06d}.npz", rids, drawn)
+                for k, rid, s, is_new in zip(ks, rids, drawn, new):
+                    if is_new:
+                        sink.append(_record(lm.tokenizer, p, k, rid, s, common))
+                bar.update(sum(new), tokens=sum(len(s.token_ids) for s, is_new in zip(drawn, new) if is_new))
+    return list(read_jsonl(out))
+
+
+# ---------------------------------------------------------------------- validation
+def check_options(*, samples: int, temperature: float, top_p: float, max_new_tokens: int, seed: int,
+                  prompt_format: str, batch_size: int | None) -> None:
+    """Raise InputError for a sampling option out of range (cheap: no model, no file)."""
+    if not _whole(samples) or samples < 1:
+        raise InputError(f"{opt('samples')} must be a whole number >= 1, got {samples!r}")
+    if not _real(temperature) or not (math.isfinite(temperature) and temperature > 0):
+        raise InputError(f"{opt('temperature')} must be a finite number > 0, got {temperature!r}")
+    if not _real(top_p) or not 0 < top_p <= 1:
+        raise InputError(f"{opt('top_p')} must be in (0, 1], got {top_p!r}")
+    if not _whole(max_new_tokens) or max_new_tokens < 1:
+        raise InputError(f"{opt('max_new_tokens')} must be a whole number >= 1, got {max_new_tokens!r}")
+    if not _whole(seed) or seed < 0:
+        raise InputError(f"{opt('seed')} must be a whole number >= 0, got {seed!r}")
+    if prompt_format not in PROMPT_FORMATS:
+        raise InputError(f"{opt('prompt_format')} must be 'raw' or 'chat', got {prompt_format!r}")
+    if batch_size is not None and (not _whole(batch_size) or batch_size < 1):
+        raise InputError(f"{opt('batch_size')} must be a whole number >= 1, got {batch_size!r}")
+
+
+def _whole(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+
+
+def _real(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+def read_prompts(prompts: str | os.PathLike | Sequence[str], *, prompt_field: str = "prompt",
+                 id_field: str | None = "id") -> list[Prompt]:
+    """The prompts of a file or list, validated: every prompt a non-blank string, every id unique.
+
+    Raises InputError naming the file, line and id of the first bad prompt (or the list index).
+    """
+    if isinstance(prompts, (str, os.PathLike)):
+        path = Path(prompts)
+        items = list(_text_prompts(path) if path.suffix.lower() == ".txt" else
+                     _record_prompts(path, prompt_field, id_field))
+    else:
+        items = []
+        for i, text in enumerate(prompts):
+            if not isinstance(text, str) or not text.strip():
+                raise InputError(f"prompts[{i}] must be a non-empty string, got {text!r}")
+            items.append(Prompt(i, str(i), text, f"prompts[{i}]"))
+    if not items:
+        raise InputError(f"{prompts if isinstance(prompts, (str, os.PathLike)) else 'prompts'}: no prompt to "
+                         "sample from")
+    seen: dict[str, str] = {}
+    for p in items:
+        if p.id in seen:
+            raise InputError(f"{p.where}: prompt id {p.id!r} was already used at {seen[p.id]}; sample ids "
+                             f"'<prompt id>/s<k>' must be unique (give unique ids, or {opt('id_field', 'None')} "
+                             "to number prompts by line)")
+        seen[p.id] = p.where
+    return items
+
+
+def _record_prompts(path: Path, prompt_field: str, id_field: str | None) -> Iterator[Prompt]:
+    try:
+        reader = RecordReader(path, text_field=prompt_field, id_field=id_field)
+    except InputError as e:
+        raise InputError(_prompt_words(e.template)) from None
+    for i, rec in enumerate(reader):
+        if not rec.ok:
+            raise InputError(f"{path}: {rec.where()}: {_prompt_words(rec.error)}")
+        yield Prompt(i, rec.id if rec.id is not None else str(rec.line), rec.text, f"{path}: {rec.where()}")
+
+
+def _prompt_words(message: str) -> str:
+    """The reader calls the field it reads the text field; here that field holds the prompt."""
+    return message.replace("text_field", opt("prompt_field")).replace("text field", "prompt field")
+
+
+def _text_prompts(path: Path) -> Iterator[Prompt]:
+    """One prompt per non-blank line of a UTF-8 text file; the id is the line number."""
+    if not path.is_file():
+        raise InputError(f"input not found: {path}")
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as e:
+                raise InputError(f"{path}: line {lineno}: undecodable bytes, not UTF-8 (column {e.start + 1})") \
+                    from None
+            if text.strip():
+                yield Prompt(lineno - 1, str(lineno), text, f"{path}: line {lineno}")
+
+
+def _check_lengths(items: list[Prompt], prompt_ids: list[list[int]], context: int, max_new_tokens: int) -> None:
+    for p, ids in zip(items, prompt_ids):
+        if len(ids) + max_new_tokens > context:
+            raise InputError(f"{p.where}: the prompt is {len(ids)} tokens, and with "
+                             f"{opt('max_new_tokens', max_new_tokens)} that is more than the model's context of "
+                             f"{context} tokens; shorten the prompt or lower {opt('max_new_tokens')}")
+
+
+# ---------------------------------------------------------------------- the output and its manifest
+def manifest_path(out: str | os.PathLike) -> Path:
+    """``<out>.manifest.json``: the options of the run that writes ``out``."""
+    return Path(f"{os.fspath(out)}.manifest.json")
+
+
+def entropy_dir(out: str | os.PathLike) -> Path:
+    """``<out>.entropy/``: the folder of entropy shards of ``out``."""
+    return Path(f"{os.fspath(out)}.entropy")
+
+
+def _open_output(out: Path, options: dict, source: Any) -> set[str]:
+    """Check or write the manifest, repair a torn last line; the ids already written."""
+    manifest, shards = manifest_path(out), entropy_dir(out)
+    if out.is_dir():
+        raise InputError(f"{opt('out')} {out} is a folder; give the path of the .jsonl file to write")
+    if manifest.exists():
+        old = read_json(manifest, "generate manifest")
+        if not isinstance(old, dict) or old.get("format") != _MANIFEST_FORMAT or not isinstance(
+                old.get("options"), dict):
+            raise InputError(f"{manifest} is not a reasongraph generate manifest; use another {opt('out')}")
+        diff = [k for k in sorted(set(old["options"]) | set(options)) if old["options"].get(k) != options.get(k)]
+        if diff:
+            said = "; ".join(f"{k}: run has {old['options'].get(k)!r}, now {options.get(k)!r}" for k in diff[:4])
+            raise InputError(f"{out} holds samples generated with other options ({said}); resume with the same "
+                             f"options, or use another {opt('out')} (or delete {out} and its "
+                             f"{manifest.name} and {shards.name}/)")
+    else:
+        if (out.exists() and out.stat().st_size) or (shards.is_dir() and any(shards.iterdir())):
+            raise InputError(f"{out} exists without its manifest {manifest.name}, so it is not a generate run to "
+                             f"resume; use another {opt('out')}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        where = str(Path(source).resolve()) if isinstance(source, (str, os.PathLike)) else None
+        atomic_write_json(manifest, {"format": _MANIFEST_FORMAT, "version": _MANIFEST_VERSION, "input": where,
+                                     "options": options})
+    shards.mkdir(exist_ok=True)
+    repair_jsonl(out)
+    return {r.get("id") for r in read_jsonl(out)}
+
+
+def _input_sha256(prompts: Any) -> str:
+    """Content hash of the prompts (every file of a saved-dataset folder), so changed prompts are not resumed."""
+    h = hashlib.sha256()
+    if not isinstance(prompts, (str, os.PathLike)):
+        h.update(json.dumps(list(prompts)).encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+    path = Path(prompts)
+    for p in ([path] if path.is_file() else sorted(q for q in path.rglob("*") if q.is_file())):
+        h.update(str(p.relative_to(path) if p != path else "").encode() + b"\0")
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def _config_sha256(lm: Any) -> str:
+    config = getattr(lm.model, "config", None)
+    text = config.to_json_string(use_diff=False) if hasattr(config, "to_json_string") else repr(config)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def sample_id(prompt_id: str, k: int) -> str:
+    """The record id of sample ``k`` of a prompt: ``"<prompt id>/s<k>"``."""
+    return f"{prompt_id}/s{k}"
+
+
+def _record(tokenizer: Any, p: Prompt, k: int, rid: str, s: Sample, common: dict) -> dict:
+    text = tokenizer.decode(s.token_ids.tolist(), skip_special_tokens=True, clean_up_tokenization_spaces=False)
+    again = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return {"id": rid, "prompt_id": p.id, "sample": k, "prompt": p.text, "trace": text, **common,
+            "finish_reason": s.finish_reason, "n_tokens": len(s.token_ids),
+            "ids_round_trip": list(again) == s.token_ids.tolist()}
+
+
+# ---------------------------------------------------------------------- entropy shards
+def _write_shard(path: Path, ids: list[str], drawn: list[Sample]) -> None:
+    arrays = {"ids": np.array(ids, dtype=str),
+              "lengths": np.array([len(s.token_ids) for s in drawn], dtype=np.int64),
+              "entropy": np.concatenate([s.entropy for s in drawn]).astype(np.float32),
+              "token_ids": np.concatenate([s.token_ids for s in drawn]).astype(np.int64)}
+    atomic_write(path, lambda tmp: np.savez(tmp, **arrays), suffix=".npz")
+
+
+def _read_shards(path: str | os.PathLike) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """(record id, entropy, token ids) of every record in the shards of ``path`` (the JSONL or its folder)."""
+    folder = Path(path) if Path(path).is_dir() else entropy_dir(path)
+    if not folder.is_dir():
+        raise InputError(f"{path}: no recorded entropies ({folder} is missing); was it written by generate?")
+    for shard in sorted(folder.glob("*.npz")):
+        if shard.name.startswith("."):
+            continue  # the temporary file of a write cut short by a kill
+        try:
+            with np.load(shard, allow_pickle=False) as z:
+                ids, lengths, entropy, token_ids = z["ids"], z["lengths"], z["entropy"], z["token_ids"]
+        except (OSError, ValueError, KeyError) as e:
+            raise InputError(f"{shard}: not a readable entropy shard ({e})") from None
+        bounds = np.cumsum(lengths)[:-1]
+        yield from zip(ids.tolist(), np.split(entropy, bounds), np.split(token_ids, bounds))
+
+
+def load_policy_entropy(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The entropies recorded at sampling time: {record id: float32 array, one value per generated token, nats}.
+
+    ``path`` is the generated JSONL (its ``.entropy/`` folder is read) or that folder. Value i is H of
+    softmax(z_i / T) over the whole vocabulary for generated token i, the final EOS left out. A shard written
+    just before a kill may hold ids not (yet) in the JSONL; a resumed run rewrites it with the same values.
+    """
+    return {rid: h for rid, h, _ in _read_shards(path)}
+
+
+def load_token_ids(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The generated token ids behind the recorded entropies: {record id: int64 array}, aligned with them."""
+    return {rid: ids for rid, _, ids in _read_shards(path)}
+
+
+# ---------------------------------------------------------------------- sampling
+def batch_seed(seed: int, prompt_index: int, first_sample: int) -> int:
+    """The torch seed of one generate call, from the run's seed and the call's place in the run alone."""
+    return int(np.random.SeedSequence([seed, prompt_index, first_sample]).generate_state(1)[0])
+
+
+class EntropyRecorder:
+    """A logits processor that keeps, per row and step, H of softmax(scores / T) and passes scores on unchanged.
+
+    It must see the raw logits: :func:`sample_batch` makes it the first processor and asks for no penalty, so
+    the processors transformers adds (temperature, top-p) come after it. The entropy stays on the model's device
+    until the end, so recording adds no host sync per step; it uses the same (max, sum, dot) softmax statistics
+    as teacher-forced scoring (:mod:`reasongraph.vocab_entropy`).
+    """
+
+    def __init__(self, temperature: float) -> None:
+        self.temperature = float(temperature)
+        self.steps: list[Any] = []
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        from reasongraph.vocab_entropy import _tile_stats
+
+        _, total, e_dot_s = _tile_stats(scores.float() / self.temperature)  # a new tensor: scores stay intact
+        self.steps.append(total.log() - e_dot_s / total)
+        return scores
+
+    def entropies(self, n_steps: int) -> np.ndarray:
+        """(rows, n_steps) float32: the first ``n_steps`` recorded steps (transformers may run a step it undoes)."""
+        import torch
+
+        return torch.stack(self.steps[:n_steps], dim=1).float().cpu().numpy()
+
+
+def stop_token_ids(lm: Any) -> list[int]:
+    """The EOS ids that end a sample: the model's generation config's and the tokenizer's."""
+    eos = getattr(getattr(lm.model, "generation_config", None), "eos_token_id", None)
+    ids = list(eos) if isinstance(eos, (list, tuple)) else ([] if eos is None else [eos])
+    if lm.tokenizer.eos_token_id is not None:
+        ids.append(lm.tokenizer.eos_token_id)
+    return sorted(set(int(i) for i in ids))
+
+
+@contextmanager
+def plain_sampling(lm: Any, seed: int) -> Iterator[dict]:
+    """Inside: a clean generation config on the model, a forked torch RNG seeded with ``seed``, no autograd.
+
+    Yields the ``model.generate`` keywords shared by every call (EOS, pad). transformers fills every option a
+    call leaves unset from ``model.generation_config`` and then from its global defaults, which include top_k=50
+    and may include a model's repetition penalty or min_p; swapping in a config that holds only the special
+    tokens, and passing top_k=0, leaves temperature and top-p as the only changes to the distribution.
+    """
+    import torch
+    from transformers import GenerationConfig
+
+    stop = stop_token_ids(lm)
+    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else (stop[0] if stop else 0)
+    model = lm.model
+    saved = model.generation_config
+    devices = [lm.device] if getattr(lm.device, "type", "cpu") != "cpu" else []
+    model.generation_config = GenerationConfig(bos_token_id=saved.bos_token_id, eos_token_id=stop,
+                                               pad_token_id=pad)
+    try:
+        with torch.random.fork_rng(devices=devices), torch.inference_mode():
+            torch.manual_seed(seed)
+            yield {"eos_token_id": stop or None, "pad_token_id": pad, "do_sample": True, "top_k": 0}
+    finally:
+        model.generation_config = saved
+
+
+def sample_batch(lm: Any, prompt_ids: Sequence[int], *, n: int, seed: int, temperature: float = 1.0,
+                 top_p: float = 1.0, max_new_tokens: int = 512) -> list[Sample]:
+    """Draw ``n`` samples of one prompt in one ``model.generate`` call, with each token's policy entropy.
+
+    ``prompt_ids`` are the prompt's token ids (as :func:`~reasongraph.extraction.encode` builds them); the same
+    arguments draw the same samples (on one device and library version).
+    """
+    import torch
+    from transformers import LogitsProcessorList
+
+    recorder = EntropyRecorder(temperature)
+    with plain_sampling(lm, seed) as fixed:
+        ids = torch.tensor([list(prompt_ids)], dtype=torch.long, device=lm.device)
+        seqs = lm.model.generate(ids, attention_mask=torch.ones_like(ids), temperature=float(temperature),
+                                 top_p=float(top_p), max_new_tokens=max_new_tokens, num_return_sequences=n,
+                                 logits_processor=LogitsProcessorList([recorder]), **fixed)
+    new = seqs[:, ids.shape[1]:].cpu().numpy()
+    entropy = recorder.entropies(new.shape[1])
+    return [_cut(row, h, fixed["eos_token_id"] or []) for row, h in zip(new, entropy)]
+
+
+def _cut(row: np.ndarray, entropy: np.ndarray, stop: list[int]) -> Sample:
+    """One row of generate's output up to its first EOS (later positions are padding)."""
+    ends = np.flatnonzero(np.isin(row, stop))
+    n, reason = (int(ends[0]), "eos") if ends.size else (len(row), "length")
+    return Sample(row[:n].astype(np.int64), entropy[:n].astype(np.float32), reason)

@@ -1,0 +1,241 @@
+"""On-policy sampling: recorded entropy equals teacher-forced entropy, seeded, resumable after kill -9, bad input."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reasongraph.cli import main
+from reasongraph.generate import (EntropyRecorder, entropy_dir, generate, load_policy_entropy, load_token_ids,
+                                  manifest_path)
+
+ROOT = Path(__file__).resolve().parents[1]
+PROMPTS = ["Question: what is 17 * 23? Let us think step by step. First,", "A short poem about the sea:\n"]
+
+
+def _write_prompts(path: Path, prompts: list[str]) -> Path:
+    path.write_text("".join(json.dumps({"id": f"q{i}", "prompt": p}) + "\n" for i, p in enumerate(prompts)))
+    return path
+
+
+# ---------------------------------------------------------------------- the recorded entropy
+def test_recorder_check_values_and_float64_reference():
+    import torch
+
+    t = 0.7
+    # logits T * ln p give softmax(z / T) = p: science.md's check values
+    probs = [[.5, .5, 0, 0], [.8, .1, .1, 0], [.25, .25, .25, .25]]
+    z = torch.tensor([[t * np.log(x) if x else -1e4 for x in row] for row in probs], dtype=torch.float32)
+    rec = EntropyRecorder(t)
+    assert rec(None, z) is z
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=4.0, size=(3, 49152))
+    rec(None, torch.tensor(logits, dtype=torch.float32))
+    got = [rec.entropies(2)[:, 0], rec.entropies(2)[:, 1]]
+    np.testing.assert_allclose(got[0], [0.693147, 0.639032, 1.386294], atol=2e-6)
+    p = np.exp(logits / t - np.max(logits / t, axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    reference = -(p * np.log(p)).sum(axis=1)
+    np.testing.assert_allclose(got[1], reference, rtol=1e-5)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("temperature, top_p, prompt_format", [(1.0, 1.0, "raw"), (0.7, 0.9, "chat")])
+def test_policy_entropy_equals_teacher_forced(smollm2, tmp_path, temperature, top_p, prompt_format):
+    """score's entropy of the same trace (same model, temperature, prompt format) is the recorded one.
+
+    Tolerance: 1e-4 nats + 1e-4 relative. Both are float32 on CPU; generate runs the prompt once and then one
+    token at a time against the KV cache, teacher forcing runs one forward pass over prompt + trace, so the
+    matrix products sum in another order and the logits differ in the last bits (measured: at most 2.5e-5 nats
+    over these samples, entropies up to ~6 nats). A real mismatch (a BOS or template difference, T applied
+    twice or not at all, top-p in the entropy) moves entropies by 0.01 to whole nats.
+    """
+    from reasongraph.extraction import extract
+
+    out = tmp_path / "traces.jsonl"
+    records = generate(PROMPTS, model=smollm2, out=out, samples=2, temperature=temperature, top_p=top_p,
+                       max_new_tokens=24, seed=3, prompt_format=prompt_format, progress=False)
+    assert [r["id"] for r in records] == ["0/s0", "0/s1", "1/s0", "1/s1"]
+    entropy, token_ids = load_policy_entropy(out), load_token_ids(out)
+    compared = 0
+    for r in records:
+        h, ids = entropy[r["id"]], token_ids[r["id"]]
+        assert len(h) == len(ids) == r["n_tokens"]
+        assert r["finish_reason"] == ("length" if r["n_tokens"] == 24 else "eos")
+        if not r["trace"].strip():
+            continue  # EOS came first: nothing to teacher-force (score lists such a record as an error)
+        trace = extract(r["trace"], r["prompt"], model=smollm2, temperature=temperature,
+                        prompt_format=prompt_format)
+        round_trip = trace.input_ids[trace.prompt_len:].tolist() == ids.tolist()
+        assert round_trip == r["ids_round_trip"]
+        if round_trip:
+            np.testing.assert_allclose(trace.entropy, h, rtol=1e-4, atol=1e-4)
+            compared += 1
+    assert compared >= 3, "too few samples whose text re-tokenizes to the generated ids"
+
+
+# ---------------------------------------------------------------------- seeds and resuming
+def test_same_seed_same_samples(tiny, tmp_path):
+    kw = dict(model=tiny, samples=3, max_new_tokens=12, progress=False)
+    a = generate(PROMPTS, out=tmp_path / "a.jsonl", seed=7, **kw)
+    b = generate(PROMPTS, out=tmp_path / "b.jsonl", seed=7, **kw)
+    c = generate(PROMPTS, out=tmp_path / "c.jsonl", seed=8, **kw)
+    assert [r["trace"] for r in a] == [r["trace"] for r in b]
+    assert len({r["trace"] for r in a}) == 6  # the samples of a prompt differ
+    assert not {r["trace"] for r in a} & {r["trace"] for r in c}
+    ha, hb = load_policy_entropy(tmp_path / "a.jsonl"), load_policy_entropy(tmp_path / "b.jsonl")
+    assert all(np.array_equal(ha[k], hb[k]) for k in ha) and ha.keys() == hb.keys()
+
+
+def _cli(*args: str) -> list[str]:
+    return ["generate", *args]
+
+
+def test_resume_after_kill(tiny, tmp_path):
+    """A run killed with SIGKILL mid-way and resumed writes the same file and entropies as an uninterrupted one."""
+    prompts = _write_prompts(tmp_path / "prompts.jsonl", [f"Problem {i}: count to {i}." for i in range(20)])
+    args = ["--model", "tiny-random", "--samples", "2", "--max-new-tokens", "16", "--seed", "5", "--quiet"]
+    killed = tmp_path / "killed.jsonl"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "reasongraph", "generate", str(prompts), "--out", str(killed),
+                             *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    n_at_kill = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        n_at_kill = killed.read_bytes().count(b"\n") if killed.exists() else 0
+        if n_at_kill >= 5:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
+    n_written = killed.read_bytes().count(b"\n")
+    assert 5 <= n_written < 40, n_written
+
+    assert main(_cli(str(prompts), "--out", str(killed), *args)) == 0
+    full = tmp_path / "full.jsonl"
+    assert main(_cli(str(prompts), "--out", str(full), *args)) == 0
+    assert killed.read_bytes() == full.read_bytes()
+    assert killed.read_bytes().count(b"\n") == 40
+    got, want = load_policy_entropy(killed), load_policy_entropy(full)
+    assert got.keys() == want.keys() and all(np.array_equal(got[k], want[k]) for k in want)
+
+
+def test_resume_inside_a_batch_with_a_torn_line(tiny, tmp_path):
+    """Killed after writing one sample of a prompt's batch, mid-way through the next line: nothing lost, no twin."""
+    kw = dict(model=tiny, samples=3, max_new_tokens=10, seed=1, progress=False)
+    full = tmp_path / "full.jsonl"
+    generate(PROMPTS, out=full, **kw)
+    part = tmp_path / "part.jsonl"
+    generate(PROMPTS, out=part, **kw)
+    lines = part.read_bytes().splitlines(keepends=True)
+    part.write_bytes(b"".join(lines[:4]) + lines[4][:20])  # prompt 1: s0 written, s1 torn, s2 missing
+    (entropy_dir(part) / "00000001-000000.npz").unlink()
+    records = generate(PROMPTS, out=part, **kw)
+    assert [r["id"] for r in records] == ["0/s0", "0/s1", "0/s2", "1/s0", "1/s1", "1/s2"]
+    assert part.read_bytes() == full.read_bytes()
+    assert load_policy_entropy(part).keys() == load_policy_entropy(full).keys()
+
+
+def test_rerun_with_other_options_is_refused(tiny, tmp_path, capsys):
+    out = tmp_path / "t.jsonl"
+    generate(PROMPTS, model=tiny, out=out, samples=1, max_new_tokens=4, progress=False)
+    with pytest.raises(Exception, match=r"other options \(temperature: run has 1.0, now 0.5\)"):
+        generate(PROMPTS, model=tiny, out=out, samples=1, max_new_tokens=4, temperature=0.5, progress=False)
+    foreign = tmp_path / "foreign.jsonl"
+    foreign.write_text('{"id": 1}\n')
+    with pytest.raises(Exception, match="without its manifest"):
+        generate(PROMPTS, model=tiny, out=foreign, max_new_tokens=4, progress=False)
+    assert manifest_path(out).is_file() and not manifest_path(foreign).exists()
+
+
+def test_txt_prompts_and_records_that_score_reads(tiny, tmp_path):
+    """A .txt input (one prompt per line, blank lines skipped); score reads the output as it is, and its mean
+    entropy of each trace is the mean of the recorded entropies."""
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("Say hello.\n\nCount to three.\n")
+    out = tmp_path / "traces.jsonl"
+    records = generate(prompts, model=tiny, out=out, samples=2, max_new_tokens=40, temperature=0.8,
+                       progress=False)
+    assert [r["prompt_id"] for r in records] == ["1", "1", "3", "3"]
+    assert {k: records[0][k] for k in ("prompt", "sample", "temperature", "top_p", "seed", "model")} == {
+        "prompt": "Say hello.", "sample": 0, "temperature": 0.8, "top_p": 1.0, "seed": 0,
+        "model": "tiny-random-llama-0"}
+    run = tmp_path / "run"
+    assert main(["score", str(out), "--prompt-field", "prompt", "--model", "tiny-random", "--temperature", "0.8",
+                 "--k", "2", "--n-shifts", "0", "--quiet", "--out", str(run)]) == 0
+    rows = {r["id"]: r for r in map(json.loads, (run / "rows.jsonl").read_text().splitlines())}
+    entropy, token_ids = load_policy_entropy(out), load_token_ids(out)
+    for r in records:
+        again = tiny.tokenizer(r["trace"], add_special_tokens=False)["input_ids"]
+        assert r["ids_round_trip"] == (again == token_ids[r["id"]].tolist())
+    # random tokens often re-tokenize otherwise ('axy' 'magnetic' -> 'ax' 'ym' 'agnetic'): the flag tells
+    assert 0 < sum(r["ids_round_trip"] for r in records) < len(records)
+    for r in records:
+        if r["ids_round_trip"]:
+            assert rows[r["id"]]["mean_entropy"] == pytest.approx(float(np.mean(entropy[r["id"]])), rel=1e-4)
+
+
+# ---------------------------------------------------------------------- bad input, on the command line
+@pytest.fixture
+def no_loading(monkeypatch):
+    """Bad input must fail before the model loads: loading one fails the test."""
+    import reasongraph.models
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model was loaded before the input was checked")
+    monkeypatch.setattr(reasongraph.models, "load_model", refuse)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--temperature", "0"], "temperature must be a finite number > 0, got 0.0"),
+    (["--temperature", "-1"], "temperature must be a finite number > 0"),
+    (["--temperature", "nan"], "temperature must be a finite number > 0, got nan"),
+    (["--temperature", "inf"], "temperature must be a finite number > 0, got inf"),
+    (["--top-p", "0"], "top_p must be in (0, 1], got 0.0"),
+    (["--top-p", "1.5"], "top_p must be in (0, 1], got 1.5"),
+    (["--samples", "0"], "samples must be a whole number >= 1, got 0"),
+    (["--max-new-tokens", "0"], "max_new_tokens must be a whole number >= 1, got 0"),
+    (["--prompt-field", "question"], "unknown field name: prompt_field 'question'; fields in the input: id, prompt"),
+])
+def test_bad_options_exit_2_before_loading(tmp_path, capsys, no_loading, extra, message):
+    prompts = _write_prompts(tmp_path / "p.jsonl", PROMPTS)
+    out = tmp_path / "t.jsonl"
+    assert main(_cli(str(prompts), "--out", str(out), *extra)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("reasongraph generate: error: ") and message in err
+    assert not out.exists() and not manifest_path(out).exists()
+
+
+@pytest.mark.parametrize("lines, message", [
+    ('{"id": "a", "prompt": "Hi"}\n{"id": "b", "prompt": "  "}\n', "line 2 (id 'b'): empty text in field 'prompt'"),
+    ('{"id": "a", "prompt": "Hi"}\n{"id": "b"}\n', "line 2 (id 'b'): missing prompt field 'prompt'"),
+    ('{"id": "a", "prompt": "Hi"}\n{"id": "a", "prompt": "Ho"}\n', "line 2 (id 'a'): prompt id 'a' was already used"),
+    ('{"id": "a", "prompt": 3}\n', "line 1 (id 'a'): prompt field 'prompt' is not a string"),
+])
+def test_bad_prompts_exit_2_before_loading(tmp_path, capsys, no_loading, lines, message):
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(lines)
+    assert main(_cli(str(prompts), "--out", str(tmp_path / "t.jsonl"))) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and message in err, err
+
+
+def test_prompt_longer_than_the_context(tmp_path, capsys):
+    prompts = _write_prompts(tmp_path / "p.jsonl", ["Short.", " ".join(["word"] * 1000)])
+    out = tmp_path / "t.jsonl"
+    assert main(_cli(str(prompts), "--out", str(out), "--model", "tiny-random", "--max-new-tokens", "1500",
+                     "--quiet")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "line 2 (id 'q1'): the prompt is 1000 tokens, and with max_new_tokens=1500 that is more than the " \
+           "model's context of 2048 tokens" in err
+    assert not out.exists()  # checked before any sampling
