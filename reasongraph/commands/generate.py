@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import argparse
 
-from reasongraph.commands.options import load_model_from_args
-
 EPILOG = """\
 OUT gets one JSON line per sample (id "<prompt id>/s<k>", prompt_id, sample, prompt, trace, model, temperature,
 top_p, seed, finish_reason, n_tokens, ...), OUT.entropy/ the token entropies of softmax(logits / T) recorded while
@@ -16,9 +14,10 @@ is refused. Score the samples with the model and settings that wrote them:
 """
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
+               formatter: type = argparse.RawDescriptionHelpFormatter) -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="sample traces from a model with its own token entropy (resumable)",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog=EPILOG, formatter_class=formatter, parents=list(parents),
                        description="Sample N traces of every prompt with the model (temperature, top-p), record "
                                    "each token's policy entropy at the sampling temperature, and write records "
                                    "that reasongraph score reads as they are.")
@@ -49,6 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="at most N samples per generate call (default: all samples of a prompt at once)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(run=run)
+    return p
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
                   max_new_tokens=args.max_new_tokens, seed=args.seed, prompt_format=args.prompt_format,
                   batch_size=args.batch_size)
     prompts = read_prompts(args.prompts, prompt_field=args.prompt_field, id_field=args.id_field)
-    records = generate(args.prompts, model=load_model_from_args(args), out=args.out, samples=args.samples,
+    from reasongraph.models import load_model
+
+    records = generate(args.prompts, model=load_model(args.model, device=args.device, dtype=args.dtype), out=args.out, samples=args.samples,
                        temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
                        seed=args.seed, prompt_field=args.prompt_field, id_field=args.id_field,
                        prompt_format=args.prompt_format, batch_size=args.batch_size, progress=not args.quiet)
