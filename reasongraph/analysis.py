@@ -15,8 +15,6 @@ import numpy as np
 
 from reasongraph.align import Alignment, align
 from reasongraph.display import fmt, fmt_p
-from reasongraph.erank import (effective_rank, effective_rank_by_layer, erank_dynamics, erank_profile, erank_window,
-                               level_coupling)
 from reasongraph.errors import InputError, opt
 from reasongraph.graph import ReasoningGraph
 from reasongraph.markers import Marker, find_markers, markers_per_step
@@ -25,8 +23,6 @@ from reasongraph.storage import read_json
 from reasongraph.trace import Trace
 from reasongraph.validate import check_choice, check_int, check_number, check_optional_int
 
-ERANK_WINDOW = 64  # tokens per window of the effective-rank curve drawn along a trace
-ERANK_WINDOW_W = 128  # W of erank_window and level_coupling: the length-controlled measures (science.md)
 
 
 @dataclass(eq=False)
@@ -41,7 +37,7 @@ class Analysis:
     alignment : revisits vs entropy spikes (and aha markers), :class:`~reasongraph.align.Alignment`.
     markers : aha markers found in the text.
     forking : (n_tokens,) bool, the forking tokens (entropy spikes).
-    erank_curve : (window start token, effective rank) along the trace, windows of 64 tokens.
+    erank_curve : (window start token, effective rank) along the trace (:data:`reasongraph.erank.PROFILE_WINDOW`).
     metrics : flat JSON-able dict: graph metrics, entropy summary, effective rank, ERV/ERA, alignment counts.
     events : JSON-able lists: revisits, spikes (token indices), markers, hidden_only and token_only steps.
     params : how the analysis was made (clustering, rho, window, seed, layer).
@@ -220,9 +216,9 @@ def _analyze_trace(trace: Trace, clusterer: Any, labels: Sequence[int] | None, l
                       onset_tokens=options["onset_tokens"], lookback=options["lookback"],
                       n_shifts=options["n_shifts"], seed=options["seed"],
                       marker_steps=markers_per_step(found, trace.steps))
-    hidden = trace.hidden[layer]
-    erank_curve = erank_profile(hidden, window=ERANK_WINDOW) if len(hidden) >= 2 else (np.zeros(0), np.zeros(0))
-    metrics = {**_metrics(trace, graph, forking, found, alignment, hidden, options["length_bound"]),
+    summary = trace.hidden_summary(layer)
+    erank_curve = tuple(np.asarray(v, dtype=np.float64) for v in summary["erank_curve"])
+    metrics = {**_metrics(trace, graph, forking, found, alignment, summary, options["length_bound"]),
                **cluster_params}
     params = {"layer": layer, **options, **cluster_params}
     events = _events(trace, revisits, forking, found, alignment)
@@ -245,21 +241,32 @@ def _label_steps(trace: Trace, clusterer: Any, layer: int, k: int | None, seed: 
 
 
 def _metrics(trace: Trace, graph: ReasoningGraph, forking: np.ndarray, markers: list[Marker],
-             alignment: Alignment, hidden: np.ndarray, length_bound: int) -> dict:
-    erv, era = erank_dynamics(hidden)
-    graph_metrics = graph.metrics(length_bound=length_bound)
-    n_steps = graph_metrics["n_steps"]
-    metrics = {"n_tokens": trace.n_tokens, **graph_metrics,
-               "revisits_per_step": graph_metrics["n_revisits"] / n_steps if n_steps else math.nan,
-               **entropy_summary(trace.entropy),
+             alignment: Alignment, hidden: dict, length_bound: int) -> dict:
+    metrics = {"n_tokens": trace.n_tokens, **graph_metrics(graph, length_bound), **entropy_summary(trace.entropy),
                "n_forking": int(forking.sum()), "forking_share": float(forking.mean()) if forking.size else math.nan,
-               "n_markers": len(markers), "effective_rank": effective_rank(hidden) if len(hidden) > 1 else math.nan,
-               "erank_window": erank_window(hidden, ERANK_WINDOW_W),
-               "level_coupling": level_coupling(trace.entropy, hidden, ERANK_WINDOW_W), "erv": erv, "era": era}
-    if len(trace.hidden) > 1:
-        by_layer = effective_rank_by_layer(trace.hidden)
-        metrics.update({f"effective_rank_layer{k}": v for k, v in by_layer.items()})
+               "n_markers": len(markers), **{k: v for k, v in hidden.items() if k != "erank_curve"}}
+    if len(trace.layers) > 1:
+        metrics.update({f"effective_rank_layer{k}": trace.hidden_summary(k)["effective_rank"] for k in trace.layers})
     metrics.update(alignment.as_dict())
+    return metrics
+
+
+#: What a layer sweep reports for each layer beyond the first (rows get them as "<name>@<layer spec>").
+SWEEP_METRICS = ("n_nodes", "loop_exists", "loop_count", "max_revisits", "n_revisits", "revisits_per_step",
+                 "cycles_upto_k", "diameter_hops", "small_world_hops", "effective_rank", "erank_window")
+
+
+def layer_metrics(trace: Trace, labels: Sequence[int], layer: int, *, length_bound: int = 5) -> dict:
+    """The :data:`SWEEP_METRICS` of one more layer of a trace whose steps at that layer were labeled ``labels``."""
+    metrics = {**graph_metrics(ReasoningGraph.from_trace(trace, labels, layer), length_bound),
+               **trace.hidden_summary(layer)}
+    return {k: metrics[k] for k in SWEEP_METRICS}
+
+
+def graph_metrics(graph: ReasoningGraph, length_bound: int = 5) -> dict:
+    """The graph's metrics and its revisits per step (the length-controlled rate of revisits)."""
+    metrics = graph.metrics(length_bound=length_bound)
+    metrics["revisits_per_step"] = metrics["n_revisits"] / metrics["n_steps"] if metrics["n_steps"] else math.nan
     return metrics
 
 

@@ -42,7 +42,7 @@ from reasongraph.runs import RunLayout
 from reasongraph.scoring.pass1 import Pass1, load_checked
 from reasongraph.scoring.plan import ModelPlan
 from reasongraph.storage import atomic_write, atomic_write_json, file_sha256, read_json
-from reasongraph.summary import summarize
+from reasongraph.summary import layer_table, summarize
 
 log = logging.getLogger("reasongraph")
 
@@ -57,8 +57,8 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
                   clusterer: Any = None, k: int = 200, method: str = "kmeans", cluster_by: str = "model",
                   fit_sample: int | None = None, rho: float = 0.2, forking_threshold: float | None = None,
                   rule: str = "onset", onset_tokens: int = 1, lookback: int = 0, n_shifts: int = 1000,
-                  batch_size: int | None = None, cache_dir: str | Path | None = None, on_error: str = "skip",
-                  seed: int = 0, progress: bool = True) -> list[dict]:
+                  batch_size: int | None = None, cache_dir: str | Path | None = None, keep_hidden: bool = False,
+                  on_error: str = "skip", seed: int = 0, progress: bool = True) -> list[dict]:
     """Score every trace of a dataset; write a resumable run folder; return the rows.
 
     Parameters
@@ -73,7 +73,9 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
         field ``"id"`` may be absent (records are then known by line number).
     limit : score only the first ``limit`` records of the input.
     layers, segment, prompt_format, temperature, truncate : extraction options, as
-        :func:`~reasongraph.extraction.extract`; the first layer gives the step vectors.
+        :func:`~reasongraph.extraction.extract`. The first layer gives the step vectors; with several, each is
+        clustered on its own and rows get each further layer's graph metrics as "<name>@<layer>" (a layer sweep,
+        as the paper's 0.1..0.9; summary.json's "layers" has the detection ratio by layer).
     device, dtype : where and how models given by spec are loaded (see :func:`~reasongraph.models.load_model`).
     clusterer : None fits clusterings over the steps of the dataset; a path (or a fitted clusterer) reuses one
         (a single model only).
@@ -91,6 +93,8 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
         characters). Part of the run's identity, with the device: padded batches change hidden states in the
         last bits, so a resumed run must batch exactly as the first one did.
     cache_dir : where extracted traces are cached (default ``out/traces``); may be shared between runs.
+    keep_hidden : also cache every token's hidden states (float16). By default the cache keeps what the passes
+        need, each layer's step vectors and hidden-state summary, about 40x smaller for a 576-wide model.
     on_error : "skip" writes bad records to errors.jsonl and goes on; "fail" raises InputError at the first.
     seed : seeds the clustering, the fit sample, the bootstrap CIs and the alignment permutation test.
     progress : show progress on stderr (a bar on a terminal, log lines elsewhere).
@@ -264,13 +268,24 @@ def _pass2(run: Pass1, clusterers: dict[str, Any], fit: dict) -> None:
                 run.record_error(rec, f"analysis failed: {run.reason(e)}", e)
                 bar.update(work=rec.size)
                 continue
-            row = _row(rec, trace, analysis.metrics, fit, run)
+            row = _row(rec, trace, {**analysis.metrics, **_sweep(run, rec, trace, clusterers)}, fit, run)
             run.timing.analyze_s += time.perf_counter() - t0
             run.timing.n_analyzed += 1
             run.timing.n_analyzed_tokens += trace.n_tokens
             run.store.append_row(row)
             run.done.add(rec.line)
             bar.update(tokens=trace.n_tokens, work=rec.size)
+
+
+def _sweep(run: Pass1, rec: Record, trace: Any, clusterers: dict[str, Any]) -> dict:
+    """The layer sweep: each layer beyond the first labeled by its own clustering, its metrics as "name@layer"."""
+    from reasongraph.analysis import layer_metrics
+
+    out = {}
+    for key, layer, spec in run.layer_units(rec)[1:]:
+        labels = clusterers[key].predict(trace.step_vectors(layer))
+        out.update({f"{k}@{spec}": v for k, v in layer_metrics(trace, labels, layer).items()})
+    return out
 
 
 def _row(rec: Record, trace: Any, metrics: dict, fit: dict, run: Pass1) -> dict:
@@ -324,6 +339,7 @@ def _summary(run: Pass1, rows: list[dict], fit: dict) -> dict:
     overall = summarize(rows, group_key=None, seed=seed).get("all") if rows else None
     if overall is not None:
         overall["alignment"] = pool_alignment(rows, seed=seed)
+    layers = [str(spec) for spec in run.opts.layers]
     return {
         "n_records": run.total, "n_rows": len(rows), "n_errors": n_errors,
         "complete": len(rows) + n_errors == run.total,
@@ -333,5 +349,6 @@ def _summary(run: Pass1, rows: list[dict], fit: dict) -> dict:
         "trace_cache": run.cache_location(),
         "overall": overall,
         "groups": groups,
+        "layers": layer_table(rows, layers, seed=seed) if len(layers) > 1 else None,
         "timing": asdict(run.timing),
     }

@@ -16,6 +16,9 @@ import numpy as np
 from reasongraph.errors import InputError, opt
 
 __all__ = [
+    "PROFILE_WINDOW",
+    "WINDOW",
+    "hidden_summary",
     "effective_rank",
     "effective_rank_by_layer",
     "effective_rank_from_singular_values",
@@ -320,3 +323,30 @@ def level_coupling(entropy: np.ndarray, X: np.ndarray, window: int = 128) -> flo
     if mean_h.size < 3 or np.ptp(mean_h) == 0 or np.ptp(ranks) == 0:
         return float("nan")
     return float(spearmanr(mean_h, ranks).statistic)
+
+
+#: W of :func:`erank_window` and :func:`level_coupling` in a trace's summary: the length-controlled hidden level.
+WINDOW = 128
+#: Rows per window of the effective-rank curve drawn along a trace.
+PROFILE_WINDOW = 64
+
+
+def hidden_summary(X: np.ndarray, entropy: np.ndarray) -> dict:
+    """Every hidden-state measure of one trace at one layer, from its (n_tokens, d) hidden states.
+
+    ``effective_rank`` (whole trace, centered), ``erank_window`` (W = :data:`WINDOW`), ``erv`` and ``era``
+    (VERL), ``level_coupling`` (window entropy vs window rank), and ``erank_curve``: [window starts, ranks] of
+    windows of :data:`PROFILE_WINDOW` rows, for plots. A trace's cache keeps this summary instead of the
+    hidden states, which are a thousand times larger.
+    """
+    X = _as_matrix(X)
+    erv, era = erank_dynamics(X)
+    starts, values = erank_profile(X, window=PROFILE_WINDOW) if len(X) >= 2 else (np.zeros(0), np.zeros(0))
+    return {
+        "effective_rank": effective_rank(X) if len(X) > 1 else float("nan"),
+        "erank_window": erank_window(X, WINDOW),
+        "erv": erv,
+        "era": era,
+        "level_coupling": level_coupling(entropy, X, WINDOW),
+        "erank_curve": [np.asarray(starts).tolist(), [float(v) for v in values]],
+    }

@@ -132,10 +132,11 @@ def resolve_model(model: Any) -> Any:
 
 
 def resolve_layers(layers: Sequence[LayerSpec], num_layers: int) -> tuple[int, ...]:
-    """Map layer specs to indices into ``hidden_states`` (0 .. num_layers), sorted and unique."""
+    """Map layer specs to indices into ``hidden_states`` (0 .. num_layers), in the order given (the first gives
+    the step vectors), each once."""
     if isinstance(layers, (int, float)):
         layers = (layers,)
-    out = set()
+    out: dict[int, None] = {}
     for spec in layers:
         if isinstance(spec, bool) or not isinstance(spec, (int, float, np.integer, np.floating)):
             raise InputError(f"{opt('layers')}: a layer is an int index or a float ratio, got {spec!r}")
@@ -148,8 +149,8 @@ def resolve_layers(layers: Sequence[LayerSpec], num_layers: int) -> tuple[int, .
         if not 0 <= index <= num_layers:
             raise InputError(f"{opt('layers')}: layer {spec} is out of range: the model has hidden states "
                              f"0..{num_layers}")
-        out.add(index)
-    return tuple(sorted(out))
+        out[index] = None
+    return tuple(out)
 
 
 def encode(lm: Any, text: str, prompt: str | None, prompt_format: str = "raw", truncate: bool = False,

@@ -14,8 +14,8 @@ import numpy as np
 
 from reasongraph.stats import bootstrap_ci
 
-__all__ = ["ID_KEYS", "MetricSummary", "column", "detection", "group_of", "numeric", "numeric_metrics",
-           "summarize", "summarize_values"]
+__all__ = ["ID_KEYS", "MetricSummary", "column", "detection", "group_of", "layer_table", "numeric",
+           "numeric_metrics", "summarize", "summarize_values"]
 
 # Fields of a row that identify it rather than measure it.
 ID_KEYS = frozenset({"line", "id", "group", "pair", "trace_key"})
@@ -115,4 +115,34 @@ def summarize(rows: Iterable[dict], group_key: str | None = "group", metrics: Se
             "detection_ratio": k / n if n else None,
             "metrics": {m: summarize_values(column(members, m), n_boot, ci, seed).as_dict() for m in names},
         }
+    return out
+
+
+def layer_table(rows: Sequence[dict], layers: Sequence[str], *, group_key: str | None = "group",
+                metrics: Sequence[str] = ("revisits_per_step", "n_revisits", "erank_window"), n_boot: int = 2000,
+                seed: int = 0) -> dict[str, dict]:
+    """The layer sweep per group: for each layer spec, the detection ratio (with its Wilson CI) and the summaries
+    of a few metrics; the first layer's metrics are the rows' plain ones, the others' carry "@<spec>".
+
+    Returns ``{layer spec: {group: {"n", "detection_ratio", "detection_ci", "metrics": {name: MetricSummary}}}}``:
+    the paper's detection ratio by layer ratio.
+    """
+    from reasongraph.stats import wilson_interval
+
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[group_of(row, group_key)].append(row)
+    out: dict[str, dict] = {}
+    for i, spec in enumerate(layers):
+        suffix = "" if i == 0 else f"@{spec}"
+        out[spec] = {}
+        for g in sorted(groups):
+            members = groups[g]
+            loops = column(members, f"loop_exists{suffix}")
+            loops = loops[np.isfinite(loops)]
+            k, n = int(loops.sum()), int(loops.size)
+            out[spec][g] = {"n": n, "detection_ratio": k / n if n else None,
+                            "detection_ci": list(wilson_interval(k, n)),
+                            "metrics": {m: summarize_values(column(members, m + suffix), n_boot, 0.95, seed).as_dict()
+                                        for m in metrics}}
     return out

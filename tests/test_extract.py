@@ -136,7 +136,7 @@ def test_tokens_match_offsets(tiny):
 
 def test_layer_resolution():
     assert resolve_layers((0.9,), 30) == (27,)
-    assert resolve_layers((0, -1, 0.5, 15), 30) == (0, 15, 30)
+    assert resolve_layers((0, -1, 0.5, 15), 30) == (0, 30, 15)  # in the order given: the first gives the steps
     assert resolve_layers((1.0,), 30) == (30,)
     for bad in ((31,), (-32,), (1.5,), ("x",), (True,)):
         with pytest.raises(ValueError):

@@ -55,6 +55,9 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
                    help="records per extraction batch (default 16, fewer for long traces)")
     r.add_argument("--cache-dir", default=None, metavar="DIR",
                    help="extraction cache folder (default DIR/traces); shareable between runs")
+    r.add_argument("--keep-hidden", action="store_true",
+                   help="cache every token's hidden states too (float16); by default the cache keeps each layer's "
+                        "step vectors and hidden-state summary only")
     r.add_argument("--on-error", choices=("skip", "fail"), default="skip",
                    help="skip bad records (listed in errors.jsonl) or stop at the first (exit 2)")
     o = p.add_argument_group("output")
@@ -78,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
                          group_field=args.group_field, pair_field=args.pair_field, limit=args.limit,
                          device=args.device, dtype=args.dtype, clusterer=args.clusterer, k=args.k,
                          method=args.method, cluster_by=args.cluster_by, fit_sample=args.fit_sample,
-                         batch_size=args.batch_size, cache_dir=args.cache_dir, on_error=args.on_error,
+                         batch_size=args.batch_size, cache_dir=args.cache_dir, keep_hidden=args.keep_hidden,
+                         on_error=args.on_error,
                          progress=not args.quiet, **extract_options(args), **alignment_options(args))
     from reasongraph.runs import ScoredRun
 

@@ -35,6 +35,7 @@ class ScoringOptions:
     lookback: int
     n_shifts: int
     batch_size: int | None
+    keep_hidden: bool
     on_error: str
     seed: int
 
@@ -62,12 +63,16 @@ class ScoringOptions:
         check_optional_int("batch_size", given["batch_size"], low=1)
         check_choice("on_error", given["on_error"], ON_ERROR)
         check_int("seed", given["seed"], low=0)
-        if not isinstance(given["truncate"], bool):
-            raise InputError(f"{opt('truncate')} must be True or False, got {given['truncate']!r}")
+        for flag in ("truncate", "keep_hidden"):
+            if not isinstance(given[flag], bool):
+                raise InputError(f"{opt(flag)} must be True or False, got {given[flag]!r}")
         layers = given["layers"]
         layers = (layers,) if isinstance(layers, (int, float)) else tuple(layers)
         if not layers:
             raise InputError(f"{opt('layers')} must name at least one layer: the first gives the step vectors")
+        if any(isinstance(x, int) and x < 0 for x in layers):
+            raise InputError(f"{opt('layers')}: a scoring run takes layer indices >= 0 or depth ratios, so each "
+                             f"layer keeps its place in the sweep; got {list(layers)}")
         return cls(**{name: (layers if name == "layers" else given[name]) for name in cls.__dataclass_fields__})
 
     def identity(self) -> dict:
@@ -81,6 +86,10 @@ class ScoringOptions:
         """Keyword arguments of :func:`~reasongraph.extraction.extract_batch` (layers resolved for a model)."""
         return {"layers": list(layer_ids), "segment": self.segment, "temperature": float(self.temperature),
                 "prompt_format": self.prompt_format, "truncate": self.truncate}
+
+    def cache_options(self, layer_ids: tuple[int, ...]) -> dict:
+        """What a cached trace depends on: the extraction options and whether it keeps its hidden states."""
+        return {**self.extract_options(layer_ids), "keep_hidden": self.keep_hidden}
 
     def analysis_options(self) -> dict:
         """Keyword arguments of :func:`~reasongraph.analysis.analyze_trace`."""

@@ -130,7 +130,7 @@ class Pass1:
 
             ident = self.identity(unit)
             layer_ids = resolve_layers(self.opts.layers, ident["num_layers"])
-            self._caches[unit] = TraceCache(self.cache_dir, ident, self.opts.extract_options(layer_ids))
+            self._caches[unit] = TraceCache(self.cache_dir, ident, self.opts.cache_options(layer_ids))
         return self._caches[unit]
 
     def cache_key(self, rec: Record) -> str:
@@ -143,6 +143,16 @@ class Pass1:
     def cluster_unit(self, rec: Record) -> str:
         """The clustering a record's steps belong to: its model's, or its group's with cluster_by="group"."""
         return self.plan.name_of(rec) if self.opts.cluster_by == "model" else str(rec.group)
+
+    def layer_units(self, rec: Record) -> list[tuple[str, int, str]]:
+        """(clustering unit, layer index, layer spec) for each layer of the sweep: the first layer is the unit
+        itself, every other one its own unit "<unit>@<layer spec>", so each layer is clustered on its own."""
+        from reasongraph.extraction import resolve_layers
+
+        unit = self.cluster_unit(rec)
+        n_layers = self.identity(self.plan.name_of(rec))["num_layers"]
+        return [(unit if i == 0 else f"{unit}@{spec}", resolve_layers((spec,), n_layers)[0], str(spec))
+                for i, spec in enumerate(self.opts.layers)]
 
     # ------------------------------------------------------------------ errors
     def record_error(self, rec: Record, reason: str, exc: BaseException | None = None) -> None:
@@ -185,9 +195,9 @@ class Pass1:
         return samples
 
     def _cluster_units(self) -> list[str]:
-        if self.opts.cluster_by == "model":
-            return list(self.plan.units)
-        return [str(g) for unit in self.plan.units.values() for g in unit.groups]
+        base = (list(self.plan.units) if self.opts.cluster_by == "model"
+                else [str(g) for unit in self.plan.units.values() for g in unit.groups])
+        return [u if i == 0 else f"{u}@{spec}" for u in base for i, spec in enumerate(self.opts.layers)]
 
     def _extract_unit(self, unit: str, samples: dict, bar: Progress, clusterer: Any) -> None:
         """Pass 1 over the records of one model, in chunks of consecutive records, then free the model.
@@ -241,9 +251,9 @@ class Pass1:
             self._sample(rec, trace, samples)
 
     def _sample(self, rec: Record, trace: Any, samples: dict) -> None:
-        key = self.cluster_unit(rec)
-        vectors = samples["vectors"].setdefault(key, StreamSample(self.opts.fit_sample, self.opts.seed))
-        vectors.add(trace.step_vectors())
+        for key, layer, _ in self.layer_units(rec):
+            vectors = samples["vectors"].setdefault(key, StreamSample(self.opts.fit_sample, self.opts.seed))
+            vectors.add(trace.step_vectors(layer))
         h = np.asarray(trace.entropy, dtype=np.float64)
         h = h[np.isfinite(h)]
         samples["entropy"].add(h)
@@ -281,6 +291,10 @@ class Pass1:
         self.timing.extract_s += time.perf_counter() - t0
         if skip_cached:
             out = {i: trace for i, trace in out.items() if not cache.has(keys[i])}
+        # The cache keeps what the passes need (step vectors and hidden-state summaries per layer), not every
+        # token's hidden state, unless asked: the analyses come out the same, and the cache a thousand times
+        # smaller.
+        out = {i: trace.lean(keep_hidden=self.opts.keep_hidden) for i, trace in out.items()}
         for i, trace in out.items():
             dropped = trace.meta.get("tokens_dropped", 0)
             if dropped:
@@ -297,7 +311,7 @@ class Pass1:
         from reasongraph.extraction import extract, extract_batch
 
         lm = self.model(unit)
-        options = self.cache(unit).options
+        options = self.opts.extract_options(tuple(self.cache(unit).options["layers"]))
         try:
             traces = extract_batch([r.text for r in recs], [r.prompt for r in recs], model=lm,
                                    batch_size=self.opts.batch_size, **options)
