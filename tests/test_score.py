@@ -200,7 +200,8 @@ def _cache_paths(data, tiny, directory: Path, first_line: int = 1) -> list[Path]
     options = json.loads((data["ref"] / "manifest.json").read_text())["options"]
     cache = TraceCache(directory, tiny.identity(),
                        {"layers": list(resolve_layers(options["layers"], tiny.num_layers)),
-                        **{k: options[k] for k in ("segment", "temperature", "prompt_format", "truncate")}})
+                        **{k: options[k] for k in ("segment", "temperature", "prompt_format", "truncate",
+                                                   "keep_hidden")}})
     out = []
     for lineno, raw in enumerate(data["input"].read_bytes().splitlines(), start=1):
         if lineno >= first_line and lineno not in data["bad"]:
