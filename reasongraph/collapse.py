@@ -12,15 +12,17 @@ sign-flip p-value. The comparison is faithful only when each group was scored by
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from reasongraph.compare import pair_means
+from reasongraph.display import fmt, fmt_ci, fmt_p
 from reasongraph.errors import InputError, opt
 from reasongraph.stats import bootstrap_interval, paired_ratio, sign_flip_p
+from reasongraph.summary import column
 
 __all__ = ["MEASURES", "CollapseRow", "CollapseTable", "collapse_table"]
 
@@ -97,8 +99,8 @@ class CollapseTable:
         body = []
         for level in ("token", "hidden"):
             for r in (r for r in self.rows if r.level == level):
-                body.append([level, r.label, str(r.n), _fmt(r.mean_a), _fmt(r.mean_b), _fmt(r.ratio),
-                             f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]", _fmt_p(r.p), r.note])
+                body.append([level, r.label, str(r.n), fmt(r.mean_a, 4), fmt(r.mean_b, 4), fmt(r.ratio, 4),
+                             fmt_ci(r.ci_low, r.ci_high, 4), fmt_p(r.p), r.note])
         widths = [max(len(row[i]) for row in [cols] + body) for i in range(len(cols))]
 
         def line(row: list[str]) -> str:
@@ -109,50 +111,15 @@ class CollapseTable:
         lines = [head, "", line(cols), line(["-" * w for w in widths]), *(line(r) for r in body), "",
                  f"token collapse  1 - H_mean ratio:        {_interval(tc)}",
                  f"hidden collapse 1 - erank_window ratio:  {_interval(hc)}",
-                 f"token - hidden collapse:                 {_interval(d)}  sign-flip p = {_fmt_p(d['p'])}"]
+                 f"token - hidden collapse:                 {_interval(d)}  sign-flip p = {fmt_p(d['p'])}"]
         if self.coupling:
             lines.append("level coupling (median Spearman, window entropy vs effective rank): "
-                         + ", ".join(f"{g} {_fmt(v)}" for g, v in self.coupling.items()))
+                         + ", ".join(f"{g} {fmt(v, 4)}" for g, v in self.coupling.items()))
         return "\n".join(lines)
 
 
-def _fmt(x: float | None) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    return f"{x:.4g}"
-
-
-def _fmt_p(p: float | None) -> str:
-    if p is None or math.isnan(p):
-        return "-"
-    return f"{p:.2e}" if p < 1e-3 else f"{p:.3f}"
-
-
 def _interval(s: Mapping[str, float]) -> str:
-    return f"{_fmt(s['value'])} [{_fmt(s['ci_low'])}, {_fmt(s['ci_high'])}]"
-
-
-# ---------------------------------------------------------------------- rows to pairs
-def _number(value: Any) -> float:
-    """A row value as a float (bools as 0/1); NaN when missing or not numeric."""
-    if isinstance(value, (bool, int, float, np.integer, np.floating)):
-        return float(value)
-    return math.nan
-
-
-def _pair_means(rows: list[Mapping[str, Any]], pair_field: str, keys: list[str]) -> dict[str, np.ndarray]:
-    """Per pair value, the NaN-aware mean of each measure over that pair's rows (NaN when none is finite)."""
-    by_pair: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for r in rows:
-        if r.get(pair_field) is not None:
-            by_pair[str(r[pair_field])].append(r)
-    out = {}
-    for pair, members in by_pair.items():
-        values = np.array([[_number(r.get(k)) for k in keys] for r in members]).reshape(len(members), len(keys))
-        finite = np.isfinite(values)
-        n = finite.sum(axis=0)
-        out[pair] = np.where(n > 0, np.where(finite, values, 0.0).sum(axis=0) / np.maximum(n, 1), np.nan)
-    return out
+    return f"{fmt(s['value'], 4)} {fmt_ci(s['ci_low'], s['ci_high'], 4)}"
 
 
 # ---------------------------------------------------------------------- the statistics of one measure
@@ -260,7 +227,7 @@ def collapse_table(rows: Iterable[Mapping[str, Any]], a: str, b: str, *, group_f
             raise InputError(f"no rows with {group_field} = {g!r}; groups present: {', '.join(known) or 'none'}")
     present = {k for r in members[a] + members[b] for k, v in r.items() if v is not None}
     keys = [k for k in MEASURES if k in present]
-    means = {g: _pair_means(members[g], pair_field, keys) for g in (a, b)}
+    means = {g: pair_means(members[g], pair_field, keys) for g in (a, b)}
     pairs = sorted(set(means[a]) & set(means[b]))
     col = {g: np.array([means[g][p] for p in pairs], dtype=np.float64).reshape(len(pairs), len(keys))
            for g in (a, b)}
@@ -274,6 +241,6 @@ def collapse_table(rows: Iterable[Mapping[str, Any]], a: str, b: str, *, group_f
         token_collapse=_collapse(by_key.get("mean_entropy")),
         hidden_collapse=_collapse(by_key.get("erank_window")),
         difference=_difference(h[0], h[1], e[0], e[1], n_boot, ci, seed),
-        coupling={str(g): _median([_number(r.get("level_coupling")) for r in members[g]]) for g in (a, b)},
+        coupling={str(g): _median(column(members[g], "level_coupling")) for g in (a, b)},
         ci=ci,
     )

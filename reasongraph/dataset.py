@@ -21,6 +21,7 @@ uninterrupted run.
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -51,7 +52,8 @@ __all__ = ["score_dataset"]
 
 def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model_field: str | None = None,
                   text_field: str = "trace", prompt_field: str | None = None, id_field: str | None = "id",
-                  group_field: str | None = None, pair_field: str | None = None, limit: int | None = None,
+                  group_field: str | None = None, pair_field: str | None = None,
+                  sample_group_field: str | None = None, limit: int | None = None,
                   layers: Any = (0.9,), segment: str = "newline", prompt_format: str = "raw",
                   temperature: float = 1.0, truncate: bool = False, device: Any = None, dtype: Any = None,
                   clusterer: Any = None, k: int = 200, method: str = "kmeans", cluster_by: str = "model",
@@ -71,6 +73,9 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
     model_field : instead of ``model``, the field naming each record's model (a spec to load).
     text_field, prompt_field, id_field, group_field, pair_field : field names in the input; the default id
         field ``"id"`` may be absent (records are then known by line number).
+    sample_group_field : the field several samples of one prompt share (e.g. ``prompt_id`` from
+        :func:`reasongraph.generate`); the run then writes diversity.jsonl, one row per prompt with the diversity
+        of its samples (:func:`reasongraph.diversity.diversity_metrics`), and summary.json their group means.
     limit : score only the first ``limit`` records of the input.
     layers, segment, prompt_format, temperature, truncate : extraction options, as
         :func:`~reasongraph.extraction.extract`. The first layer gives the step vectors; with several, each is
@@ -112,7 +117,8 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
     opts = ScoringOptions.checked(**{k_: v for k_, v in locals().items() if k_ not in ("path", "out", "model",
                                                                                            "model_field")})
     reader = RecordReader(path, text_field=text_field, prompt_field=prompt_field, id_field=id_field,
-                          group_field=group_field, pair_field=pair_field, model_field=model_field, limit=limit)
+                          group_field=group_field, pair_field=pair_field, model_field=model_field,
+                          sample_group_field=sample_group_field, limit=limit)
     plan = ModelPlan.build(model, model_field, reader, device=device, dtype=dtype)
     given_clu = _given_clusterer(clusterer, plan)
     from reasongraph.validate import check_path_writable
@@ -139,10 +145,11 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
         clusterers = _load_clusterers(store, fit)
         _pass2(run, clusterers, fit)
         rows = list(store.rows())
+        diversity = _diversity(run, clusterers, fit) if sample_group_field else None
         t0 = time.perf_counter()
         write_rows_parquet(store.rows_path, store.layout.rows_parquet)
         run.timing.write_s += time.perf_counter() - t0
-        atomic_write_json(store.layout.summary, _summary(run, rows, fit))
+        atomic_write_json(store.layout.summary, _summary(run, rows, fit, diversity))
     return rows
 
 
@@ -326,8 +333,34 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+# ---------------------------------------------------------------------- several samples of one prompt
+def _diversity(run: Pass1, clusterers: dict[str, Any], fit: dict) -> list[dict]:
+    """One row per (group, sample group) with several scored samples: their walks (labeled again from the cache,
+    which is cheap: step vectors only) and texts, measured by :func:`reasongraph.diversity.diversity_metrics`;
+    written to diversity.jsonl at once."""
+    from reasongraph.diversity import diversity_metrics
+
+    scored = {r["line"] for r in run.store.rows()}
+    samples: dict[tuple, list] = {}
+    for rec in run.reader:
+        if rec.ok and rec.line in scored and rec.sample_group is not None:
+            samples.setdefault((rec.group, rec.sample_group), []).append(rec)
+    out = []
+    for (group, prompt), recs in samples.items():
+        if len(recs) < 2:
+            continue
+        unit = run.cluster_unit(recs[0])
+        walks = [clusterers[unit].label_trace(run.cached_trace(r)).tolist() for r in recs]
+        metrics = diversity_metrics(walks, [r.text for r in recs], int(fit["units"][unit]["k"] or 1))
+        out.append({"group": group, "sample_group": prompt, **metrics, "scored_by": run.plan.name_of(recs[0]),
+                    "ids": [r.id for r in recs], "lines": [r.line for r in recs], "walks": walks})
+    atomic_write(run.store.layout.diversity, lambda p: p.write_text("".join(json.dumps(_jsonable(r)) + "\n"
+                                                                          for r in out)))
+    return out
+
+
 # ---------------------------------------------------------------------- the summary
-def _summary(run: Pass1, rows: list[dict], fit: dict) -> dict:
+def _summary(run: Pass1, rows: list[dict], fit: dict, diversity: list[dict] | None) -> dict:
     from reasongraph.pooled import pool_alignment
 
     n_errors = sum(1 for _ in run.store.errors())
@@ -350,5 +383,12 @@ def _summary(run: Pass1, rows: list[dict], fit: dict) -> dict:
         "overall": overall,
         "groups": groups,
         "layers": layer_table(rows, layers, seed=seed) if len(layers) > 1 else None,
+        "diversity": _diversity_summary(diversity, seed) if diversity is not None else None,
         "timing": asdict(run.timing),
     }
+
+
+def _diversity_summary(diversity: list[dict], seed: int) -> dict:
+    from reasongraph.diversity import METRICS
+
+    return summarize(diversity, group_key="group", metrics=METRICS, seed=seed) if diversity else {}

@@ -22,8 +22,12 @@ from collections.abc import Sequence
 
 from reasongraph.graph import walk_runs
 
-__all__ = ["collapse_runs", "distinct_3gram_share", "distinct_walk_share", "diversity_metrics", "levenshtein",
+__all__ = ["METRICS", "collapse_runs", "distinct_3gram_share", "distinct_walk_share", "diversity_metrics", "levenshtein",
            "node_coverage", "walk_distance"]
+
+
+#: The diversity measures of one prompt's samples, as :func:`diversity_metrics` names them.
+METRICS = ("distinct_walk_share", "walk_distance", "node_coverage", "distinct_3gram_share")
 
 
 def collapse_runs(walk: Sequence[int]) -> list[int]:

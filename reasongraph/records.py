@@ -45,8 +45,8 @@ class Record:
     ----------
     line : 1-based line where the record starts (JSONL, CSV) or 1-based row number (Parquet, saved dataset).
     id : the id field's value as a string, None when absent.
-    text, prompt, group, pair, model : the named fields' values (group, pair and model as strings); None when
-        absent.
+    text, prompt, group, pair, model, sample_group : the named fields' values (group, pair, model and sample
+        group as strings); None when absent.
     error : None for a scoreable record, else a one-line reason.
     """
 
@@ -57,6 +57,7 @@ class Record:
     group: str | None = None
     pair: str | None = None
     model: str | None = None
+    sample_group: str | None = None
     error: str | None = None
 
     @property
@@ -110,9 +111,10 @@ class RecordReader:
     ----------
     path : the input file or saved-dataset folder.
     text_field : field holding the trace text (required in every record).
-    prompt_field, group_field, pair_field, model_field : optional fields for the prompt, the group (e.g. the
-        model), the pairing key (e.g. the problem) and the model that wrote the trace (a model spec to score it
-        with); a name given must exist in the input.
+    prompt_field, group_field, pair_field, model_field, sample_group_field : optional fields for the prompt, the
+        group (e.g. the model), the pairing key (e.g. the problem), the model that wrote the trace (a model spec
+        to score it with) and the prompt several samples share (for their diversity); a name given must exist in
+        the input.
     id_field : field holding the record id. The default ``"id"`` may be absent from the input (records are then
         known by their line); any other name must exist. None: no ids.
     limit : read only the first ``limit`` records (bad records count).
@@ -125,7 +127,8 @@ class RecordReader:
 
     def __init__(self, path: str | Path, text_field: str = "trace", prompt_field: str | None = None,
                  id_field: str | None = "id", group_field: str | None = None, pair_field: str | None = None,
-                 model_field: str | None = None, limit: int | None = None, format: str | None = None) -> None:
+                 model_field: str | None = None, sample_group_field: str | None = None, limit: int | None = None,
+                 format: str | None = None) -> None:
         self.path = Path(path)
         if not self.path.exists():
             raise InputError(f"input not found: {self.path}")
@@ -137,7 +140,7 @@ class RecordReader:
         self.format = format or detect_format(self.path)
         self.limit = limit
         self.fields = {"text": text_field, "prompt": prompt_field, "id": id_field, "group": group_field,
-                       "pair": pair_field, "model": model_field}
+                       "pair": pair_field, "model": model_field, "sample_group": sample_group_field}
         self._check_fields()
 
     # ------------------------------------------------------------------ validation
@@ -251,7 +254,8 @@ class RecordReader:
             return Record(**base, error=f"missing model field {f['model']!r}")
         return Record(**base, text=text, prompt=prompt or None,
                       group=_as_key(obj.get(f["group"])) if f["group"] else None,
-                      pair=_as_key(obj.get(f["pair"])) if f["pair"] else None, model=model)
+                      pair=_as_key(obj.get(f["pair"])) if f["pair"] else None, model=model,
+                      sample_group=_as_key(obj.get(f["sample_group"])) if f["sample_group"] else None)
 
     # ------------------------------------------------------------------ JSONL
     def _jsonl_objects(self) -> Iterator[tuple[int, dict | None, str | None]]:

@@ -40,7 +40,7 @@ def run_report_html(run: ScoredRun | str | os.PathLike, *, compare: Any = None, 
     return report_html(rows, compare=compare, collapse=collapse, top=top, title=title or f"reasongraph report · "
                        f"{run.path.resolve().name}", analyses=_embeds(run, most_cyclic_rows(rows, min(embed, top))),
                        links=run.trace_pages(link_base), options=run.options, n_errors=run.n_errors,
-                       full_page=full_page)
+                       layers=(run.summary or {}).get("layers"), diversity=run.diversity(), full_page=full_page)
 
 
 def write_run_report(run: ScoredRun | str | os.PathLike, path: str | Path, **kwargs: Any) -> Path:

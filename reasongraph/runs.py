@@ -14,6 +14,7 @@ Layout of a run folder ``DIR``::
     fit.json         how each clustering and the pooled forking thresholds were fitted
     clusterer.npz    the clustering (one model; with several, clusterer-<i>.npz, named in fit.json)
     summary.json     per-group summaries, written when the run ends
+    diversity.jsonl  with a sample group: one row per prompt, the diversity of its samples
     traces/          the extraction cache (unless cache_dir put it elsewhere)
     html/            optional per-trace pages, <id>.html, linked from the report
     .lock            held by the one process writing the run
@@ -66,6 +67,10 @@ class RunLayout:
     @property
     def summary(self) -> Path:
         return self.dir / "summary.json"
+
+    @property
+    def diversity(self) -> Path:
+        return self.dir / "diversity.jsonl"
 
     @property
     def traces(self) -> Path:
@@ -163,6 +168,10 @@ class ScoredRun:
     def errors(self) -> Iterator[dict]:
         """The records that could not be scored: {line, id, reason}."""
         return read_jsonl(self.layout.errors)
+
+    def diversity(self) -> list[dict]:
+        """The diversity rows (one per prompt with several samples); [] for a run without a sample group."""
+        return list(read_jsonl(self.layout.diversity))
 
     @property
     def n_errors(self) -> int:

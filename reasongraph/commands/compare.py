@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
         collapse = collapse_table(with_reference_share(rows, args.a), args.a, args.b,
                                   group_field=group_field, pair_field=pair_field, mode=cmp.mode, n_boot=args.n_boot,
                                   seed=args.seed)
-    out = {**cmp.as_dict(), "collapse": collapse.as_dict() if collapse is not None else None}
+    diversity = _diversity(run_, args.a, args.b)
+    out = {**cmp.as_dict(), "collapse": collapse.as_dict() if collapse is not None else None, "diversity": diversity}
     if args.html:
         from reasongraph.run_report import write_run_report
 
@@ -73,5 +74,25 @@ def run(args: argparse.Namespace) -> int:
         json.dump(out, sys.stdout, indent=1)
         print()
     else:
-        print("\n\n".join(t for t in (collapse.to_table() if collapse is not None else None, cmp.to_table()) if t))
+        tables = (collapse.to_table() if collapse is not None else None, cmp.to_table(),
+                  _diversity_table(diversity, args.a, args.b) if diversity else None)
+        print("\n\n".join(t for t in tables if t))
     return 0
+
+
+def _diversity(run, a: str, b: str) -> dict | None:
+    """The diversity of each prompt's samples, per group (summary.json's means with CIs), for A and B."""
+    by_group = (run.summary or {}).get("diversity")
+    return {g: by_group[g] for g in (a, b) if g in by_group} if by_group else None
+
+
+def _diversity_table(diversity: dict, a: str, b: str) -> str:
+    from reasongraph.display import fmt, fmt_ci, text_table
+    from reasongraph.diversity import METRICS
+
+    def cell(g: str, m: str) -> str:
+        s = diversity.get(g, {}).get("metrics", {}).get(m)
+        return "n/a" if s is None else f"{fmt(s['mean'])} {fmt_ci(s['ci_low'], s['ci_high'])}"
+
+    head = ["diversity of each prompt's samples", f"{a} (A), mean [95% CI]", f"{b} (B), mean [95% CI]"]
+    return text_table(head, [[m, cell(a, m), cell(b, m)] for m in METRICS])

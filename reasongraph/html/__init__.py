@@ -67,8 +67,8 @@ def write_trace_html(analysis: Any, path: str | Path, *, title: str | None = Non
 
 def report_html(rows: Any, compare: Any = None, *, collapse: Mapping | None = None, title: str | None = None,
                 top: int = 10, analyses: Mapping[str, Any] | None = None, links: Mapping[str, str] | None = None,
-                options: Mapping | None = None, n_errors: int | None = None, full_page: bool = True,
-                root_id: str | None = None) -> str:
+                options: Mapping | None = None, n_errors: int | None = None, layers: Mapping | None = None,
+                diversity: Any = None, full_page: bool = True, root_id: str | None = None) -> str:
     """The dataset report as HTML: the level-collapse figure, per-group distributions, the compare table, the
     most cyclic traces.
 
@@ -84,6 +84,8 @@ def report_html(rows: Any, compare: Any = None, *, collapse: Mapping | None = No
     links : {record id: URL or relative path} of per-trace pages.
     options : the options the run was made with, shown in the report.
     n_errors : records that could not be scored.
+    layers, diversity : a layer sweep's table and the diversity rows of a run (see
+        :func:`reasongraph.html.report.report_payload`).
     full_page, root_id : as :func:`trace_html`.
 
     Returns
@@ -95,7 +97,7 @@ def report_html(rows: Any, compare: Any = None, *, collapse: Mapping | None = No
         embeds = {str(k): (_as_payload(v, "trace") or trace_payload(v, title=f"trace {k}"))
                   for k, v in (analyses or {}).items()}
         payload = report_payload(rows, compare=compare, collapse=collapse, title=title, top=top, embeds=embeds,
-                                 links=links, options=options, n_errors=n_errors)
+                                 links=links, options=options, n_errors=n_errors, layers=layers, diversity=diversity)
     return render_view("report", payload, full_page=full_page, root_id=root_id)
 
 

@@ -8,7 +8,6 @@ recomputed from the rows (the rows are the source of truth; summary.json is not 
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -32,7 +31,8 @@ _SAFE_HREF = re.compile(r"^(?:https?:|file:|[^:/?#]*(?:[/?#]|$))", re.IGNORECASE
 
 def report_payload(rows: Any, compare: Any = None, *, collapse: Mapping | None = None, title: str | None = None,
                    top: int = 10, embeds: Mapping[str, dict] | None = None, links: Mapping[str, str] | None = None,
-                   options: Mapping | None = None, n_errors: int | None = None) -> dict:
+                   options: Mapping | None = None, n_errors: int | None = None, layers: Mapping | None = None,
+                   diversity: Sequence[Mapping] | None = None) -> dict:
     """Build the report payload.
 
     Parameters
@@ -47,6 +47,10 @@ def report_payload(rows: Any, compare: Any = None, *, collapse: Mapping | None =
     links : {record id: href} of per-trace pages (only http(s), file and relative links are kept).
     options : the options the run was made with (shown as they are).
     n_errors : records that could not be scored, when known.
+    layers : a layer sweep's table (summary.json's ``layers``: {layer: {group: {detection_ratio, detection_ci}}}),
+        drawn as the detection ratio by layer per group.
+    diversity : the rows of diversity.jsonl (one per prompt with several samples): per-group means with CIs, and
+        the walks of each group's most and least diverse prompts side by side.
 
     Returns
     -------
@@ -69,6 +73,8 @@ def report_payload(rows: Any, compare: Any = None, *, collapse: Mapping | None =
         "group_sizes": [len(by_group[g]) for g in groups],
         "run": _run_options(options),
         "collapse": dict(collapse) if collapse is not None else None,
+        "layers": _layers(layers) if layers else None,
+        "diversity": _diversity(diversity) if diversity else None,
         "detection": [_detection(by_group[g]) for g in groups],
         "distributions": _distributions(by_group, groups),
         "compare": _compare_table(compare),
@@ -191,6 +197,47 @@ def _top_rows(rows: list[dict], top: int, links: Mapping[str, str], embeds: Mapp
             "embed": next((k for k in (line_key(r.get("line")), rid) if k is not None and k in embeds), None),
         })
     return {"columns": cols, "rows": items}
+
+
+# ---------------------------------------------------------------------------------------------- sweeps, samples
+def _layers(table: Mapping) -> dict:
+    """The detection ratio by layer per group: ``specs`` (the layers, in sweep order), ``groups``, and per group
+    ``ratio``, ``lo``, ``hi`` lists aligned with ``specs``."""
+    specs = [str(s) for s in table]
+    groups = sorted({g for per_group in table.values() for g in per_group})
+
+    def series(g: str, pick) -> list:
+        return [_num(pick(table[s].get(g) or {})) for s in specs]
+
+    return {"specs": specs, "groups": groups,
+            "ratio": {g: series(g, lambda e: e.get("detection_ratio")) for g in groups},
+            "lo": {g: series(g, lambda e: (e.get("detection_ci") or [None, None])[0]) for g in groups},
+            "hi": {g: series(g, lambda e: (e.get("detection_ci") or [None, None])[1]) for g in groups}}
+
+
+def _diversity(rows: Sequence[Mapping]) -> dict:
+    """Per group, the mean and bootstrap CI of each diversity measure over prompts; and for each group its most
+    and least diverse prompts (by walk distance) with their samples' walks, to be drawn side by side."""
+    from reasongraph.diversity import METRICS
+    from reasongraph.summary import summarize
+
+    rows = [dict(r) for r in rows]
+    means = summarize(rows, group_key="group", metrics=METRICS)
+    extremes = []
+    for g in means:
+        members = sorted((r for r in rows if str(r.get("group")) == g),
+                         key=lambda r: (_num(r.get("walk_distance")) or 0.0))
+        picks = [("most diverse", members[-1])] + ([("least diverse", members[0])] if len(members) > 1 else [])
+        for label, r in picks:
+            extremes.append({"group": g, "label": label, "prompt": _id(r.get("sample_group")),
+                             "walk_distance": _num(r.get("walk_distance")),
+                             "distinct_walk_share": _num(r.get("distinct_walk_share")),
+                             "ids": [_id(i) for i in r.get("ids") or []],
+                             "walks": [[int(x) for x in w] for w in r.get("walks") or []]})
+    return {"metrics": [{"key": m, "label": m.replace("_", " ")} for m in METRICS],
+            "groups": {g: {m: {k: _scalar(v) for k, v in e["metrics"][m].items()} for m in METRICS}
+                       for g, e in means.items()},
+            "extremes": extremes}
 
 
 # ---------------------------------------------------------------------------------------------- compare
