@@ -76,6 +76,7 @@ def report_payload(rows: Any, compare: Any = None, *, collapse: Mapping | None =
         "layers": _layers(layers) if layers else None,
         "diversity": _diversity(diversity) if diversity else None,
         "detection": [_detection(by_group[g]) for g in groups],
+        "alignment": [_alignment(by_group[g]) for g in groups],
         "distributions": _distributions(by_group, groups),
         "compare": _compare_table(compare),
         "top": _top_rows(rows, top, dict(links or {}), embeds),
@@ -145,6 +146,16 @@ def _detection(rows: list[dict]) -> dict:
     k, n = detection(rows)
     lo, hi = wilson_interval(k, n)
     return {"n": n, "k": k, "ratio": k / n if n else None, "lo": _num(lo), "hi": _num(hi)}
+
+
+def _alignment(rows: list[dict]) -> dict | None:
+    """The group's alignment pooled over its traces (:func:`reasongraph.pooled.pool_alignment`): the
+    Mantel-Haenszel odds ratios with CMH p and CI, and the hidden-only share with its CI; None without cells."""
+    from reasongraph.pooled import pool_alignment
+
+    if not any("align_revisit_spike" in r for r in rows):
+        return None
+    return {k: _scalar(v) for k, v in pool_alignment(rows).items()}
 
 
 def _distributions(by_group: dict[str, list[dict]], groups: list[str]) -> list[dict]:
