@@ -223,7 +223,7 @@ def onset_entropy(entropy: Any, step_spans: Any, *, onset_tokens: int = 1, lookb
     """Onset entropy of each step: the largest token entropy where the step's direction is chosen.
 
     For a step with token span [s, e) it is max H_i over i in [s - lookback, min(s + onset_tokens, e)), clipped
-    to [0, n_tokens) (science.md's m = ``onset_tokens``, w = ``lookback``). With the defaults it is H_s, the
+    to [0, n_tokens) (m = ``onset_tokens``, w = ``lookback`` in docs/metrics.md). With the defaults it is H_s, the
     entropy of the distribution that picked the step's first token.
 
     Parameters

@@ -2,7 +2,7 @@
 
 RL narrows behavior across samples as well as within one: a collapsed policy answers a prompt the same way every
 time. For the N samples of one prompt from one policy, walked over one clustering fitted on all their steps
-(science.md, "Several samples of one prompt"):
+(docs/metrics.md):
 
 - ``distinct_walk_share``: distinct walks (cluster-id sequences with runs collapsed) / N;
 - ``walk_distance``: mean pairwise normalized edit distance between the collapsed walks (Levenshtein / the

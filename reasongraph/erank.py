@@ -158,7 +158,7 @@ def erank_dynamics(
     the accelerations from :func:`erank_velocity`.
 
     VERL's released code takes the first 512 tokens and also uses the prefix of length L and the whole response;
-    this follows science.md's definition (last ``window`` rows, strict (j + 1) * s < L).
+    this follows the definition in docs/metrics.md (last ``window`` rows, strict (j + 1) * s < L).
 
     Parameters
     ----------
@@ -263,7 +263,7 @@ def _check_window(window: int) -> None:
 
 
 def erank_window(X: np.ndarray, window: int = 128) -> float:
-    """Length-controlled effective rank: the mean over consecutive windows of ``window`` rows (science.md).
+    """Length-controlled effective rank: the mean over consecutive windows of ``window`` rows (docs/metrics.md).
 
     The trace's rows are cut into windows X[0:W], X[W:2W], ... (stride W, the last partial window dropped); each
     is centered on its own mean and its effective rank taken. The mean of those ranks no longer grows with the
