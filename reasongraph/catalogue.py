@@ -29,7 +29,8 @@ class Metric:
     key : its name in metrics dicts, rows.jsonl, summary.json and compare.
     label, help : a short label and a one-line explanation, shown in tables and the HTML views.
     panel : the trace view's panel (:data:`PANELS`), or None for numbers shown only in the full table.
-    level : "token", "hidden", "graph", "levels" (where the two meet) or "size".
+    level : per trace "token", "hidden", "graph", "levels" (where the two meet) or "size"; "samples" for the
+        diversity of a prompt's samples, "group" for a statistic over a group or a pair of groups.
     direction : "+" when a higher value means more exploration or cyclicity, "-" when a lower one does, "" when
         neither reading applies.
     compare : whether ``reasongraph compare`` shows it by default.
@@ -208,6 +209,33 @@ METRICS: tuple[Metric, ...] = (
            source=TOR),
     Metric("marker_spike_odds_ratio", "marker x spike OR", "odds ratio of aha markers at onset spikes",
            None, "levels"),
+    # ------------------------------------------------------------------ several samples of one prompt
+    Metric("distinct_walk_share", "distinct walks", "distinct walks among a prompt's samples / samples", None,
+           "samples", "+", definition="Distinct walks (cluster-id sequences with runs collapsed) / N, over the N "
+                                      "samples of one prompt, all labeled by one clustering.",
+           check="walks [0,0,1], [0,1], [1,0] -> 2/3"),
+    Metric("walk_distance", "walk distance", "mean pairwise normalized edit distance of the samples' walks", None,
+           "samples", "+", definition="Mean over pairs of samples of Levenshtein(a, b) / max(len a, len b) on the "
+                                      "collapsed walks."),
+    Metric("node_coverage", "node coverage", "distinct nodes any sample visits / K", None, "samples", "+",
+           definition="Distinct nodes visited by any of the prompt's samples / K."),
+    Metric("distinct_3gram_share", "distinct 3-grams", "distinct word 3-grams / all, over the samples' texts",
+           None, "samples", "+", definition="Distinct word 3-grams / all word 3-grams of the samples' texts: the "
+                                            "token-level baseline of diversity."),
+    # ------------------------------------------------------------------ pooled over a group, compared between two
+    Metric("mh_odds_ratio", "pooled odds ratio", "revisit x onset spike, Mantel-Haenszel over a group's traces",
+           None, "group", definition="sum(a d / n) / sum(b c / n) over the traces' 2x2 tables (strata), with the "
+                                     "Cochran-Mantel-Haenszel test (continuity-corrected) and a Robins-Breslow-"
+                                     "Greenland CI.", check="tables [[2,1],[1,2]] and [[3,1],[1,3]] -> 43/7 = 6.142857"),
+    Metric("hidden_only_share", "pooled hidden-only share", "hidden-only events / revisits over a group", None,
+           "group", definition="Sum of hidden-only events / sum of revisits over a group's traces, with a bootstrap "
+                               "CI over traces."),
+    Metric("token_collapse", "token collapse", "1 - H_mean ratio B/A", None, "group",
+           definition="1 - mean_B(H_mean) / mean_A(H_mean) over pairs of problems, with a paired bootstrap CI. The "
+                      "seed question's claim is token_collapse > hidden_collapse: their difference is reported "
+                      "with a paired bootstrap CI and a sign-flip p."),
+    Metric("hidden_collapse", "hidden collapse", "1 - erank_window ratio B/A", None, "group",
+           definition="1 - mean_B(erank_window) / mean_A(erank_window) over pairs, with a paired bootstrap CI."),
 )
 
 _BY_KEY = {m.key: m for m in METRICS}
@@ -255,7 +283,8 @@ def markdown() -> str:
            "summary.json and `reasongraph compare`. Direction: + when a higher value means more exploration or "
            "cyclicity, - when a lower one does.", ""]
     for level, title in (("size", "Size"), ("graph", "The reasoning graph"), ("token", "Token level"),
-                         ("hidden", "Hidden-state level"), ("levels", "Where the levels meet")):
+                         ("hidden", "Hidden-state level"), ("levels", "Where the levels meet"),
+                         ("samples", "Several samples of one prompt"), ("group", "Over a group, and two groups")):
         out += [f"## {title}", ""]
         for m in METRICS:
             if m.level != level:
