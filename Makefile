@@ -1,5 +1,6 @@
 # Two commands on a fresh machine:  make demo  (analyze the example trace with the default model)  and  make test.
-# make test-fast: every test but those of the real model (marker model) and the browser (marker browser).
+# make test-fast: every test but those of the real model, the browser and fresh torch processes (markers model,
+# browser, slow): about a minute on 2 cores.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -38,8 +39,11 @@ demo: env
 test: env
 	$(PYTEST) tests
 
+# One thread per process: these tests' arrays are small, and on a busy 2-core machine OpenMP's waiting threads
+# cost more than they give (measured under load 5: 31 s of CPU and 52 s wall with one thread, 60 s and 80-110 s
+# with two).
 test-fast: env
-	$(PYTEST) -m 'not model and not browser' tests
+	OMP_NUM_THREADS=1 $(PYTEST) -m 'not model and not browser and not slow' tests
 
 bench: env
 	$(BIN)/python benchmarks/bench_extract.py

@@ -439,6 +439,7 @@ def _wait_for(cond, proc, timeout=120.0) -> bool:
     return False
 
 
+@pytest.mark.slow  # two fresh processes import torch and transformers: ~20-40 s on 2 cores
 def test_resume_after_sigkill_in_pass_1_and_in_pass_2(data, tiny):
     out, cache = data["root"] / "killed", data["root"] / "killed-cache"
     shutil.copytree(data["ref"] / "traces", cache)  # pass 1 has only the last chunks to extract
