@@ -24,6 +24,20 @@ def smollm2():
     return rg.load_model("smollm2-135m", device="cpu", dtype="float32")
 
 
+@pytest.fixture(autouse=True)
+def _default_model_needs_the_model_marker(request, monkeypatch):
+    """A test that reaches the default model's files in this process must be marked ``model``: make test-fast
+    leaves those out and must run without them (a fresh machine de-quantizes the model for tens of seconds)."""
+    if request.node.get_closest_marker("model") is None:
+        import reasongraph.models
+
+        def refuse():
+            pytest.fail(f"{request.node.nodeid} reaches the default model (SmolLM2) but is not marked model",
+                        pytrace=False)
+
+        monkeypatch.setattr(reasongraph.models, "default_gguf_path", refuse)
+
+
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory) -> Path:
     """The tiny random model (seed 0, the shipped test tokenizer) saved as a model folder.
