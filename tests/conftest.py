@@ -1,12 +1,19 @@
-"""Shared fixtures: the real default model (SmolLM2-135M), a tiny random model, and the shared real traces."""
+"""Shared fixtures: the real default model (SmolLM2-135M), a tiny random model, and the shared real traces.
+
+``REASONGRAPH_REQUIRE_SHARED=1`` turns "the shared real traces are absent" from a skip into a failure: CI sets it
+when the shared folder is present, so that a test that should read it cannot silently skip.
+"""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 SHARED_TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
+# A 4096-token byte-level BPE built by tests/data/make_tiny_tokenizer.py: the tiny model needs no SmolLM2 files.
+TINY_TOKENIZER = Path(__file__).resolve().parent / "data" / "tiny_tokenizer"
 
 
 @pytest.fixture(scope="session")
@@ -17,19 +24,58 @@ def smollm2():
     return rg.load_model("smollm2-135m", device="cpu", dtype="float32")
 
 
+@pytest.fixture(autouse=True)
+def _default_model_needs_the_model_marker(request, monkeypatch):
+    """A test that reaches the default model's files in this process must be marked ``model``: make test-fast
+    leaves those out and must run without them (a fresh machine de-quantizes the model for tens of seconds)."""
+    if request.node.get_closest_marker("model") is None:
+        import reasongraph.models
+
+        def refuse():
+            pytest.fail(f"{request.node.nodeid} reaches the default model (SmolLM2) but is not marked model",
+                        pytrace=False)
+
+        monkeypatch.setattr(reasongraph.models, "default_gguf_path", refuse)
+
+
 @pytest.fixture(scope="session")
-def tiny():
-    """A 2-block random Llama (hidden 64) with the real SmolLM2 tokenizer: fast, meaningless numbers."""
+def tiny_dir(tmp_path_factory) -> Path:
+    """The tiny random model (seed 0, the shipped test tokenizer) saved as a model folder.
+
+    A command-line run given ``--model`` this folder loads exactly the model of the ``tiny`` fixture (same name,
+    config and weights), so its outputs and trace cache entries match those of in-process runs.
+    """
     import reasongraph as rg
 
-    return rg.tiny_random_model(seed=0, device="cpu")
+    lm = rg.tiny_random_model(seed=0, device="cpu", dtype="float32", tokenizer=TINY_TOKENIZER)
+    path = tmp_path_factory.mktemp("models") / lm.name
+    lm.model.save_pretrained(path)
+    lm.tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_dir):
+    """A 2-block random Llama (hidden 64) with a small byte-level BPE tokenizer: fast, meaningless numbers."""
+    import reasongraph as rg
+
+    return rg.load_model(tiny_dir, device="cpu", dtype="float32")
+
+
+def shared_path(name: str) -> Path:
+    """``../shared/traces/<name>``; skips the test with a reason when it is absent (fails instead when
+    ``REASONGRAPH_REQUIRE_SHARED=1``)."""
+    path = SHARED_TRACES / name
+    if not path.is_file():
+        reason = f"{path} is absent (the shared real traces live beside the checkout, not in the package)"
+        if os.environ.get("REASONGRAPH_REQUIRE_SHARED") == "1":
+            pytest.fail(f"{reason}; REASONGRAPH_REQUIRE_SHARED=1 says it must be there", pytrace=False)
+        pytest.skip(reason)
+    return path
 
 
 def shared_records(name: str, n: int | None = None) -> list[dict]:
-    """Records of ../shared/traces/<name>; skips the test with a reason when the folder is absent."""
-    path = SHARED_TRACES / name
-    if not path.is_file():
-        pytest.skip(f"{path} is absent (the shared real traces live beside the checkout, not in the package)")
-    with open(path, encoding="utf-8") as f:
+    """Records of ``../shared/traces/<name>`` (see :func:`shared_path` for when it is absent)."""
+    with open(shared_path(name), encoding="utf-8") as f:
         records = [json.loads(line) for line in f if line.strip()]
     return records[:n] if n else records

@@ -8,7 +8,7 @@ import reasongraph as rg
 from reasongraph.errors import InputError
 from reasongraph.extraction import resolve_layers
 
-from conftest import shared_records
+from conftest import TINY_TOKENIZER, shared_records
 
 TEXT = ("Let me compute 17 * 24 step by step.\n17 * 24 = 17 * 20 + 17 * 4 = 340 + 68.\n"
         "Wait, let me double-check: 340 + 68 = 408.\nSo the answer is 408.\n")
@@ -74,7 +74,7 @@ def test_no_prompt_uses_bos(smollm2):
 
 
 def test_no_prompt_no_bos_leaves_first_entropy_nan():
-    lm = rg.tiny_random_model(seed=1)  # its own tokenizer object: the shared fixture stays untouched
+    lm = rg.tiny_random_model(seed=1, tokenizer=TINY_TOKENIZER)  # its own tokenizer object: the fixture's stays
     lm.tokenizer.bos_token = None
     assert lm.tokenizer.bos_token_id is None
     tr = rg.extract(TEXT, model=lm, layers=())
@@ -232,26 +232,66 @@ def test_step_vectors_mean_and_last(tiny):
     np.testing.assert_array_equal(tr.step_vectors(pool="last")[1], h[s.end_token - 1])
 
 
-def test_load_model_names_the_tiny_model_and_reports_missing_files(tmp_path):
+@pytest.mark.model
+def test_load_model_names_the_tiny_model():
+    lm = rg.load_model("tiny-random-3")  # with the real SmolLM2 tokenizer: it reads the default model's files
+    assert lm.name == "tiny-random-llama-3" and lm.num_layers == 2
+    assert lm.model.config.vocab_size == len(lm.tokenizer) == 49152
+
+
+def test_load_model_reports_missing_files(tmp_path):
     from reasongraph.errors import ModelNotAvailableError
 
-    lm = rg.load_model("tiny-random-3")
-    assert lm.name == "tiny-random-llama-3" and lm.num_layers == 2
     with pytest.raises(ModelNotAvailableError, match="GGUF file not found"):
         rg.load_model(tmp_path / "missing.gguf")
+    with pytest.raises(InputError, match="tokenizer must be a tokenizer folder"):
+        rg.tiny_random_model(tokenizer=tmp_path / "no-such-folder")
+
+
+_LOAD_IN_CHILD = """
+import hashlib, json, sys
+import numpy as np, torch
+import reasongraph as rg
+
+lm = rg.load_model(device="cpu", dtype="float32")
+digest = hashlib.sha256()
+for name, tensor in sorted(lm.model.state_dict().items()):
+    digest.update(name.encode() + tensor.contiguous().numpy().tobytes())
+ids = lm.tokenizer(sys.argv[1], add_special_tokens=False)["input_ids"]
+with torch.no_grad():
+    np.save(sys.argv[2], lm.model(torch.tensor([ids])).logits[0].numpy())
+print(json.dumps({"weights": digest.hexdigest(), "ids": ids, "gguf_read": "gguf" in sys.modules}))
+"""
 
 
 @pytest.mark.model
-def test_second_load_in_a_new_process_is_fast(smollm2):
+def test_second_load_in_a_new_process_reads_the_cache(smollm2, tmp_path):
+    """A later load in a fresh process reads the de-quantized safetensors cache: it leaves the cache as it was,
+    never imports the GGUF reader, and gives the same weights and outputs. (How long it takes:
+    benchmarks/bench_load.py.)"""
+    import hashlib
+    import json
     import subprocess
     import sys
 
-    # Library imports (torch, transformers and its Llama modules: 3-5 s on this CPU) are paid by any HF program
-    # and are not counted; what is timed is reading the cached safetensors model and its tokenizer.
-    code = ("import time, reasongraph as rg\n"
-            "import transformers.models.llama.modeling_llama, transformers.models.llama.configuration_llama\n"
-            "from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerFast\n"
-            "t = time.perf_counter(); rg.load_model(); print(time.perf_counter() - t)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    import torch
+
+    from reasongraph.models import _dequantized_dir, default_gguf_path
+
+    cache = _dequantized_dir(default_gguf_path())  # the smollm2 fixture made sure it exists
+    before = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
+    out = subprocess.run([sys.executable, "-c", _LOAD_IN_CHILD, TEXT, str(tmp_path / "logits.npy")],
+                         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert float(out.stdout.strip().splitlines()[-1]) < 2.0
+    child = json.loads(out.stdout.strip().splitlines()[-1])
+    assert not child["gguf_read"] and "de-quantizing" not in out.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in cache.iterdir()} == before
+    digest = hashlib.sha256()
+    for name, tensor in sorted(smollm2.model.state_dict().items()):
+        digest.update(name.encode() + tensor.contiguous().numpy().tobytes())
+    assert child["weights"] == digest.hexdigest()
+    ids = smollm2.tokenizer(TEXT, add_special_tokens=False)["input_ids"]
+    assert child["ids"] == ids
+    with torch.no_grad():
+        logits = smollm2.model(torch.tensor([ids])).logits[0].numpy()
+    np.testing.assert_allclose(np.load(tmp_path / "logits.npy"), logits, rtol=0, atol=1e-4)

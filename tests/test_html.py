@@ -440,7 +440,6 @@ def test_cli_renders_saved_analysis_trace_payload_and_run(tmp_path, analysis, ca
 
 
 def test_cli_analyzes_a_bare_trace_file(tmp_path):
-    pytest.importorskip("reasongraph.cluster", reason="single-trace clustering (reasongraph.cluster) is not built yet")
     tr, _ = synthetic_trace(n_steps=40)
     tr.save(tmp_path / "t.npz")
     assert _cli([str(tmp_path / "t.npz")]) == 0

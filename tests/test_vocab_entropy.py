@@ -105,7 +105,7 @@ def test_softcapped_model_matches_its_own_logits(tiny):
 def test_unknown_logit_post_processing_is_an_error(tiny, tmp_path):
     """A model whose logits are not head(last hidden state) is refused, rather than given wrong entropies; a batch
     run stops before it writes anything, instead of failing every record."""
-    model = rg.tiny_random_model(seed=3).model
+    model = rg.tiny_random_model(seed=3, tokenizer=tiny.tokenizer).model
     lm = rg.LoadedModel(model=model, tokenizer=tiny.tokenizer, name="scaled-logits", device=tiny.device,
                         dtype=torch.float32)
     handle = model.lm_head.register_forward_hook(lambda _m, _i, out: out * 2.0)
