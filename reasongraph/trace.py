@@ -20,7 +20,9 @@ from reasongraph.npzfile import Array, damaged, load_npz, save_npz
 from reasongraph.segment import Step
 
 _FORMAT = "reasongraph.Trace"
-_FORMAT_VERSION = 2  # 2 added lean traces (pooled_<layer> arrays, hidden_stats); version 1 files load as before
+# Version 2 added lean traces (pooled_<layer> arrays, hidden_stats); a trace without them is still written as
+# version 1, so readers of version 1 keep reading it.
+_FORMAT_VERSION = 2
 _HEADER_FIELDS = ("text", "prompt", "prompt_len", "tokens", "steps", "model_name", "layers", "segment",
                   "temperature")
 _ARRAYS = {"input_ids": Array(1, "iu"), "offsets": Array(2, "iu"), "entropy": Array(1, "f"),
@@ -142,8 +144,9 @@ class Trace:
             "segment": self.segment,
             "temperature": float(self.temperature),
             "meta": self.meta,
-            "hidden_stats": {str(k): v for k, v in self.hidden_stats.items()},
         }
+        if self.hidden_stats:
+            header["hidden_stats"] = {str(k): v for k, v in self.hidden_stats.items()}
         arrays = {
             "input_ids": np.asarray(self.input_ids),
             "offsets": np.asarray(self.offsets),
@@ -154,7 +157,8 @@ class Trace:
             arrays[f"hidden_{int(layer)}"] = np.asarray(h)
         for layer, v in self.pooled.items():
             arrays[f"pooled_{int(layer)}"] = np.asarray(v, dtype=np.float32)
-        return save_npz(path, format=_FORMAT, version=_FORMAT_VERSION, header=header, arrays=arrays)
+        version = _FORMAT_VERSION if self.pooled or self.hidden_stats else 1
+        return save_npz(path, format=_FORMAT, version=version, header=header, arrays=arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> "Trace":

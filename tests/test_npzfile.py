@@ -198,8 +198,9 @@ def corrupt(case: str, kind: str, path: Path) -> str:
         rewrite(path, header=lambda h: h.pop(REQUIRED_FIELD[kind]))
         return f"its header lacks '{REQUIRED_FIELD[kind]}'"
     if case == "newer_version":
-        rewrite(path, header=lambda h: h.update(version=2))
-        return f"{what} file format version 2 is newer than this reasongraph reads (1); upgrade reasongraph"
+        rewrite(path, header=lambda h: h.update(version=3))
+        newest = 2 if what == "Trace" else 1
+        return f"{what} file format version 3 is newer than this reasongraph reads ({newest}); upgrade reasongraph"
     if case == "missing_array":
         name = {"Trace": "entropy", "clusterer": "labels"}[kind]
         rewrite(path, drop=(name,))
