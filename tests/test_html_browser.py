@@ -2,9 +2,9 @@
 
 Checks what only a browser can: no network request of any kind, no script error, one element per graph node
 and per step (an 8k-token, 300-step trace), hover/click linking both ways, injected markup that stays text,
-independent views side by side (as in a notebook), the report and its level-collapse figure. Load times are
-measured by benchmarks/bench_html.py, not here. Screenshots go to /tmp/rg_shots/. Skipped, with the reason, where
-Chromium or Playwright is missing. Never downloads a browser.
+independent views side by side (as in a notebook), the report, its level-collapse figure, alignment table, layer
+sweep and diversity section. Load times are measured by benchmarks/bench_html.py, not here. Screenshots go to
+/tmp/rg_shots/. Skipped, with the reason, where Chromium or Playwright is missing. Never downloads a browser.
 """
 from __future__ import annotations
 
@@ -386,6 +386,9 @@ def js_fmt(v) -> str:
         return "n/a"
     if float(v).is_integer():
         return str(int(v))
+    if abs(v) < 0.001 or abs(v) >= 1e5:  # toExponential(2): "1.23e-4"
+        mantissa, exponent = f"{v:.2e}".split("e")
+        return f"{mantissa}e{int(exponent):+d}"
     return repr(float(f"{v:.3g}"))
 
 
