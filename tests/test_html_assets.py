@@ -46,10 +46,21 @@ def test_each_script_uses_only_what_comes_before_it(kind):
     assert {"renderTrace"} <= available and ("renderReport" in available) == (kind == "report")
 
 
+SECTIONS = {"collapse.js": "_collapse", "alignment.js": "_alignment", "sweep.js": "_sweep",
+            "diversity.js": "_diversity"}
+
+
 def test_report_scripts_use_only_common_and_render_trace():
-    for name in ("collapse.js", "report.js"):
-        _, used = members(code(name))
-        assert used <= {"_common", "_collapse", "renderTrace"}, name
+    _, used = members(code("report.js"))
+    assert used <= {"_common", "renderTrace", *SECTIONS.values()}
+
+
+@pytest.mark.parametrize("name", sorted(SECTIONS))
+def test_each_report_section_needs_only_common(name):
+    defined, used = members(code(name))
+    assert defined == {SECTIONS[name]} and used == {"_common"}, name
+    assert name in SCRIPTS["report"] and name not in SCRIPTS["trace"]
+    assert SCRIPTS["report"].index(name) < SCRIPTS["report"].index("report.js")
 
 
 def test_each_view_carries_its_scripts_once_in_order():

@@ -2,9 +2,9 @@
 
 Checks what only a browser can: no network request of any kind, no script error, one element per graph node
 and per step (an 8k-token, 300-step trace), hover/click linking both ways, injected markup that stays text,
-independent views side by side (as in a notebook), the report and its level-collapse figure. Load times are
-measured by benchmarks/bench_html.py, not here. Screenshots go to /tmp/rg_shots/. Skipped, with the reason, where
-Chromium or Playwright is missing. Never downloads a browser.
+independent views side by side (as in a notebook), the report, its level-collapse figure, alignment table, layer
+sweep and diversity section. Load times are measured by benchmarks/bench_html.py, not here. Screenshots go to
+/tmp/rg_shots/. Skipped, with the reason, where Chromium or Playwright is missing. Never downloads a browser.
 """
 from __future__ import annotations
 
@@ -374,6 +374,211 @@ def test_level_collapse_degenerate_sections_never_crash(browser, tmp_path, colla
     path.write_text(report_html(payload), encoding="utf-8")
     o = Opened(browser, path.as_uri())
     assert o.count(".rg-collapse-panel") == (collapse is not None) and o.count(".rg-cl-dot") == 0
+    assert o.count(".rg-dist-card") > 0  # the rest of the report is drawn
+    o.assert_clean()
+    o.close()
+
+
+# -------------------------------------------------------------------------------- alignment, layers, diversity
+def js_fmt(v) -> str:
+    """common.js's fmt for the plain numbers these tests use: n/a, integers as they are, else 3 significant digits."""
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "n/a"
+    if float(v).is_integer():
+        return str(int(v))
+    if abs(v) < 0.001 or abs(v) >= 1e5:  # toExponential(2): "1.23e-4"
+        mantissa, exponent = f"{v:.2e}".split("e")
+        return f"{mantissa}e{int(exponent):+d}"
+    return repr(float(f"{v:.3g}"))
+
+
+def js_estimate(v, lo, hi) -> str:
+    return js_fmt(v) + ("" if lo is None and hi is None else f" [{js_fmt(lo)}, {js_fmt(hi)}]")
+
+
+def section_rows() -> list[dict]:
+    """Three groups: "base" with revisit x spike and marker cells, an untrusted name with revisit x spike cells only,
+    "plain" with no alignment cells (its alignment is null)."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for g in ("base", EVIL_LABEL, "plain"):
+        for i in range(12):
+            a, b, c, d = (int(x) for x in rng.integers(0, 6, size=4))
+            row = {"line": len(rows) + 1, "id": f"{g[:4]}{i}", "group": g, "loop_exists": a + b > 0,
+                   "loop_count": a + b, "n_revisits": a + b, "mean_entropy": float(rng.gamma(3, 0.1))}
+            if g != "plain":
+                row.update(align_revisit_spike=a, align_revisit_nospike=b, align_norevisit_spike=c,
+                           align_norevisit_nospike=d, align_n_hidden_only=b)
+            if g == "base":
+                m = [int(x) for x in rng.integers(0, 5, size=8)]
+                row.update(zip(("align_revisit_marker", "align_revisit_nomarker", "align_norevisit_marker",
+                                "align_norevisit_nomarker", "align_marker_spike", "align_marker_nospike",
+                                "align_nomarker_spike", "align_nomarker_nospike"), m))
+            rows.append(row)
+    return rows
+
+
+# the layer sweep: depth ratios, one ratio missing (null) for "base" at 0.9
+LAYERS = {"0.1": {"base": {"detection_ratio": 0.2, "detection_ci": [0.1, 0.35]},
+                  EVIL_LABEL: {"detection_ratio": 0.3, "detection_ci": [0.15, 0.5]}},
+          "0.5": {"base": {"detection_ratio": 0.6, "detection_ci": [0.45, 0.74]},
+                  EVIL_LABEL: {"detection_ratio": 0.75, "detection_ci": [0.6, 0.86]}},
+          "0.9": {"base": {"detection_ratio": None, "detection_ci": [float("nan"), float("nan")]},
+                  EVIL_LABEL: {"detection_ratio": 0.45, "detection_ci": [0.3, 0.6]}}}
+
+
+def diversity_rows() -> list[dict]:
+    """Diversity rows of two groups: "base" has three prompts (the most diverse named with markup), the other group
+    one prompt whose third sample walks 700 steps (past the 600-step cap)."""
+    def row(group, prompt, dist, share, walks, gram=0.8):
+        return {"group": group, "sample_group": prompt, "n_samples": len(walks), "distinct_walk_share": share,
+                "walk_distance": dist, "node_coverage": 0.3, "distinct_3gram_share": gram,
+                "ids": [f"{prompt}#{i}" for i in range(len(walks))], "walks": walks}
+
+    return [row("base", "p1", 0.2, 0.5, [[0, 0, 1, 2], [0, 1, 2], [0, 1, 1, 2]]),
+            row("base", EVIL_LABEL, 0.7, 0.75, [[3, -1, 3, 4], [5, 6], [0, 4, 4, 4, 4, 1], [2]]),
+            row("base", "p3", 0.5, 1.0, [[1, 2, 3], [3, 2, 1]]),
+            row(EVIL_LABEL, "q1", 0.9, 1.0, [[7, 8], [9] * 5, [int(i % 11) for i in range(700)]], gram=float("nan"))]
+
+
+def open_report(browser, tmp_path, html: str, name: str = "sections.html") -> Opened:
+    path = tmp_path / name
+    path.write_text(html, encoding="utf-8")
+    return Opened(browser, path.as_uri())
+
+
+def test_report_sections_alignment_layers_diversity(browser, tmp_path):
+    from reasongraph.html import report_payload
+    from reasongraph.pooled import pool_alignment
+
+    rows, drows = section_rows(), diversity_rows()
+    payload = report_payload(rows, layers=LAYERS, diversity=drows)
+    o = open_report(browser, tmp_path, report_html(rows, layers=LAYERS, diversity=drows))
+    page = o.page
+    order = page.eval_on_selector_all(".rg-root > section", "els => els.map(e => e.className.split(' ')[1])")
+    assert order == ["rg-alignment-panel", "rg-detection-panel", "rg-dist-panel", "rg-sweep-panel",
+                     "rg-diversity-panel", "rg-top-panel"]
+
+    # alignment: one row per group, the pooled numbers as text, n/a where a table is missing
+    assert page.eval_on_selector_all(".rg-al-row", "els => els.map(e => e.dataset.group)") == \
+        ["base", EVIL_LABEL, "plain"]
+
+    def cell(group: str, col: str) -> str:
+        return page.locator(f".rg-al-row >> nth={payload['groups'].index(group)}").locator(
+            f'td[data-col="{col}"]').text_content()
+
+    for g in ("base", EVIL_LABEL):
+        pooled = pool_alignment([r for r in rows if r["group"] == g])
+        assert cell(g, "traces") == "12"
+        assert cell(g, "revisit_spike") == js_estimate(pooled["mh_odds_ratio"], pooled["mh_ci_low"],
+                                                       pooled["mh_ci_high"])
+        assert cell(g, "cmh_p") == js_fmt(pooled["cmh_p"])
+        assert cell(g, "hidden_only") == js_estimate(pooled["hidden_only_share"], pooled["hidden_only_share_ci_low"],
+                                                     pooled["hidden_only_share_ci_high"])
+        assert cell(g, "hidden_n") == f"{pooled['n_hidden_only']} of {pooled['n_revisits']}"
+        assert cell(g, "marker_revisit") == ("n/a" if g != "base" else js_estimate(
+            pooled["marker_revisit_mh_odds_ratio"], pooled["marker_revisit_mh_ci_low"],
+            pooled["marker_revisit_mh_ci_high"]))
+        assert cell(g, "marker_p") == js_fmt(pooled["marker_revisit_cmh_p"])
+    assert {cell("plain", c) for c in ("traces", "revisit_spike", "hidden_only", "marker_p")} == {"n/a"}
+    assert o.count(".rg-al-help dd") == 7
+
+    # layers: one line per group, one dot per non-null ratio, a higher ratio drawn higher, x at the depth ratio
+    assert o.count(".rg-sw-line") == 2 and o.count(".rg-sw-dot") == 5
+    centre = "const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2];"
+    dots = page.eval_on_selector_all(".rg-sw-dot", f"""els => els.map(e => {{ {centre.replace('return', 'const c =')}
+        return [e.closest('.rg-sw-group').dataset.group, e.dataset.spec, +e.dataset.ratio, c[0], c[1]]; }})""")
+    assert sorted((g, s) for g, s, *_ in dots) == sorted(
+        (g, s) for s, per in LAYERS.items() for g, e in per.items() if e["detection_ratio"] is not None)
+    for g, s, v, _, y in dots:
+        assert v == LAYERS[s][g]["detection_ratio"]
+        for g2, s2, v2, _, y2 in dots:
+            if v > v2:
+                assert y < y2, (g, s, g2, s2)
+    x = {(g, s): cx for g, s, _, cx, _ in dots}
+    assert (x[EVIL_LABEL, "0.5"] - x[EVIL_LABEL, "0.1"]) / (x[EVIL_LABEL, "0.9"] - x[EVIL_LABEL, "0.1"]) == \
+        pytest.approx(0.5, abs=0.01)
+    sweep = page.locator(".rg-sweep-panel")
+    labels = sweep.locator("svg .rg-axis-label").all_text_contents()
+    assert labels == ["layer (depth ratio)", "detection ratio: share of traces with a cycle"]
+    assert sweep.locator(".rg-sw-legend").inner_text().split("\n") == payload["layers"]["groups"] == \
+        sorted(["base", EVIL_LABEL])
+    sweep.screenshot(path=str(SHOTS / "report_sweep.png"))
+
+    # diversity: per-group means with CIs; per extreme one row per sample, one cell per step (or the cap note)
+    groups = payload["diversity"]["groups"]
+    for g in ("base", EVIL_LABEL):
+        tr = page.locator(f".rg-dv-row-group >> nth={sorted(groups).index(g)}")
+        assert tr.get_attribute("data-group") == g
+        for key in ("distinct_walk_share", "walk_distance", "node_coverage", "distinct_3gram_share"):
+            s = groups[g][key]
+            assert tr.locator(f'td[data-metric="{key}"]').text_content() == js_estimate(s["mean"], s["ci_low"],
+                                                                                        s["ci_high"])
+    assert page.locator('.rg-dv-row-group[data-group="base"] td[data-metric="walk_distance"]').text_content() \
+        .startswith("0.467 [")  # (0.2 + 0.5 + 0.7) / 3
+    assert page.locator(f'.rg-dv-row-group >> nth=0').locator('td[data-metric="distinct_3gram_share"]') \
+        .text_content() == "n/a"  # the untrusted group (sorted first) has no 3-grams
+    extremes = payload["diversity"]["extremes"]
+    figs = page.locator(".rg-dv-extreme")
+    assert figs.count() == len(extremes) == 3
+    for i, e in enumerate(extremes):
+        fig = figs.nth(i)
+        assert fig.locator(".rg-dv-row").count() == len(e["walks"])
+        assert fig.locator(".rg-dv-row").evaluate_all("rs => rs.map(r => r.querySelectorAll('.rg-dv-cell').length)") \
+            == [min(len(w), 600) for w in e["walks"]]
+        caption = fig.locator("figcaption").inner_text()
+        assert e["label"] in caption and e["group"] in caption and e["prompt"] in caption
+        assert f"walk distance {js_fmt(e['walk_distance'])}" in caption
+        assert f"distinct walk share {js_fmt(e['distinct_walk_share'])}" in caption
+    assert [(e["group"], e["label"], e["prompt"]) for e in extremes] == \
+        [(EVIL_LABEL, "most diverse", "q1"), ("base", "most diverse", EVIL_LABEL), ("base", "least diverse", "p1")]
+    assert page.locator(".rg-dv-more").all_inner_texts() == ["\u2026 100 more steps"]
+    # one node, one color, in the whole section
+    fills = page.eval_on_selector_all(".rg-dv-cell", "els => els.map(e => [e.dataset.node, e.style.fill])")
+    by_node: dict[str, set] = {}
+    for node, fill in fills:
+        by_node.setdefault(node, set()).add(fill)
+    assert all(len(f) == 1 for f in by_node.values()) and len({next(iter(f)) for f in by_node.values()}) > 5
+    cell_sel = '.rg-dv-extreme >> nth=2'
+    target = page.locator(cell_sel).locator(".rg-dv-row >> nth=1").locator('.rg-dv-cell[data-step="1"]')
+    target.hover()
+    assert page.locator(".rg-tooltip").inner_text().split("\n") == ["step 1 \u00b7 node 1", "sample p1#1"]
+    page.locator(".rg-diversity-panel").screenshot(path=str(SHOTS / "report_diversity.png"))
+    page.locator(".rg-alignment-panel").screenshot(path=str(SHOTS / "report_alignment.png"))
+    assert o.count("img") == 0
+    o.assert_clean()
+    o.close()
+
+
+@pytest.mark.parametrize("sections", [
+    {"layers": None, "diversity": None, "alignment": None},
+    {"layers": {}, "diversity": {}, "alignment": []},
+    {"layers": {"specs": None, "groups": None}, "diversity": {"metrics": None, "groups": None, "extremes": None},
+     "alignment": "junk"},
+    {"layers": {"specs": ["0", "-1", "12", "?"], "groups": ["a", "b"], "ratio": {"a": [0.5, None, 1, 0]},
+                "lo": None, "hi": {"a": [None]}},
+     "diversity": {"metrics": [{"key": "walk_distance"}, None], "groups": {"a": None, "b": {"walk_distance": None}},
+                   "extremes": [None, {"walks": [[], None, [1, None, -1]], "ids": None}, {"label": "x"}]},
+     "alignment": [None, {"n_traces": None}]},
+])
+def test_report_sections_degenerate_never_crash(browser, tmp_path, sections):
+    payload = small_report_payload()
+    payload.update(sections)
+    o = open_report(browser, tmp_path, report_html(payload))
+    has_alignment = isinstance(sections["alignment"], list) and any(sections["alignment"])
+    assert o.count(".rg-alignment-panel") == has_alignment
+    assert o.count(".rg-sweep-panel") == (sections["layers"] is not None)
+    assert o.count(".rg-diversity-panel") == (sections["diversity"] is not None)
+    if has_alignment:  # the row without an entry and the entry without values say n/a
+        assert set(o.page.eval_on_selector_all(".rg-al-row td", "els => els.map(e => e.textContent)")) <= \
+            {"n/a"}
+    layers = sections["layers"] or {}
+    if layers.get("specs"):  # not depth ratios: evenly spaced, one dot per finite ratio
+        assert o.count(".rg-sw-line") == 2 and o.count(".rg-sw-dot") == 3
+        assert "layer (in sweep order)" in o.page.locator(".rg-sweep-panel svg").text_content()
+        xs = o.page.eval_on_selector_all(".rg-sw-dot", "els => els.map(e => +e.getAttribute('cx'))")
+        assert xs == sorted(xs) and xs[1] - xs[0] == pytest.approx(2 * (xs[2] - xs[1]), abs=0.2)  # specs 0, 2, 3
+        assert o.count(".rg-dv-extreme") == 2 and o.count(".rg-dv-cell") == 3
     assert o.count(".rg-dist-card") > 0  # the rest of the report is drawn
     o.assert_clean()
     o.close()

@@ -5,8 +5,9 @@ importlib.resources) and the data travels as JSON in a ``<script type="applicati
 makes no network request and opens from ``file://``. Each view gets the scripts it needs (:data:`SCRIPTS`), joined
 in dependency order into one script element: ``common.js`` (namespace, helpers, tooltip), ``graph.js`` (the
 reasoning graph), ``text.js`` (token strip and curves), ``view.js`` (the trace view, ``renderTrace``), and for
-the report ``collapse.js`` (the level-collapse figure) and ``report.js`` (``renderReport``, which embeds traces
-through ``renderTrace`` only).
+the report ``collapse.js`` (the level-collapse figure), ``alignment.js`` (revisits and entropy spikes per group),
+``sweep.js`` (detection ratio by layer), ``diversity.js`` (several samples per prompt; each of these four needs
+only ``common.js``) and ``report.js`` (``renderReport``, which embeds traces through ``renderTrace`` only).
 
 Safety: the payload holds untrusted strings (trace text, prompt, ids, model and group names). In the JSON, ``<``,
 ``>`` and ``&`` are written as ``\\u003c``, ``\\u003e``, ``\\u0026``, so no string can close the script element or
@@ -33,7 +34,8 @@ __all__ = ["SCRIPTS", "asset", "new_root_id", "render_view", "to_json"]
 #: the scripts of each view, in dependency order (each file needs only the ones before it)
 SCRIPTS = {
     "trace": ("common.js", "graph.js", "text.js", "view.js"),
-    "report": ("common.js", "graph.js", "text.js", "view.js", "collapse.js", "report.js"),
+    "report": ("common.js", "graph.js", "text.js", "view.js", "collapse.js", "alignment.js", "sweep.js", "diversity.js",
+               "report.js"),
 }
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

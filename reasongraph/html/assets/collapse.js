@@ -11,21 +11,13 @@
 (function () {
   "use strict";
   var RG = window.ReasonGraph;
-  var C = RG._common, el = C.el, sv = C.sv, svText = C.svText, fmt = C.fmt, isNum = C.isNum;
+  var C = RG._common, el = C.el, sv = C.sv, svText = C.svText, fmt = C.fmt, isNum = C.isNum, clip = C.clip;
+  var estimate = C.estimate;
   var LEVELS = { token: "Token level", hidden: "Hidden-state level" };
   var ROW = 22, HEAD = 24, TOP = 30, BOTTOM = 40, LABEL_PX = 7.2, TICK_PX = 5.6; // row heights; px per character
 
   function positive(v) { return isNum(v) && v > 0; }
-  function clip(s, n) { s = String(s); return s.length > n ? s.slice(0, n - 1) + "\u2026" : s; }
   function name(v, fallback) { return v === null || v === undefined || v === "" ? fallback : String(v); }
-
-  // an estimate with its interval (and p when given): "0.52 [0.44, 0.60], p = 0.0012"
-  function estimate(value, lo, hi, p) {
-    var s = fmt(value);
-    if (isNum(lo) || isNum(hi)) s += " [" + fmt(lo) + ", " + fmt(hi) + "]";
-    if (p !== undefined) s += ", p = " + fmt(p);
-    return s;
-  }
 
   // rows by level: token first, hidden second, any other level after; payload order within a level
   function byLevel(rows) {

@@ -1,9 +1,10 @@
 /* reasongraph: what every view shares. Loaded first; the other scripts read it from window.ReasonGraph._common.
  *
- * The namespace (window.ReasonGraph), DOM and SVG builders, number formatting, the entropy classes and their
- * colors, panels and the tooltip. Data reaches the page only through textContent / createTextNode /
- * setAttribute, never innerHTML, so untrusted strings (trace text, ids, group and model names) can never become
- * markup. Everything is scoped to a root element (no document-level ids), so several views can share a page.
+ * The namespace (window.ReasonGraph), DOM and SVG builders, number and estimate formatting, the entropy
+ * classes and their colors, the group colors, panels and the tooltip. Data reaches the page only through
+ * textContent / createTextNode / setAttribute, never innerHTML, so untrusted strings (trace text, ids, group and
+ * model names) can never become markup. Everything is scoped to a root element (no document-level ids), so
+ * several views can share a page.
  */
 (function () {
   "use strict";
@@ -13,6 +14,8 @@
   // entropy classes: the same colors in the text strip, the graph nodes and the legends
   var BIN_COLORS = ["#ffffff", "#fff3bf", "#ffe066", "#ffc078", "#ffa94d", "#ff8787", "#f03e3e", "#c92a2a",
     "#7d1a1a"];
+  // groups (models, runs): the same color for a group in every figure of a report, by its index in payload.groups
+  var GROUP_COLORS = ["#1971c2", "#e8590c", "#2f9e44", "#862e9c", "#c2255c", "#0c8599", "#5c940d", "#495057"];
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -44,6 +47,18 @@
       return String(+v.toPrecision(3));
     }
     return String(v);
+  }
+  // an estimate with its interval (and p when given): "0.52 [0.44, 0.6], p = 0.0012"; "n/a" parts where null
+  function estimate(value, lo, hi, p) {
+    var s = fmt(value);
+    if (isNum(lo) || isNum(hi)) s += " [" + fmt(lo) + ", " + fmt(hi) + "]";
+    if (p !== undefined) s += ", p = " + fmt(p);
+    return s;
+  }
+  function clip(s, n) { s = String(s); return s.length > n ? s.slice(0, n - 1) + "\u2026" : s; }
+  function groupColor(i) {
+    var n = GROUP_COLORS.length;
+    return i >= 0 ? GROUP_COLORS[i % n] : "#495057";
   }
   function isNum(v) { return typeof v === "number" && isFinite(v); }
   function binLabels(edges) {
@@ -92,6 +107,7 @@
     };
   }
 
-  RG._common = { el: el, sv: sv, svText: svText, fmt: fmt, isNum: isNum, binLabels: binLabels, section: section,
-    extent: extent, Tooltip: Tooltip, BIN_COLORS: BIN_COLORS };
+  RG._common = { el: el, sv: sv, svText: svText, fmt: fmt, estimate: estimate, clip: clip, isNum: isNum,
+    binLabels: binLabels, section: section, extent: extent, Tooltip: Tooltip, BIN_COLORS: BIN_COLORS,
+    groupColor: groupColor };
 })();

@@ -1,15 +1,16 @@
 /* reasongraph: the dataset report, window.ReasonGraph.renderReport(root, payload): the level-collapse figure,
- * detection ratio, per-group distributions, compare table, most cyclic traces.
+ * the alignment of revisits with entropy spikes, detection ratio, per-group distributions, the detection ratio by
+ * layer, the diversity of several samples per prompt, compare table, most cyclic traces.
  *
- * Needs common.js and collapse.js; embedded trace views need view.js (and what it needs), used only through the
- * public window.ReasonGraph.renderTrace. Data reaches the page only through textContent / setAttribute, never
- * innerHTML.
+ * Needs common.js and the section scripts collapse.js, alignment.js, sweep.js, diversity.js; embedded trace views
+ * need view.js (and what it needs), used only through the public window.ReasonGraph.renderTrace. Data reaches the
+ * page only through textContent / setAttribute, never innerHTML.
  */
 (function () {
   "use strict";
   var RG = window.ReasonGraph;
-  var C = RG._common, el = C.el, sv = C.sv, svText = C.svText, fmt = C.fmt, section = C.section;
-  var GROUP_COLORS = ["#1971c2", "#e8590c", "#2f9e44", "#862e9c", "#c2255c", "#0c8599", "#5c940d", "#495057"];
+  var C = RG._common, el = C.el, sv = C.sv, svText = C.svText, fmt = C.fmt, section = C.section, clip = C.clip;
+  var groupColor = C.groupColor;
 
   RG.renderReport = function (root, data) {
     if (!root || !data) return;
@@ -25,16 +26,32 @@
     this.d = d;
     this.tip = C.Tooltip(root);
     this.width = root.clientWidth || 1200;
+    this.colorOf = colorOf(d.groups);
     this.header();
     if (d.collapse) RG._collapse.panel(root, d.collapse, this.width, this.tip);
+    var al = Array.isArray(d.alignment) ? d.alignment : [];
+    if (al.some(function (x) { return x && typeof x === "object"; })) RG._alignment.panel(root, d.groups, al);
     if (d.detection.some(function (x) { return x.n > 0; })) this.detectionPanel();
     if (d.distributions.length) this.distributionPanel();
+    if (d.layers && typeof d.layers === "object") RG._sweep.panel(root, d.layers, this.width, this.tip, this.colorOf);
+    if (d.diversity && typeof d.diversity === "object") {
+      RG._diversity.panel(root, d.diversity, this.width, this.tip, this.colorOf);
+    }
     if (d.compare) this.comparePanel();
     if (d.top.rows.length) this.topPanel();
   }
 
-  function groupColor(i) { return GROUP_COLORS[i % GROUP_COLORS.length]; }
-  function clip(s, n) { s = String(s); return s.length > n ? s.slice(0, n - 1) + "\u2026" : s; }
+  // a group's color by name: the report's groups by their index, any other group (a sweep or diversity group
+  // missing from the rows) the next free color
+  function colorOf(groups) {
+    var index = Object.create(null), n = 0;
+    groups.forEach(function (g) { if (!(g in index)) index[g] = n++; });
+    return function (g) {
+      g = String(g);
+      if (!(g in index)) index[g] = n++;
+      return groupColor(index[g]);
+    };
+  }
 
   ReportView.prototype.header = function () {
     var d = this.d, h = el("header", "rg-header");

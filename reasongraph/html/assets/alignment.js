@@ -1,0 +1,91 @@
+/* reasongraph: the alignment table of the dataset report. Per group, how revisits line up with onset entropy
+ * spikes, pooled over the group's traces: the Mantel-Haenszel odds ratio of revisit x onset spike with its CI and
+ * the CMH p, the hidden-only share of revisits with its CI, and the marker x revisit odds ratio ("cycles are aha
+ * moments").
+ *
+ * Needs common.js. RG._alignment.panel(parent, groups, entries) draws the report payload's "alignment": a list
+ * aligned with payload.groups, each entry null or {n_traces, mh_odds_ratio, mh_ci_low, mh_ci_high, cmh_p,
+ * hidden_only_share, hidden_only_share_ci_low, hidden_only_share_ci_high, n_revisits, n_hidden_only,
+ * marker_revisit_mh_odds_ratio, ..., marker_revisit_cmh_p, marker_spike_...}. Any value may be null: "n/a".
+ */
+(function () {
+  "use strict";
+  var RG = window.ReasonGraph;
+  var C = RG._common, el = C.el, fmt = C.fmt, isNum = C.isNum, estimate = C.estimate;
+
+  // the columns: key (data-col of each cell), head, the cell's text from an entry e, its help line
+  var COLUMNS = [
+    { key: "traces", head: "traces", text: function (e) { return fmt(e.n_traces); }, num: true,
+      help: "traces with a revisit \u00d7 onset-spike table (the strata pooled)." },
+    { key: "revisit_spike", head: "revisit \u00d7 onset spike: OR_MH [95% CI]", p: "cmh_p", num: true,
+      text: function (e) { return estimate(e.mh_odds_ratio, e.mh_ci_low, e.mh_ci_high); },
+      help: "do revisits begin with a token-entropy spike more often than other steps? The Mantel-Haenszel " +
+        "odds ratio pools the per-trace 2\u00d72 tables (each trace a stratum, so traces with many steps do not " +
+        "fake an association); above 1: revisits and spikes go together." },
+    { key: "cmh_p", head: "CMH p", p: "cmh_p", num: true, text: function (e) { return fmt(e.cmh_p); },
+      help: "Cochran-Mantel-Haenszel test of no association across the traces (continuity corrected)." },
+    { key: "hidden_only", head: "hidden-only share [95% CI]", num: true,
+      text: function (e) {
+        return estimate(e.hidden_only_share, e.hidden_only_share_ci_low, e.hidden_only_share_ci_high);
+      },
+      help: "hidden-only = revisits whose onset shows no entropy spike: the exploration token entropy misses. " +
+        "Their share of all revisits, pooled over traces, with a bootstrap interval over traces." },
+    { key: "hidden_n", head: "hidden-only of revisits", num: true,
+      text: function (e) {
+        return isNum(e.n_revisits) ? fmt(e.n_hidden_only) + " of " + fmt(e.n_revisits) : "n/a";
+      },
+      help: "the counts behind that share, summed over the group's traces." },
+    { key: "marker_revisit", head: "marker \u00d7 revisit: OR_MH [95% CI]", p: "marker_revisit_cmh_p",
+      num: true,
+      text: function (e) {
+        return estimate(e.marker_revisit_mh_odds_ratio, e.marker_revisit_mh_ci_low, e.marker_revisit_mh_ci_high);
+      },
+      help: "do steps with a self-correction marker (\"Wait\", \"Actually\", \"let me double-check\", ...) " +
+        "revisit a node more often? The paper's claim that cycles are aha moments; n/a when markers were not " +
+        "scored." },
+    { key: "marker_p", head: "p", p: "marker_revisit_cmh_p", num: true,
+      text: function (e) { return fmt(e.marker_revisit_cmh_p); },
+      help: "CMH p of marker \u00d7 revisit." },
+  ];
+
+  function panel(parent, groups, entries) {
+    var box = C.section(parent, "rg-alignment-panel", "Revisits and entropy spikes",
+      "Per group, pooled over its traces: do the steps that return to an earlier node start with a token-entropy " +
+      "spike? Values with p < 0.05 in bold (not corrected for the number of tests).");
+    var wrap = el("div", "rg-scroll"), tb = el("table", "rg-table rg-alignment");
+    var head = el("tr");
+    head.appendChild(el("th", "rg-colhead", "group"));
+    COLUMNS.forEach(function (c) {
+      var th = el("th", "rg-colhead", c.head);
+      th.setAttribute("title", c.help);
+      head.appendChild(th);
+    });
+    tb.appendChild(head);
+    entries.forEach(function (e, i) {
+      var tr = el("tr", "rg-al-row");
+      var name = groups[i] === undefined || groups[i] === null ? "group " + (i + 1) : String(groups[i]);
+      tr.setAttribute("data-group", name);
+      var th = el("th", null, name);
+      th.style.color = C.groupColor(i);
+      tr.appendChild(th);
+      COLUMNS.forEach(function (c) {
+        var td = el("td", c.num ? "rg-num" : null, e ? c.text(e) : "n/a");
+        td.setAttribute("data-col", c.key);
+        if (e && c.p && isNum(e[c.p]) && e[c.p] < 0.05) td.classList.add("rg-significant");
+        tr.appendChild(td);
+      });
+      tb.appendChild(tr);
+    });
+    wrap.appendChild(tb);
+    box.appendChild(wrap);
+    var help = el("dl", "rg-help-list rg-al-help");
+    COLUMNS.forEach(function (c) {
+      help.appendChild(el("dt", null, c.head));
+      help.appendChild(el("dd", null, c.help));
+    });
+    box.appendChild(help);
+    return box;
+  }
+
+  RG._alignment = { panel: panel };
+})();
