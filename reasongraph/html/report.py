@@ -215,6 +215,7 @@ def _layers(table: Mapping) -> dict:
     """The detection ratio by layer per group: ``specs`` (the layers, in sweep order), ``groups``, and per group
     ``ratio``, ``lo``, ``hi`` lists aligned with ``specs``."""
     specs = [str(s) for s in table]
+    table = {s: {("all" if g == "None" else g): e for g, e in per_group.items()} for s, per_group in table.items()}
     groups = sorted({g for per_group in table.values() for g in per_group})
 
     def series(g: str, pick) -> list:
