@@ -126,6 +126,7 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
     """
     check_options(samples=samples, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,
                   prompt_format=prompt_format, batch_size=batch_size)
+    samples, max_new_tokens, seed = int(samples), int(max_new_tokens), int(seed)  # numpy ints are not JSON
     items = read_prompts(prompts, prompt_field=prompt_field, id_field=id_field)
     from reasongraph.extraction import _prompt_ids, resolve_model
 
