@@ -413,7 +413,7 @@ def stop_token_ids(lm: Any) -> list[int]:
     ids = list(eos) if isinstance(eos, (list, tuple)) else ([] if eos is None else [eos])
     if lm.tokenizer.eos_token_id is not None:
         ids.append(lm.tokenizer.eos_token_id)
-    return sorted(set(int(i) for i in ids))
+    return sorted({int(i) for i in ids})
 
 
 @contextmanager

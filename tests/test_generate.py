@@ -84,7 +84,7 @@ def test_policy_entropy_equals_teacher_forced(smollm2, tmp_path, temperature, to
 
 # ---------------------------------------------------------------------- seeds and resuming
 def test_same_seed_same_samples(tiny, tmp_path):
-    kw = dict(model=tiny, samples=3, max_new_tokens=12, progress=False)
+    kw = {"model": tiny, "samples": 3, "max_new_tokens": 12, "progress": False}
     a = generate(PROMPTS, out=tmp_path / "a.jsonl", seed=7, **kw)
     b = generate(PROMPTS, out=tmp_path / "b.jsonl", seed=7, **kw)
     c = generate(PROMPTS, out=tmp_path / "c.jsonl", seed=8, **kw)
@@ -131,7 +131,7 @@ def test_resume_after_kill(tiny, tmp_path):
 
 def test_resume_inside_a_batch_with_a_torn_line(tiny, tmp_path):
     """Killed after writing one sample of a prompt's batch, mid-way through the next line: nothing lost, no twin."""
-    kw = dict(model=tiny, samples=3, max_new_tokens=10, seed=1, progress=False)
+    kw = {"model": tiny, "samples": 3, "max_new_tokens": 10, "seed": 1, "progress": False}
     full = tmp_path / "full.jsonl"
     generate(PROMPTS, out=full, **kw)
     part = tmp_path / "part.jsonl"
