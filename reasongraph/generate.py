@@ -54,6 +54,7 @@ from reasongraph.progress import Progress
 from reasongraph.records import RecordReader
 from reasongraph.storage import (JsonlAppender, atomic_write, atomic_write_json, read_json, read_jsonl,
                                  repair_jsonl)
+from reasongraph.vocab_entropy import _tile_stats
 
 __all__ = ["EntropyRecorder", "Prompt", "Sample", "check_options", "entropy_dir", "generate", "load_policy_entropy",
            "load_token_ids", "manifest_path", "read_prompts", "sample_batch"]
@@ -125,13 +126,14 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
     """
     check_options(samples=samples, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,
                   prompt_format=prompt_format, batch_size=batch_size)
+    samples, max_new_tokens, seed = int(samples), int(max_new_tokens), int(seed)  # numpy ints are not JSON
     items = read_prompts(prompts, prompt_field=prompt_field, id_field=id_field)
     from reasongraph.extraction import _prompt_ids, resolve_model
 
     lm = resolve_model(model)
     prompt_ids = [_prompt_ids(lm.tokenizer, p.text, prompt_format) for p in items]
     _check_lengths(items, prompt_ids, lm.context_length, max_new_tokens)
-    chunk = batch_size or samples
+    chunk = min(batch_size or samples, samples)
     options = {"input_sha256": _input_sha256(prompts), "prompt_field": prompt_field, "id_field": id_field,
                "model": lm.name, "model_config": _config_sha256(lm), "dtype": str(lm.dtype),
                "device": getattr(lm.device, "type", str(lm.device)), "samples": samples,
@@ -212,9 +214,8 @@ def read_prompts(prompts: str | os.PathLike | Sequence[str], *, prompt_field: st
     seen: dict[str, str] = {}
     for p in items:
         if p.id in seen:
-            raise InputError(f"{p.where}: prompt id {p.id!r} was already used at {seen[p.id]}; sample ids "
-                             f"'<prompt id>/s<k>' must be unique (give unique ids, or {opt('id_field', 'None')} "
-                             "to number prompts by line)")
+            raise InputError(f"{p.where}: prompt id {p.id!r} was already used at {seen[p.id]}; give every prompt "
+                             "its own id (sample ids '<prompt id>/s<k>' must be unique)")
         seen[p.id] = p.where
     return items
 
@@ -239,6 +240,7 @@ def _text_prompts(path: Path) -> Iterator[Prompt]:
     """One prompt per non-blank line of a UTF-8 text file; the id is the line number."""
     if not path.is_file():
         raise InputError(f"input not found: {path}")
+    index = 0
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, start=1):
             try:
@@ -247,7 +249,8 @@ def _text_prompts(path: Path) -> Iterator[Prompt]:
                 raise InputError(f"{path}: line {lineno}: undecodable bytes, not UTF-8 (column {e.start + 1})") \
                     from None
             if text.strip():
-                yield Prompt(lineno - 1, str(lineno), text, f"{path}: line {lineno}")
+                yield Prompt(index, str(lineno), text, f"{path}: line {lineno}")
+                index += 1
 
 
 def _check_lengths(items: list[Prompt], prompt_ids: list[list[int]], context: int, max_new_tokens: int) -> None:
@@ -393,8 +396,6 @@ class EntropyRecorder:
         self.steps: list[Any] = []
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        from reasongraph.vocab_entropy import _tile_stats
-
         _, total, e_dot_s = _tile_stats(scores.float() / self.temperature)  # a new tensor: scores stay intact
         self.steps.append(total.log() - e_dot_s / total)
         return scores
@@ -412,7 +413,7 @@ def stop_token_ids(lm: Any) -> list[int]:
     ids = list(eos) if isinstance(eos, (list, tuple)) else ([] if eos is None else [eos])
     if lm.tokenizer.eos_token_id is not None:
         ids.append(lm.tokenizer.eos_token_id)
-    return sorted(set(int(i) for i in ids))
+    return sorted({int(i) for i in ids})
 
 
 @contextmanager
@@ -432,8 +433,8 @@ def plain_sampling(lm: Any, seed: int) -> Iterator[dict]:
     model = lm.model
     saved = model.generation_config
     devices = [lm.device] if getattr(lm.device, "type", "cpu") != "cpu" else []
-    model.generation_config = GenerationConfig(bos_token_id=saved.bos_token_id, eos_token_id=stop,
-                                               pad_token_id=pad)
+    model.generation_config = GenerationConfig(bos_token_id=getattr(saved, "bos_token_id", None),
+                                               eos_token_id=stop, pad_token_id=pad)
     try:
         with torch.random.fork_rng(devices=devices), torch.inference_mode():
             torch.manual_seed(seed)

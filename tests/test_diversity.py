@@ -13,7 +13,7 @@ from reasongraph.diversity import (collapse_runs, distinct_3gram_share, distinct
 
 def _recursive_levenshtein(a: tuple, b: tuple) -> int:
     """The definition, recursion on the first elements (no table): an independent reference for short inputs."""
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def d(i: int, j: int) -> int:
         if i == len(a):
             return len(b) - j

@@ -53,9 +53,10 @@ def test_policy_entropy_equals_teacher_forced(smollm2, tmp_path, temperature, to
 
     Tolerance: 1e-4 nats + 1e-4 relative. Both are float32 on CPU; generate runs the prompt once and then one
     token at a time against the KV cache, teacher forcing runs one forward pass over prompt + trace, so the
-    matrix products sum in another order and the logits differ in the last bits (measured: at most 2.5e-5 nats
-    over these samples, entropies up to ~6 nats). A real mismatch (a BOS or template difference, T applied
-    twice or not at all, top-p in the entropy) moves entropies by 0.01 to whole nats.
+    matrix products sum in another order and the logits differ in the last bits (measured: at most 1.7e-5 nats,
+    1.9e-5 relative, over these samples with entropies up to 5.6 nats; 2.5e-5 in other draws). A real mismatch
+    (a BOS or template difference, T applied twice or not at all, top-p in the entropy) changes whole
+    distributions, far beyond that.
     """
     from reasongraph.extraction import extract
 
@@ -83,7 +84,7 @@ def test_policy_entropy_equals_teacher_forced(smollm2, tmp_path, temperature, to
 
 # ---------------------------------------------------------------------- seeds and resuming
 def test_same_seed_same_samples(tiny, tmp_path):
-    kw = dict(model=tiny, samples=3, max_new_tokens=12, progress=False)
+    kw = {"model": tiny, "samples": 3, "max_new_tokens": 12, "progress": False}
     a = generate(PROMPTS, out=tmp_path / "a.jsonl", seed=7, **kw)
     b = generate(PROMPTS, out=tmp_path / "b.jsonl", seed=7, **kw)
     c = generate(PROMPTS, out=tmp_path / "c.jsonl", seed=8, **kw)
@@ -100,8 +101,8 @@ def _cli(*args: str) -> list[str]:
 
 def test_resume_after_kill(tiny, tmp_path):
     """A run killed with SIGKILL mid-way and resumed writes the same file and entropies as an uninterrupted one."""
-    prompts = _write_prompts(tmp_path / "prompts.jsonl", [f"Problem {i}: count to {i}." for i in range(20)])
-    args = ["--model", "tiny-random", "--samples", "2", "--max-new-tokens", "16", "--seed", "5", "--quiet"]
+    prompts = _write_prompts(tmp_path / "prompts.jsonl", [f"Problem {i}: count to {i}." for i in range(12)])
+    args = ["--model", "tiny-random", "--samples", "2", "--max-new-tokens", "12", "--seed", "5", "--quiet"]
     killed = tmp_path / "killed.jsonl"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "reasongraph", "generate", str(prompts), "--out", str(killed),
@@ -110,27 +111,27 @@ def test_resume_after_kill(tiny, tmp_path):
     n_at_kill = 0
     while time.monotonic() < deadline and proc.poll() is None:
         n_at_kill = killed.read_bytes().count(b"\n") if killed.exists() else 0
-        if n_at_kill >= 5:
+        if n_at_kill >= 3:
             proc.send_signal(signal.SIGKILL)
             break
         time.sleep(0.02)
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
     n_written = killed.read_bytes().count(b"\n")
-    assert 5 <= n_written < 40, n_written
+    assert 3 <= n_written < 24, n_written
 
     assert main(_cli(str(prompts), "--out", str(killed), *args)) == 0
     full = tmp_path / "full.jsonl"
     assert main(_cli(str(prompts), "--out", str(full), *args)) == 0
     assert killed.read_bytes() == full.read_bytes()
-    assert killed.read_bytes().count(b"\n") == 40
+    assert killed.read_bytes().count(b"\n") == 24
     got, want = load_policy_entropy(killed), load_policy_entropy(full)
     assert got.keys() == want.keys() and all(np.array_equal(got[k], want[k]) for k in want)
 
 
 def test_resume_inside_a_batch_with_a_torn_line(tiny, tmp_path):
     """Killed after writing one sample of a prompt's batch, mid-way through the next line: nothing lost, no twin."""
-    kw = dict(model=tiny, samples=3, max_new_tokens=10, seed=1, progress=False)
+    kw = {"model": tiny, "samples": 3, "max_new_tokens": 10, "seed": 1, "progress": False}
     full = tmp_path / "full.jsonl"
     generate(PROMPTS, out=full, **kw)
     part = tmp_path / "part.jsonl"
@@ -181,6 +182,22 @@ def test_txt_prompts_and_records_that_score_reads(tiny, tmp_path):
     for r in records:
         if r["ids_round_trip"]:
             assert rows[r["id"]]["mean_entropy"] == pytest.approx(float(np.mean(entropy[r["id"]])), rel=1e-4)
+
+
+def test_progress_counts_samples_and_tokens():
+    import io
+
+    from reasongraph.progress import Progress
+
+    now = [0.0]
+    stream = io.StringIO()
+    with Progress(total=8, desc="generate", stream=stream, interval=0.0, clock=lambda: now[0],
+                  unit="samples") as bar:
+        bar.skip(2)  # written by an earlier run: counted, not in the rates
+        now[0] = 10.0
+        bar.update(3, tokens=150)
+    assert stream.getvalue().splitlines()[-1] == ("reasongraph generate: 5/8 samples (62%), 0.30 samples/s, "
+                                                  "15 tokens/s, ETA 0:00:10, elapsed 0:00:10")
 
 
 # ---------------------------------------------------------------------- bad input, on the command line
