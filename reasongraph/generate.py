@@ -1,11 +1,12 @@
 """On-policy sampling: N samples of each prompt from the model that will score them, with its own token entropy.
 
-A comparison of two policies is faithful only when each policy's traces are scored by that policy (science.md,
-"The seed question"); traces written by someone else measure the scorer's surprise at the text. :func:`generate`
+A comparison of two policies is faithful only when each policy's traces are scored by that policy (see "The seed
+question, measured" in the README); traces written by someone else measure the scorer's surprise at the text.
+:func:`generate`
 samples traces with transformers' ``model.generate`` (multinomial sampling from softmax(z / T), top-p when asked)
 and records, for every generated token, the policy's entropy at the sampling temperature: H_i of softmax(z_i / T)
 over the whole vocabulary, in nats, from the raw logits z_i of that step. Top-p is left out of H on purpose: it
-changes which token is drawn, not the policy whose entropy science.md's token level measures, and it is what
+changes which token is drawn, not the policy whose entropy the token level measures (docs/metrics.md), and it is what
 teacher-forced scoring (:func:`~reasongraph.extraction.extract` at the same T) computes.
 
 Files, for ``out="traces.jsonl"``:

@@ -9,8 +9,17 @@ __all__ = ["HelpFormatter", "flag_spelling", "positive_int", "whole_number"]
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Wraps option help at the terminal's width and appends every default that says something (not None or
-    False); descriptions and epilogs keep their own line breaks."""
+    """Wraps option help and descriptions at the terminal's width and appends every default that says something
+    (not None or False); a paragraph of a description or epilog with indented lines (an example command) keeps
+    its own line breaks."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        paragraphs = text.strip("\n").split("\n\n")
+        return "\n\n".join(p if any(line.startswith("  ") for line in p.splitlines())
+                            else textwrap.fill(" ".join(p.split()), width, initial_indent=indent,
+                                               subsequent_indent=indent) for p in paragraphs)
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from reasongraph.commands.options import add_model_options, add_quiet_option
+
 EPILOG = """\
 OUT gets one JSON line per sample (id "<prompt id>/s<k>", prompt_id, sample, prompt, trace, model, temperature,
 top_p, seed, finish_reason, n_tokens, ...), OUT.entropy/ the token entropies of softmax(logits / T) recorded while
@@ -26,27 +28,23 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
                         "one prompt per line")
     p.add_argument("--out", required=True, metavar="FILE", help="the output .jsonl (rerun to resume)")
     f = p.add_argument_group("fields")
-    f.add_argument("--prompt-field", default="prompt", help="field holding the prompt (default: prompt)")
-    f.add_argument("--id-field", default="id", help="field holding the prompt id (default: id, if present; "
-                                                   "else the line number)")
-    m = p.add_argument_group("model")
-    m.add_argument("--model", default="smollm2-135m",
-                   help="smollm2-135m (default, offline), a .gguf file, a local model dir or a HF id")
-    m.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    m.add_argument("--dtype", default=None, help="float32, bfloat16, float16 (default: fp32 on CPU, bf16 on CUDA)")
+    f.add_argument("--prompt-field", default="prompt", metavar="FIELD", help="field holding the prompt")
+    f.add_argument("--id-field", default="id", metavar="FIELD",
+                   help="field holding the prompt id, if present (else the line number)")
+    add_model_options(p, extraction=False)
     s = p.add_argument_group("sampling")
-    s.add_argument("--samples", type=int, default=1, metavar="N", help="samples per prompt (default 1)")
+    s.add_argument("--samples", type=int, default=1, metavar="N", help="samples per prompt")
     s.add_argument("--temperature", type=float, default=1.0, metavar="T",
-                   help="sample from softmax(logits / T); entropies are recorded at T (default 1.0)")
+                   help="sample from softmax(logits / T); entropies are recorded at T")
     s.add_argument("--top-p", type=float, default=1.0, metavar="P",
-                   help="nucleus sampling; does not enter the recorded entropy (default 1.0: off)")
-    s.add_argument("--max-new-tokens", type=int, default=512, metavar="N", help="longest trace (default 512)")
-    s.add_argument("--seed", type=int, default=0, help="seed of the sampling (default 0)")
+                   help="nucleus sampling (1.0: off); does not enter the recorded entropy")
+    s.add_argument("--max-new-tokens", type=int, default=512, metavar="N", help="longest trace")
+    s.add_argument("--seed", type=int, default=0, help="seed of the sampling")
     s.add_argument("--prompt-format", choices=("raw", "chat"), default="raw",
                    help="raw: prompt tokens then the trace; chat: the tokenizer's chat template")
     s.add_argument("--batch-size", type=int, default=None, metavar="N",
                    help="at most N samples per generate call (default: all samples of a prompt at once)")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_quiet_option(p)
     p.set_defaults(run=run)
     return p
 
@@ -61,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     prompts = read_prompts(args.prompts, prompt_field=args.prompt_field, id_field=args.id_field)
     from reasongraph.models import load_model
 
-    records = generate(args.prompts, model=load_model(args.model, device=args.device, dtype=args.dtype), out=args.out, samples=args.samples,
+    lm = load_model(args.model, device=args.device, dtype=args.dtype)
+    records = generate(args.prompts, model=lm, out=args.out, samples=args.samples,
                        temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
                        seed=args.seed, prompt_field=args.prompt_field, id_field=args.id_field,
                        prompt_format=args.prompt_format, batch_size=args.batch_size, progress=not args.quiet)

@@ -7,9 +7,10 @@ from typing import Any
 from reasongraph.commands.formatting import positive_int, whole_number
 
 
-def add_model_options(parser: argparse.ArgumentParser, *, per_group: bool = False) -> None:
-    """--model, --device, --dtype, --layer, --segment, --prompt-format, --temperature, --truncate."""
-    g = parser.add_argument_group("model and extraction")
+def add_model_options(parser: argparse.ArgumentParser, *, per_group: bool = False, extraction: bool = True) -> None:
+    """--model, --device, --dtype and, with ``extraction``, --layer, --segment, --prompt-format, --temperature,
+    --truncate."""
+    g = parser.add_argument_group("model and extraction" if extraction else "model")
     if per_group:
         g.add_argument("--model", action="append", default=None, metavar="[GROUP=]SPEC",
                        help="the model: smollm2-135m (default, offline), tiny-random, a .gguf file, a model folder or "
@@ -23,6 +24,8 @@ def add_model_options(parser: argparse.ArgumentParser, *, per_group: bool = Fals
     g.add_argument("--device", default="auto", metavar="DEVICE", help="auto (cuda when present), cpu, cuda, cuda:N")
     g.add_argument("--dtype", default="auto", metavar="DTYPE",
                    help="auto (bfloat16 on cuda, float32 on cpu), float32, bfloat16, float16")
+    if not extraction:
+        return
     g.add_argument("--layer", action="append", type=parse_layer, default=None, metavar="LAYER",
                    help="hidden-state layer: an index (0 = embeddings, -1 = last) or a depth ratio in (0, 1] "
                         "(default 0.9); repeat to capture several, the first gives the step vectors")
