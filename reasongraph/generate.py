@@ -234,7 +234,7 @@ def _record_prompts(path: Path, prompt_field: str, id_field: str | None) -> Iter
 
 def _prompt_words(message: str) -> str:
     """The reader calls the field it reads the text field; here that field holds the prompt."""
-    return message.replace("text_field", opt("prompt_field")).replace("text field", "prompt field")
+    return message.replace(opt("text_field"), opt("prompt_field")).replace("text field", "prompt field")
 
 
 def _text_prompts(path: Path) -> Iterator[Prompt]:

