@@ -23,7 +23,7 @@ from reasongraph.catalogue import compare_keys
 from reasongraph.display import fmt, fmt_ci, fmt_p, text_table
 from reasongraph.errors import InputError, opt
 from reasongraph.stats import bootstrap_ci, bootstrap_difference_ci
-from reasongraph.summary import column, detection, numeric_metrics
+from reasongraph.summary import ON_POLICY, column, detection, numeric_metrics
 
 __all__ = ["Comparison", "MetricComparison", "compare_groups", "comparison_mode", "pair_means",
            "with_reference_share"]
@@ -159,8 +159,13 @@ def compare_groups(rows: Iterable[dict], a: str, b: str, *, group_field: str = "
 
 
 def comparison_mode(rows: Iterable[dict], a: str, b: str, *, group_field: str = "group") -> str | None:
-    """How groups A and B were scored, from the rows' ``scored_by``: "faithful" when each group was scored by a
-    model of its own, "proxy: all groups scored by X" when both by one model X; None when the rows do not say."""
+    """How groups A and B were scored, from the rows: on-policy (:data:`reasongraph.summary.ON_POLICY`) when
+    every row says it was scored by the model and temperature that sampled it; else, from ``scored_by``,
+    "faithful" when each group was scored by a model of its own, "proxy: all groups scored by X" when both by one
+    model X; None when the rows do not say."""
+    rows = [r for r in rows if str(r.get(group_field)) in (a, b)]
+    if rows and all(r.get("on_policy") for r in rows):
+        return ON_POLICY
     models = {g: {r.get("scored_by") for r in rows if str(r.get(group_field)) == g} for g in (a, b)}
     if any(None in m or not m for m in models.values()):
         return None

@@ -43,7 +43,7 @@ from reasongraph.runs import RunLayout
 from reasongraph.scoring.pass1 import Pass1, load_checked
 from reasongraph.scoring.plan import ModelPlan
 from reasongraph.storage import atomic_write, atomic_write_json, file_sha256, read_json
-from reasongraph.summary import layer_table, summarize
+from reasongraph.summary import ON_POLICY, layer_table, summarize
 
 log = logging.getLogger("reasongraph")
 
@@ -53,7 +53,8 @@ __all__ = ["score_dataset"]
 def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model_field: str | None = None,
                   text_field: str = "trace", prompt_field: str | None = None, id_field: str | None = "id",
                   group_field: str | None = None, pair_field: str | None = None,
-                  sample_group_field: str | None = None, limit: int | None = None,
+                  sample_group_field: str | None = None, temperature_field: str | None = None,
+                  policy_field: str | None = None, limit: int | None = None,
                   layers: Any = (0.9,), segment: str = "newline", prompt_format: str = "raw",
                   temperature: float = 1.0, truncate: bool = False, device: Any = None, dtype: Any = None,
                   clusterer: Any = None, k: int = 200, method: str = "kmeans", cluster_by: str = "model",
@@ -76,6 +77,10 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
     sample_group_field : the field several samples of one prompt share (e.g. ``prompt_id`` from
         :func:`reasongraph.generate`); the run then writes diversity.jsonl, one row per prompt with the diversity
         of its samples (:func:`reasongraph.diversity.diversity_metrics`), and summary.json their group means.
+    temperature_field, policy_field : for on-policy samples (e.g. from :func:`reasongraph.generate`, whose
+        records carry ``temperature`` and ``model``): each record is scored at the temperature it was sampled at,
+        and rows get ``on_policy``, true when the record's policy is the model that scored it, so the token
+        entropy is the policy's own.
     limit : score only the first ``limit`` records of the input.
     layers, segment, prompt_format, temperature, truncate : extraction options, as
         :func:`~reasongraph.extraction.extract`. The first layer gives the step vectors; with several, each is
@@ -114,11 +119,12 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
         options or written by another process, a clusterer of another hidden size, or (``on_error="fail"``) the
         first bad record. Every check runs before any model is loaded or any file is written.
     """
-    opts = ScoringOptions.checked(**{k_: v for k_, v in locals().items() if k_ not in ("path", "out", "model",
-                                                                                           "model_field")})
+    opts = ScoringOptions.checked(**{k_: v for k_, v in locals().items()
+                                     if k_ in ScoringOptions.__dataclass_fields__})
     reader = RecordReader(path, text_field=text_field, prompt_field=prompt_field, id_field=id_field,
                           group_field=group_field, pair_field=pair_field, model_field=model_field,
-                          sample_group_field=sample_group_field, limit=limit)
+                          sample_group_field=sample_group_field, temperature_field=temperature_field,
+                          policy_field=policy_field, limit=limit)
     plan = ModelPlan.build(model, model_field, reader, device=device, dtype=dtype)
     given_clu = _given_clusterer(clusterer, plan)
     from reasongraph.validate import check_path_writable
@@ -299,7 +305,8 @@ def _row(rec: Record, trace: Any, metrics: dict, fit: dict, run: Pass1) -> dict:
     """One output row: identity, the model that scored it, token counts, every metric, the pooled forking
     shares, and the trace's cache key."""
     row: dict[str, Any] = {"line": rec.line, "id": rec.id, "group": rec.group, "pair": rec.pair,
-                           "scored_by": run.plan.name_of(rec), "trace_key": run.cache_key(rec),
+                           "scored_by": run.plan.name_of(rec), "scored_at": run.temperature(rec),
+                           "on_policy": _on_policy(rec, run), "trace_key": run.cache_key(rec),
                            "n_prompt_tokens": int(trace.prompt_len),
                            "n_tokens_dropped": int(trace.meta.get("tokens_dropped", 0))}
     row.update(metrics)
@@ -309,6 +316,15 @@ def _row(rec: Record, trace: Any, metrics: dict, fit: dict, run: Pass1) -> dict:
     row["forking_share_pooled"] = share(fit["forking_threshold"])
     row["forking_share_by_group"] = {g: share(t) for g, t in fit["forking_threshold_by_group"].items()}
     return {k: _jsonable(v) for k, v in row.items()}
+
+
+def _on_policy(rec: Record, run: Pass1) -> bool | None:
+    """Whether ``rec`` was scored by the model and at the temperature that sampled it (None: the data does not
+    say, which takes both a policy and a temperature field)."""
+    fields = run.reader.fields
+    if not (fields.get("policy") and fields.get("temperature")):
+        return None
+    return rec.policy == run.plan.name_of(rec)
 
 
 def _share_above(h: np.ndarray, rule: str):
@@ -376,7 +392,7 @@ def _summary(run: Pass1, rows: list[dict], fit: dict, diversity: list[dict] | No
     return {
         "n_records": run.total, "n_rows": len(rows), "n_errors": n_errors,
         "complete": len(rows) + n_errors == run.total,
-        "mode": run.plan.mode(),
+        "mode": _mode(rows, run.plan),
         "scored_by": run.plan.scored_by(),
         "fit": fit,
         "trace_cache": run.cache_location(),
@@ -386,6 +402,12 @@ def _summary(run: Pass1, rows: list[dict], fit: dict, diversity: list[dict] | No
         "diversity": _diversity_summary(diversity, seed) if diversity is not None else None,
         "timing": asdict(run.timing),
     }
+
+
+def _mode(rows: list[dict], plan: ModelPlan) -> str:
+    if rows and all(r.get("on_policy") for r in rows):
+        return ON_POLICY
+    return plan.mode()
 
 
 def _diversity_summary(diversity: list[dict], seed: int) -> dict:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -45,8 +46,9 @@ class Record:
     ----------
     line : 1-based line where the record starts (JSONL, CSV) or 1-based row number (Parquet, saved dataset).
     id : the id field's value as a string, None when absent.
-    text, prompt, group, pair, model, sample_group : the named fields' values (group, pair, model and sample
-        group as strings); None when absent.
+    text, prompt, group, pair, model, sample_group, policy : the named fields' values (group, pair, model,
+        sample group and policy as strings); None when absent.
+    temperature : the temperature the trace was sampled at (a positive number), when a field names it.
     error : None for a scoreable record, else a one-line reason.
     """
 
@@ -58,6 +60,8 @@ class Record:
     pair: str | None = None
     model: str | None = None
     sample_group: str | None = None
+    temperature: float | None = None
+    policy: str | None = None
     error: str | None = None
 
     @property
@@ -115,6 +119,8 @@ class RecordReader:
         group (e.g. the model), the pairing key (e.g. the problem), the model that wrote the trace (a model spec
         to score it with) and the prompt several samples share (for their diversity); a name given must exist in
         the input.
+    temperature_field, policy_field : optional fields naming the temperature a trace was sampled at (to score it
+        at that temperature) and the name of the model that sampled it (to tell on-policy scores).
     id_field : field holding the record id. The default ``"id"`` may be absent from the input (records are then
         known by their line); any other name must exist. None: no ids.
     limit : read only the first ``limit`` records (bad records count).
@@ -127,7 +133,8 @@ class RecordReader:
 
     def __init__(self, path: str | Path, text_field: str = "trace", prompt_field: str | None = None,
                  id_field: str | None = "id", group_field: str | None = None, pair_field: str | None = None,
-                 model_field: str | None = None, sample_group_field: str | None = None, limit: int | None = None,
+                 model_field: str | None = None, sample_group_field: str | None = None,
+                 temperature_field: str | None = None, policy_field: str | None = None, limit: int | None = None,
                  format: str | None = None) -> None:
         self.path = Path(path)
         if not self.path.exists():
@@ -140,7 +147,8 @@ class RecordReader:
         self.format = format or detect_format(self.path)
         self.limit = limit
         self.fields = {"text": text_field, "prompt": prompt_field, "id": id_field, "group": group_field,
-                       "pair": pair_field, "model": model_field, "sample_group": sample_group_field}
+                       "pair": pair_field, "model": model_field, "sample_group": sample_group_field,
+                       "temperature": temperature_field, "policy": policy_field}
         self._check_fields()
 
     # ------------------------------------------------------------------ validation
@@ -252,10 +260,15 @@ class RecordReader:
         model = _as_key(obj.get(f["model"])) if f["model"] else None
         if f["model"] and not model:
             return Record(**base, error=f"missing model field {f['model']!r}")
+        temperature = _temperature(obj.get(f["temperature"])) if f["temperature"] else None
+        if f["temperature"] and temperature is None:
+            return Record(**base, error=f"temperature field {f['temperature']!r} is not a positive number "
+                                        f"(got {obj.get(f['temperature'])!r})")
         return Record(**base, text=text, prompt=prompt or None,
                       group=_as_key(obj.get(f["group"])) if f["group"] else None,
                       pair=_as_key(obj.get(f["pair"])) if f["pair"] else None, model=model,
-                      sample_group=_as_key(obj.get(f["sample_group"])) if f["sample_group"] else None)
+                      sample_group=_as_key(obj.get(f["sample_group"])) if f["sample_group"] else None,
+                      temperature=temperature, policy=_as_key(obj.get(f["policy"])) if f["policy"] else None)
 
     # ------------------------------------------------------------------ JSONL
     def _jsonl_objects(self) -> Iterator[tuple[int, dict | None, str | None]]:
@@ -323,6 +336,15 @@ def _as_key(value: Any) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value)
+
+
+def _temperature(value: Any) -> float | None:
+    """A sampling temperature: a finite number > 0 (numeric text as in CSV included), else None."""
+    try:
+        t = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        return None
+    return t if math.isfinite(t) and t > 0 else None
 
 
 def _has_surrogate(s: str) -> bool:

@@ -14,11 +14,14 @@ import numpy as np
 
 from reasongraph.stats import bootstrap_ci
 
-__all__ = ["ID_KEYS", "MetricSummary", "column", "detection", "group_of", "layer_table", "numeric",
+__all__ = ["ID_KEYS", "ON_POLICY", "MetricSummary", "column", "detection", "group_of", "layer_table", "numeric",
            "numeric_metrics", "summarize", "summarize_values"]
 
 # Fields of a row that identify it rather than measure it.
-ID_KEYS = frozenset({"line", "id", "group", "pair", "trace_key"})
+ID_KEYS = frozenset({"line", "id", "group", "pair", "trace_key", "scored_at", "on_policy"})
+
+#: The mode of a comparison whose every trace was scored by the model, at the temperature, that sampled it.
+ON_POLICY = "faithful (on-policy: each trace scored by the model and temperature that sampled it)"
 
 
 def numeric(value) -> float | None:

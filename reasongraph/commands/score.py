@@ -42,6 +42,12 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
     f.add_argument("--sample-group", dest="sample_group_field", default=None, metavar="FIELD",
                    help="field that several samples of one prompt share (e.g. prompt_id of reasongraph generate): "
                         "writes diversity.jsonl, the diversity of each prompt's samples")
+    f.add_argument("--temperature-field", default=None, metavar="FIELD",
+                   help="field with the temperature each trace was sampled at: score it at that temperature "
+                        "(on-policy samples of reasongraph generate: temperature)")
+    f.add_argument("--policy-field", default=None, metavar="FIELD",
+                   help="field naming the model that sampled each trace, to mark rows scored on-policy "
+                        "(reasongraph generate: model)")
     f.add_argument("--limit", type=whole_number, default=None, metavar="N", help="score only the first N records")
     add_model_options(p, per_group=True)
     g = p.add_argument_group("clustering and analysis")
@@ -82,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
     rows = score_dataset(args.file, out=args.out, model=model_map(args.model), model_field=args.model_field,
                          text_field=args.text_field, prompt_field=args.prompt_field, id_field=args.id_field,
                          group_field=args.group_field, pair_field=args.pair_field,
-                         sample_group_field=args.sample_group_field, limit=args.limit,
+                         sample_group_field=args.sample_group_field, temperature_field=args.temperature_field,
+                         policy_field=args.policy_field, limit=args.limit,
                          device=args.device, dtype=args.dtype, clusterer=args.clusterer, k=args.k,
                          method=args.method, cluster_by=args.cluster_by, fit_sample=args.fit_sample,
                          batch_size=args.batch_size, cache_dir=args.cache_dir, keep_hidden=args.keep_hidden,

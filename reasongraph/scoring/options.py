@@ -82,14 +82,12 @@ class ScoringOptions:
         d["temperature"] = float(self.temperature)
         return d
 
-    def extract_options(self, layer_ids: tuple[int, ...]) -> dict:
-        """Keyword arguments of :func:`~reasongraph.extraction.extract_batch` (layers resolved for a model)."""
-        return {"layers": list(layer_ids), "segment": self.segment, "temperature": float(self.temperature),
-                "prompt_format": self.prompt_format, "truncate": self.truncate}
-
-    def cache_options(self, layer_ids: tuple[int, ...]) -> dict:
-        """What a cached trace depends on: the extraction options and whether it keeps its hidden states."""
-        return {**self.extract_options(layer_ids), "keep_hidden": self.keep_hidden}
+    def cache_options(self, layer_ids: tuple[int, ...], temperature: float) -> dict:
+        """What a cached trace depends on: the extraction options (keyword arguments of
+        :func:`~reasongraph.extraction.extract_batch`, layers resolved for a model) and whether it keeps its
+        hidden states."""
+        return {"layers": list(layer_ids), "segment": self.segment, "temperature": float(temperature),
+                "prompt_format": self.prompt_format, "truncate": self.truncate, "keep_hidden": self.keep_hidden}
 
     def analysis_options(self) -> dict:
         """Keyword arguments of :func:`~reasongraph.analysis.analyze_trace`."""

@@ -82,7 +82,7 @@ class Pass1:
         self.timing = Timing()
         self._identities: dict[str, dict] = self._saved_identities()
         self._models: dict[str, Any] = {}  # the loaded model of the unit being extracted
-        self._caches: dict[str, TraceCache] = {}
+        self._caches: dict[tuple[str, float], TraceCache] = {}
         for unit, lm in (loaded or {}).items():
             self._adopt(unit, lm)
 
@@ -124,17 +124,23 @@ class Pass1:
             self.model(unit)
         return self._identities[unit]
 
-    def cache(self, unit: str) -> TraceCache:
-        if unit not in self._caches:
+    def temperature(self, rec: Record) -> float:
+        """The temperature ``rec`` is scored at: its own (a temperature field) or the run's."""
+        return float(rec.temperature if rec.temperature is not None else self.opts.temperature)
+
+    def cache(self, unit: str, temperature: float) -> TraceCache:
+        """The trace cache of one model's traces scored at one temperature."""
+        if (unit, temperature) not in self._caches:
             from reasongraph.extraction import resolve_layers
 
             ident = self.identity(unit)
             layer_ids = resolve_layers(self.opts.layers, ident["num_layers"])
-            self._caches[unit] = TraceCache(self.cache_dir, ident, self.opts.cache_options(layer_ids))
-        return self._caches[unit]
+            self._caches[unit, temperature] = TraceCache(self.cache_dir, ident,
+                                                         self.opts.cache_options(layer_ids, temperature))
+        return self._caches[unit, temperature]
 
     def cache_key(self, rec: Record) -> str:
-        return self.cache(self.plan.name_of(rec)).key(rec.text, rec.prompt)
+        return self.cache(self.plan.name_of(rec), self.temperature(rec)).key(rec.text, rec.prompt)
 
     def cache_location(self) -> str:
         cache, out = self.cache_dir.resolve(), self.store.dir.resolve()
@@ -200,7 +206,8 @@ class Pass1:
         return [u if i == 0 else f"{u}@{spec}" for u in base for i, spec in enumerate(self.opts.layers)]
 
     def _extract_unit(self, unit: str, samples: dict, bar: Progress, clusterer: Any) -> None:
-        """Pass 1 over the records of one model, in chunks of consecutive records, then free the model.
+        """Pass 1 over the records of one model (those of each temperature together), in chunks of consecutive
+        records, then free the model.
 
         A chunk is ``batch_size`` records (default 16), or fewer once it holds ``CHUNK_CHARS`` characters. The
         chunks depend only on the input, never on what is cached or done: padded batches change hidden states
@@ -211,27 +218,28 @@ class Pass1:
             return
         if clusterer is not None:
             check_width(clusterer, unit, self.identity(unit)["hidden_size"])
-        chunk: list[Record] = []
-        chars = 0
-        for rec in recs:
-            chunk.append(rec)
-            chars += rec.size
-            if len(chunk) >= (self.opts.batch_size or DEFAULT_CHUNK) or chars >= CHUNK_CHARS:
-                self._extract_chunk(unit, chunk, samples, bar)
-                chunk, chars = [], 0
-        self._extract_chunk(unit, chunk, samples, bar)
+        for t in dict.fromkeys(self.temperature(r) for r in recs):
+            chunk: list[Record] = []
+            chars = 0
+            for rec in (r for r in recs if self.temperature(r) == t):
+                chunk.append(rec)
+                chars += rec.size
+                if len(chunk) >= (self.opts.batch_size or DEFAULT_CHUNK) or chars >= CHUNK_CHARS:
+                    self._extract_chunk(unit, t, chunk, samples, bar)
+                    chunk, chars = [], 0
+            self._extract_chunk(unit, t, chunk, samples, bar)
         self.release(unit)
 
-    def _extract_chunk(self, unit: str, chunk: list[Record], samples: dict, bar: Progress) -> None:
+    def _extract_chunk(self, unit: str, t: float, chunk: list[Record], samples: dict, bar: Progress) -> None:
         """Extract one chunk unless all of it is cached (or failed before), then feed each record's step vectors
         and entropies to the samples in file order, cached or not, so a resumed fit sees the same data."""
         if not chunk:
             return
-        cache = self.cache(unit)
+        cache = self.cache(unit, t)
         keys = [cache.key(r.text, r.prompt) for r in chunk]
         failed_before = [rec.line in self.done for rec in chunk]  # in pass 1, done records are errors
         missing = [not failed and not cache.has(key) for failed, key in zip(failed_before, keys)]
-        fresh = self._extract(unit, chunk, keys, skip_cached=True) if any(missing) else {}
+        fresh = self._extract(unit, t, chunk, keys, skip_cached=True) if any(missing) else {}
         for i, (rec, key) in enumerate(zip(chunk, keys)):
             if failed_before[i]:
                 bar.skip(work=rec.size)
@@ -241,7 +249,7 @@ class Pass1:
                 bar.update(work=rec.size)
                 continue
             if trace is None:
-                trace = self._cached_or_extract(unit, rec, key)
+                trace = self._cached_or_extract(unit, t, rec, key)
                 if trace is None:
                     bar.update(work=rec.size)
                     continue
@@ -264,30 +272,30 @@ class Pass1:
     # ------------------------------------------------------------------ one trace
     def cached_trace(self, rec: Record) -> Any:
         """The cached trace of ``rec``; extracted again if the entry is gone or unreadable (None if that fails)."""
-        unit = self.plan.name_of(rec)
-        trace = self._cached_or_extract(unit, rec, self.cache(unit).key(rec.text, rec.prompt))
-        return trace
+        unit, t = self.plan.name_of(rec), self.temperature(rec)
+        return self._cached_or_extract(unit, t, rec, self.cache(unit, t).key(rec.text, rec.prompt))
 
-    def _cached_or_extract(self, unit: str, rec: Record, key: str) -> Any:
+    def _cached_or_extract(self, unit: str, t: float, rec: Record, key: str) -> Any:
         t0 = time.perf_counter()
-        trace = self.cache(unit).get(key)
+        trace = self.cache(unit, t).get(key)
         self.timing.cache_load_s += time.perf_counter() - t0
         if trace is None:
-            trace = self._extract(unit, [rec], [key]).get(0)
+            trace = self._extract(unit, t, [rec], [key]).get(0)
         return trace
 
-    def _extract(self, unit: str, recs: list[Record], keys: list[str], skip_cached: bool = False) -> dict[int, Any]:
+    def _extract(self, unit: str, t: float, recs: list[Record], keys: list[str],
+                 skip_cached: bool = False) -> dict[int, Any]:
         """Extract ``recs`` (one batch; one at a time if the batch fails) and cache each; {position: trace}.
 
         With ``skip_cached``, records already in the cache are extracted with the others (the batch must not
         change) but neither returned nor cached again: the cached trace stays the one every pass uses.
         """
-        cache = self.cache(unit)
+        cache = self.cache(unit, t)
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             # truncation is reported once per record below, by line and id, instead of by position in the batch
             warnings.filterwarnings("ignore", message=".*dropped the last", category=UserWarning)
-            out = self._extract_or_isolate(unit, recs, keys, skip_cached)
+            out = self._extract_or_isolate(unit, cache, recs, keys, skip_cached)
         self.timing.extract_s += time.perf_counter() - t0
         if skip_cached:
             out = {i: trace for i, trace in out.items() if not cache.has(keys[i])}
@@ -305,13 +313,13 @@ class Pass1:
             self.timing.n_extracted_tokens += len(trace.input_ids)
         return out
 
-    def _extract_or_isolate(self, unit: str, recs: list[Record], keys: list[str],
+    def _extract_or_isolate(self, unit: str, cache: TraceCache, recs: list[Record], keys: list[str],
                             skip_cached: bool) -> dict[int, Any]:
         """One extract_batch call; if it fails, each record alone, so the bad ones are found and the rest scored."""
         from reasongraph.extraction import extract, extract_batch
 
         lm = self.model(unit)
-        options = self.opts.extract_options(tuple(self.cache(unit).options["layers"]))
+        options = {k: v for k, v in cache.options.items() if k != "keep_hidden"}
         try:
             traces = extract_batch([r.text for r in recs], [r.prompt for r in recs], model=lm,
                                    batch_size=self.opts.batch_size, **options)
@@ -321,7 +329,7 @@ class Pass1:
         except Exception:  # noqa: BLE001 - one bad record must not sink the batch: retry one at a time
             out = {}
             for i, rec in enumerate(recs):
-                if skip_cached and (rec.line in self.done or self.cache(unit).has(keys[i])):
+                if skip_cached and (rec.line in self.done or cache.has(keys[i])):
                     continue  # accounted for already: only the others need isolating
                 try:
                     out[i] = extract(rec.text, rec.prompt, model=lm, **options)
