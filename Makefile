@@ -13,7 +13,7 @@ EXTRAS ?= gguf,parquet,dev
 # -rs: every skipped test is listed with its reason.
 PYTEST := $(BIN)/python -m pytest -q -rs
 
-.PHONY: demo test test-fast bench env clean
+.PHONY: demo test test-fast bench env clean temperature-collapse
 
 comma := ,
 # One stamp per set of extras: asking for other extras installs them.
@@ -50,3 +50,7 @@ bench: env
 
 clean:
 	rm -rf $(VENV) $(OUT)
+
+# The controlled collapse: the default model at T = 1.0 and T = 0.6, scored on-policy (about 15 minutes of CPU).
+temperature-collapse: env
+	$(BIN)/python examples/temperature_collapse.py --out $(OUT)/temperature_collapse

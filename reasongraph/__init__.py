@@ -38,6 +38,8 @@ _EXPORTS = {
     "analyze_trace": "reasongraph.analysis",
     "Analysis": "reasongraph.analysis",
     "score_dataset": "reasongraph.dataset",
+    "generate": "reasongraph.generate",
+    "load_policy_entropy": "reasongraph.generate",
     "ScoredRun": "reasongraph.runs",
     "compare_groups": "reasongraph.compare",
     "write_run_report": "reasongraph.run_report",
