@@ -36,6 +36,12 @@ demo: env
 		--save $(OUT)/demo --html $(OUT)/demo.html
 	@echo "wrote $(OUT)/demo/ (trace.npz, analysis.json) and $(OUT)/demo.html"
 
+# The seed question on real traces: base vs long-CoT on 24 MATH500 problems, scored with the default model (a proxy;
+# see examples/seed_question.md). Writes $(OUT)/seed_question/ (resumable: run it again after an interruption).
+.PHONY: seed-question
+seed-question: env
+	$(BIN)/python examples/seed_question.py --out $(OUT)/seed_question
+
 test: env
 	$(PYTEST) tests
 

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from reasongraph.catalogue import compare_keys
+from reasongraph.collapse import FEWER_THAN_2
 from reasongraph.display import fmt, fmt_ci, fmt_p, text_table
 from reasongraph.errors import InputError, opt
 from reasongraph.stats import bootstrap_ci, bootstrap_difference_ci
@@ -35,7 +36,8 @@ class MetricComparison:
 
     ``n`` counts pairs (paired) or finite values of A and B together (unpaired); ``diff`` is mean(B - A) paired,
     mean(B) - mean(A) unpaired; ``statistic`` and ``p_value`` come from ``test`` (NaN when it cannot run:
-    fewer than one nonzero difference, or an empty group).
+    fewer than one nonzero difference, or an empty group); ``note`` says why a statistic is NaN (a paired one
+    needs at least 2 pairs).
     """
 
     metric: str
@@ -48,6 +50,7 @@ class MetricComparison:
     statistic: float
     p_value: float
     test: str
+    note: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -98,6 +101,9 @@ class Comparison:
         cols = ["metric", "n", "mean A", "mean B", "B - A", "95% CI", f"p ({test})"]
         body = [[m.metric, str(m.n), fmt(m.mean_a, 4), fmt(m.mean_b, 4), fmt(m.diff, 4),
                  fmt_ci(m.ci_low, m.ci_high, 4), fmt_p(m.p_value)] for m in self.metrics]
+        if any(m.note for m in self.metrics):
+            cols.append("note")
+            body = [row + [m.note] for row, m in zip(body, self.metrics)]
         return "\n".join([head, det, "", text_table(cols, body, rule=True)])
 
 
@@ -214,8 +220,10 @@ def _paired(metric: str, xa: np.ndarray, xb: np.ndarray, n_boot: int, ci: float,
     ok = np.isfinite(xa) & np.isfinite(xb)
     xa, xb = xa[ok], xb[ok]
     d = xb - xa
-    if d.size == 0:
-        return MetricComparison(metric, 0, *([math.nan] * 7), test="wilcoxon")
+    if d.size < 2:  # one pair gives a zero-width bootstrap interval and a meaningless p: say so instead
+        mean_a, mean_b, diff = (float(v[0]) if v.size else math.nan for v in (xa, xb, d))
+        return MetricComparison(metric, int(d.size), mean_a, mean_b, diff, *([math.nan] * 4), test="wilcoxon",
+                                note=FEWER_THAN_2)
     lo, hi = bootstrap_ci(d, n_boot=n_boot, ci=ci, seed=seed)
     stat = p = math.nan
     if np.any(d != 0):

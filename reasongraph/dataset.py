@@ -137,13 +137,17 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
                 "clusterer": given_clu[1]}
     # A fresh run loads its first model now: one that reasongraph cannot read fails before the run folder exists.
     # A resumed run loads a model only when some of its records are not in the cache.
-    loaded = {}
+    loaded, load_s = {}, 0.0
     if not RunLayout(Path(out)).manifest.exists() and plan.units:
         first = next(iter(plan.units))
+        t0 = time.perf_counter()
         loaded[first] = load_checked(plan, first, given_clu[0])
+        load_s = time.perf_counter() - t0
     with RunStore(out, identity) as store:
         run = Pass1(reader=reader, store=store, plan=plan, opts=opts, cache_dir=Path(cache_dir or store.layout.traces),
                     progress=progress, loaded=loaded)
+        run.timing.load_s += load_s
+        loaded.clear()  # Pass1 holds the first model now and frees it after its records; keep no other reference
         fit = _load_fit(store)
         if fit is None:
             samples = run.extract_all(clusterer=given_clu[0])

@@ -132,9 +132,18 @@ def test_wilcoxon_exact_hand_value():
 
 
 def test_all_zero_differences_give_no_test():
-    rows = [{"group": g, "pair": "p", "x": 1.0} for g in ("A", "B")]
+    rows = [{"group": g, "pair": p, "x": 1.0} for g in ("A", "B") for p in ("p", "q")]
     x = compare_groups(rows, "A", "B", metrics=["x"]).metrics[0]
     assert x.diff == 0.0 and math.isnan(x.p_value) and (x.ci_low, x.ci_high) == (0.0, 0.0)
+
+
+def test_one_pair_gives_nan_statistics_with_the_reason():
+    rows = [{"group": "A", "pair": "p", "x": 1.0}, {"group": "B", "pair": "p", "x": 0.5}]
+    cmp = compare_groups(rows, "A", "B", metrics=["x"])
+    x = cmp.metrics[0]
+    assert (x.n, x.mean_a, x.mean_b, x.diff) == (1, 1.0, 0.5, -0.5) and x.note == "fewer than 2 pairs"
+    assert all(math.isnan(v) for v in (x.ci_low, x.ci_high, x.statistic, x.p_value))
+    assert cmp.to_table().splitlines()[-1].split()[-4:] == ["fewer", "than", "2", "pairs"]
 
 
 def test_unpaired_comparison_against_scipy():

@@ -63,10 +63,11 @@
   function figure(rows, a, b, width, tip) {
     var groups = byLevel(rows), k = halfSpan(rows);
     var W = Math.max(560, Math.min(1100, Math.round(width - 60)));
-    // columns: labels (at most 30% of the width), the plot, the values (at most 250 px, 30%)
+    // columns: labels (at most 36% of the width: the measures' labels, up to 44 characters, fit at full width),
+    // the plot, the values (at most 250 px, 30%)
     var longest = 0;
-    rows.forEach(function (r) { longest = Math.max(longest, Math.min(32, name(r.label, name(r.key, "?")).length)); });
-    var L = Math.round(Math.min(0.3 * W, 24 + LABEL_PX * longest)), R = W - Math.round(Math.min(250, 0.3 * W));
+    rows.forEach(function (r) { longest = Math.max(longest, Math.min(44, name(r.label, name(r.key, "?")).length)); });
+    var L = Math.round(Math.min(0.36 * W, 24 + LABEL_PX * longest)), R = W - Math.round(Math.min(250, 0.3 * W));
     var H = TOP + BOTTOM;
     groups.forEach(function (g) { H += HEAD + ROW * g.rows.length; });
     if (!rows.length) H += ROW;
