@@ -104,7 +104,8 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
         last bits, so a resumed run must batch exactly as the first one did.
     cache_dir : where extracted traces are cached (default ``out/traces``); may be shared between runs.
     keep_hidden : also cache every token's hidden states (float16). By default the cache keeps what the passes
-        need, each layer's step vectors and hidden-state summary, about 40x smaller for a 576-wide model.
+        need, each layer's step vectors and hidden-state summary: 133 KiB per 1k tokens for SmolLM2 against
+        2,298 with float32 hidden states (measured on examples/trace.txt), with the same rows.
     on_error : "skip" writes bad records to errors.jsonl and goes on; "fail" raises InputError at the first.
     seed : seeds the clustering, the fit sample, the bootstrap CIs and the alignment permutation test.
     progress : show progress on stderr (a bar on a terminal, log lines elsewhere).
