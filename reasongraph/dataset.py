@@ -127,6 +127,7 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
                           sample_group_field=sample_group_field, temperature_field=temperature_field,
                           policy_field=policy_field, limit=limit)
     plan = ModelPlan.build(model, model_field, reader, device=device, dtype=dtype)
+    plan.check_available()
     given_clu = _given_clusterer(clusterer, plan)
     from reasongraph.validate import check_path_writable
 

@@ -181,6 +181,45 @@ def model_name(spec: Any) -> str:
     return path.resolve().name if path.is_dir() else spec_str
 
 
+def check_available(spec: Any) -> None:
+    """Raise ModelNotAvailableError when ``spec`` cannot be loaded here, without loading its weights.
+
+    What is checked: the default model's package, a GGUF file, a model folder's config and tokenizer files, or a
+    hub id's config (in the local Hugging Face cache, else on the hub). A run with several models checks them all
+    before it loads the first, so a missing second model is not found after an hour of work on the first.
+    """
+    if spec is None or isinstance(spec, LoadedModel):
+        return
+    spec_str = os.fspath(spec)
+    if _TINY_SPEC.fullmatch(spec_str):
+        return
+    if spec_str.lower() == DEFAULT_MODEL:
+        default_gguf_path()
+    elif spec_str.lower().endswith(".gguf"):
+        if not Path(spec_str).expanduser().is_file():
+            raise ModelNotAvailableError(f"GGUF file not found: {Path(spec_str).expanduser()}")
+    else:
+        directory, _ = _local_or_hub(spec_str)
+        if not Path(directory).exists():
+            _hub_config(directory)
+
+
+def _hub_config(hub_id: str) -> None:
+    from transformers import AutoConfig
+
+    try:
+        try:
+            AutoConfig.from_pretrained(hub_id, local_files_only=True)
+        except OSError:
+            if os.environ.get("HF_HUB_OFFLINE"):
+                raise
+            AutoConfig.from_pretrained(hub_id)
+    except OSError as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0].rstrip(".")
+        raise ModelNotAvailableError(f"cannot load model {hub_id!r}: looked for the hub id in the Hugging Face cache "
+                                     f"({_hf_cache()}) and on the hub: {first}") from None
+
+
 def _local_or_hub(spec: str) -> tuple[str, str]:
     """(what to pass to from_pretrained, the model's name) for a local folder or a hub id.
 

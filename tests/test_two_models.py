@@ -217,14 +217,14 @@ def test_group_without_a_model_exits_2_before_any_work(small_input, tmp_path, ca
 
 @pytest.mark.parametrize("first", [True, False])
 def test_a_model_that_cannot_load_exits_2_naming_its_group(small_input, tmp_path, capsys, first):
-    """The first model loads before the run folder exists; a later one when its group's turn comes."""
+    """Every model of a run is checked before any work: the run folder is not even created."""
     out, missing = tmp_path / "run", tmp_path / "no-such-model"
     bad, good = (("rl", "base") if first else ("base", "rl"))
     code, _, err = _cli(["score", str(small_input), "--out", str(out), "--model", f"{bad}={missing}",
                          "--model", f"{good}=tiny-random", *CLI_OPTS], capsys)
     assert code == 2 and err.count("\n") == 1
     assert f"--model {missing} (the model of '{bad}') cannot be loaded" in err and "no such path" in err
-    assert out.exists() != first
+    assert not out.exists()
 
 
 def test_compare_on_one_pair_gives_nan_with_the_reason(tmp_path, capsys):
