@@ -15,6 +15,13 @@ from importlib import import_module
 COMMANDS = ("analyze", "score", "compare", "html")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, like every other error of the command line."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from reasongraph import __version__
     from reasongraph.commands.formatting import HelpFormatter
@@ -22,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show full tracebacks on errors")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="reasongraph", formatter_class=HelpFormatter,
         description="Analyze reasoning traces through a language model's hidden states: reasoning graphs, "
         "cycles (revisits), token entropy, and where they disagree.",
@@ -41,15 +48,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from reasongraph.commands.formatting import flag_spelling
-    from reasongraph.errors import InputError, ModelNotAvailableError
+    from reasongraph.errors import InputError, spelled
 
     handler = _LogToStderr(args.command, quiet=getattr(args, "quiet", False))
+    spell = flag_spelling(args.command_parser)
     try:
-        return int(args.run(args) or 0)
-    except (InputError, ModelNotAvailableError, FileNotFoundError) as e:
+        with spelled(spell):  # messages in flags: the error line, log lines, reasons in errors.jsonl
+            return int(args.run(args) or 0)
+    except (InputError, FileNotFoundError) as e:
         if args.debug:
             raise
-        text = e.render(flag_spelling(args.command_parser)) if isinstance(e, InputError) else str(e)
+        text = e.render(spell) if isinstance(e, InputError) else str(e)
         print(f"reasongraph {args.command}: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

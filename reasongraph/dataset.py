@@ -125,6 +125,9 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
     if not RunLayout(Path(out)).manifest.exists() and plan.units:
         first = next(iter(plan.units))
         loaded[first] = load_checked(plan, first, given_clu[0])
+        from reasongraph.extraction import resolve_layers
+
+        resolve_layers(opts.layers, loaded[first].num_layers)  # a layer the model lacks fails before the folder
     with RunStore(out, identity) as store:
         run = Pass1(reader=reader, store=store, plan=plan, opts=opts, cache_dir=Path(cache_dir or store.layout.traces),
                     progress=progress, loaded=loaded)
@@ -155,7 +158,9 @@ def _given_clusterer(clusterer: Any, plan: ModelPlan) -> tuple[Any, str | None, 
         from reasongraph.cluster import load_clusterer
 
         return load_clusterer(clusterer), file_sha256(clusterer), str(clusterer)
-    return clusterer, "object", "given"
+    from reasongraph.validate import check_clusterer
+
+    return check_clusterer("clusterer", clusterer), "object", "given"
 
 
 # ---------------------------------------------------------------------- the fit

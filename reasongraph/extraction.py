@@ -99,15 +99,17 @@ PROMPT_FORMATS = ("raw", "chat")
 def check_extract_options(*, layers: Sequence[LayerSpec] = (0.9,), segment: str = "newline",
                           temperature: float = 1.0, prompt_format: str = "raw", truncate: bool = False) -> None:
     """Raise InputError for the first extraction option out of range: each is checked before a model loads."""
-    try:
-        validate_segmenter(segment)
-    except ValueError as e:
-        raise InputError(f"{opt('segment')}: {e}") from None
+    validate_segmenter(segment)
     check_number("temperature", temperature, low=0, low_open=True)
     check_choice("prompt_format", prompt_format, PROMPT_FORMATS)
     if not isinstance(truncate, bool):
         raise InputError(f"{opt('truncate')} must be True or False, got {truncate!r}")
-    specs = (layers,) if isinstance(layers, (int, float)) else tuple(layers)
+    try:
+        if isinstance(layers, (str, bytes)):
+            raise TypeError
+        specs = (layers,) if isinstance(layers, (int, float, np.integer)) else tuple(layers)
+    except TypeError:
+        raise InputError(f"{opt('layers')} must be a layer or a list of layers, got {layers!r}") from None
     for spec in specs:
         if isinstance(spec, bool) or not isinstance(spec, (int, float, np.integer, np.floating)):
             raise InputError(f"{opt('layers')}: a layer is an int index or a float ratio, got {spec!r}")
@@ -202,7 +204,7 @@ def _check_text(text: Any, where: str, allow_blank: bool = False) -> None:
 def _prompt_ids(tok: Any, prompt: str | None, prompt_format: str) -> list[int]:
     if prompt_format == "chat":
         if not getattr(tok, "chat_template", None):
-            raise InputError("prompt_format='chat' needs a tokenizer with a chat template")
+            raise InputError(f"{opt('prompt_format', 'chat')} needs a tokenizer with a chat template; this one has none")
         messages = [{"role": "user", "content": prompt or ""}]
         rendered = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         return list(tok(rendered, add_special_tokens=False)["input_ids"])

@@ -144,6 +144,8 @@ def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtyp
     -------
     LoadedModel with ``.model`` (in eval mode, no gradients), ``.tokenizer`` and ``.name``.
     """
+    if not isinstance(spec, (str, os.PathLike)) or not str(spec):
+        raise InputError(f"{opt('model')} must be a model name or path (or a LoadedModel), got {spec!r}")
     spec_str = os.fspath(spec)
     tiny = _TINY_SPEC.fullmatch(spec_str)
     if tiny:
@@ -220,7 +222,8 @@ def _from_pretrained(directory: str | Path, dtype: Any) -> tuple[Any, Any]:
                 raise
             model, tokenizer = load(local_files_only=False)
     except OSError as e:
-        where = (f"looked for the hub id {directory!r} in the Hugging Face cache ({_hf_cache()}) and on the hub"
+        hub = " (offline: HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE") else " and on the hub"
+        where = (f"looked for the hub id {directory!r} in the Hugging Face cache ({_hf_cache()}){hub}"
                  if not Path(directory).exists() else f"read {directory}")
         first = (str(e).strip().splitlines() or [type(e).__name__])[0].rstrip(".")
         raise ModelNotAvailableError(f"cannot load model {str(directory)!r}: {where}: {first}. A model name is "
@@ -230,7 +233,8 @@ def _from_pretrained(directory: str | Path, dtype: Any) -> tuple[Any, Any]:
 
 
 def _hf_cache() -> str:
-    return os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME") or str(Path.home() / ".cache" / "huggingface")
+    home = os.environ.get("HF_HOME") or str(Path.home() / ".cache" / "huggingface")
+    return os.environ.get("HF_HUB_CACHE") or str(Path(home) / "hub")
 
 
 def _dequantized_dir(gguf: Path) -> Path:

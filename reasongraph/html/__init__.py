@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from reasongraph.errors import InputError
+from reasongraph.errors import InputError, opt
 from reasongraph.html.page import render_view, to_json
 from reasongraph.html.payload import build_trace_payload, trace_payload
 from reasongraph.html.report import line_key, most_cyclic_ids, most_cyclic_rows, report_payload
+from reasongraph.validate import check_path_writable
 
 __all__ = [
     "build_trace_payload",
@@ -54,6 +55,9 @@ def trace_html(analysis: Any, *, title: str | None = None, full_page: bool = Tru
     """
     payload = _as_payload(analysis, "trace")
     if payload is None:
+        if isinstance(analysis, Mapping) or not hasattr(analysis, "alignment"):
+            raise InputError(f"{opt('analysis')} must be an Analysis (from analyze or analyze_trace) or a trace view "
+                             f"payload, got {type(analysis).__name__}")
         payload = trace_payload(analysis, title=title)
     elif title is not None:
         payload = {**payload, "title": title}
@@ -62,6 +66,7 @@ def trace_html(analysis: Any, *, title: str | None = None, full_page: bool = Tru
 
 def write_trace_html(analysis: Any, path: str | Path, *, title: str | None = None) -> Path:
     """Write :func:`trace_html` to ``path`` (UTF-8; missing folders are created) and return the path."""
+    check_path_writable("path", path)
     return _write(trace_html(analysis, title=title), path)
 
 
@@ -102,6 +107,7 @@ def report_html(rows: Any, compare: Any = None, *, collapse: Mapping | None = No
 def write_report_html(rows: Any, path: str | Path, compare: Any = None, **kwargs: Any) -> Path:
     """Write :func:`report_html` to ``path`` (UTF-8; missing folders are created) and return the path;
     keyword arguments as there."""
+    check_path_writable("path", path)
     return _write(report_html(rows, compare=compare, **kwargs), path)
 
 

@@ -23,6 +23,7 @@ from reasongraph.html.coerce import finite_or_none as _num, scalar as _scalar
 from reasongraph.stats import wilson_interval
 from reasongraph.storage import read_json
 from reasongraph.summary import detection, group_of as _group_of_field
+from reasongraph.validate import check_int
 
 __all__ = ["line_key", "most_cyclic_ids", "most_cyclic_rows", "report_payload"]
 
@@ -52,8 +53,7 @@ def report_payload(rows: Any, compare: Any = None, *, collapse: Mapping | None =
     -------
     dict
     """
-    if top < 0:
-        raise InputError(f"top must be >= 0, got {top}")
+    check_int("top", top, low=0)
     rows, options, n_errors = _source(rows, options, n_errors)
     groups = _groups(rows)
     by_group = {g: [r for r in rows if _group_of(r) == g] for g in groups}
