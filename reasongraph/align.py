@@ -225,6 +225,7 @@ def _check_window(onset_tokens: int, lookback: int) -> None:
 def _onset_windows(spans: np.ndarray, n_tokens: int, onset_tokens: int,
                    lookback: int) -> tuple[np.ndarray, np.ndarray]:
     """Token windows [lo, hi) = [s - w, min(s + m, e)) of each step, clipped to [0, n_tokens)."""
+    onset_tokens, lookback = min(onset_tokens, n_tokens), min(lookback, n_tokens)  # no window is wider
     lo = np.clip(spans[:, 0] - lookback, 0, n_tokens)
     hi = np.clip(np.minimum(spans[:, 0] + onset_tokens, spans[:, 1]), 0, n_tokens)
     return lo, np.maximum(hi, lo)
@@ -283,7 +284,7 @@ def step_has_spike(spikes: Any, step_spans: Any, lookback: int = 0) -> np.ndarra
         raise InputError(f"{opt('spikes')} must be a 1-D (n_tokens,) array, got shape {spikes.shape}")
     spans = _step_spans(step_spans, spikes.size)
     check_int("lookback", lookback, low=0)
-    return _any_in(spikes, np.maximum(spans[:, 0] - lookback, 0), spans[:, 1])
+    return _any_in(spikes, np.maximum(spans[:, 0] - min(lookback, spikes.size), 0), spans[:, 1])
 
 
 def _shifted_spike_counts(
@@ -413,7 +414,7 @@ def align(
         has_spike = step_has_spike(spikes, spans, lookback)
         if min_shift is None:
             min_shift = int(np.max(spans[:, 1] - spans[:, 0], initial=0)) + lookback
-        lo = np.maximum(spans[revisit, 0] - lookback, 0)
+        lo = np.maximum(spans[revisit, 0] - min(lookback, n_tokens), 0)
         observed = int(np.sum(revisit & has_spike))
         p_value = _permutation_p(spikes, lo, spans[revisit, 1], observed, n_shifts, seed, min_shift)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from importlib import import_module
 
 COMMANDS = ("analyze", "score", "compare", "html")
@@ -46,14 +47,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # worded by the command's own parser: "reasongraph CMD: error: ..."
+        args.command_parser.error(f"unrecognized arguments: {' '.join(extra)}")
     from reasongraph.commands.formatting import flag_spelling
     from reasongraph.errors import InputError, spelled
 
     handler = _LogToStderr(args.command, quiet=getattr(args, "quiet", False))
     spell = flag_spelling(args.command_parser)
     try:
-        with spelled(spell):  # messages in flags: the error line, log lines, reasons in errors.jsonl
+        with spelled(spell), warnings.catch_warnings():  # messages in flags: errors, logs, errors.jsonl reasons
+            warnings.showwarning = _warning_line(args.command)
             return int(args.run(args) or 0)
     except (InputError, FileNotFoundError) as e:
         if args.debug:
@@ -72,6 +76,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         handler.close()
+
+
+def _warning_line(command: str):
+    """The library's warnings as one "reasongraph CMD: warning: ..." line each, not Python's two-line form."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"reasongraph {command}: warning: {message}", file=sys.stderr, flush=True)
+
+    return show
 
 
 class _LogToStderr(logging.Handler):

@@ -167,7 +167,8 @@ def encode(lm: Any, text: str, prompt: str | None, prompt_format: str = "raw", t
     prefix = _prompt_ids(tok, prompt, prompt_format)
     # Tokenizing a 50 MB line takes minutes: refuse (or cut) text far beyond the context before tokenizing it.
     max_chars = lm.context_length * MAX_CHARS_PER_TOKEN
-    if len(text) > max_chars:
+    n_chars = len(text)
+    if n_chars > max_chars:
         if not truncate:
             raise InputError(f"{where} is {len(text):,} characters, far beyond the model's context of "
                              f"{lm.context_length} tokens; set {opt('truncate', 'True')} to keep what fits")
@@ -181,8 +182,10 @@ def encode(lm: Any, text: str, prompt: str | None, prompt_format: str = "raw", t
             raise InputError(f"{where} is {len(prefix) + len(ids)} tokens (prompt {len(prefix)}), longer than the "
                              f"model's context of {lm.context_length}; set {opt('truncate', 'True')} to keep what "
                              "fits")
-        warnings.warn(f"{where}: dropped the last {dropped} of {len(ids)} trace tokens to fit the context of "
-                      f"{lm.context_length}", stacklevel=3)
+        of = f"{len(ids)} trace tokens" if n_chars <= max_chars else \
+            f"the tokens of its first {max_chars:,} of {n_chars:,} characters"
+        warnings.warn(f"{where}: dropped the last {dropped} of {of} to fit the context of {lm.context_length}",
+                      stacklevel=3)
         ids, offsets = ids[:room], offsets[:room]
         text = text[:int(offsets[-1, 1])]
     return _Encoded(prefix + ids, len(prefix), offsets, text, prompt, dropped)
@@ -204,7 +207,8 @@ def _check_text(text: Any, where: str, allow_blank: bool = False) -> None:
 def _prompt_ids(tok: Any, prompt: str | None, prompt_format: str) -> list[int]:
     if prompt_format == "chat":
         if not getattr(tok, "chat_template", None):
-            raise InputError(f"{opt('prompt_format', 'chat')} needs a tokenizer with a chat template; this one has none")
+            raise InputError(f"{opt('prompt_format', 'chat')} needs a tokenizer with a chat template; this one has "
+                             "none")
         messages = [{"role": "user", "content": prompt or ""}]
         rendered = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         return list(tok(rendered, add_special_tokens=False)["input_ids"])

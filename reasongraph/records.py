@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -35,6 +36,7 @@ _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "c
              ".parquet": "parquet", ".pq": "parquet"}
 _BATCH_ROWS = 1024
 _CSV_FIELD_LIMIT = 2**31 - 1  # traces are often longer than csv's default limit of 128 KiB per field
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,11 @@ class RecordReader:
         """Validate one decoded record's fields and build its :class:`Record`."""
         f = self.fields
         rid = _as_key(obj.get(f["id"])) if f["id"] else None
+        unicode = next((role for role, name in f.items() if name and _has_surrogate(obj.get(name))), None)
+        if unicode is not None:  # JSON escapes such as "\ud800" decode to text that is not Unicode
+            return Record(line=line, id=rid.encode("utf-8", "backslashreplace").decode() if rid else rid,
+                          error=f"{unicode} field {f[unicode]!r} holds a lone surrogate (a \\ud800-style escape): "
+                                "not valid Unicode text")
         base = {"line": line, "id": rid}
         text = obj.get(f["text"])
         if text is None:
@@ -275,6 +282,12 @@ class RecordReader:
                     obj = json.loads(s)
                 except json.JSONDecodeError as e:
                     yield lineno, None, f"not valid JSON: {e.msg} (column {e.colno})"
+                    continue
+                except ValueError as e:  # an integer of more digits than Python converts
+                    yield lineno, None, f"not valid JSON here: {e}"
+                    continue
+                except RecursionError:
+                    yield lineno, None, "not valid JSON here: nested too deeply"
                     continue
                 if not isinstance(obj, dict):
                     yield lineno, None, f"not a JSON object (got {type(obj).__name__})"
@@ -410,8 +423,9 @@ def _as_key(value: Any) -> str | None:
     return str(value)
 
 
-def _has_surrogate(s: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in s)
+def _has_surrogate(value: Any) -> bool:
+    """A str holding a lone surrogate: undecodable bytes kept by surrogateescape, or a JSON \\ud800 escape."""
+    return isinstance(value, str) and _SURROGATE.search(value) is not None
 
 
 # ---------------------------------------------------------------------- Parquet and saved datasets (pyarrow)
