@@ -160,7 +160,7 @@ def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtyp
         directory, name = _dequantized_dir(path), path.stem
     else:
         directory, name = _local_or_hub(spec_str)
-    model, tokenizer = _from_pretrained(directory, dtype)
+    model, tokenizer = _from_pretrained(directory, dtype, f"{name} ({device}, {str(dtype).removeprefix('torch.')})")
     return LoadedModel(model=model.to(device), tokenizer=tokenizer, name=name, device=device, dtype=dtype)
 
 
@@ -205,13 +205,21 @@ def _local_or_hub(spec: str) -> tuple[str, str]:
     return spec, spec
 
 
-def _from_pretrained(directory: str | Path, dtype: Any) -> tuple[Any, Any]:
+def _from_pretrained(directory: str | Path, dtype: Any, what: str) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     def load(local_files_only: bool) -> tuple[Any, Any]:
         tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=local_files_only)
-        model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype, use_safetensors=True,
-                                                     local_files_only=local_files_only)
+        log.info("loading %s", what)  # once its files are found: the weights of a big model take minutes
+        bar = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # the library never prints: no "Loading weights" bar in logs
+        try:
+            model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype, use_safetensors=True,
+                                                         local_files_only=local_files_only)
+        finally:
+            if bar:
+                hf_logging.enable_progress_bar()
         return model, tokenizer
 
     try:
