@@ -326,14 +326,19 @@ def _events(trace: Trace, revisits: list, forking: np.ndarray, markers: list[Mar
 def load_analysis(directory: str | Path) -> Analysis:
     """Rebuild an :class:`Analysis` written by :meth:`Analysis.save` (same labels and parameters; no model)."""
     directory = Path(directory)
-    saved = read_json(directory / "analysis.json", "saved analysis")
-    if not isinstance(saved, dict) or not {"params", "labels"} <= set(saved):
-        raise InputError(f"{directory / 'analysis.json'}: not a saved reasongraph analysis (no params or labels)")
+    path = directory / "analysis.json"
+    saved = read_json(path, "saved analysis")
+    if not isinstance(saved, dict) or not {"params", "labels"} <= set(saved) or not isinstance(saved["params"], dict) \
+            or "layer" not in saved["params"]:
+        raise InputError(f"{path}: not a saved reasongraph analysis (no params with a layer, or no labels)")
     p = saved["params"]
     options = {k: p[k] for k in ("rho", "forking_threshold", "rule", "onset_tokens", "lookback", "n_shifts", "seed",
                                  "length_bound", "markers") if k in p}
-    analysis = analyze_trace(Trace.load(directory / "trace.npz"), labels=saved["labels"], layer=p["layer"],
-                             **options)
+    trace = Trace.load(directory / "trace.npz")
+    try:
+        analysis = analyze_trace(trace, labels=saved["labels"], layer=p["layer"], **options)
+    except InputError as e:  # the saved parameters, not the caller's: name the file
+        raise InputError(f"{path}: the saved analysis does not fit its trace.npz ({e.template})") from None
     cluster_params = {k: v for k, v in p.items() if k.startswith("cluster_")}
     analysis.params.update(cluster_params)  # how the saved labels were made, not "given"
     analysis.metrics.update(cluster_params)

@@ -369,6 +369,30 @@ def test_a_run_whose_rows_have_a_corrupt_line_is_named_by_line(capsys, work, tmp
     assert _snapshot(run) == before and not (tmp_path / "report.html").exists()
 
 
+def test_html_refuses_saved_results_that_lack_what_the_page_needs(capsys, work, tmp_path):
+    saved = tmp_path / "saved"
+    assert run_cli(capsys, ["analyze", work["trace"], *TINY, "--n-shifts", "10", "--save", saved])[0] == 0
+    good = json.loads((saved / "analysis.json").read_text())
+    for name, change in (("no-layer", lambda d: d["params"].pop("layer")), ("params", lambda d: d.update(params=3)),
+                         ("labels", lambda d: d.update(labels=d["labels"][:-1]))):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "trace.npz").write_bytes((saved / "trace.npz").read_bytes())
+        bad = json.loads(json.dumps(good))
+        change(bad)
+        (folder / "analysis.json").write_text(json.dumps(bad))
+        refused(capsys, ["html", folder, "-o", tmp_path / "page.html"], str(folder / "analysis.json"))
+    for kind in ("trace", "report"):
+        payload = tmp_path / f"{kind}.json"
+        payload.write_text(json.dumps({"format": "reasongraph.view", "kind": kind, "title": "cut short"}))
+        refused(capsys, ["html", payload, "-o", tmp_path / "page.html"], str(payload), f"a {kind} view payload "
+                                                                                       "must hold")
+    comparison = tmp_path / "comparison.json"
+    comparison.write_text("[1, 2]")
+    refused(capsys, ["html", work["run"], "-o", tmp_path / "page.html", "--compare", comparison], str(comparison))
+    assert not (tmp_path / "page.html").exists()
+
+
 # ====================================================================== 4. output paths: checked before any work
 # A model that does not exist: were the output not checked first, the error would be about the model.
 NO_MODEL = ["--model", "./no-such-model"]

@@ -111,11 +111,25 @@ def write_report_html(rows: Any, path: str | Path, compare: Any = None, **kwargs
     return _write(report_html(rows, compare=compare, **kwargs), path)
 
 
+#: What the page's script reads from each kind of view payload (see build_trace_payload and report_payload).
+_PAYLOAD_KEYS = {
+    "trace": ("title", "model", "text", "n_tokens", "token_spans", "entropy", "fork", "bins", "segments", "steps",
+              "nodes", "edges", "markers", "metrics", "metric_groups", "tables", "curves"),
+    "report": ("title", "n_rows", "groups", "group_sizes", "run", "detection", "distributions", "compare", "top",
+               "embeds"),
+}
+
+
 def _as_payload(obj: Any, kind: str) -> dict | None:
-    """``obj`` itself when it is a view payload of this kind; None when it is something else."""
+    """``obj`` itself when it is a view payload of this kind (with every part the page reads); None when it is
+    something else."""
     if isinstance(obj, Mapping) and obj.get("format") == "reasongraph.view":
         if obj.get("kind") != kind:
             raise InputError(f"expected a {kind} payload, got a {obj.get('kind')!r} payload")
+        missing = [key for key in _PAYLOAD_KEYS[kind] if key not in obj]
+        if missing:
+            raise InputError(f"a {kind} view payload must hold {', '.join(missing)}; it was not written by "
+                             "reasongraph, or was cut short")
         return dict(obj)
     return None
 

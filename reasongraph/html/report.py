@@ -18,7 +18,7 @@ import numpy as np
 
 from reasongraph import catalogue
 from reasongraph.display import fmt
-from reasongraph.errors import InputError
+from reasongraph.errors import InputError, opt
 from reasongraph.html.coerce import finite_or_none as _num, scalar as _scalar
 from reasongraph.stats import wilson_interval
 from reasongraph.storage import read_json
@@ -204,7 +204,9 @@ def _compare_table(compare: Any) -> dict | None:
         return None
     if hasattr(compare, "as_dict"):
         compare = compare.as_dict()
+    where = opt("compare")
     if isinstance(compare, (str, os.PathLike)):
+        where = str(compare)
         compare = read_json(compare, "comparison (the output of reasongraph compare --json)")
     if isinstance(compare, Mapping) and {"a", "b", "metrics"} <= set(compare):
         return _comparison_table(compare)
@@ -218,7 +220,7 @@ def _compare_table(compare: Any) -> dict | None:
     elif isinstance(compare, Sequence) and not isinstance(compare, (str, bytes)):
         records = _records(compare, "metric")
     if not records:
-        raise InputError("compare: expected the output of `reasongraph compare --json` (a table of metrics)")
+        raise InputError(f"{where}: expected the output of `reasongraph compare --json` (a table of metrics)")
     columns: list[str] = []
     for rec in records:
         for k in rec:
