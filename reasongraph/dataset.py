@@ -169,6 +169,9 @@ def _load_fit(store: RunStore) -> dict | None:
     if not store.layout.fit.exists():
         return None
     fit = read_json(store.layout.fit, "fit file")
+    units = fit.get("units") if isinstance(fit, dict) else None
+    if not isinstance(units, dict) or not all(isinstance(u, dict) and "clusterer_file" in u for u in units.values()):
+        raise InputError(f"{store.layout.fit}: damaged fit file (no clustering units); delete it to fit again")
     if any(not (store.dir / u["clusterer_file"]).exists() for u in fit["units"].values() if u["clusterer_file"]):
         return None
     return fit

@@ -164,9 +164,12 @@ def encode(lm: Any, text: str, prompt: str | None, prompt_format: str = "raw", t
     tok = lm.tokenizer
     if not getattr(tok, "is_fast", False):
         raise InputError(f"{lm.name}: exact character offsets need a fast (Rust) tokenizer")
-    prefix = _prompt_ids(tok, prompt, prompt_format)
     # Tokenizing a 50 MB line takes minutes: refuse (or cut) text far beyond the context before tokenizing it.
     max_chars = lm.context_length * MAX_CHARS_PER_TOKEN
+    if prompt is not None and len(prompt) > max_chars:  # truncation keeps the prompt whole, so it must fit
+        raise InputError(f"the prompt of {where} is {len(prompt):,} characters, far beyond the model's context of "
+                         f"{lm.context_length} tokens")
+    prefix = _prompt_ids(tok, prompt, prompt_format)
     n_chars = len(text)
     if n_chars > max_chars:
         if not truncate:

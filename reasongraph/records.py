@@ -161,6 +161,7 @@ class RecordReader:
     def _present_fields(self, wanted: set[str]) -> set[str]:
         if self.format != "jsonl":
             return set(self._columns())
+        self._check_not_an_array()
         # JSONL has no header: scan records until every wanted field was seen (usually the first record).
         seen: set[str] = set()
         for _, obj, err in self._jsonl_objects():
@@ -169,6 +170,21 @@ class RecordReader:
                 if wanted <= seen:
                     break
         return seen
+
+    def _check_not_an_array(self) -> None:
+        """A .json file holding one JSON array of records (pretty-printed, or on one line) is not JSON Lines: say
+        so, rather than report every line as a bad record."""
+        with open(self.path, "rb") as f:
+            first = next((raw.strip() for raw in f if raw.strip()), b"").removeprefix(b"\xef\xbb\xbf")
+        if not first.startswith(b"["):
+            return
+        try:
+            value = json.loads(first)
+        except (ValueError, RecursionError):
+            value = None  # the array goes on over the next lines
+        if value is None or isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            raise InputError(f"{self.path} holds one JSON array, not JSON Lines (one record object per line); "
+                             f"convert it, e.g. with: jq -c '.[]' {self.path.name} > {self.path.stem}.jsonl")
 
     def _columns(self) -> list[str]:
         if self.format in ("csv", "tsv"):

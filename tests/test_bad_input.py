@@ -270,6 +270,17 @@ def test_a_csv_quote_that_is_never_closed_is_refused_with_its_line(capsys, tmp_p
     assert not out.exists()
 
 
+@pytest.mark.parametrize("content", ['[\n  {"trace": "one\\ntwo"},\n  {"trace": "three"}\n]\n',
+                                     '[{"trace": "one\\ntwo"}, {"trace": "three"}]\n'])
+def test_a_json_array_is_refused_as_not_json_lines(capsys, tmp_path, content):
+    path = tmp_path / "records.json"
+    path.write_text(content, encoding="utf-8")
+    out = tmp_path / "run"
+    refused(capsys, ["score", path, "--out", out, *TINY, *SCORE_OPTS], str(path), "one JSON array, not JSON Lines",
+            "jq -c")
+    assert not out.exists()
+
+
 def test_csv_quoting_mistakes_within_one_record_are_that_records_error(tmp_path):
     path = tmp_path / "in.csv"
     path.write_text('id,trace\n1,"multi\nline ""quoted"" trace"\n2,"stray"quote\n3,a,b\n4,"last\n',
@@ -351,6 +362,29 @@ def test_a_clusterer_with_invalid_parameters_or_fitted_values_is_damaged(capsys,
         path = tmp_path / f"{next(iter(change))}.npz"
         np.savez(path, **{**arrays, "header": np.frombuffer(json.dumps(bad).encode(), dtype=np.uint8)})
         refused(capsys, ["analyze", work["trace"], *TINY, "--clusterer", path], str(path), "damaged")
+
+
+RUN_DAMAGE = {  # file of a run folder -> (its damaged content, words of the error)
+    "fit.json": ("{}", "damaged fit file"),
+    "models.json": ("[1]", "damaged model identities file"),
+    "manifest.json": ('{"format": "reasongraph.run", "version": 1, "options": 5}', "not a reasongraph run manifest"),
+    "errors.jsonl": ('{"line": 99, "id": null, "reason": "x"}\ngarbage\n', "errors.jsonl:2: corrupt line"),
+}
+
+
+@pytest.mark.parametrize("name", list(RUN_DAMAGE))
+def test_a_resumed_run_with_a_damaged_file_is_refused_and_left_as_it_was(capsys, work, tmp_path, name):
+    run = tmp_path / "run"
+    run.mkdir()
+    for p in work["run"].iterdir():
+        if p.is_file() and p.name != "summary.json":  # no summary: the run is not finished, so it resumes
+            (run / p.name).write_bytes(p.read_bytes())
+    content, words = RUN_DAMAGE[name]
+    (run / name).write_text(content)
+    before = _snapshot(run)
+    refused(capsys, ["score", work["data"], "--out", run, *TINY, *SCORE_OPTS, "--group-by", "model", "--pair-by",
+                     "pair"], str(run), words)
+    assert _snapshot(run) == before
 
 
 @pytest.mark.parametrize("command", ["compare", "html"])
@@ -456,6 +490,19 @@ def test_a_huge_trace_is_refused_at_once_and_cut_with_truncate(capsys, huge, tin
     assert json.loads(out)["metrics"]["n_tokens"] == tiny.context_length - 1  # the BOS token fills the rest
     message = python_refuses(rg.analyze, "truncate", huge["txt"].read_text(), model=tiny)
     assert "truncate=True" in message
+
+
+def test_a_huge_prompt_is_refused_before_it_is_tokenized(capsys, huge, tiny, tmp_path):
+    data = _write_jsonl(tmp_path / "in.jsonl", [{"id": "p", "problem": huge["txt"].read_text(),
+                                                  "trace": _trace_text(random.Random(2))}] + _records(2, seed=7))
+    out = tmp_path / "run"
+    code, err, _ = run_cli(capsys, ["score", data, "--out", out, *TINY, *SCORE_OPTS, "--prompt-field", "problem"])
+    assert code == 0, err
+    (error,) = rg.ScoredRun(out).errors()
+    assert error["line"] == 1 and "the prompt of the trace is 50,000,000 characters" in error["reason"]
+    assert [r["line"] for r in rg.ScoredRun(out).rows()] == [2, 3]
+    with pytest.raises(InputError, match="the prompt of the trace is 50,000,000 characters"):
+        rg.analyze("a short trace\nof two lines", huge["txt"].read_text(), model=tiny, truncate=True)
 
 
 def test_a_huge_record_is_that_records_error_in_score_and_cut_with_truncate(capsys, huge, tmp_path):
