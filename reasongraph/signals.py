@@ -170,7 +170,8 @@ def entropy_performance_fit(H: np.ndarray, R: np.ndarray) -> tuple[float, float]
     H = np.asarray(H, dtype=np.float64)
     R = np.asarray(R, dtype=np.float64)
     if H.ndim != 1 or R.shape != H.shape:
-        raise InputError(f"{opt('H')} and {opt('R')} must be 1-D arrays of the same length, got shapes {H.shape} and {R.shape}")
+        raise InputError(f"{opt('H')} and {opt('R')} must be 1-D arrays of the same length, got shapes {H.shape} "
+                         f"and {R.shape}")
     if not (np.all(np.isfinite(H)) and np.all(np.isfinite(R))):
         raise InputError(f"{opt('H')} and {opt('R')} must be finite")
     if np.unique(H).size < 2:
