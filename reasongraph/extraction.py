@@ -77,6 +77,8 @@ def extract_batch(texts: Sequence[str], prompts: Sequence[str | None] | None = N
                           truncate=truncate)
     if isinstance(texts, (str, bytes)):
         raise InputError("texts must be a list of traces, not a single string (use extract for one trace)")
+    if not isinstance(texts, Sequence):
+        raise InputError(f"texts must be a list of traces, got {type(texts).__name__}")
     prompts = [None] * len(texts) if prompts is None else list(prompts)
     if len(prompts) != len(texts):
         raise InputError(f"got {len(texts)} texts but {len(prompts)} prompts")
@@ -135,7 +137,7 @@ def resolve_model(model: Any) -> Any:
 
 def resolve_layers(layers: Sequence[LayerSpec], num_layers: int) -> tuple[int, ...]:
     """Map layer specs to indices into ``hidden_states`` (0 .. num_layers), sorted and unique."""
-    if isinstance(layers, (int, float)):
+    if isinstance(layers, (int, float, np.integer)):
         layers = (layers,)
     out = set()
     for spec in layers:

@@ -171,6 +171,8 @@ def model_name(spec: Any) -> str:
     """The name a model will have once loaded (:attr:`LoadedModel.name`), known without loading it."""
     if isinstance(spec, LoadedModel):
         return spec.name
+    if spec is not None and (not isinstance(spec, (str, os.PathLike)) or not str(spec)):
+        raise InputError(f"{opt('model')} must be a model name or path (or a LoadedModel), got {spec!r}")
     spec_str = os.fspath(spec) if spec is not None else DEFAULT_MODEL
     tiny = _TINY_SPEC.fullmatch(spec_str)
     if tiny:

@@ -149,6 +149,8 @@ class RecordReader:
     def _check_fields(self) -> None:
         wanted = {name for name in self.fields.values() if name}
         found = self._present_fields(wanted)
+        if not found or self.format != "jsonl" and self._first_row() is None:
+            self._check_not_empty()
         if self.fields["id"] == "id" and "id" not in found:
             self.fields["id"] = None  # the default id field is optional
             wanted.discard("id")
@@ -170,6 +172,24 @@ class RecordReader:
                 if wanted <= seen:
                     break
         return seen
+
+    def _first_row(self) -> Any:
+        """The first record of a CSV, Parquet or saved dataset, or None (cheap: stops there)."""
+        if self.format in ("csv", "tsv"):
+            return next(iter(self._csv_rows()), None)
+        n = _parquet_file(self.path).metadata.num_rows if self.format == "parquet" else _hf_num_rows(self.path)
+        return n or None
+
+    def _check_not_empty(self) -> None:
+        """An input with no records at all is refused as such, not as one without the named fields."""
+        if self.format == "jsonl":
+            with open(self.path, "rb") as f:
+                lines = sum(1 for raw in f if raw.strip())
+            if lines:
+                first = next((f" (line {line}: {err})" for line, _, err in self._jsonl_objects() if err), "")
+                raise InputError(f"{self.path}: none of its {lines} lines is a JSON object with fields{first}")
+        what = "a header but no records" if self.format in ("csv", "tsv") and self._columns() else "no records"
+        raise InputError(f"{self.path} holds {what}")
 
     def _check_not_an_array(self) -> None:
         """A .json file holding one JSON array of records (pretty-printed, or on one line) is not JSON Lines: say

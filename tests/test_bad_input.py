@@ -183,6 +183,10 @@ def test_compare_and_html_refuse_an_invalid_option_value(capsys, work, tmp_path,
     ("compare_groups", "ci", {"ci": 1.5}),
     ("report", "embed", {"embed": -1}), ("report", "top", {"top": "3"}),
     ("html", "path", {"path": "FOLDER"}), ("html", "analysis", {"analysis": None}),
+    ("score_dataset", "model", {"model": ["tiny-random"]}), ("score_dataset", "path", {"path": 123}),
+    ("score_dataset", "clusterer", {"clusterer": 5}), ("score_dataset", "seed", {"seed": 1.0}),
+    ("Trace.load", "path", {"path": 5}), ("load_clusterer", "path", {"path": None}),
+    ("ScoredRun", "path", {"path": None}),
 ])
 def test_python_entry_points_refuse_an_invalid_parameter_by_its_name(work, tiny, tmp_path, call, name, kwargs):
     text = work["trace"].read_text()
@@ -191,9 +195,12 @@ def test_python_entry_points_refuse_an_invalid_parameter_by_its_name(work, tiny,
     elif call == "analyze_trace":
         python_refuses(rg.analyze_trace, name, Trace.load(work["cached"]), **kwargs)
     elif call == "score_dataset":
-        out = kwargs.pop("out", tmp_path / "run")
-        python_refuses(score_dataset, name, work["data"], out=out, **kwargs)
+        out, data = kwargs.pop("out", tmp_path / "run"), kwargs.pop("path", work["data"])
+        python_refuses(score_dataset, name, data, out=out, **kwargs)
         assert not (tmp_path / "run").exists()
+    elif call in ("Trace.load", "load_clusterer", "ScoredRun"):
+        python_refuses({"Trace.load": Trace.load, "load_clusterer": load_clusterer, "ScoredRun": rg.ScoredRun}[call],
+                       name, kwargs["path"])
     elif call == "compare_groups":
         rows = list(rg.ScoredRun(work["run"]).rows())
         python_refuses(compare_groups, name, rows, "base", "rl", **kwargs)
@@ -278,6 +285,19 @@ def test_a_json_array_is_refused_as_not_json_lines(capsys, tmp_path, content):
     out = tmp_path / "run"
     refused(capsys, ["score", path, "--out", out, *TINY, *SCORE_OPTS], str(path), "one JSON array, not JSON Lines",
             "jq -c")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name, content, words", [
+    ("empty.jsonl", "", "holds no records"), ("blank.jsonl", "\n  \n", "holds no records"),
+    ("header.csv", "id,trace\n", "holds a header but no records"), ("empty.tsv", "", "holds no records"),
+    ("junk.jsonl", "{}\n[1, 2]\n", "none of its 2 lines is a JSON object with fields (line 2: not a JSON object"),
+])
+def test_an_input_without_records_is_refused_as_such(capsys, tmp_path, name, content, words):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    out = tmp_path / "run"
+    refused(capsys, ["score", path, "--out", out, *TINY, *SCORE_OPTS], str(path), words)
     assert not out.exists()
 
 
