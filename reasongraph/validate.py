@@ -7,7 +7,9 @@ a traceback from deep inside (numpy, torch, a worker) or as one error per record
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from reasongraph.errors import InputError, opt
@@ -75,11 +77,8 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     return value
 
 
-def check_path(name: str, path: Any) -> "Path":
+def check_path(name: str, path: Any) -> Path:
     """``path`` (a str or os.PathLike) as a Path."""
-    import os
-    from pathlib import Path
-
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)) or not str(path):
         raise InputError(f"{opt(name)} must be a file or folder path, got {path!r}")
     return Path(path)
@@ -117,8 +116,6 @@ def check_clusterer(name: str, clusterer: Any) -> Any:
 
     An unfitted :class:`~reasongraph.cluster.StepClusterer` is refused here rather than failing on every trace.
     """
-    import os
-
     from reasongraph.cluster import StepClusterer, load_clusterer
 
     if isinstance(clusterer, (str, os.PathLike)):
