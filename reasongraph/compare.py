@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from reasongraph.display import fmt, fmt_ci, fmt_p, text_table
 from reasongraph.errors import InputError, opt
 from reasongraph.stats import bootstrap_ci, bootstrap_difference_ci
 from reasongraph.summary import ON_POLICY, column, detection, numeric_metrics
+from reasongraph.validate import check_int, check_number, check_seed
 
 __all__ = ["Comparison", "MetricComparison", "compare_groups", "comparison_mode", "pair_means",
            "with_reference_share"]
@@ -127,11 +129,14 @@ def compare_groups(rows: Iterable[dict], a: str, b: str, *, group_field: str = "
     InputError : a group has no rows, no pair is shared by both groups, a metric is no numeric field of the rows,
         or a bootstrap setting is out of range.
     """
-    if not (isinstance(n_boot, int) and n_boot >= 1):
-        raise InputError(f"{opt('n_boot')} must be a whole number >= 1, got {n_boot!r}")
-    if not 0 < ci < 1:
-        raise InputError(f"{opt('ci')} must be between 0 and 1, got {ci!r}")
-    rows = list(rows)
+    rows = _check_rows(rows)
+    check_int("n_boot", n_boot, low=1, high=MAX_BOOT)
+    check_number("ci", ci, 0, 1, low_open=True, high_open=True)
+    check_seed("seed", seed)
+    if a == b:
+        raise InputError(f"{opt('a')} and {opt('b')} name the same group {a!r}; compare two different groups")
+    if metrics is not None and (isinstance(metrics, (str, bytes)) or not isinstance(metrics, Iterable)):
+        raise InputError(f"{opt('metrics')} must be a list of field names, got {metrics!r}")
     rows_a = [r for r in rows if str(r.get(group_field)) == a]
     rows_b = [r for r in rows if str(r.get(group_field)) == b]
     for name, members in ((a, rows_a), (b, rows_b)):
@@ -141,6 +146,7 @@ def compare_groups(rows: Iterable[dict], a: str, b: str, *, group_field: str = "
     present = numeric_metrics(rows)
     if metrics is None:
         metrics = [m for m in compare_keys() if m in set(present)]
+    metrics = list(metrics)
     unknown = [m for m in metrics if m not in present]
     if unknown:
         raise InputError(f"{opt('metrics')}: no numeric field {', '.join(map(repr, unknown))} in the rows; "
@@ -162,6 +168,20 @@ def compare_groups(rows: Iterable[dict], a: str, b: str, *, group_field: str = "
         xb = np.array([means_b[k][j] for k in keys])
         cmp.metrics.append(_paired(m, xa, xb, n_boot, ci, seed))
     return cmp
+
+
+#: The most bootstrap resamples: each costs memory in proportion to the pairs, and 10^6 resolve any CI.
+MAX_BOOT = 1_000_000
+
+
+def _check_rows(rows: Any) -> list[dict]:
+    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
+        raise InputError(f"{opt('rows')} must be a list of row dicts (as in rows.jsonl), got {type(rows).__name__}")
+    rows = list(rows)
+    bad = next((i for i, r in enumerate(rows) if not isinstance(r, Mapping)), None)
+    if bad is not None:
+        raise InputError(f"{opt('rows')}: row {bad} is a {type(rows[bad]).__name__}, not a dict")
+    return rows
 
 
 def comparison_mode(rows: Iterable[dict], a: str, b: str, *, group_field: str = "group") -> str | None:

@@ -145,6 +145,9 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
         t0 = time.perf_counter()
         loaded[first] = load_checked(plan, first, given_clu[0])
         load_s = time.perf_counter() - t0
+        from reasongraph.extraction import resolve_layers
+
+        resolve_layers(opts.layers, loaded[first].num_layers)  # a layer the model lacks fails before the folder
     with RunStore(out, identity) as store:
         run = Pass1(reader=reader, store=store, plan=plan, opts=opts, cache_dir=Path(cache_dir or store.layout.traces),
                     progress=progress, loaded=loaded)
@@ -178,7 +181,9 @@ def _given_clusterer(clusterer: Any, plan: ModelPlan) -> tuple[Any, str | None, 
         from reasongraph.cluster import load_clusterer
 
         return load_clusterer(clusterer), file_sha256(clusterer), str(clusterer)
-    return clusterer, "object", "given"
+    from reasongraph.validate import check_clusterer
+
+    return check_clusterer("clusterer", clusterer), "object", "given"
 
 
 # ---------------------------------------------------------------------- the fit
@@ -187,6 +192,9 @@ def _load_fit(store: RunStore) -> dict | None:
     if not store.layout.fit.exists():
         return None
     fit = read_json(store.layout.fit, "fit file")
+    units = fit.get("units") if isinstance(fit, dict) else None
+    if not isinstance(units, dict) or not all(isinstance(u, dict) and "clusterer_file" in u for u in units.values()):
+        raise InputError(f"{store.layout.fit}: damaged fit file (no clustering units); delete it to fit again")
     if any(not (store.dir / u["clusterer_file"]).exists() for u in fit["units"].values() if u["clusterer_file"]):
         return None
     return fit

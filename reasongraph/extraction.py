@@ -77,6 +77,8 @@ def extract_batch(texts: Sequence[str], prompts: Sequence[str | None] | None = N
                           truncate=truncate)
     if isinstance(texts, (str, bytes)):
         raise InputError("texts must be a list of traces, not a single string (use extract for one trace)")
+    if not isinstance(texts, Sequence):
+        raise InputError(f"texts must be a list of traces, got {type(texts).__name__}")
     prompts = [None] * len(texts) if prompts is None else list(prompts)
     if len(prompts) != len(texts):
         raise InputError(f"got {len(texts)} texts but {len(prompts)} prompts")
@@ -99,15 +101,17 @@ PROMPT_FORMATS = ("raw", "chat")
 def check_extract_options(*, layers: Sequence[LayerSpec] = (0.9,), segment: str = "newline",
                           temperature: float = 1.0, prompt_format: str = "raw", truncate: bool = False) -> None:
     """Raise InputError for the first extraction option out of range: each is checked before a model loads."""
-    try:
-        validate_segmenter(segment)
-    except ValueError as e:
-        raise InputError(f"{opt('segment')}: {e}") from None
+    validate_segmenter(segment)
     check_number("temperature", temperature, low=0, low_open=True)
     check_choice("prompt_format", prompt_format, PROMPT_FORMATS)
     if not isinstance(truncate, bool):
         raise InputError(f"{opt('truncate')} must be True or False, got {truncate!r}")
-    specs = (layers,) if isinstance(layers, (int, float)) else tuple(layers)
+    try:
+        if isinstance(layers, (str, bytes)):
+            raise TypeError
+        specs = (layers,) if isinstance(layers, (int, float, np.integer)) else tuple(layers)
+    except TypeError:
+        raise InputError(f"{opt('layers')} must be a layer or a list of layers, got {layers!r}") from None
     for spec in specs:
         if isinstance(spec, bool) or not isinstance(spec, (int, float, np.integer, np.floating)):
             raise InputError(f"{opt('layers')}: a layer is an int index or a float ratio, got {spec!r}")
@@ -134,7 +138,7 @@ def resolve_model(model: Any) -> Any:
 def resolve_layers(layers: Sequence[LayerSpec], num_layers: int) -> tuple[int, ...]:
     """Map layer specs to indices into ``hidden_states`` (0 .. num_layers), in the order given (the first gives
     the step vectors), each once."""
-    if isinstance(layers, (int, float)):
+    if isinstance(layers, (int, float, np.integer)):
         layers = (layers,)
     out: dict[int, None] = {}
     for spec in layers:
@@ -163,10 +167,14 @@ def encode(lm: Any, text: str, prompt: str | None, prompt_format: str = "raw", t
     tok = lm.tokenizer
     if not getattr(tok, "is_fast", False):
         raise InputError(f"{lm.name}: exact character offsets need a fast (Rust) tokenizer")
-    prefix = _prompt_ids(tok, prompt, prompt_format)
     # Tokenizing a 50 MB line takes minutes: refuse (or cut) text far beyond the context before tokenizing it.
     max_chars = lm.context_length * MAX_CHARS_PER_TOKEN
-    if len(text) > max_chars:
+    if prompt is not None and len(prompt) > max_chars:  # truncation keeps the prompt whole, so it must fit
+        raise InputError(f"the prompt of {where} is {len(prompt):,} characters, far beyond the model's context of "
+                         f"{lm.context_length} tokens")
+    prefix = _prompt_ids(tok, prompt, prompt_format)
+    n_chars = len(text)
+    if n_chars > max_chars:
         if not truncate:
             raise InputError(f"{where} is {len(text):,} characters, far beyond the model's context of "
                              f"{lm.context_length} tokens; set {opt('truncate', 'True')} to keep what fits")
@@ -180,8 +188,10 @@ def encode(lm: Any, text: str, prompt: str | None, prompt_format: str = "raw", t
             raise InputError(f"{where} is {len(prefix) + len(ids)} tokens (prompt {len(prefix)}), longer than the "
                              f"model's context of {lm.context_length}; set {opt('truncate', 'True')} to keep what "
                              "fits")
-        warnings.warn(f"{where}: dropped the last {dropped} of {len(ids)} trace tokens to fit the context of "
-                      f"{lm.context_length}", stacklevel=3)
+        of = f"{len(ids)} trace tokens" if n_chars <= max_chars else \
+            f"the tokens of its first {max_chars:,} of {n_chars:,} characters"
+        warnings.warn(f"{where}: dropped the last {dropped} of {of} to fit the context of {lm.context_length}",
+                      stacklevel=3)
         ids, offsets = ids[:room], offsets[:room]
         text = text[:int(offsets[-1, 1])]
     return _Encoded(prefix + ids, len(prefix), offsets, text, prompt, dropped)
@@ -203,7 +213,8 @@ def _check_text(text: Any, where: str, allow_blank: bool = False) -> None:
 def _prompt_ids(tok: Any, prompt: str | None, prompt_format: str) -> list[int]:
     if prompt_format == "chat":
         if not getattr(tok, "chat_template", None):
-            raise InputError("prompt_format='chat' needs a tokenizer with a chat template")
+            raise InputError(f"{opt('prompt_format', 'chat')} needs a tokenizer with a chat template; this one has "
+                             "none")
         messages = [{"role": "user", "content": prompt or ""}]
         rendered = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         return list(tok(rendered, add_special_tokens=False)["input_ids"])

@@ -144,6 +144,8 @@ def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtyp
     -------
     LoadedModel with ``.model`` (in eval mode, no gradients), ``.tokenizer`` and ``.name``.
     """
+    if not isinstance(spec, (str, os.PathLike)) or not str(spec):
+        raise InputError(f"{opt('model')} must be a model name or path (or a LoadedModel), got {spec!r}")
     spec_str = os.fspath(spec)
     tiny = _TINY_SPEC.fullmatch(spec_str)
     if tiny:
@@ -158,7 +160,7 @@ def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtyp
         directory, name = _dequantized_dir(path), path.stem
     else:
         directory, name = _local_or_hub(spec_str)
-    model, tokenizer = _from_pretrained(directory, dtype)
+    model, tokenizer = _from_pretrained(directory, dtype, f"{name} ({device}, {str(dtype).removeprefix('torch.')})")
     return LoadedModel(model=model.to(device), tokenizer=tokenizer, name=name, device=device, dtype=dtype)
 
 
@@ -169,6 +171,8 @@ def model_name(spec: Any) -> str:
     """The name a model will have once loaded (:attr:`LoadedModel.name`), known without loading it."""
     if isinstance(spec, LoadedModel):
         return spec.name
+    if spec is not None and (not isinstance(spec, (str, os.PathLike)) or not str(spec)):
+        raise InputError(f"{opt('model')} must be a model name or path (or a LoadedModel), got {spec!r}")
     spec_str = os.fspath(spec) if spec is not None else DEFAULT_MODEL
     tiny = _TINY_SPEC.fullmatch(spec_str)
     if tiny:
@@ -242,14 +246,21 @@ def _local_or_hub(spec: str) -> tuple[str, str]:
     return spec, spec
 
 
-def _from_pretrained(directory: str | Path, dtype: Any) -> tuple[Any, Any]:
+def _from_pretrained(directory: str | Path, dtype: Any, what: str) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     def load(local_files_only: bool) -> tuple[Any, Any]:
         tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=local_files_only)
-        model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype, use_safetensors=True,
-                                                     local_files_only=local_files_only)
+        log.info("loading %s", what)  # once its files are found: the weights of a big model take minutes
+        bar = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # the library never prints: no "Loading weights" bar in logs
+        try:
+            model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype, use_safetensors=True,
+                                                         local_files_only=local_files_only)
+        finally:
+            if bar:
+                hf_logging.enable_progress_bar()
         return model, tokenizer
 
     bars = hf_logging.is_progress_bar_enabled()
@@ -262,7 +273,8 @@ def _from_pretrained(directory: str | Path, dtype: Any) -> tuple[Any, Any]:
                 raise
             model, tokenizer = load(local_files_only=False)
     except OSError as e:
-        where = (f"looked for the hub id {directory!r} in the Hugging Face cache ({_hf_cache()}) and on the hub"
+        hub = " (offline: HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE") else " and on the hub"
+        where = (f"looked for the hub id {directory!r} in the Hugging Face cache ({_hf_cache()}){hub}"
                  if not Path(directory).exists() else f"read {directory}")
         first = (str(e).strip().splitlines() or [type(e).__name__])[0].rstrip(".")
         raise ModelNotAvailableError(f"cannot load model {str(directory)!r}: {where}: {first}. A model name is "
@@ -275,7 +287,8 @@ def _from_pretrained(directory: str | Path, dtype: Any) -> tuple[Any, Any]:
 
 
 def _hf_cache() -> str:
-    return os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME") or str(Path.home() / ".cache" / "huggingface")
+    home = os.environ.get("HF_HOME") or str(Path.home() / ".cache" / "huggingface")
+    return os.environ.get("HF_HUB_CACHE") or str(Path(home) / "hub")
 
 
 def _dequantized_dir(gguf: Path) -> Path:

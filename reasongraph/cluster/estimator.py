@@ -18,6 +18,7 @@ from reasongraph.cluster.kmeans import PAPER_K, k_for_steps, kmeans_centers, nea
 from reasongraph.cluster.reduction import fit_pca, fit_umap, parse_reduce
 from reasongraph.cluster.validation import check_matrix, check_params, clamp, resolve_layer, stack_steps
 from reasongraph.errors import InputError
+from reasongraph.npzfile import damaged
 
 
 class StepClusterer(ClusterMixin, BaseEstimator):
@@ -258,6 +259,9 @@ def load_clusterer(path: str | Path) -> StepClusterer:
     params, fitted, arrays = io.read_clusterer(path)
     try:
         clu = StepClusterer(**params)
+        check_params(clu.get_params())
     except TypeError as e:
         raise InputError(f"{path}: clusterer parameters this reasongraph does not know ({e})") from None
+    except InputError as e:
+        raise damaged(path, "clusterer", f"its parameters are invalid ({e})") from None
     return io.restore(clu, fitted, arrays, path)

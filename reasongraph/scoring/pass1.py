@@ -89,7 +89,10 @@ class Pass1:
     # ------------------------------------------------------------------ models, identities, caches
     def _saved_identities(self) -> dict[str, dict]:
         path = self.store.layout.models
-        return read_json(path, "model identities") if path.exists() else {}
+        found = read_json(path, "model identities") if path.exists() else {}
+        if not isinstance(found, dict) or not all(isinstance(v, dict) for v in found.values()):
+            raise InputError(f"{path}: damaged model identities file; delete it to record them again")
+        return found
 
     def model(self, unit: str) -> Any:
         """The loaded model of ``unit`` (loaded now if needed; its identity is saved for later resumes)."""

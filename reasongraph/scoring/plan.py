@@ -138,7 +138,7 @@ class ModelPlan:
         except ModelNotAvailableError as e:
             whose = f" (the model of {', '.join(map(repr, unit.groups))})" if unit.groups and unit.groups != [None] \
                 else ""
-            raise InputError(f"{opt('model')} {_spec_text(unit.spec)}{whose} cannot be loaded: {e}") from None
+            raise InputError(f"{opt('model')} {_spec_text(unit.spec)}{whose}: {e}") from None
 
     def release(self, name: str, lm: Any) -> None:
         """Free a model this plan loaded (a model the caller passed in stays the caller's)."""
