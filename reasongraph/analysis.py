@@ -21,8 +21,7 @@ from reasongraph.markers import Marker, compile_patterns, find_markers, markers_
 from reasongraph.signals import entropy_summary, forking_tokens
 from reasongraph.storage import read_json
 from reasongraph.trace import Trace
-from reasongraph.validate import (check_choice, check_clusterer, check_int, check_number, check_optional_int,
-                                 check_path_writable, check_seed, check_width)
+from reasongraph.validate import check_choice, check_int, check_number, check_optional_int, check_path_writable, check_seed
 
 
 
@@ -142,6 +141,8 @@ def analyze(text: str, prompt: str | None = None, *, model: Any = None, clustere
     if not isinstance(layers, (int, float, np.integer)) and not len(layers):
         raise InputError(f"{opt('layers')} must name at least one layer: the first gives the step vectors")
     if clusterer is not None:
+        from reasongraph.cluster import check_clusterer, check_width
+
         clusterer = check_clusterer("clusterer", clusterer)
     lm = resolve_model(model)
     if clusterer is not None:
@@ -220,18 +221,20 @@ def _check_inputs(trace: Any, clusterer: Any, labels: Any, layer: Any) -> tuple[
             raise InputError(f"{opt('trace')} holds no hidden states (extracted with layers=()); extract it with at "
                              "least one layer")
         layer = trace.layers[0]
-    elif check_int("layer", layer) not in trace.hidden:
-        raise InputError(f"{opt('layer')} {layer} was not captured: the trace holds layers {sorted(trace.hidden)}")
+    elif check_int("layer", layer) not in trace.layers:
+        raise InputError(f"{opt('layer')} {layer} was not captured: the trace holds layers {list(trace.layers)}")
     if labels is not None:
         return layer, None, _check_labels(labels, trace.n_steps)
     if clusterer is not None:
+        from reasongraph.cluster import check_clusterer, check_width
+
         clusterer = check_clusterer("clusterer", clusterer)
         used = next((v for v in (getattr(clusterer, "layer_", None), getattr(clusterer, "layer", None), layer)
                      if v is not None))
-        if used not in trace.hidden:
+        if used not in trace.layers:
             raise InputError(f"{opt('clusterer')} labels the steps of layer {used}, which the trace does not hold "
-                             f"(it holds {sorted(trace.hidden)})")
-        check_width("clusterer", clusterer, trace.hidden[used].shape[1],
+                             f"(it holds {list(trace.layers)})")
+        check_width("clusterer", clusterer, trace.width(used),
                     f"the trace (model {trace.model_name or '?'}, layer {used})")
     return layer, clusterer, None
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -21,15 +20,13 @@ from typing import Any
 import numpy as np
 
 from reasongraph.catalogue import compare_keys
-from reasongraph.collapse import FEWER_THAN_2
 from reasongraph.display import fmt, fmt_ci, fmt_p, text_table
 from reasongraph.errors import InputError, opt
 from reasongraph.stats import bootstrap_ci, bootstrap_difference_ci
-from reasongraph.summary import ON_POLICY, column, detection, numeric_metrics
+from reasongraph.summary import FEWER_THAN_2, ON_POLICY, column, detection, numeric_metrics, pair_means
 from reasongraph.validate import check_int, check_number, check_seed
 
-__all__ = ["Comparison", "MetricComparison", "compare_groups", "comparison_mode", "pair_means",
-           "with_reference_share"]
+__all__ = ["Comparison", "MetricComparison", "compare_groups", "comparison_mode", "with_reference_share"]
 
 
 @dataclass
@@ -217,23 +214,6 @@ def _ratio(k: int, n: int) -> float | None:
     return k / n if n else None
 
 
-def pair_means(rows: Sequence[dict], pair_field: str, metrics: Sequence[str]) -> dict[str, np.ndarray]:
-    """Per pair value, the mean of each metric over that pair's rows (NaN-aware; NaN when none is finite).
-
-    Several samples of one problem thus count once in a paired comparison.
-    """
-    by_key: dict[str, list[dict]] = defaultdict(list)
-    for r in rows:
-        if r.get(pair_field) is not None:
-            by_key[str(r[pair_field])].append(r)
-    out = {}
-    for k, members in by_key.items():
-        cols = np.array([column(members, m) for m in metrics]).reshape(len(metrics), len(members))
-        finite = np.isfinite(cols)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[k] = np.where(finite.any(axis=1), np.where(finite, cols, 0).sum(axis=1) / finite.sum(axis=1),
-                              np.nan)
-    return out
 def _paired(metric: str, xa: np.ndarray, xb: np.ndarray, n_boot: int, ci: float, seed: int) -> MetricComparison:
     from scipy.stats import wilcoxon
 

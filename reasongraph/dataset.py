@@ -127,13 +127,13 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
                           sample_group_field=sample_group_field, temperature_field=temperature_field,
                           policy_field=policy_field, limit=limit)
     plan = ModelPlan.build(model, model_field, reader, device=device, dtype=dtype)
-    plan.check_available()
     given_clu = _given_clusterer(clusterer, plan)
     from reasongraph.validate import check_path_writable
 
     check_path_writable("out", out, folder=True)
     if cache_dir is not None:
         check_path_writable("cache_dir", cache_dir, folder=True)
+    plan.check_available()
     identity = {"input": str(Path(path).resolve()), "input_sha256": reader.sha256(), "format": reader.format,
                 "fields": reader.fields, "limit": limit, **plan.identity(), **opts.identity(),
                 "clusterer": given_clu[1]}
@@ -181,7 +181,7 @@ def _given_clusterer(clusterer: Any, plan: ModelPlan) -> tuple[Any, str | None, 
         from reasongraph.cluster import load_clusterer
 
         return load_clusterer(clusterer), file_sha256(clusterer), str(clusterer)
-    from reasongraph.validate import check_clusterer
+    from reasongraph.cluster import check_clusterer
 
     return check_clusterer("clusterer", clusterer), "object", "given"
 

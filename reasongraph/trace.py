@@ -84,6 +84,11 @@ class Trace:
             raise KeyError(f"layer {layer} was not captured; this Trace holds layers {list(self.layers)}")
         return layer
 
+    def width(self, layer: int | None = None) -> int:
+        """The hidden size at ``layer`` (default the first captured): the width of its step vectors."""
+        layer = self._layer(layer)
+        return int((self.pooled[layer] if layer in self.pooled else self.hidden[layer]).shape[1])
+
     def step_vectors(self, layer: int | None = None, pool: str = "mean") -> np.ndarray:
         """(n_steps, d) float32: one vector per step from the hidden states of its tokens.
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from reasongraph.errors import InputError, opt
 
-__all__ = ["MAX_SEED", "check_choice", "check_clusterer", "check_int", "check_number", "check_optional_int",
-           "check_path", "check_path_writable", "check_seed", "check_width"]
+__all__ = ["MAX_SEED", "check_choice", "check_int", "check_number", "check_optional_int",
+           "check_path", "check_path_writable", "check_seed"]
 
 #: The largest seed: numpy's legacy generators and scikit-learn take seeds below 2**32.
 MAX_SEED = 2**32 - 1
@@ -109,32 +109,6 @@ def check_path_writable(name: str, path: Any, *, folder: bool = False) -> None:
             pass
     except OSError as e:
         raise InputError(f"{opt(name)} {p}: cannot write in {target} ({e.strerror})") from None
-
-
-def check_clusterer(name: str, clusterer: Any) -> Any:
-    """A fitted clusterer: the object itself (anything with ``label_trace``), or one loaded from a path.
-
-    An unfitted :class:`~reasongraph.cluster.StepClusterer` is refused here rather than failing on every trace.
-    """
-    from reasongraph.cluster import StepClusterer, load_clusterer
-
-    if isinstance(clusterer, (str, os.PathLike)):
-        return load_clusterer(clusterer)
-    if not callable(getattr(clusterer, "label_trace", None)):
-        raise InputError(f"{opt(name)} must be a fitted clusterer (a StepClusterer, or a path to one saved by a "
-                         f"score run), got {type(clusterer).__name__}")
-    if isinstance(clusterer, StepClusterer) and not hasattr(clusterer, "cluster_centers_"):
-        raise InputError(f"{opt(name)} is not fitted yet: call its fit method first")
-    return clusterer
-
-
-def check_width(name: str, clusterer: Any, width: int, where: str) -> None:
-    """A fitted clusterer labels step vectors of the width it was fitted on: check ``width`` (of ``where``)
-    against it before any work, naming both sizes."""
-    fitted = getattr(clusterer, "n_features_in_", None)
-    if fitted is not None and fitted != width:
-        raise InputError(f"{opt(name)} was fitted on step vectors of width {fitted}, but {where} has hidden states "
-                         f"of width {width}; fit a clusterer on traces of this model")
 
 
 def _range(low: int | None, high: int | None) -> str:

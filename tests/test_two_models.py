@@ -240,9 +240,9 @@ def test_compare_on_one_pair_gives_nan_with_the_reason(tmp_path, capsys):
     at = text.index("\nrl (B) vs base (A): 1 pairs")
     collapse_part, metrics_part = text[:at], text[at:]
     measure_lines = [ln for ln in collapse_part.splitlines() if ln.startswith(("token   ", "hidden  "))]
-    assert len(measure_lines) == 10 and all(ln.endswith("-  [-, -]             -  fewer than 2 pairs")
+    assert len(measure_lines) == 10 and all(ln.endswith("n/a  [n/a, n/a]           n/a  fewer than 2 pairs")
                                             for ln in measure_lines)
-    assert "token - hidden collapse:                 - [-, -]  sign-flip p = -" in collapse_part
+    assert "token - hidden collapse:                 n/a [n/a, n/a]  sign-flip p = n/a" in collapse_part
     metric_lines = [ln for ln in metrics_part.splitlines() if ln.split() and ln.split()[0] == "mean_entropy"]
     assert len(metric_lines) == 1 and "[n/a, n/a]" in metric_lines[0] and metric_lines[0].endswith(
         "fewer than 2 pairs")

@@ -26,7 +26,7 @@ from reasongraph.trace_cache import TraceCache
 
 log = logging.getLogger("reasongraph")
 
-__all__ = ["CHUNK_CHARS", "ENTROPY_SAMPLE", "Pass1", "Timing", "check_width", "load_checked"]
+__all__ = ["CHUNK_CHARS", "ENTROPY_SAMPLE", "Pass1", "Timing", "load_checked"]
 
 ENTROPY_SAMPLE = 2_000_000  # token entropies kept (a seeded uniform sample) for a pooled forking threshold
 DEFAULT_CHUNK = 16  # records per extract_batch call when batch_size is None
@@ -55,18 +55,12 @@ def load_checked(plan: ModelPlan, unit: str, clusterer: Any = None) -> Any:
     hidden size): a model that cannot be scored fails the run at once, not as one error per record."""
     from reasongraph.vocab_entropy import check_head
 
+    from reasongraph.cluster import check_width
+
     lm = plan.load(unit)
     check_head(lm)
-    check_width(clusterer, unit, lm.hidden_size)
+    check_width("clusterer", clusterer, lm.hidden_size, f"the model {unit}")
     return lm
-
-
-def check_width(clusterer: Any, unit: str, hidden_size: int) -> None:
-    """A saved clusterer must have been fitted on step vectors as wide as the model's hidden states."""
-    width = getattr(clusterer, "n_features_in_", None)
-    if width is not None and width != hidden_size:
-        raise InputError(f"{opt('clusterer')} was fitted on step vectors of width {width}, but the model {unit} has "
-                         f"hidden states of width {hidden_size}; fit it on this model's traces")
 
 
 class Pass1:
@@ -220,7 +214,9 @@ class Pass1:
         if not recs:
             return
         if clusterer is not None:
-            check_width(clusterer, unit, self.identity(unit)["hidden_size"])
+            from reasongraph.cluster import check_width
+
+            check_width("clusterer", clusterer, self.identity(unit)["hidden_size"], f"the model {unit}")
         for t in dict.fromkeys(self.temperature(r) for r in recs):
             chunk: list[Record] = []
             chars = 0

@@ -9,6 +9,7 @@ work, loads each model only when its records are extracted, and frees it after.
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -138,7 +139,8 @@ class ModelPlan:
         except ModelNotAvailableError as e:
             whose = f" (the model of {', '.join(map(repr, unit.groups))})" if unit.groups and unit.groups != [None] \
                 else ""
-            raise InputError(f"{opt('model')} {_spec_text(unit.spec)}{whose}: {e}") from None
+            reason = re.sub(r"^(cannot load )?model '[^']*': ", "", str(e))  # the spec is named once, here
+            raise InputError(f"{opt('model')} {_spec_text(unit.spec)}{whose} cannot be loaded: {reason}") from None
 
     def release(self, name: str, lm: Any) -> None:
         """Free a model this plan loaded (a model the caller passed in stays the caller's)."""
