@@ -9,7 +9,8 @@
 # 2. The benchmark: bare trunk vs extract_batch on a random-init Qwen2.5-7B shape in bf16. 1x8192 and 16x512 carry
 #    the goals (>= 0.94x and >= 0.85x bare, peak <= 1.5 GiB over bare), printed as met or MISSED at the end;
 #    1x512 and 1x2048 show how a pass's speed grows with its tokens (the CUDA token budget and the bucketing's
-#    trade of padding against passes). "eager" is extract_batch with the eager entropy head (no torch.compile).
+#    trade of padding against passes: extraction.CUDA_PASS_TOKENS should be about 512 x (bare tok/s at 1x8192 /
+#    bare tok/s at 1x512 - 1)). "eager" is extract_batch with the eager entropy head (no torch.compile).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}

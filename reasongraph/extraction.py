@@ -32,7 +32,8 @@ BATCH_TOKEN_BUDGET = 4096  # padded tokens per forward pass on CPU, unless batch
 CUDA_BATCH_TOKEN_BUDGET = 16384
 # What one forward pass costs beyond its tokens, in tokens (see length_batches). On CPU batching buys no speed
 # (SmolLM2, one thread, tokens/s in one run: 8x256 at 0.94x 1x256, 4x1024 at 0.89x 1x1024), so padding is the
-# cost: only near-equal lengths share a pass. On CUDA a pass has launch and fill costs: a guess until measured.
+# cost: only near-equal lengths share a pass. On CUDA a pass has launch and fill costs: a guess until measured
+# (from bare tokens/s at 1 x 512 and 1 x 8192 in benchmarks/gpu_check.sh: 512 x (rate_8192 / rate_512 - 1)).
 CPU_PASS_TOKENS = 64
 CUDA_PASS_TOKENS = 1024
 # A token of a real tokenizer rarely spans more than ~16 characters; text beyond the context times this factor
@@ -377,16 +378,17 @@ def _copy_out(items: list[_Encoded], captured: dict[int, Any], final: Any, ids: 
             h.record_stream(side)
             host_hidden[k] = buf
     copied = side.record_event()
-    dtypes = {k: h.dtype for k, h in captured.items()}  # the closure must not keep the device tensors alive
-    finite = torch.stack([torch.isfinite(h).all() for h in captured.values()]) if captured else None
-    flat = [*_flat_entropy(items, final, ids, lm, temperature)] + ([] if finite is None else [finite])
+    dtypes = {k: h.dtype for k, h in captured.items()}  # the closure must not keep device tensors alive
+    flat = [*_flat_entropy(items, final, ids, lm, temperature)]
+    if captured:
+        flat.append(torch.stack([torch.isfinite(h).all() for h in captured.values()]))
     host_flat = [torch.empty(t.shape, dtype=t.dtype, pin_memory=True).copy_(t, non_blocking=True) for t in flat]
     computed = main.record_event()
 
     def collect() -> Outputs:
         copied.synchronize()
         computed.synchronize()
-        if finite is not None:
+        if dtypes:
             for (index, dtype), ok in zip(dtypes.items(), host_flat[2].tolist()):
                 if not ok:
                     raise _non_finite(index, dtype)

@@ -178,6 +178,7 @@ def _fused_update() -> Any:
     import torch
 
     if COMPILE_BACKEND not in _compiled:
+        log.info("compiling the entropy head with torch.compile: once per process, in its first calls")
         try:
             _compiled[COMPILE_BACKEND] = torch.compile(_tile_update, backend=COMPILE_BACKEND, dynamic=True)
         except Exception as e:  # noqa: BLE001 - torch.compile itself unsupported here (e.g. its Python version)

@@ -227,16 +227,17 @@ def _cuda_texts() -> list[str]:
 
 
 @cuda_only
-def test_cuda_float32_matches_cpu_in_several_passes():
-    """Pinned non-blocking copies, the side stream, the compiled head and the pipelined passes give the CPU's
-    numbers: float32 on both, TF32 off (torch's default for matmul)."""
+def test_cuda_float32_matches_cpu_in_several_passes(monkeypatch):
+    """Pinned non-blocking copies, the side stream, the compiled head (over many vocabulary tiles) and the
+    pipelined passes give the CPU's numbers: float32 on both, TF32 off (torch's default for matmul)."""
     from reasongraph import vocab_entropy
 
+    monkeypatch.setattr(vocab_entropy, "ACCELERATOR_TILE_BYTES", 1 << 20)  # ~1000 columns a tile, not all 20k
     cpu, gpu = _llama_pair("float32")
     texts, prompts = _cuda_texts(), ["Q1", None, "Question three?", None, "Q5"]
     ref = rg.extract_batch(texts, prompts, model=cpu, layers=(0, 2, -1), batch_size=1)
     with _PassShapes(gpu) as shapes:
-        out = rg.extract_batch(texts, prompts, model=gpu, layers=(0, 2, -1), batch_tokens=120)
+        out = rg.extract_batch(texts, prompts, model=gpu, layers=(0, 2, -1), batch_tokens=200)
     assert len(shapes) >= 3 and any(rows > 1 for rows, _ in shapes)
     assert vocab_entropy._compiled.get(vocab_entropy.COMPILE_BACKEND) is not None, "the fused head did not compile"
     for r, o in zip(ref, out):
@@ -257,8 +258,9 @@ def test_cuda_bf16_hidden_states_are_the_models_own():
     _, gpu = _llama_pair("bfloat16")
     text = _cuda_texts()[2]
     tr = rg.extract(text, prompt="Q", model=gpu, layers=(0, 2, -1))
-    with torch.inference_mode():
-        out = gpu.model(torch.tensor(tr.input_ids, device="cuda")[None], output_hidden_states=True)
+    ids = torch.tensor(tr.input_ids, device="cuda")[None]
+    with torch.inference_mode():  # the same inputs as extraction's, mask included: the same kernels
+        out = gpu.model(input_ids=ids, attention_mask=torch.ones_like(ids), output_hidden_states=True)
     p = tr.prompt_len
     for k in tr.layers:
         np.testing.assert_array_equal(tr.hidden[k], out.hidden_states[k][0, p:].float().cpu().numpy())
@@ -270,6 +272,7 @@ def test_cuda_bf16_hidden_states_are_the_models_own():
 @cuda_only
 def test_cuda_non_finite_layer_is_named():
     _, gpu = _llama_pair("float16")
+    check_head(gpu)  # before the hook below breaks the model
     block = gpu.model.model.layers[0]
     handle = block.register_forward_hook(lambda m, i, o: (o[0] * float("inf"),) + tuple(o[1:])
                                          if isinstance(o, tuple) else o * float("inf"))
