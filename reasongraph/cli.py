@@ -1,4 +1,4 @@
-"""The ``reasongraph`` command line: ``analyze``, ``score``, ``compare``, ``html`` and ``generate``.
+"""The ``reasongraph`` command line: ``analyze``, ``score``, ``compare``, ``html``, ``generate`` and ``sweep``.
 
 Each subcommand lives in ``reasongraph/commands/<name>.py`` with ``add_parser(subparsers)`` and ``run(args)``.
 Building the parser imports nothing heavy, so ``reasongraph --help`` answers at once; a command imports torch or
@@ -12,7 +12,7 @@ import logging
 import sys
 from importlib import import_module
 
-COMMANDS = ("analyze", "score", "compare", "html", "generate")
+COMMANDS = ("analyze", "score", "compare", "html", "generate", "sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:
