@@ -335,7 +335,7 @@ def sweep(checkpoints: Sequence[str | os.PathLike], prompts: Any, *, out: str | 
         samples.extend({"checkpoint": c.name, "step": c.step, **r} for r in measurement.rows)
         log.info("sweep: %s (step %d): H_mean %.4g, erank_window %.4g, revisits/step %.4g in %.1f s", c.name, c.step,
                  row["H_mean"], row["erank_window"], row["revisits_per_step"], row["seconds"] + loaded)
-    collapse = _add_collapse(rows, samples, n_boot=n_boot, ci=ci)
+    collapse = _add_collapse(rows, samples, n_boot=n_boot, ci=ci, window=probe.window)
     laws = _fit_laws(rows, ["accuracy"] + ([reward_field] if reward_field else []), ci)
     options = {"probe": probe.options(), "reward_field": reward_field, "n_boot": n_boot, "ci": ci,
                "checkpoints": [str(c.path) for c in found], "title": title}
@@ -351,8 +351,9 @@ def _check_out(out: str | os.PathLike) -> None:
     check_path_writable("out", out, folder=True)
 
 
-def _add_collapse(rows: list[dict], samples: list[dict], *, n_boot: int, ci: float) -> dict | None:
-    """Each row's token/hidden collapse against the first checkpoint; the full table of the last one."""
+def _add_collapse(rows: list[dict], samples: list[dict], *, n_boot: int, ci: float, window: int) -> dict | None:
+    """Each row's token/hidden collapse against the first checkpoint; the full table of the last one (its
+    erank_window label naming the probe's window)."""
     from reasongraph.collapse import collapse_table
 
     scored = [s for s in samples if s.get("scored")]
@@ -362,10 +363,16 @@ def _add_collapse(rows: list[dict], samples: list[dict], *, n_boot: int, ci: flo
                     (("", 0.0), ("_ci_low", math.nan), ("_ci_high", math.nan))})
     for row in rows[1:]:
         table = collapse_table(scored, first, row["checkpoint"], group_field="checkpoint", pair_field="prompt_id",
-                               mode="faithful: each checkpoint scores its own samples", n_boot=n_boot, ci=ci)
+                               mode="faithful", n_boot=n_boot, ci=ci)
         for key, value in zip(names, (table.token_collapse, table.hidden_collapse, table.difference)):
             row.update({key: value["value"], f"{key}_ci_low": value["ci_low"], f"{key}_ci_high": value["ci_high"]})
-    return table.as_dict() if table is not None else None
+    if table is None:
+        return None
+    out = table.as_dict()
+    for row in out["rows"]:
+        if row["key"] == "erank_window":
+            row["label"] = f"effective rank (mean over {window}-token windows)"
+    return out
 
 
 def _fit_laws(rows: list[dict], fields: list[str], ci: float) -> dict[str, EntropyLaw]:

@@ -208,12 +208,14 @@
     });
     svg.appendChild(svText((LL + W - R) / 2, Hh - 6, "H_mean (nats)", "rg-axis-label", "middle"));
     if (isNum(law.a) && isNum(law.b)) {
-      var d = "";
-      for (var k = 0; k <= 60; k++) {
-        var h = hx[0] + (hx[1] - hx[0]) * k / 60, r = -law.a * Math.exp(h) + law.b;
-        d += (k ? "L" : "M") + X(h).toFixed(1) + "," + Math.max(T - 20, Math.min(Hh, Y(r))).toFixed(1);
+      var d = "", inside = false; // the curve where it lies within the plot; it breaks where it leaves
+      for (var k = 0; k <= 120; k++) {
+        var h = hx[0] + (hx[1] - hx[0]) * k / 120, y = Y(-law.a * Math.exp(h) + law.b);
+        if (y < T - 4 || y > Hh - B + 4) { inside = false; continue; }
+        d += (inside ? "L" : "M") + X(h).toFixed(1) + "," + y.toFixed(1);
+        inside = true;
       }
-      svg.appendChild(sv("path", { d: d }, "rg-ck-fit"));
+      if (d) svg.appendChild(sv("path", { d: d }, "rg-ck-fit"));
       if (isNum(law.ceiling) && hx[0] <= 0) {
         var c = sv("circle", { cx: X(0).toFixed(1), cy: Y(law.ceiling).toFixed(1), r: 4 }, "rg-ck-ceiling");
         c.__info = ["predicted ceiling at H = 0", "b \u2212 a = " + C.estimate(law.ceiling, list(law.ceiling_ci)[0],
