@@ -38,7 +38,6 @@ demo: env
 
 # The seed question on real traces: base vs long-CoT on 24 MATH500 problems, scored with the default model (a proxy;
 # see examples/seed_question.md). Writes $(OUT)/seed_question/ (resumable: run it again after an interruption).
-.PHONY: seed-question
 seed-question: env
 	$(BIN)/python examples/seed_question.py --out $(OUT)/seed_question
 

@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from pathlib import Path
 
-TINY_TOKENIZER = Path(__file__).resolve().parents[1] / "tests" / "data" / "tiny_tokenizer"
 PROMPTS = ["What is 7 + 5? Think step by step.", "Count the letters in the word banana.",
            "Name three prime numbers and say why they are prime.", "What is 12 times 3?"]
 
@@ -39,7 +37,7 @@ def main() -> None:
     from reasongraph.integrations import ExplorationCallback
     from reasongraph.sweep import sweep
 
-    lm = (rg.tiny_random_model(seed=0, device="cpu", dtype="float32", tokenizer=TINY_TOKENIZER)
+    lm = (rg.tiny_random_model(seed=0, device="cpu", dtype="float32")
           if args.model == "tiny" else rg.load_model(args.model, device="cpu", dtype="float32"))
     model = lm.model.requires_grad_(True).train()
     text = " ".join(f"Step {i}: add {i} to the total and check it." for i in range(40))

@@ -27,7 +27,6 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-TINY_TOKENIZER = Path(__file__).resolve().parents[1] / "tests" / "data" / "tiny_tokenizer"
 PROMPT = "What is {a} + {b}? Reply with just the number."
 
 
@@ -96,7 +95,7 @@ def load(settings: dict):
     import reasongraph as rg
 
     if settings["model"] == "tiny-random":
-        return rg.tiny_random_model(seed=0, device="cpu", dtype="float32", tokenizer=TINY_TOKENIZER)
+        return rg.tiny_random_model(seed=0, device="cpu", dtype="float32")
     return rg.load_model(settings["model"], device="cpu", dtype="float32")
 
 

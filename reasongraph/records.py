@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib.util
 import json
 import math
 import re
@@ -492,11 +493,8 @@ def _has_surrogate(value: Any) -> bool:
 
 # ---------------------------------------------------------------------- Parquet and saved datasets (pyarrow)
 def _require_pyarrow():
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise InputError("reading Parquet or saved datasets needs pyarrow: pip install 'reasongraph[parquet]'") \
-            from None
+    if importlib.util.find_spec("pyarrow") is None:
+        raise InputError("reading Parquet or saved datasets needs pyarrow: pip install 'reasongraph[parquet]'")
 
 
 def _parquet_file(path: Path):

@@ -144,11 +144,11 @@ def _wait_for(cond, proc: subprocess.Popen, timeout: float = 300.0) -> bool:
 
 
 @pytest.mark.model
-def test_resume_after_sigkill_in_pass_1_gives_identical_rows(runs, smollm2, tiny):
+def test_resume_after_sigkill_in_pass_1_gives_identical_rows(runs, smollm2, tiny, tiny_dir):
     """kill -9 once the first model's traces are being cached, while the second (SmolLM2) loads or extracts."""
     out = runs["root"] / "killed"
     cmd = [sys.executable, "-m", "reasongraph", "score", str(runs["input"]), "--out", str(out),
-           "--model", "rl=tiny-random", "--model", "base=smollm2-135m", *CLI_OPTS]
+           "--model", f"rl={tiny_dir}", "--model", "base=smollm2-135m", *CLI_OPTS]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     def cached() -> bool:
         return (out / "traces").is_dir() and any((out / "traces").rglob("*.npz"))
