@@ -24,29 +24,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from child_process import REPO, peak_rss_mib, run_child
+
 FIXTURE = REPO / "fixtures" / "skythought_math500_24x3.jsonl"
 POOLED = {"line", "forking_share_pooled", "forking_share_by_group"}
 RSS_SLACK_MIB = 300
 GROUPS = ("base", "longcot_sft")
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident set (VmHWM), MiB; ru_maxrss where /proc is absent."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child(spec: dict) -> None:
@@ -60,16 +48,6 @@ def child(spec: dict) -> None:
     timing = json.loads((Path(spec["out"]) / "summary.json").read_text())["timing"]
     print(json.dumps({"score_s": score_s, "load_s": timing["load_s"], "extract_s": timing["extract_s"],
                       "n_models_loaded": timing["n_models_loaded"], "peak_rss_mib": peak_rss_mib()}))
-
-
-def run_child(spec: dict) -> dict:
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], cwd=REPO, capture_output=True,
-                          text=True, check=False)
-    wall_s = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"bench_models: the run {spec['out']} failed:\n{proc.stderr[-3000:]}")
-    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "wall_s": wall_s}
 
 
 def write_input(path: Path, records: list[dict]) -> Path:
@@ -127,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     model_b = args.model_b or copy_default_model(tmp / "smollm2-copy")
     models = dict(zip(GROUPS, (args.model_a, model_b)))
 
-    both = run_child({"input": str(write_input(tmp / "both.jsonl", records)), "out": str(tmp / "both"),
-                      "model": models, "k": args.k})
+    both = run_child(__file__, {"input": str(write_input(tmp / "both.jsonl", records)),
+                                "out": str(tmp / "both"), "model": models, "k": args.k})
     fit = json.loads((tmp / "both" / "fit.json").read_text())
     scored_by = json.loads((tmp / "both" / "summary.json").read_text())["scored_by"]
     two_rows = [json.loads(line) for line in (tmp / "both" / "rows.jsonl").read_text().splitlines()]
@@ -136,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     for group in GROUPS:
         path = write_input(tmp / f"{group}.jsonl", [r for r in records if r["model_type"] == group])
         k = fit["units"][scored_by[group]]["k"]
-        single[group] = run_child({"input": str(path), "out": str(tmp / group), "model": models[group], "k": k})
+        spec = {"input": str(path), "out": str(tmp / group), "model": models[group], "k": k}
+        single[group] = run_child(__file__, spec)
         rows = [json.loads(line) for line in (tmp / group / "rows.jsonl").read_text().splitlines()]
         problems += differing([r for r in two_rows if r["group"] == group], rows, group)
 

@@ -1,0 +1,37 @@
+"""Run one measurement in a fresh Python process, so that its peak resident memory (VmHWM) is its own.
+
+A benchmark script calls itself with ``--child JSON``; the child does the work and prints its numbers as the last
+line of stdout, one JSON object, which :func:`run_child` returns with the child's wall time added.
+"""
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set (VmHWM), MiB; ru_maxrss where /proc is absent."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(script: str, spec: dict) -> dict:
+    """Run ``script --child JSON(spec)`` in a fresh process; its last stdout line (JSON) plus ``wall_s``."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, script, "--child", json.dumps(spec)], cwd=REPO, capture_output=True,
+                          text=True, check=False)
+    wall_s = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{Path(script).name}: the run {spec.get('out', spec)} failed:\n{proc.stderr[-3000:]}")
+    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "wall_s": wall_s}
