@@ -570,6 +570,7 @@ def writers(tmp_path_factory):
     return {"root": root, "data": data, "rows": (ref / "rows.jsonl").read_bytes()}
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_and_the_first_writes_exact_rows(writers):
     out = writers["root"] / "shared"
     first = _start(_score_command(writers["data"], out))
@@ -588,6 +589,7 @@ def test_a_second_writer_is_refused_and_the_first_writes_exact_rows(writers):
     assert (out / "rows.jsonl").read_bytes() == writers["rows"]
 
 
+@pytest.mark.slow
 def test_two_writers_started_together_never_both_write(writers):
     out = writers["root"] / "together"
     procs = [_start(_score_command(writers["data"], out)) for _ in range(2)]
@@ -603,6 +605,7 @@ def test_two_writers_started_together_never_both_write(writers):
     assert (out / "rows.jsonl").read_bytes() == writers["rows"]
 
 
+@pytest.mark.slow
 def test_the_lock_of_a_killed_writer_never_blocks_a_resume(writers):
     out = writers["root"] / "killed"
     first = _start(_score_command(writers["data"], out))

@@ -99,6 +99,7 @@ def _cli(*args: str) -> list[str]:
     return ["generate", *args]
 
 
+@pytest.mark.slow
 def test_resume_after_kill(tiny_dir, tmp_path):
     """A run killed with SIGKILL mid-way and resumed writes the same file and entropies as an uninterrupted one."""
     prompts = _write_prompts(tmp_path / "prompts.jsonl", [f"Problem {i}: count to {i}." for i in range(12)])

@@ -137,6 +137,7 @@ def _fused_case(device="cpu", dtype=None):
     return head, hidden, targets, ref
 
 
+@pytest.mark.slow
 def test_fused_tile_update_traces_and_matches_float64(monkeypatch):
     """The function torch.compile fuses, traced by dynamo (the aot_eager backend: the graph torch.compile builds,
     run without code generation, which the CPU default does not use), gives the float64 numbers."""
