@@ -84,7 +84,7 @@ class RayEngine:
             except (ConnectionError, TimeoutError, ValueError, RuntimeError) as e:
                 raise InputError(f"{opt('ray_address', address)}: cannot join a Ray cluster there "
                                  f"({' '.join(str(e).split())})") from None
-        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        logging.getLogger("ray.data").setLevel(logging.ERROR)  # its notices would interleave with our progress
         nodes = [n for n in ray.nodes() if n.get("Alive")]
         gpus = int(ray.cluster_resources().get("GPU", 0))
         n = workers if workers is not None else (gpus or len(nodes))
@@ -369,8 +369,9 @@ class _Extractor:
         return self.lm
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {"i": batch["i"], "out": np.array([json.dumps(self._chunk(json.loads(job))) for job in batch["job"]],
-                                                 dtype=object)}
+        with _blas_as_local():
+            out = [json.dumps(self._chunk(json.loads(job))) for job in batch["job"]]
+        return {"i": batch["i"], "out": np.array(out, dtype=object)}
 
     def _chunk(self, job: dict) -> dict:
         from reasongraph.trace_cache import TraceCache
@@ -386,6 +387,17 @@ class _Extractor:
             cache.put(job["keys"][i], trace)
         return {"traces": {str(i): [len(t.input_ids), int(t.meta.get("tokens_dropped", 0))] for i, t in traces.items()},
                 "errors": {str(i): Pass1.reason(e) for i, e in errors.items()}}
+
+
+def _blas_as_local() -> Any:
+    """numpy's BLAS with as many threads as a local process on this node has. Ray gives a worker one per CPU it
+    holds, but the last bits of an SVD or a matrix product (the hidden-state summaries, the cluster distances)
+    depend on the thread count, and the rows must equal a local run's. (torch's results do not depend on its
+    thread count, so torch keeps Ray's.)"""
+    from threadpoolctl import threadpool_limits
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return threadpool_limits(limits=cores or 1, user_api="blas")
 
 
 def _free_memory() -> None:
@@ -422,23 +434,27 @@ def _clusterer(unit: str, data: bytes | None) -> Any:
 def _score_batch(batch: dict[str, np.ndarray], *, clusterers: dict[str, bytes], options: dict,
                  fit: dict) -> dict[str, np.ndarray]:
     """A pass 2 task: the row (or the error) of each job's cached trace."""
+    with _blas_as_local():
+        out = [json.dumps(_score_job(job, clusterers, options, fit)) for job in map(json.loads, batch["job"])]
+    return {"i": batch["i"], "out": np.array(out, dtype=object)}
+
+
+def _score_job(job: dict, clusterers: dict[str, bytes], options: dict, fit: dict) -> dict:
+    """{"row", "n_tokens"}, {"error"}, or {} when the cached trace is gone or unreadable (the driver then
+    extracts it again)."""
     from reasongraph.scoring.pass2 import score_trace
     from reasongraph.trace import Trace
 
-    out = []
-    for job in map(json.loads, batch["job"]):
-        try:
-            trace = Trace.load(job["path"])
-        except (OSError, ValueError):
-            out.append({})  # gone or unreadable: the driver extracts it again
-            continue
-        try:
-            clu = _clusterer(job["unit"], clusterers.get(job["unit"]))
-            sweep = [(_clusterer(key, clusterers.get(key)), layer, spec) for key, layer, spec in job["sweep"]]
-            out.append({"row": score_trace(trace, job["head"], clu, sweep, options=options, fit=fit),
-                        "n_tokens": int(trace.n_tokens)})
-        except (KeyboardInterrupt, MemoryError):
-            raise
-        except Exception as e:  # noqa: BLE001 - one record's failure is that record's error
-            out.append({"error": f"analysis failed: {Pass1.reason(e)}"})
-    return {"i": batch["i"], "out": np.array([json.dumps(o) for o in out], dtype=object)}
+    try:
+        trace = Trace.load(job["path"])
+    except (OSError, ValueError):
+        return {}
+    try:
+        clu = _clusterer(job["unit"], clusterers.get(job["unit"]))
+        sweep = [(_clusterer(key, clusterers.get(key)), layer, spec) for key, layer, spec in job["sweep"]]
+        return {"row": score_trace(trace, job["head"], clu, sweep, options=options, fit=fit),
+                "n_tokens": int(trace.n_tokens)}
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as e:  # noqa: BLE001 - one record's failure is that record's error
+        return {"error": f"analysis failed: {Pass1.reason(e)}"}
