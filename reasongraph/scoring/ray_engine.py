@@ -188,11 +188,13 @@ class RayEngine:
             return
         t0 = time.perf_counter()
         worker_plan = _worker_plan(run.plan)
+        # One chunk in flight per actor: a chunk queued behind one that kills its actor would fail with it.
+        pool = self.ray.data.ActorPoolStrategy(size=min(self.workers, len(jobs)), max_tasks_in_flight_per_actor=1)
         ds = self._dataset(jobs, block=1).map_batches(
-            _Extractor, batch_size=1, compute=self.ray.data.ActorPoolStrategy(size=min(self.workers, len(jobs))),
+            _Extractor, batch_size=1, compute=pool,
             fn_constructor_kwargs={"plan": worker_plan, "cache_dir": str(run.cache_dir.resolve()),
                                    "batch_size": run.opts.batch_size},
-            max_task_retries=RETRIES, **self._actor_resources())
+            ray_remote_args_fn=lambda: {"max_task_retries": RETRIES}, **self._actor_resources())
         for i, result in self._ordered(ds, len(jobs)):
             chunk, skip = recs[i], jobs[i]["skip"]
             if result is not None and "fatal" in result:
@@ -236,7 +238,7 @@ class RayEngine:
         t0 = time.perf_counter()
         if jobs:
             ds = self._dataset(jobs, block=PASS2_BLOCK).map_batches(
-                _score_batch, batch_size=PASS2_BLOCK, num_cpus=1, max_retries=RETRIES,
+                _score_batch, batch_size=PASS2_BLOCK, num_cpus=1, ray_remote_args_fn=lambda: {"max_retries": RETRIES},
                 fn_kwargs={"clusterers": files, "options": run.opts.analysis_options(), "fit": fit})
             results = (result for _, result in self._ordered(ds, len(jobs)))
         with Progress(run.total, "pass 2/2 analyze", enabled=run.progress, total_work=run.total_chars) as bar:
