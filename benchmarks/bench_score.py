@@ -89,9 +89,9 @@ def run_once(args: argparse.Namespace, out: Path, *, engine: str) -> dict:
         load_s, name, extra = time.perf_counter() - t0, model.name, {}
     t0 = time.perf_counter()
     try:
-        rows = score_dataset(args.input, model=model, prompt_field="problem", group_field="model", out=out,
-                             k=args.k, batch_size=args.batch_size, truncate=not args.no_truncate, limit=args.limit,
-                             **extra)
+        score_dataset(args.input, model=model, prompt_field="problem", group_field="model", out=out,
+                      k=args.k, batch_size=args.batch_size, truncate=not args.no_truncate, limit=args.limit,
+                      **extra)
     finally:
         if engine == "ray":
             ray.shutdown()
