@@ -13,7 +13,7 @@ EXTRAS ?= gguf,parquet,dev
 # -rs: every skipped test is listed with its reason.
 PYTEST := $(BIN)/python -m pytest -q -rs
 
-.PHONY: demo test test-fast bench env clean temperature-collapse
+.PHONY: demo test test-fast bench env clean seed-question temperature-collapse grpo-collapse grpo-collapse-smoke
 
 comma := ,
 # One stamp per set of extras: asking for other extras installs them.
@@ -38,7 +38,6 @@ demo: env
 
 # The seed question on real traces: base vs long-CoT on 24 MATH500 problems, scored with the default model (a proxy;
 # see examples/seed_question.md). Writes $(OUT)/seed_question/ (resumable: run it again after an interruption).
-.PHONY: seed-question
 seed-question: env
 	$(BIN)/python examples/seed_question.py --out $(OUT)/seed_question
 
@@ -50,6 +49,17 @@ test: env
 # with two).
 test-fast: env
 	OMP_NUM_THREADS=1 $(PYTEST) -m 'not model and not browser and not slow' tests
+
+# A small real RL run (examples/grpo_collapse.md): TRL's GRPO on SmolLM2-135M for about 30 minutes of training on
+# the CPU, exploration probed live every 5 steps, then a sweep over its bf16 checkpoints and a report. Needs the rl
+# extra (trl), installed here when missing. The smoke version (2 steps, the tiny model) is what CI runs.
+grpo-collapse: env
+	$(BIN)/python -c "import trl" 2>/dev/null || $(BIN)/pip install -q -e '.[rl]'
+	$(BIN)/python examples/grpo_collapse.py --out $(OUT)/grpo-collapse
+
+grpo-collapse-smoke: env
+	$(BIN)/python -c "import trl" 2>/dev/null || $(BIN)/pip install -q -e '.[rl]'
+	$(BIN)/python examples/grpo_collapse.py --smoke --out $(OUT)/grpo-collapse-smoke
 
 bench: env
 	$(BIN)/python benchmarks/bench_extract.py

@@ -13,7 +13,8 @@ policies' own. The faithful comparison runs each group through the model that wr
 (``model={"base": "Qwen/Qwen2.5-Math-7B", "longcot_sft": ...}``, or ``--model GROUP=SPEC`` on the command line),
 which needs those models' weights and far more than a CPU.
 
-Run it (about 10 minutes on a 2-core CPU; rerun to resume after an interruption)::
+Run it (10-12 minutes of CPU time, ~53k tokens through SmolLM2; 20-45 minutes wall on a busy 2-core machine;
+rerun to resume after an interruption)::
 
     python examples/seed_question.py              # or: make seed-question
     python examples/seed_question.py --b instruct # base vs instruct instead

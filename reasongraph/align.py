@@ -24,11 +24,16 @@ import numpy as np
 from reasongraph.errors import InputError, opt
 from reasongraph.signals import forking_tokens, top_rho_threshold
 from reasongraph.stats import TwoByTwo
+from reasongraph.validate import check_int, check_seed
 
-__all__ = ["RULES", "Alignment", "align", "onset_entropy", "step_has_spike"]
+__all__ = ["MAX_SHIFTS", "RULES", "Alignment", "align", "onset_entropy", "step_has_spike"]
 
 #: The step-level spike rules of :func:`align`, the default first.
 RULES = ("onset", "span")
+#: The most circular shifts of the span rule's permutation test: a p-value resolution of 1e-6 is plenty, and each
+#: shift costs memory in proportion to the revisits.
+MAX_SHIFTS = 1_000_000
+_SHIFT_BLOCK = 4096
 
 
 @dataclass(eq=False)
@@ -166,15 +171,23 @@ def _enrichment(table: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------- input checks
+def _array(value: Any, name: str, dtype: Any = None) -> np.ndarray:
+    """``np.asarray(value, dtype)``, with what numpy cannot convert (ragged lists, strings) an InputError."""
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise InputError(f"{opt(name)} must be a numeric array ({e})") from None
+
+
 def _entropy(entropy: Any) -> np.ndarray:
-    entropy = np.asarray(entropy, dtype=np.float64)
+    entropy = _array(entropy, "entropy", np.float64)
     if entropy.ndim != 1:
         raise InputError(f"entropy must be a 1-D (n_tokens,) array, got shape {entropy.shape}")
     return entropy
 
 
 def _step_spans(step_spans: Any, n_tokens: int) -> np.ndarray:
-    spans = np.asarray(step_spans)
+    spans = _array(step_spans, "step_spans")
     if spans.size == 0:
         return np.empty((0, 2), dtype=np.int64)
     if spans.ndim != 2 or spans.shape[1] != 2 or not np.issubdtype(spans.dtype, np.integer):
@@ -188,7 +201,7 @@ def _step_spans(step_spans: Any, n_tokens: int) -> np.ndarray:
 
 def _step_mask(steps: Any, n_steps: int, name: str) -> np.ndarray:
     """A bool mask per step from step indices (or an already boolean mask)."""
-    steps = np.asarray(steps)
+    steps = _array(steps, name)
     if steps.dtype == bool:
         if steps.shape != (n_steps,):
             raise InputError(f"{opt(name)} as a mask must have shape ({n_steps},), got {steps.shape}")
@@ -204,16 +217,15 @@ def _step_mask(steps: Any, n_steps: int, name: str) -> np.ndarray:
 
 
 def _check_window(onset_tokens: int, lookback: int) -> None:
-    if onset_tokens < 1:
-        raise InputError(f"{opt('onset_tokens')} must be >= 1, got {onset_tokens!r}")
-    if lookback < 0:
-        raise InputError(f"{opt('lookback')} must be >= 0, got {lookback!r}")
+    check_int("onset_tokens", onset_tokens, low=1)
+    check_int("lookback", lookback, low=0)
 
 
 # ---------------------------------------------------------------------- the onset rule
 def _onset_windows(spans: np.ndarray, n_tokens: int, onset_tokens: int,
                    lookback: int) -> tuple[np.ndarray, np.ndarray]:
     """Token windows [lo, hi) = [s - w, min(s + m, e)) of each step, clipped to [0, n_tokens)."""
+    onset_tokens, lookback = min(onset_tokens, n_tokens), min(lookback, n_tokens)  # no window is wider
     lo = np.clip(spans[:, 0] - lookback, 0, n_tokens)
     hi = np.clip(np.minimum(spans[:, 0] + onset_tokens, spans[:, 1]), 0, n_tokens)
     return lo, np.maximum(hi, lo)
@@ -243,7 +255,7 @@ def onset_entropy(entropy: Any, step_spans: Any, *, onset_tokens: int = 1, lookb
     lo, hi = _onset_windows(spans, entropy.size, onset_tokens, lookback)
     if entropy.size == 0:
         return np.full(spans.shape[0], np.nan)
-    idx = lo[:, None] + np.arange(onset_tokens + lookback)
+    idx = lo[:, None] + np.arange(min(onset_tokens + lookback, entropy.size))  # a window never exceeds the trace
     values = np.where(idx < hi[:, None], entropy[np.minimum(idx, entropy.size - 1)], np.nan)
     return np.fmax.reduce(values, axis=1)  # fmax skips NaN and gives NaN only when all are NaN
 
@@ -267,11 +279,12 @@ def step_has_spike(spikes: Any, step_spans: Any, lookback: int = 0) -> np.ndarra
     -------
     (n_steps,) bool.
     """
-    spikes = np.asarray(spikes, dtype=bool)
+    spikes = _array(spikes, "spikes", bool)
+    if spikes.ndim != 1:
+        raise InputError(f"{opt('spikes')} must be a 1-D (n_tokens,) array, got shape {spikes.shape}")
     spans = _step_spans(step_spans, spikes.size)
-    if lookback < 0:
-        raise InputError(f"{opt('lookback')} must be >= 0, got {lookback!r}")
-    return _any_in(spikes, np.maximum(spans[:, 0] - lookback, 0), spans[:, 1])
+    check_int("lookback", lookback, low=0)
+    return _any_in(spikes, np.maximum(spans[:, 0] - min(lookback, spikes.size), 0), spans[:, 1])
 
 
 def _shifted_spike_counts(
@@ -297,8 +310,11 @@ def _permutation_p(
         return float("nan")
     low = max(1, min(min_shift, n // 2))
     shifts = np.random.default_rng(seed).integers(low, n - low + 1, size=n_shifts)
-    null = (_shifted_spike_counts(spikes, lo, hi, shifts) > 0).sum(axis=1)
-    return float((1 + np.count_nonzero(null >= observed)) / (1 + n_shifts))
+    at_least = 0
+    for start in range(0, n_shifts, _SHIFT_BLOCK):  # blocks bound the (shifts x revisits) count matrix
+        null = (_shifted_spike_counts(spikes, lo, hi, shifts[start:start + _SHIFT_BLOCK]) > 0).sum(axis=1)
+        at_least += int(np.count_nonzero(null >= observed))
+    return float((1 + at_least) / (1 + n_shifts))
 
 
 # ---------------------------------------------------------------------- alignment
@@ -369,16 +385,16 @@ def align(
     if rule not in RULES:
         raise InputError(f"{opt('rule')} must be one of {', '.join(RULES)}, got {rule!r}")
     _check_window(onset_tokens, lookback)
-    if n_shifts < 0:
-        raise InputError(f"{opt('n_shifts')} must be >= 0, got {n_shifts!r}")
-    if min_shift is not None and min_shift < 1:
-        raise InputError(f"{opt('min_shift')} must be >= 1, got {min_shift!r}")
+    check_int("n_shifts", n_shifts, low=0, high=MAX_SHIFTS)
+    check_seed("seed", seed)
+    if min_shift is not None:
+        check_int("min_shift", min_shift, low=1)
     spans = _step_spans(step_spans, n_tokens)
     n_steps = spans.shape[0]
     revisit = _step_mask(revisit_steps, n_steps, "revisit_steps")
 
     if spikes is not None:
-        spikes = np.asarray(spikes)
+        spikes = _array(spikes, "spikes")
         if spikes.dtype != bool or spikes.shape != (n_tokens,):
             raise InputError(f"{opt('spikes')} must be a bool array of shape ({n_tokens},)")
         theta = null_rate = math.nan
@@ -398,7 +414,7 @@ def align(
         has_spike = step_has_spike(spikes, spans, lookback)
         if min_shift is None:
             min_shift = int(np.max(spans[:, 1] - spans[:, 0], initial=0)) + lookback
-        lo = np.maximum(spans[revisit, 0] - lookback, 0)
+        lo = np.maximum(spans[revisit, 0] - min(lookback, n_tokens), 0)
         observed = int(np.sum(revisit & has_spike))
         p_value = _permutation_p(spikes, lo, spans[revisit, 1], observed, n_shifts, seed, min_shift)
 
@@ -407,7 +423,7 @@ def align(
     n_revisits = int(revisit.sum())
     marker_revisit = marker_spike = None
     if marker_steps is not None:
-        markers = np.asarray(marker_steps)
+        markers = _array(marker_steps, "marker_steps")
         if markers.dtype != bool or markers.shape != (n_steps,):
             raise InputError(f"{opt('marker_steps')} must be a bool array of shape ({n_steps},)")
         marker_revisit = TwoByTwo.from_table(_table(revisit, markers))

@@ -13,15 +13,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from reasongraph.align import Alignment, align
+from reasongraph.align import MAX_SHIFTS, Alignment, align
 from reasongraph.display import fmt, fmt_p
 from reasongraph.errors import InputError, opt
 from reasongraph.graph import ReasoningGraph
-from reasongraph.markers import Marker, find_markers, markers_per_step
+from reasongraph.markers import Marker, compile_patterns, find_markers, markers_per_step
 from reasongraph.signals import entropy_summary, forking_tokens
 from reasongraph.storage import read_json
 from reasongraph.trace import Trace
-from reasongraph.validate import check_choice, check_int, check_number, check_optional_int
+from reasongraph.validate import check_choice, check_int, check_number, check_optional_int, check_path_writable, check_seed
 
 
 
@@ -95,6 +95,7 @@ class Analysis:
 
     def save(self, directory: str | Path) -> Path:
         """Write ``trace.npz`` and ``analysis.json`` into ``directory``; :func:`load_analysis` reads them back."""
+        check_path_writable("directory", directory, folder=True)
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.trace.save(directory / "trace.npz")
@@ -127,15 +128,26 @@ def analyze(text: str, prompt: str | None = None, *, model: Any = None, clustere
 
     ``options`` go to :func:`~reasongraph.extraction.extract` (layers, segment, temperature, prompt_format,
     truncate) or to :func:`analyze_trace` (k, rho, forking_threshold, rule, onset_tokens, lookback, n_shifts,
-    seed, markers, length_bound). Every option is checked before the model runs.
+    seed, markers, length_bound). Every option is checked before the model runs, and a ``clusterer`` (fitted, or
+    the path of a saved one) against the model's hidden size before its forward pass.
     """
-    from reasongraph.extraction import check_extract_options, extract
+    from reasongraph.extraction import check_extract_options, extract, resolve_model
 
     extract_options = {k: v for k, v in options.items() if k in _EXTRACT_KEYS}
     analysis_options = {k: v for k, v in options.items() if k not in _EXTRACT_KEYS}
     check_extract_options(**extract_options)
     check_analysis_options(**analysis_options)
-    trace = extract(text, prompt, model=model, **extract_options)
+    layers = extract_options.get("layers", (0.9,))
+    if not isinstance(layers, (int, float, np.integer)) and not len(layers):
+        raise InputError(f"{opt('layers')} must name at least one layer: the first gives the step vectors")
+    if clusterer is not None:
+        from reasongraph.cluster import check_clusterer, check_width
+
+        clusterer = check_clusterer("clusterer", clusterer)
+    lm = resolve_model(model)
+    if clusterer is not None:
+        check_width("clusterer", clusterer, lm.hidden_size, f"the model {lm.name}")
+    trace = extract(text, prompt, model=lm, **extract_options)
     return analyze_trace(trace, clusterer, **analysis_options)
 
 
@@ -153,11 +165,11 @@ def check_analysis_options(*, k: int | None = None, rho: float = 0.2, forking_th
     check_choice("rule", rule, RULES)
     check_int("onset_tokens", onset_tokens, low=1)
     check_int("lookback", lookback, low=0)
-    check_int("n_shifts", n_shifts, low=0)
-    check_int("seed", seed, low=0)
+    check_int("n_shifts", n_shifts, low=0, high=MAX_SHIFTS)
+    check_seed("seed", seed)
     check_int("length_bound", length_bound, low=2)
-    if isinstance(markers, str):
-        raise InputError(f"{opt('markers')} must be a list of regular expressions, not one string")
+    if markers is not None:
+        compile_patterns(markers, name="markers")
 
 
 def analyze_trace(trace: Trace, clusterer: Any = None, *, labels: Sequence[int] | None = None,
@@ -189,6 +201,7 @@ def analyze_trace(trace: Trace, clusterer: Any = None, *, labels: Sequence[int] 
     check_analysis_options(k=k, rho=rho, forking_threshold=forking_threshold, rule=rule, onset_tokens=onset_tokens,
                            lookback=lookback, n_shifts=n_shifts, seed=seed, markers=markers,
                            length_bound=length_bound)
+    layer, clusterer, labels = _check_inputs(trace, clusterer, labels, layer)
     options = {"rho": rho, "forking_threshold": forking_threshold, "rule": rule, "onset_tokens": onset_tokens,
                "lookback": lookback, "n_shifts": n_shifts, "seed": seed, "length_bound": length_bound,
                "markers": None if markers is None else list(markers)}
@@ -198,14 +211,51 @@ def analyze_trace(trace: Trace, clusterer: Any = None, *, labels: Sequence[int] 
         return _analyze_trace(trace, clusterer, labels, layer, k, options)
 
 
-def _analyze_trace(trace: Trace, clusterer: Any, labels: Sequence[int] | None, layer: int | None, k: int | None,
+def _check_inputs(trace: Any, clusterer: Any, labels: Any, layer: Any) -> tuple[int, Any, np.ndarray | None]:
+    """The layer of the step vectors, the clusterer (loaded when given as a path) and the labels, checked against
+    the trace: each problem is an InputError naming the parameter."""
+    if not isinstance(trace, Trace):
+        raise InputError(f"{opt('trace')} must be a Trace (from extract or Trace.load), got {type(trace).__name__}")
+    if layer is None:
+        if not trace.layers:
+            raise InputError(f"{opt('trace')} holds no hidden states (extracted with layers=()); extract it with at "
+                             "least one layer")
+        layer = trace.layers[0]
+    elif check_int("layer", layer) not in trace.layers:
+        raise InputError(f"{opt('layer')} {layer} was not captured: the trace holds layers {list(trace.layers)}")
+    if labels is not None:
+        return layer, None, _check_labels(labels, trace.n_steps)
+    if clusterer is not None:
+        from reasongraph.cluster import check_clusterer, check_width
+
+        clusterer = check_clusterer("clusterer", clusterer)
+        used = next((v for v in (getattr(clusterer, "layer_", None), getattr(clusterer, "layer", None), layer)
+                     if v is not None))
+        if used not in trace.layers:
+            raise InputError(f"{opt('clusterer')} labels the steps of layer {used}, which the trace does not hold "
+                             f"(it holds {list(trace.layers)})")
+        check_width("clusterer", clusterer, trace.width(used),
+                    f"the trace (model {trace.model_name or '?'}, layer {used})")
+    return layer, clusterer, None
+
+
+def _check_labels(labels: Any, n_steps: int) -> np.ndarray:
+    try:
+        arr = np.asarray(labels)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"{opt('labels')} must be a sequence of whole numbers ({e})") from None
+    if arr.shape != (n_steps,) or arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise InputError(f"{opt('labels')} must hold one whole-number cluster id per step ({n_steps} steps), got "
+                         f"shape {arr.shape} and dtype {arr.dtype}")
+    return arr.astype(np.int64)
+
+
+def _analyze_trace(trace: Trace, clusterer: Any, labels: np.ndarray | None, layer: int, k: int | None,
                    options: dict) -> Analysis:
-    layer = trace._layer(layer)
     if labels is None:
         labels, cluster_params = _label_steps(trace, clusterer, layer, k, options["seed"])
     else:
         cluster_params = {"cluster_method": "given"}
-    labels = np.asarray(labels, dtype=np.int64)
     graph = ReasoningGraph.from_trace(trace, labels, layer)
     forking = forking_tokens(trace.entropy, rho=options["rho"], forking_threshold=options["forking_threshold"])
     found = find_markers(trace.text, options["markers"])
@@ -286,14 +336,19 @@ def _events(trace: Trace, revisits: list, forking: np.ndarray, markers: list[Mar
 def load_analysis(directory: str | Path) -> Analysis:
     """Rebuild an :class:`Analysis` written by :meth:`Analysis.save` (same labels and parameters; no model)."""
     directory = Path(directory)
-    saved = read_json(directory / "analysis.json", "saved analysis")
-    if not isinstance(saved, dict) or not {"params", "labels"} <= set(saved):
-        raise InputError(f"{directory / 'analysis.json'}: not a saved reasongraph analysis (no params or labels)")
+    path = directory / "analysis.json"
+    saved = read_json(path, "saved analysis")
+    if not isinstance(saved, dict) or not {"params", "labels"} <= set(saved) or not isinstance(saved["params"], dict) \
+            or "layer" not in saved["params"]:
+        raise InputError(f"{path}: not a saved reasongraph analysis (no params with a layer, or no labels)")
     p = saved["params"]
     options = {k: p[k] for k in ("rho", "forking_threshold", "rule", "onset_tokens", "lookback", "n_shifts", "seed",
                                  "length_bound", "markers") if k in p}
-    analysis = analyze_trace(Trace.load(directory / "trace.npz"), labels=saved["labels"], layer=p["layer"],
-                             **options)
+    trace = Trace.load(directory / "trace.npz")
+    try:
+        analysis = analyze_trace(trace, labels=saved["labels"], layer=p["layer"], **options)
+    except InputError as e:  # the saved parameters, not the caller's: name the file
+        raise InputError(f"{path}: the saved analysis does not fit its trace.npz ({e.template})") from None
     cluster_params = {k: v for k, v in p.items() if k.startswith("cluster_")}
     analysis.params.update(cluster_params)  # how the saved labels were made, not "given"
     analysis.metrics.update(cluster_params)

@@ -1,4 +1,4 @@
-"""The ``reasongraph`` command line: ``analyze``, ``score``, ``compare``, ``html`` and ``generate``.
+"""The ``reasongraph`` command line: ``analyze``, ``score``, ``compare``, ``html``, ``generate`` and ``sweep``.
 
 Each subcommand lives in ``reasongraph/commands/<name>.py`` with ``add_parser(subparsers)`` and ``run(args)``.
 Building the parser imports nothing heavy, so ``reasongraph --help`` answers at once; a command imports torch or
@@ -10,9 +10,17 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from importlib import import_module
 
-COMMANDS = ("analyze", "score", "compare", "html", "generate")
+COMMANDS = ("analyze", "score", "compare", "html", "generate", "sweep")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, like every other error of the command line."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show full tracebacks on errors")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="reasongraph", formatter_class=HelpFormatter,
         description="Analyze reasoning traces through a language model's hidden states: reasoning graphs, "
         "cycles (revisits), token entropy, and where they disagree.",
@@ -39,17 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # worded by the command's own parser: "reasongraph CMD: error: ..."
+        args.command_parser.error(f"unrecognized arguments: {' '.join(extra)}")
     from reasongraph.commands.formatting import flag_spelling
-    from reasongraph.errors import InputError, ModelNotAvailableError
+    from reasongraph.errors import InputError, spelled
 
     handler = _LogToStderr(args.command, quiet=getattr(args, "quiet", False))
+    spell = flag_spelling(args.command_parser)
     try:
-        return int(args.run(args) or 0)
-    except (InputError, ModelNotAvailableError, FileNotFoundError) as e:
+        with spelled(spell), warnings.catch_warnings():  # messages in flags: errors, logs, errors.jsonl reasons
+            warnings.showwarning = _warning_line(args.command)
+            return int(args.run(args) or 0)
+    except (InputError, FileNotFoundError) as e:
         if args.debug:
             raise
-        text = e.render(flag_spelling(args.command_parser)) if isinstance(e, InputError) else str(e)
+        text = e.render(spell) if isinstance(e, InputError) else str(e)
         print(f"reasongraph {args.command}: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -63,6 +76,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         handler.close()
+
+
+def _warning_line(command: str):
+    """The library's warnings as one "reasongraph CMD: warning: ..." line each, not Python's two-line form."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"reasongraph {command}: warning: {message}", file=sys.stderr, flush=True)
+
+    return show
 
 
 class _LogToStderr(logging.Handler):

@@ -18,11 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from reasongraph.compare import pair_means
 from reasongraph.display import fmt, fmt_ci, fmt_p
 from reasongraph.errors import InputError, opt
 from reasongraph.stats import bootstrap_interval, paired_ratio, sign_flip_p
-from reasongraph.summary import column
+from reasongraph.summary import FEWER_THAN_2, column, pair_means
 
 __all__ = ["MEASURES", "CollapseRow", "CollapseTable", "collapse_table"]
 
@@ -39,8 +38,6 @@ MEASURES: dict[str, tuple[str, str]] = {
     "loop_exists": ("hidden", "loop exists (share of traces)"),
     "loop_count": ("hidden", "loop count"),
 }
-
-FEWER_THAN_2 = "fewer than 2 pairs"
 
 
 @dataclass

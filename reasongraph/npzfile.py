@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from reasongraph.errors import InputError
+from reasongraph.validate import check_path
 
 __all__ = ["Array", "damaged", "load_npz", "save_npz"]
 
@@ -78,7 +79,7 @@ def load_npz(path: str | Path, *, format: str, max_version: int, what: str,
     ------
     InputError naming the file and what is wrong with it, whatever it is.
     """
-    path = Path(path)
+    path = check_path("path", path)
     _check_file(path, what)
     try:
         with np.load(path, allow_pickle=False) as z:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib.util
 import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -29,13 +31,14 @@ from typing import Any
 
 from reasongraph.errors import InputError, opt
 from reasongraph.storage import file_sha256
-from reasongraph.validate import check_optional_int
+from reasongraph.validate import check_optional_int, check_path
 
 FORMATS = ("jsonl", "csv", "tsv", "parquet", "hf")
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv",
              ".parquet": "parquet", ".pq": "parquet"}
 _BATCH_ROWS = 1024
 _CSV_FIELD_LIMIT = 2**31 - 1  # traces are often longer than csv's default limit of 128 KiB per field
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -136,11 +139,14 @@ class RecordReader:
                  model_field: str | None = None, sample_group_field: str | None = None,
                  temperature_field: str | None = None, policy_field: str | None = None, limit: int | None = None,
                  format: str | None = None) -> None:
-        self.path = Path(path)
+        self.path = check_path("path", path)
         if not self.path.exists():
             raise InputError(f"input not found: {self.path}")
-        if not text_field:
-            raise InputError(f"{opt('text_field')} must name a field")
+        named = {"text_field": text_field, "prompt_field": prompt_field, "id_field": id_field,
+                 "group_field": group_field, "pair_field": pair_field, "model_field": model_field}
+        for name, value in named.items():
+            if not (isinstance(value, str) and value or value is None and name != "text_field"):
+                raise InputError(f"{opt(name)} must name a field, got {value!r}")
         check_optional_int("limit", limit, low=0)
         if format is not None and format not in FORMATS:
             raise InputError(f"{opt('format')} must be one of {', '.join(FORMATS)}, got {format!r}")
@@ -155,6 +161,8 @@ class RecordReader:
     def _check_fields(self) -> None:
         wanted = {name for name in self.fields.values() if name}
         found = self._present_fields(wanted)
+        if not found or self.format != "jsonl" and self._first_row() is None:
+            self._check_not_empty()
         if self.fields["id"] == "id" and "id" not in found:
             self.fields["id"] = None  # the default id field is optional
             wanted.discard("id")
@@ -167,6 +175,7 @@ class RecordReader:
     def _present_fields(self, wanted: set[str]) -> set[str]:
         if self.format != "jsonl":
             return set(self._columns())
+        self._check_not_an_array()
         # JSONL has no header: scan records until every wanted field was seen (usually the first record).
         seen: set[str] = set()
         for _, obj, err in self._jsonl_objects():
@@ -175,6 +184,39 @@ class RecordReader:
                 if wanted <= seen:
                     break
         return seen
+
+    def _first_row(self) -> Any:
+        """The first record of a CSV, Parquet or saved dataset, or None (cheap: stops there)."""
+        if self.format in ("csv", "tsv"):
+            return next(iter(self._csv_rows()), None)
+        n = _parquet_file(self.path).metadata.num_rows if self.format == "parquet" else _hf_num_rows(self.path)
+        return n or None
+
+    def _check_not_empty(self) -> None:
+        """An input with no records at all is refused as such, not as one without the named fields."""
+        if self.format == "jsonl":
+            with open(self.path, "rb") as f:
+                lines = sum(1 for raw in f if raw.strip())
+            if lines:
+                first = next((f" (line {line}: {err})" for line, _, err in self._jsonl_objects() if err), "")
+                raise InputError(f"{self.path}: none of its {lines} lines is a JSON object with fields{first}")
+        what = "a header but no records" if self.format in ("csv", "tsv") and self._columns() else "no records"
+        raise InputError(f"{self.path} holds {what}")
+
+    def _check_not_an_array(self) -> None:
+        """A .json file holding one JSON array of records (pretty-printed, or on one line) is not JSON Lines: say
+        so, rather than report every line as a bad record."""
+        with open(self.path, "rb") as f:
+            first = next((raw.strip() for raw in f if raw.strip()), b"").removeprefix(b"\xef\xbb\xbf")
+        if not first.startswith(b"["):
+            return
+        try:
+            value = json.loads(first)
+        except (ValueError, RecursionError):
+            value = None  # the array goes on over the next lines
+        if value is None or isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            raise InputError(f"{self.path} holds one JSON array, not JSON Lines (one record object per line); "
+                             f"convert it, e.g. with: jq -c '.[]' {self.path.name} > {self.path.stem}.jsonl")
 
     def _columns(self) -> list[str]:
         if self.format in ("csv", "tsv"):
@@ -245,6 +287,11 @@ class RecordReader:
         """Validate one decoded record's fields and build its :class:`Record`."""
         f = self.fields
         rid = _as_key(obj.get(f["id"])) if f["id"] else None
+        unicode = next((role for role, name in f.items() if name and _has_surrogate(obj.get(name))), None)
+        if unicode is not None:  # JSON escapes such as "\ud800" decode to text that is not Unicode
+            return Record(line=line, id=rid.encode("utf-8", "backslashreplace").decode() if rid else rid,
+                          error=f"{unicode} field {f[unicode]!r} holds a lone surrogate (a \\ud800-style escape): "
+                                "not valid Unicode text")
         base = {"line": line, "id": rid}
         text = obj.get(f["text"])
         if text is None:
@@ -290,6 +337,12 @@ class RecordReader:
                 except json.JSONDecodeError as e:
                     yield lineno, None, f"not valid JSON: {e.msg} (column {e.colno})"
                     continue
+                except ValueError as e:  # an integer of more digits than Python converts
+                    yield lineno, None, f"not valid JSON here: {e}"
+                    continue
+                except RecursionError:
+                    yield lineno, None, "not valid JSON here: nested too deeply"
+                    continue
                 if not isinstance(obj, dict):
                     yield lineno, None, f"not a JSON object (got {type(obj).__name__})"
                     continue
@@ -305,28 +358,114 @@ class RecordReader:
         return open(self.path, newline="", encoding="utf-8-sig", errors="surrogateescape")
 
     def _csv_rows(self) -> Iterator[tuple[int, dict | None, str | None]]:
+        """(line, row, error) per non-blank record.
+
+        Parsing is strict, so a quote that is never closed does not silently swallow the records after it into
+        one field: the field ends at the next quote of the file, which is then followed by text (strict CSV
+        wants a delimiter there), or the file ends inside it. Either way, when the broken field runs across
+        lines, what follows cannot be trusted and the whole input is refused (InputError naming the line where
+        the field opened); a quoting mistake within one line is that record's error. A record with more or
+        fewer fields than the header is an error too.
+        """
         csv.field_size_limit(_CSV_FIELD_LIMIT)
         with self._open_csv() as f:
-            reader = csv.reader(f, delimiter=self._delimiter)
-            header = next(reader, None)
+            tap = _LineTap(f)
+            reader = csv.reader(tap, delimiter=self._delimiter, strict=True)
+            try:
+                header = next(reader, None)
+            except csv.Error as e:
+                raise InputError(f"{self.path}: line 1: malformed CSV header: {e}") from None
             if header is None:
                 return
             while True:
                 start = reader.line_num + 1
+                tap.lines.clear()
                 try:
                     values = next(reader)
                 except StopIteration:
                     return
                 except csv.Error as e:
-                    yield start, None, f"malformed CSV: {e}"
+                    yield start, None, self._quote_error(e, start, reader.line_num, tap.lines)
                     continue
                 if not any(v.strip() for v in values):
                     continue  # a blank line is not a record
+                if len(tap.lines) > 1:
+                    self._check_runaway(values, len(header), start, tap.lines)
+                if len(values) != len(header):
+                    yield start, None, (f"malformed CSV: {len(values)} fields where the header has {len(header)} "
+                                        f"(a field holding the delimiter {self._delimiter!r} must be quoted)")
+                    continue
                 if any(_has_surrogate(v) for v in values):
                     yield start, None, "undecodable bytes: not UTF-8"
                     continue
                 row = {k: (v if v != "" else None) for k, v in zip(header, values)}
                 yield start, row, None
+
+    def _quote_error(self, error: csv.Error, start: int, end: int, lines: list[str]) -> str:
+        """A record's reason for a strict-parsing error, or InputError for a quoted field that ran across lines."""
+        opened = _quote_start(lines, start, self._delimiter)
+        eof = "unexpected end of data" in str(error)
+        where = "the end of the file" if eof else f"line {end}, where a quote is followed by text"
+        if end > opened:
+            raise InputError(f"{self.path}: line {opened}: a quoted field opened here is not closed before {where}, "
+                             f"so it would swallow the records after it; close the quote (write a quote inside a "
+                             f"quoted field as two quotes)")
+        if eof:
+            return "malformed CSV: a quoted field is not closed before the end of the file"
+        return f"malformed CSV: {error} (write a quote inside a quoted field as two quotes)"
+
+
+    def _check_runaway(self, values: list[str], n_fields: int, start: int, lines: list[str]) -> None:
+        """A multi-line field that ends in the start of another record (a line of short values, without spaces,
+        and a delimiter, cut where that record's quoted field began) is a quote that was never closed: the quote
+        that ended it opened the next record's field. Strict parsing cannot see that case when the quote is
+        followed by a line break; this does. (A trace whose last line is one word and a comma looks the same.)"""
+        d = self._delimiter
+        for v in values:
+            last = v.rpartition("\n")[2]
+            if "\n" in v and last.endswith(d) and not any(c in last for c in ' "') and last.count(d) < n_fields:
+                raise InputError(f"{self.path}: line {_quote_start(lines, start, d)}: a quoted field opened here "
+                                 f"ends in what looks like the start of another record ({last!r}), so its closing "
+                                 f"quote is probably missing and it swallowed the records after it; close the quote")
+
+
+class _LineTap:
+    """An iterator over a file's lines that keeps those read since ``lines`` was last cleared (one record's)."""
+
+    def __init__(self, f: Any) -> None:
+        self._f = f
+        self.lines: list[str] = []
+
+    def __iter__(self) -> "_LineTap":
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._f)
+        self.lines.append(line)
+        return line
+
+
+def _quote_start(lines: list[str], first_line: int, delimiter: str) -> int:
+    """The line where the quoted field that broke a record opened: the last field-opening quote before the point
+    where parsing failed (a closing quote followed by text, or the end of the record's lines)."""
+    opened, at_field_start, quoted = first_line, True, False
+    text = "".join(lines)
+    line, i = first_line, 0
+    while i < len(text):
+        c = text[i]
+        if quoted and c == '"':
+            if text[i + 1:i + 2] == '"':
+                i += 1  # an escaped quote
+            else:
+                quoted = False
+                if text[i + 1:i + 2] not in ("", delimiter, "\r", "\n"):
+                    return opened  # the quote that ended the field early
+        elif not quoted and c == '"' and at_field_start:
+            quoted, opened = True, line
+        at_field_start = not quoted and c in (delimiter, "\n", "\r")
+        line += c == "\n"
+        i += 1
+    return opened
 
 
 def _as_key(value: Any) -> str | None:
@@ -347,17 +486,15 @@ def _temperature(value: Any) -> float | None:
     return t if math.isfinite(t) and t > 0 else None
 
 
-def _has_surrogate(s: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in s)
+def _has_surrogate(value: Any) -> bool:
+    """A str holding a lone surrogate: undecodable bytes kept by surrogateescape, or a JSON \\ud800 escape."""
+    return isinstance(value, str) and _SURROGATE.search(value) is not None
 
 
 # ---------------------------------------------------------------------- Parquet and saved datasets (pyarrow)
 def _require_pyarrow():
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise InputError("reading Parquet or saved datasets needs pyarrow: pip install 'reasongraph[parquet]'") \
-            from None
+    if importlib.util.find_spec("pyarrow") is None:
+        raise InputError("reading Parquet or saved datasets needs pyarrow: pip install 'reasongraph[parquet]'")
 
 
 def _parquet_file(path: Path):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from reasongraph.runs import ScoredRun
+from reasongraph.validate import check_int, check_path_writable
 
 __all__ = ["run_report_html", "write_run_report"]
 
@@ -33,6 +34,8 @@ def run_report_html(run: ScoredRun | str | os.PathLike, *, compare: Any = None, 
     """
     from reasongraph.html import most_cyclic_rows, report_html
 
+    check_int("embed", embed, low=0)
+    check_int("top", top, low=0)
     run = run if isinstance(run, ScoredRun) else ScoredRun(run)
     rows = list(run.rows())
     if collapse is None and isinstance(compare, Mapping):
@@ -46,6 +49,7 @@ def run_report_html(run: ScoredRun | str | os.PathLike, *, compare: Any = None, 
 def write_run_report(run: ScoredRun | str | os.PathLike, path: str | Path, **kwargs: Any) -> Path:
     """Write :func:`run_report_html` to ``path`` (UTF-8; missing folders are created) and return it; links to
     per-trace pages are relative to the report's folder."""
+    check_path_writable("path", path)
     path = Path(path)
     kwargs.setdefault("link_base", path.parent)
     html = run_report_html(run, **kwargs)

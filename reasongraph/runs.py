@@ -30,6 +30,7 @@ from typing import Any
 
 from reasongraph.errors import InputError, opt
 from reasongraph.storage import read_json, read_jsonl
+from reasongraph.validate import check_path
 
 __all__ = ["RunLayout", "ScoredRun", "page_name"]
 
@@ -103,7 +104,7 @@ class ScoredRun:
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
-        self.layout = RunLayout(Path(path))
+        self.layout = RunLayout(check_path("path", path))
         self.path = self.layout.dir
         if not self.path.is_dir():
             raise InputError(f"{self.path}: no such run folder (expected the {opt('out')} folder of a score run)")

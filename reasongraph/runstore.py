@@ -94,6 +94,8 @@ class RunStore:
             try:
                 manifest = json.loads(self.manifest_path.read_text())
                 old = manifest["options"]
+                if not isinstance(old, dict):
+                    raise TypeError
             except (ValueError, KeyError, TypeError):
                 raise InputError(f"{self.manifest_path} is not a reasongraph run manifest; use another "
                                  f"{opt('out')}") from None

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from reasongraph.errors import InputError, opt
+
 
 @dataclass(frozen=True)
 class Step:
@@ -30,12 +32,13 @@ _SENTENCE = re.compile(r"[^\s](?:.*?)(?:[.!?](?=\s)|(?=\s*\n)|\Z)", re.DOTALL)
 
 
 def validate_segmenter(segment: str) -> str:
-    """Return ``segment`` if it names a segmenter, else raise a ValueError listing the valid ones."""
+    """Return ``segment`` if it names a segmenter, else raise an InputError (a ValueError) listing the valid ones."""
     if segment in ("newline", "sentence", "paragraph", "token"):
         return segment
-    if segment.startswith("window:") and segment[7:].isdigit() and int(segment[7:]) > 0:
+    if isinstance(segment, str) and segment.startswith("window:") and segment[7:].isdigit() and int(segment[7:]) > 0:
         return segment
-    raise ValueError(f"segment must be one of {', '.join(SEGMENTERS)} (N a positive integer), got {segment!r}")
+    raise InputError(f"{opt('segment')} must be one of {', '.join(SEGMENTERS)} (N a positive integer), got "
+                     f"{segment!r}")
 
 
 def char_spans(text: str, segment: str) -> list[tuple[int, int]]:

@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from reasongraph.errors import InputError, opt
+
 from reasongraph.erank import (
     effective_rank,
     effective_rank_by_layer,
@@ -20,6 +22,7 @@ from reasongraph.erank import (
     erank_velocity,
 )
 from reasongraph.markers import AHA_MARKERS, Marker, find_markers, markers_per_step
+from reasongraph.validate import check_number
 
 __all__ = [
     "AHA_MARKERS",
@@ -58,20 +61,23 @@ def entropy_of(p: np.ndarray, axis: int = -1) -> np.ndarray | float:
     """
     p = np.asarray(p, dtype=np.float64)
     if p.size == 0:
-        raise ValueError("p must hold at least one probability")
+        raise InputError(f"{opt('p')} must hold at least one probability")
     if np.any(p < 0) or not np.all(np.isfinite(p)):
-        raise ValueError("p must hold finite, non-negative probabilities")
+        raise InputError(f"{opt('p')} must hold finite, non-negative probabilities")
     terms = -p * np.log(np.where(p > 0, p, 1.0))
     h = terms.sum(axis=axis)
     return float(h) if np.ndim(h) == 0 else h
 
 
 def _entropy_vector(entropy: np.ndarray) -> np.ndarray:
-    entropy = np.asarray(entropy, dtype=np.float64)
+    try:
+        entropy = np.asarray(entropy, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise InputError(f"{opt('entropy')} must be a numeric (n_tokens,) array ({e})") from None
     if entropy.ndim != 1:
-        raise ValueError(f"entropy must be a 1-D (n_tokens,) array, got shape {entropy.shape}")
+        raise InputError(f"{opt('entropy')} must be a 1-D (n_tokens,) array, got shape {entropy.shape}")
     if np.any(np.isinf(entropy)) or np.any(entropy < 0):
-        raise ValueError("entropy must hold non-negative finite values (NaN marks an undefined token)")
+        raise InputError(f"{opt('entropy')} must hold non-negative finite values (NaN marks an undefined token)")
     return entropy
 
 
@@ -103,8 +109,7 @@ def entropy_summary(entropy: np.ndarray) -> dict[str, float]:
 
 
 def _check_rho(rho: float) -> None:
-    if not 0.0 <= rho <= 1.0:
-        raise ValueError(f"rho must be in [0, 1], got {rho}")
+    check_number("rho", rho, 0, 1)
 
 
 def top_rho_threshold(entropy: np.ndarray, rho: float = 0.2) -> float:
@@ -146,7 +151,7 @@ def forking_tokens(entropy: np.ndarray, rho: float = 0.2, forking_threshold: flo
     h = _entropy_vector(entropy)
     with np.errstate(invalid="ignore"):  # NaN compares False: undefined tokens never fork
         if forking_threshold is not None:
-            return h > float(forking_threshold)
+            return h > check_number("forking_threshold", forking_threshold)
         return h >= top_rho_threshold(h, rho)
 
 
@@ -165,11 +170,12 @@ def entropy_performance_fit(H: np.ndarray, R: np.ndarray) -> tuple[float, float]
     H = np.asarray(H, dtype=np.float64)
     R = np.asarray(R, dtype=np.float64)
     if H.ndim != 1 or R.shape != H.shape:
-        raise ValueError(f"H and R must be 1-D arrays of the same length, got shapes {H.shape} and {R.shape}")
+        raise InputError(f"{opt('H')} and {opt('R')} must be 1-D arrays of the same length, got shapes {H.shape} "
+                         f"and {R.shape}")
     if not (np.all(np.isfinite(H)) and np.all(np.isfinite(R))):
-        raise ValueError("H and R must be finite")
+        raise InputError(f"{opt('H')} and {opt('R')} must be finite")
     if np.unique(H).size < 2:
-        raise ValueError("H must hold at least two distinct entropies to fit a and b")
+        raise InputError(f"{opt('H')} must hold at least two distinct entropies to fit a and b")
     design = np.column_stack([-np.exp(H), np.ones_like(H)])
     (a, b), *_ = np.linalg.lstsq(design, R, rcond=None)
     return float(a), float(b)

@@ -14,11 +14,14 @@ import numpy as np
 
 from reasongraph.stats import bootstrap_ci
 
-__all__ = ["ID_KEYS", "ON_POLICY", "MetricSummary", "column", "detection", "group_of", "layer_table", "numeric",
+__all__ = ["FEWER_THAN_2", "ID_KEYS", "ON_POLICY", "pair_means", "MetricSummary", "column", "detection", "group_of", "layer_table", "numeric",
            "numeric_metrics", "summarize", "summarize_values"]
 
 # Fields of a row that identify it rather than measure it.
 ID_KEYS = frozenset({"line", "id", "group", "pair", "trace_key", "scored_at", "on_policy"})
+
+#: The note of a paired statistic that cannot be computed.
+FEWER_THAN_2 = "fewer than 2 pairs"
 
 #: The mode of a comparison whose every trace was scored by the model, at the temperature, that sampled it.
 ON_POLICY = "faithful (on-policy: each trace scored by the model and temperature that sampled it)"
@@ -52,6 +55,25 @@ def numeric_metrics(rows: Iterable[dict]) -> list[str]:
 def group_of(row: dict, group_field: str | None = "group") -> str:
     """The group a row belongs to, as a string ("all" without a grouping)."""
     return "all" if group_field is None else str(row.get(group_field))
+
+
+def pair_means(rows: Sequence[dict], pair_field: str, metrics: Sequence[str]) -> dict[str, np.ndarray]:
+    """Per pair value, the mean of each metric over that pair's rows (NaN-aware; NaN when none is finite).
+
+    Several samples of one problem thus count once in a paired comparison.
+    """
+    by_key: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        if r.get(pair_field) is not None:
+            by_key[str(r[pair_field])].append(r)
+    out = {}
+    for k, members in by_key.items():
+        cols = np.array([column(members, m) for m in metrics]).reshape(len(metrics), len(members))
+        finite = np.isfinite(cols)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[k] = np.where(finite.any(axis=1), np.where(finite, cols, 0).sum(axis=1) / finite.sum(axis=1),
+                              np.nan)
+    return out
 
 
 def detection(rows: Sequence[dict]) -> tuple[int, int]:

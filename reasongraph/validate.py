@@ -7,12 +7,18 @@ a traceback from deep inside (numpy, torch, a worker) or as one error per record
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from reasongraph.errors import InputError, opt
 
-__all__ = ["check_choice", "check_int", "check_number", "check_optional_int", "check_path_writable"]
+__all__ = ["MAX_SEED", "check_choice", "check_int", "check_number", "check_optional_int",
+           "check_path", "check_path_writable", "check_seed"]
+
+#: The largest seed: numpy's legacy generators and scikit-learn take seeds below 2**32.
+MAX_SEED = 2**32 - 1
 
 
 def _is_int(value: Any) -> bool:
@@ -58,12 +64,24 @@ def _is_numpy_number(value: Any) -> bool:
     return isinstance(value, (np.integer, np.floating))
 
 
+def check_seed(name: str, value: Any) -> int:
+    """A seed: a whole number in [0, :data:`MAX_SEED`]."""
+    return check_int(name, value, low=0, high=MAX_SEED)
+
+
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     """``value`` if it is one of ``choices``."""
     choices = tuple(choices)
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         raise InputError(f"{opt(name)} must be one of {', '.join(choices)}; got {value!r}")
     return value
+
+
+def check_path(name: str, path: Any) -> Path:
+    """``path`` (a str or os.PathLike) as a Path."""
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise InputError(f"{opt(name)} must be a file or folder path, got {path!r}")
+    return Path(path)
 
 
 def check_path_writable(name: str, path: Any, *, folder: bool = False) -> None:
@@ -75,9 +93,8 @@ def check_path_writable(name: str, path: Any, *, folder: bool = False) -> None:
     mounts.
     """
     import tempfile
-    from pathlib import Path
 
-    p = Path(path)
+    p = check_path(name, path)
     if folder and p.exists() and not p.is_dir():
         raise InputError(f"{opt(name)} {p} exists and is not a folder")
     if not folder and p.is_dir():

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 SHARED_TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
-# A 4096-token byte-level BPE built by tests/data/make_tiny_tokenizer.py: the tiny model needs no SmolLM2 files.
-TINY_TOKENIZER = Path(__file__).resolve().parent / "data" / "tiny_tokenizer"
+# The tiny model's own 4096-token byte-level BPE (shipped in the package): it needs no SmolLM2 files.
+from reasongraph.models import TINY_TOKENIZER  # noqa: E402
 
 
 @pytest.fixture(scope="session")

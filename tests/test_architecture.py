@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("analysis", "records", "trace_cache", "summary", "pooled", "compare", "collapse", "parquet"),
     ("html.*",),
     ("runs", "runstore", "scoring.*", "dataset", "generate"),
-    ("run_report", "testing", "integrations.*", "sweep"),
+    ("run_report", "testing", "integrations.*", "sweep", "probe"),
     ("commands.*", "cli", "__main__"),
 )
 

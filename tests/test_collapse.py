@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from reasongraph.collapse import FEWER_THAN_2, MEASURES, collapse_table
+from reasongraph.collapse import MEASURES, collapse_table
+from reasongraph.summary import FEWER_THAN_2
 from reasongraph.erank import erank_window, level_coupling
 from reasongraph.errors import InputError
 

@@ -40,7 +40,7 @@ def _rel(a, b) -> float:
 @pytest.mark.model
 def test_smollm2_matches_float64_reference(smollm2):
     tr = rg.extract(TEXT, prompt="What is 17 * 24?", model=smollm2, layers=(0.9, 0, -1))
-    assert tr.layers == (0, 27, 30)  # int(30 * 0.9) = 27; -1 is the last (after the final norm)
+    assert tr.layers == (27, 0, 30)  # in the order given; int(30 * 0.9) = 27; -1 is the last (after the final norm)
     entropy, logprob, hidden = _reference(smollm2, tr)
     assert _rel(tr.entropy, entropy) < 1e-5
     assert np.max(np.abs(tr.entropy - entropy)) < 1e-4
@@ -160,8 +160,6 @@ def test_errors(tiny):
 
 
 def test_non_finite_hidden_states_name_the_layer(tiny):
-    import torch
-
     block = tiny.model.model.layers[0]
     handle = block.register_forward_hook(lambda m, i, o: (o[0] * float("inf"),) + tuple(o[1:])
                                          if isinstance(o, tuple) else o * float("inf"))
@@ -232,10 +230,15 @@ def test_step_vectors_mean_and_last(tiny):
     np.testing.assert_array_equal(tr.step_vectors(pool="last")[1], h[s.end_token - 1])
 
 
-@pytest.mark.model
 def test_load_model_names_the_tiny_model():
-    lm = rg.load_model("tiny-random-3")  # with the real SmolLM2 tokenizer: it reads the default model's files
+    lm = rg.load_model("tiny-random-3")  # with the small tokenizer shipped in reasongraph/assets: no other files
     assert lm.name == "tiny-random-llama-3" and lm.num_layers == 2
+    assert lm.model.config.vocab_size == len(lm.tokenizer) == 4096
+
+
+@pytest.mark.model
+def test_tiny_model_takes_the_real_smollm2_tokenizer():
+    lm = rg.tiny_random_model(seed=3, tokenizer="smollm2")  # it reads the default model's files
     assert lm.model.config.vocab_size == len(lm.tokenizer) == 49152
 
 

@@ -98,7 +98,7 @@ def test_weighted_triangle_by_hand():
     # steps at the corners of a 3-4-5 right triangle, back to the start: edges 0->1 (3), 1->2 (4), 2->0 (5)
     vectors = np.array([[0, 0], [3, 0], [3, 4], [0, 0]], dtype=np.float32)
     g = ReasoningGraph.from_walk([7, 8, 9, 7], vectors)
-    weighted = [3, 7, 4, 9, 5, 8]  # 0->1, 0->2, 1->2, 1->0, 2->0, 2->1
+    # shortest weighted paths: 0->1 3, 0->2 7, 1->2 4, 1->0 9, 2->0 5, 2->1 8 (the diameter is 9)
     l_rand = math.log(3) / math.log(2)
     assert_metrics(g.metrics(), dict(
         n_nodes=3, n_edges=3, loop_exists=True, loop_count=1, max_revisits=1, n_revisits=1, cyclomatic=1,

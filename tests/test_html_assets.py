@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from reasongraph.html.page import SCRIPTS, asset, render_view
+from reasongraph.html.page import ENTRIES, SCRIPTS, asset, render_view
 
 NAMES = sorted({n for names in SCRIPTS.values() for n in names})
 SINKS = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "Function(", "srcdoc",
@@ -43,7 +43,8 @@ def test_each_script_uses_only_what_comes_before_it(kind):
         defined, used = members(code(name))
         assert used <= available, f"{name} reads {sorted(used - available)} before any script of {kind} defines it"
         available |= defined
-    assert {"renderTrace"} <= available and ("renderReport" in available) == (kind == "report")
+    assert ENTRIES[kind] in available and ("renderReport" in available) == (kind == "report")
+    assert ("renderTrace" in available) == (kind != "sweep")  # the sweep page embeds no trace view
 
 
 SECTIONS = {"collapse.js": "_collapse", "alignment.js": "_alignment", "sweep.js": "_sweep",

@@ -516,7 +516,7 @@ def test_report_sections_alignment_layers_diversity(browser, tmp_path):
                                                                                         s["ci_high"])
     assert page.locator('.rg-dv-row-group[data-group="base"] td[data-metric="walk_distance"]').text_content() \
         .startswith("0.467 [")  # (0.2 + 0.5 + 0.7) / 3
-    assert page.locator(f'.rg-dv-row-group >> nth=0').locator('td[data-metric="distinct_3gram_share"]') \
+    assert page.locator('.rg-dv-row-group >> nth=0').locator('td[data-metric="distinct_3gram_share"]') \
         .text_content() == "n/a"  # the untrusted group (sorted first) has no 3-grams
     extremes = payload["diversity"]["extremes"]
     figs = page.locator(".rg-dv-extreme")

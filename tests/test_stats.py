@@ -14,7 +14,6 @@ from reasongraph.errors import InputError
 from reasongraph.pooled import pool_alignment
 from reasongraph.stats import (
     TwoByTwo,
-    bootstrap_ci,
     bootstrap_interval,
     fisher_p_values,
     mantel_haenszel,

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,6 @@ import pytest
 
 from reasongraph.cli import main as cli_main
 from reasongraph.dataset import score_dataset
-from reasongraph.storage import read_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS = ("so the sum is seven wait let me check again we factor the quadratic then divide both sides by three "
@@ -144,13 +144,15 @@ def _wait_for(cond, proc: subprocess.Popen, timeout: float = 300.0) -> bool:
 
 
 @pytest.mark.model
-def test_resume_after_sigkill_in_pass_1_gives_identical_rows(runs, smollm2, tiny):
+def test_resume_after_sigkill_in_pass_1_gives_identical_rows(runs, smollm2, tiny, tiny_dir):
     """kill -9 once the first model's traces are being cached, while the second (SmolLM2) loads or extracts."""
     out = runs["root"] / "killed"
     cmd = [sys.executable, "-m", "reasongraph", "score", str(runs["input"]), "--out", str(out),
-           "--model", "rl=tiny-random", "--model", "base=smollm2-135m", *CLI_OPTS]
+           "--model", f"rl={tiny_dir}", "--model", "base=smollm2-135m", *CLI_OPTS]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cached = lambda: (out / "traces").is_dir() and any((out / "traces").rglob("*.npz"))  # noqa: E731
+    def cached() -> bool:
+        return (out / "traces").is_dir() and any((out / "traces").rglob("*.npz"))
+
     assert _wait_for(cached, proc), "pass 1 never cached a trace"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -162,10 +164,33 @@ def test_resume_after_sigkill_in_pass_1_gives_identical_rows(runs, smollm2, tiny
     assert json.loads((out / "fit.json").read_text()) == runs["fit"]
 
 
-# ---------------------------------------------------------------------- bad input (tiny random models only)
+# ---------------------------------------------------------------------- tiny random models only
 @pytest.fixture(scope="module")
 def small_input(tmp_path_factory) -> Path:
     return _write(tmp_path_factory.mktemp("bad") / "in.jsonl", _records())
+
+
+def test_the_first_model_is_freed_before_the_second_loads(small_input, tmp_path, monkeypatch):
+    """Models given by name load one at a time: when the second loads, nothing holds the first any more (so two
+    large models are never in memory together; benchmarks/bench_models.py measures the peak RSS)."""
+    import gc
+    import weakref
+
+    from reasongraph.scoring.plan import ModelPlan
+
+    real_load, loaded, alive_at_load = ModelPlan.load, [], []
+
+    def observed_load(self, name):
+        gc.collect()
+        alive_at_load.append([ref() is not None for ref in loaded])
+        lm = real_load(self, name)
+        loaded.append(weakref.ref(lm.model))
+        return lm
+
+    monkeypatch.setattr(ModelPlan, "load", observed_load)
+    rows = score_dataset(small_input, model={"rl": "tiny-random-0", "base": "tiny-random-1"}, out=tmp_path / "run",
+                         progress=False, **OPTS)
+    assert alive_at_load == [[], [False]] and len(rows) == 2 * N_PROBLEMS
 
 
 def _cli(args: list[str], capsys) -> tuple[int, str, str]:
@@ -192,14 +217,14 @@ def test_group_without_a_model_exits_2_before_any_work(small_input, tmp_path, ca
 
 @pytest.mark.parametrize("first", [True, False])
 def test_a_model_that_cannot_load_exits_2_naming_its_group(small_input, tmp_path, capsys, first):
-    """The first model loads before the run folder exists; a later one when its group's turn comes."""
+    """Every model of a run is checked before any work: the run folder is not even created."""
     out, missing = tmp_path / "run", tmp_path / "no-such-model"
     bad, good = (("rl", "base") if first else ("base", "rl"))
     code, _, err = _cli(["score", str(small_input), "--out", str(out), "--model", f"{bad}={missing}",
                          "--model", f"{good}=tiny-random", *CLI_OPTS], capsys)
     assert code == 2 and err.count("\n") == 1
     assert f"--model {missing} (the model of '{bad}') cannot be loaded" in err and "no such path" in err
-    assert out.exists() != first
+    assert not out.exists()
 
 
 def test_compare_on_one_pair_gives_nan_with_the_reason(tmp_path, capsys):
@@ -215,9 +240,9 @@ def test_compare_on_one_pair_gives_nan_with_the_reason(tmp_path, capsys):
     at = text.index("\nrl (B) vs base (A): 1 pairs")
     collapse_part, metrics_part = text[:at], text[at:]
     measure_lines = [ln for ln in collapse_part.splitlines() if ln.startswith(("token   ", "hidden  "))]
-    assert len(measure_lines) == 10 and all(ln.endswith("-  [-, -]             -  fewer than 2 pairs")
+    assert len(measure_lines) == 10 and all(ln.endswith("n/a  [n/a, n/a]           n/a  fewer than 2 pairs")
                                             for ln in measure_lines)
-    assert "token - hidden collapse:                 - [-, -]  sign-flip p = -" in collapse_part
+    assert "token - hidden collapse:                 n/a [n/a, n/a]  sign-flip p = n/a" in collapse_part
     metric_lines = [ln for ln in metrics_part.splitlines() if ln.split() and ln.split()[0] == "mean_entropy"]
     assert len(metric_lines) == 1 and "[n/a, n/a]" in metric_lines[0] and metric_lines[0].endswith(
         "fewer than 2 pairs")
@@ -278,7 +303,7 @@ def test_compare_html_collapse_figure_in_chromium(runs, tmp_path, capsys):
         assert min(sizes) >= 10
         boxes = page.eval_on_selector_all(".rg-cl-row .rg-group-label", "els => els.map(e => { const b = "
                                           "e.getBoundingClientRect(); return [b.top, b.bottom]; })")
-        assert all(b[1] <= c[0] + 0.5 for b, c in zip(boxes, boxes[1:]))
+        assert all(b[1] <= c[0] + 0.5 for b, c in pairwise(boxes))
         ratio = {r["key"]: r["ratio"] for r in collapse["rows"]}
         value = page.locator('.rg-cl-row[data-key="mean_entropy"] .rg-cl-value').text_content()
         assert value.startswith(page.evaluate(f"ReasonGraph._common.fmt({ratio['mean_entropy']!r})"))

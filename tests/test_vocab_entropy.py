@@ -120,3 +120,88 @@ def test_unknown_logit_post_processing_is_an_error(tiny, tmp_path):
     finally:
         handle.remove()
     check_head(lm)  # the same model without the scaling passes
+
+
+def _fused_case(device="cpu", dtype=None):
+    """A soft-capped head with a bias over two row blocks, its inputs and its float64 reference."""
+    torch.manual_seed(4)
+    head = _Head(8, 50, scale=3.0, bias=True, softcap=5.0).to(device, dtype)
+    n = ROW_TILE + 7
+    hidden = torch.randn(n, 8, device=device, dtype=dtype)
+    targets = torch.randint(0, 50, (n,), device=device)
+    with torch.no_grad():
+        cpu_head = _Head(8, 50, scale=1.0, bias=True, softcap=5.0)
+        cpu_head.load_state_dict({k: v.double().cpu() for k, v in head.state_dict().items()})
+        cpu_head.double()
+        ref = _reference(cpu_head, hidden.double().cpu(), targets.cpu(), 0.7)
+    return head, hidden, targets, ref
+
+
+def test_fused_tile_update_traces_and_matches_float64(monkeypatch):
+    """The function torch.compile fuses, traced by dynamo (the aot_eager backend: the graph torch.compile builds,
+    run without code generation, which the CPU default does not use), gives the float64 numbers."""
+    from reasongraph import vocab_entropy
+
+    monkeypatch.setattr(vocab_entropy, "COMPILE_BACKEND", "aot_eager")
+    head, hidden, targets, (ref_entropy, ref_logprob) = _fused_case()
+    with torch.inference_mode():
+        entropy, logprob = token_entropy(head, hidden, targets, 0.7, tile_bytes=4 * ROW_TILE * 9, fused=True)
+    assert vocab_entropy._compiled["aot_eager"] is not None  # compiled, not fallen back
+    assert _rel(entropy, ref_entropy) < 1e-6
+    assert _rel(logprob, ref_logprob) < 1e-6
+
+
+def test_compile_failure_is_logged_once_and_the_eager_head_used(monkeypatch, caplog):
+    from reasongraph import vocab_entropy
+
+    def broken_backend(graph_module, example_inputs):
+        raise RuntimeError("no compiler on this machine")
+
+    monkeypatch.setattr(vocab_entropy, "COMPILE_BACKEND", broken_backend)
+    head, hidden, targets, _ = _fused_case()
+    with torch.inference_mode():
+        eager = token_entropy(head, hidden, targets, 0.7, tile_bytes=4 * ROW_TILE * 9, fused=False)
+        eager_short = token_entropy(head, hidden[:100], targets[:100], 0.7, fused=False)
+        with caplog.at_level("WARNING", logger="reasongraph"):
+            first = token_entropy(head, hidden, targets, 0.7, tile_bytes=4 * ROW_TILE * 9, fused=True)
+            second = token_entropy(head, hidden[:100], targets[:100], 0.7, fused=True)
+    failures = [r for r in caplog.records if "torch.compile of the entropy head failed" in r.getMessage()]
+    assert len(failures) == 1 and "no compiler on this machine" in failures[0].getMessage()
+    assert vocab_entropy._compiled[broken_backend] is None
+    for got, want in zip(first, eager):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(second, eager_short):
+        np.testing.assert_array_equal(got, want)
+
+
+cuda_only = pytest.mark.skipif(not torch.cuda.is_available(),
+                               reason="needs a CUDA device (benchmarks/gpu_check.sh runs these)")
+
+
+@cuda_only
+@pytest.mark.parametrize("fused", [True, False])
+def test_cuda_head_matches_float64(fused):
+    """On CUDA, float32: the inductor-compiled head (and the eager one) against float64; TF32 is off by default."""
+    from reasongraph import vocab_entropy
+
+    head, hidden, targets, (ref_entropy, ref_logprob) = _fused_case("cuda")
+    with torch.inference_mode():
+        entropy, logprob = token_entropy(head, hidden, targets, 0.7, tile_bytes=4 * ROW_TILE * 9, fused=fused)
+    if fused:
+        assert vocab_entropy._compiled.get("inductor") is not None, "torch.compile failed on this GPU"
+    assert _rel(entropy, ref_entropy) < 1e-5
+    assert _rel(logprob, ref_logprob) < 1e-5
+
+
+@cuda_only
+def test_cuda_fused_bf16_head_equals_eager():
+    """bf16 weights: both heads take the same bf16 logits from the matmul, then reduce in float32."""
+    torch.manual_seed(5)
+    head = _Head(64, 30_000, scale=0.5).to("cuda", torch.bfloat16)
+    hidden = torch.randn(3000, 64, device="cuda", dtype=torch.bfloat16)
+    targets = torch.randint(0, 30_000, (3000,), device="cuda")
+    with torch.inference_mode():
+        fused = token_entropy(head, hidden, targets, fused=True)
+        eager = token_entropy(head, hidden, targets, fused=False)
+    np.testing.assert_allclose(fused[0], eager[0], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(fused[1], eager[1], rtol=1e-4, atol=1e-4)

@@ -8,7 +8,9 @@ steps (:mod:`.density`); an optional PCA or UMAP reduction runs first (:mod:`.re
 saves to one ``.npz`` file (arrays + a JSON header, never pickle; :mod:`.io`) and labels new traces with
 :meth:`StepClusterer.label_trace`.
 """
-from reasongraph.cluster.estimator import StepClusterer, fit_clusterer, load_clusterer
+from reasongraph.cluster.estimator import StepClusterer, check_clusterer, fit_clusterer, load_clusterer
+from reasongraph.cluster.validation import check_width
 from reasongraph.cluster.kmeans import EXACT_MAX_STEPS, PAPER_K, k_for_steps
 
-__all__ = ["EXACT_MAX_STEPS", "PAPER_K", "StepClusterer", "fit_clusterer", "k_for_steps", "load_clusterer"]
+__all__ = ["EXACT_MAX_STEPS", "PAPER_K", "StepClusterer", "check_clusterer", "check_width", "fit_clusterer",
+           "k_for_steps", "load_clusterer"]

@@ -6,6 +6,7 @@ labels were made. Saving and loading live in :mod:`.io`.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from reasongraph.cluster import density, io
 from reasongraph.cluster.kmeans import PAPER_K, k_for_steps, kmeans_centers, nearest, resolve_algorithm
 from reasongraph.cluster.reduction import fit_pca, fit_umap, parse_reduce
 from reasongraph.cluster.validation import check_matrix, check_params, clamp, resolve_layer, stack_steps
-from reasongraph.errors import InputError
+from reasongraph.errors import InputError, opt
+from reasongraph.npzfile import damaged
 
 
 class StepClusterer(ClusterMixin, BaseEstimator):
@@ -258,6 +260,24 @@ def load_clusterer(path: str | Path) -> StepClusterer:
     params, fitted, arrays = io.read_clusterer(path)
     try:
         clu = StepClusterer(**params)
+        check_params(clu.get_params())
     except TypeError as e:
         raise InputError(f"{path}: clusterer parameters this reasongraph does not know ({e})") from None
+    except InputError as e:
+        raise damaged(path, "clusterer", f"its parameters are invalid ({e})") from None
     return io.restore(clu, fitted, arrays, path)
+
+
+def check_clusterer(name: str, clusterer: Any) -> Any:
+    """A fitted clusterer: the object itself (anything with ``label_trace``), or one loaded from a path.
+
+    An unfitted :class:`~reasongraph.cluster.StepClusterer` is refused here rather than failing on every trace.
+    """
+    if isinstance(clusterer, (str, os.PathLike)):
+        return load_clusterer(clusterer)
+    if not callable(getattr(clusterer, "label_trace", None)):
+        raise InputError(f"{opt(name)} must be a fitted clusterer (a StepClusterer, or a path to one saved by a "
+                         f"score run), got {type(clusterer).__name__}")
+    if isinstance(clusterer, StepClusterer) and not hasattr(clusterer, "cluster_centers_"):
+        raise InputError(f"{opt(name)} is not fitted yet: call its fit method first")
+    return clusterer

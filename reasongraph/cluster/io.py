@@ -25,6 +25,9 @@ _FORMAT_VERSION = 1
 _WHAT = "clusterer"
 _SAVED_ATTRIBUTES = ("k_", "n_clusters_", "n_noise_", "algorithm_", "n_iter_", "sketch_dim_", "layer_",
                      "n_features_in_", "inertia_", "predict_rule_")  # scalars kept in the JSON header
+_FITTED_TYPES = {"k_": (int,), "n_clusters_": (int,), "n_noise_": (int,), "n_features_in_": (int,),
+                 "inertia_": (float, int), "algorithm_": (str,), "predict_rule_": (str,), "layer_": (int, type(None)),
+                 "n_iter_": (int, type(None)), "sketch_dim_": (int, type(None))}
 _OPTIONAL_ARRAYS = ("radii_", "pca_components_", "pca_mean_")  # saved without the trailing underscore
 _ARRAYS = {"centers": Array(2, "f"), "labels": Array(1, "iu")}
 _OPTIONAL = {"radii": Array(1, "f"), "pca_components": Array(2, "f"), "pca_mean": Array(1, "f")}
@@ -65,6 +68,10 @@ def read_clusterer(path: str | Path) -> tuple[dict, dict, dict[str, np.ndarray]]
     missing = [name for name in _SAVED_ATTRIBUTES if name not in header["fitted"]]
     if missing:
         raise damaged(path, _WHAT, f"its header's 'fitted' lacks {', '.join(map(repr, missing))}")
+    for name, types in _FITTED_TYPES.items():
+        value = header["fitted"][name]
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise damaged(path, _WHAT, f"its header's {name} is {value!r}, a value of the wrong type")
     return header["params"], header["fitted"], arrays
 
 

@@ -4,6 +4,7 @@ Every check raises an InputError that names the parameter or input and says what
 """
 from __future__ import annotations
 
+
 import warnings
 from typing import Any, Sequence
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from reasongraph.cluster.density import BACKENDS, NOISE_POLICIES
 from reasongraph.cluster.reduction import parse_reduce
-from reasongraph.errors import InputError
+from reasongraph.errors import InputError, opt
 
 METHODS = ("kmeans", "hdbscan")
 ALGORITHMS = ("auto", "exact", "fast")
@@ -99,3 +100,12 @@ def _concat(parts: list[np.ndarray]) -> np.ndarray:
 def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
     if value not in choices:
         raise InputError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+
+
+def check_width(name: str, clusterer: Any, width: int, where: str) -> None:
+    """A fitted clusterer labels step vectors of the width it was fitted on: check ``width`` (of ``where``)
+    against it before any work, naming both sizes."""
+    fitted = getattr(clusterer, "n_features_in_", None)
+    if fitted is not None and fitted != width:
+        raise InputError(f"{opt(name)} was fitted on step vectors of width {fitted}, but {where} has hidden states "
+                         f"of width {width}; fit a clusterer on traces of this model")

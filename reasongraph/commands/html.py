@@ -77,8 +77,7 @@ def _render(src: Path, args: argparse.Namespace) -> tuple[str, Path]:
                              "(analysis.json)")
         run = ScoredRun(src)
         out = _out(args, src / "report.html")
-        compare = _read_compare(args.compare)
-        return "report", write_run_report(run, out, compare=compare, top=args.top, title=args.title,
+        return "report", write_run_report(run, out, compare=args.compare, top=args.top, title=args.title,
                                           embed=args.embed)
     if args.compare:
         raise InputError("--compare applies to a score run folder only")
@@ -95,16 +94,13 @@ def _render(src: Path, args: argparse.Namespace) -> tuple[str, Path]:
         payload = read_json(src, "view payload")
         if not isinstance(payload, dict) or payload.get("format") != "reasongraph.view":
             raise InputError(f"{src}: not a reasongraph view payload (or pass the folder of an analysis.json)")
-        if payload.get("kind") == "report":
-            return "report", write_report_html(payload, out)
-        return "trace", write_trace_html(payload, out, title=args.title)
+        try:
+            if payload.get("kind") == "report":
+                return "report", write_report_html(payload, out)
+            return "trace", write_trace_html(payload, out, title=args.title)
+        except InputError as e:
+            raise InputError(f"{src}: {e.template}") from None
     raise InputError(f"{src}: expected a folder, a .npz Trace or a .json file")
-
-
-def _read_compare(path: str | None) -> dict | None:
-    from reasongraph.storage import read_json
-
-    return None if path is None else read_json(path, "comparison (the output of reasongraph compare --json)")
 
 
 def _out(args: argparse.Namespace, default: Path) -> Path:

@@ -26,7 +26,7 @@ def add_model_options(parser: argparse.ArgumentParser, *, per_group: bool = Fals
                    help="auto (bfloat16 on cuda, float32 on cpu), float32, bfloat16, float16")
     if not extraction:
         return
-    g.add_argument("--layer", action="append", type=parse_layer, default=None, metavar="LAYER",
+    g.add_argument("--layer", dest="layers", action="append", type=parse_layer, default=None, metavar="LAYER",
                    help="hidden-state layer: an index (0 = embeddings, -1 = last) or a depth ratio in (0, 1] "
                         "(default 0.9); repeat to capture several, the first gives the step vectors")
     g.add_argument("--segment", default="newline", metavar="SEGMENTER",
@@ -79,7 +79,7 @@ def parse_layer(value: str) -> int | float:
 
 def extract_options(args: argparse.Namespace) -> dict:
     """The extraction keyword arguments named by the parsed options."""
-    return {"layers": tuple(args.layer or (0.9,)), "segment": args.segment, "prompt_format": args.prompt_format,
+    return {"layers": tuple(args.layers or (0.9,)), "segment": args.segment, "prompt_format": args.prompt_format,
             "temperature": args.temperature, "truncate": args.truncate}
 
 

@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from reasongraph.errors import InputError
+from reasongraph.errors import InputError, opt
 from reasongraph.html.page import render_view, to_json
 from reasongraph.html.payload import build_trace_payload, trace_payload
 from reasongraph.html.report import line_key, most_cyclic_ids, most_cyclic_rows, report_payload
+from reasongraph.validate import check_path_writable
 
 __all__ = [
     "build_trace_payload",
@@ -54,6 +55,9 @@ def trace_html(analysis: Any, *, title: str | None = None, full_page: bool = Tru
     """
     payload = _as_payload(analysis, "trace")
     if payload is None:
+        if isinstance(analysis, Mapping) or not hasattr(analysis, "alignment"):
+            raise InputError(f"{opt('analysis')} must be an Analysis (from analyze or analyze_trace) or a trace view "
+                             f"payload, got {type(analysis).__name__}")
         payload = trace_payload(analysis, title=title)
     elif title is not None:
         payload = {**payload, "title": title}
@@ -62,6 +66,7 @@ def trace_html(analysis: Any, *, title: str | None = None, full_page: bool = Tru
 
 def write_trace_html(analysis: Any, path: str | Path, *, title: str | None = None) -> Path:
     """Write :func:`trace_html` to ``path`` (UTF-8; missing folders are created) and return the path."""
+    check_path_writable("path", path)
     return _write(trace_html(analysis, title=title), path)
 
 
@@ -104,14 +109,29 @@ def report_html(rows: Any, compare: Any = None, *, collapse: Mapping | None = No
 def write_report_html(rows: Any, path: str | Path, compare: Any = None, **kwargs: Any) -> Path:
     """Write :func:`report_html` to ``path`` (UTF-8; missing folders are created) and return the path;
     keyword arguments as there."""
+    check_path_writable("path", path)
     return _write(report_html(rows, compare=compare, **kwargs), path)
 
 
+#: What the page's script reads from each kind of view payload (see build_trace_payload and report_payload).
+_PAYLOAD_KEYS = {
+    "trace": ("title", "model", "text", "n_tokens", "token_spans", "entropy", "fork", "bins", "segments", "steps",
+              "nodes", "edges", "markers", "metrics", "metric_groups", "tables", "curves"),
+    "report": ("title", "n_rows", "groups", "group_sizes", "run", "detection", "distributions", "compare", "top",
+               "embeds"),
+}
+
+
 def _as_payload(obj: Any, kind: str) -> dict | None:
-    """``obj`` itself when it is a view payload of this kind; None when it is something else."""
+    """``obj`` itself when it is a view payload of this kind (with every part the page reads); None when it is
+    something else."""
     if isinstance(obj, Mapping) and obj.get("format") == "reasongraph.view":
         if obj.get("kind") != kind:
             raise InputError(f"expected a {kind} payload, got a {obj.get('kind')!r} payload")
+        missing = [key for key in _PAYLOAD_KEYS[kind] if key not in obj]
+        if missing:
+            raise InputError(f"a {kind} view payload must hold {', '.join(missing)}; it was not written by "
+                             "reasongraph, or was cut short")
         return dict(obj)
     return None
 

@@ -7,7 +7,8 @@ in dependency order into one script element: ``common.js`` (namespace, helpers, 
 reasoning graph), ``text.js`` (token strip and curves), ``view.js`` (the trace view, ``renderTrace``), and for
 the report ``collapse.js`` (the level-collapse figure), ``alignment.js`` (revisits and entropy spikes per group),
 ``sweep.js`` (detection ratio by layer), ``diversity.js`` (several samples per prompt; each of these four needs
-only ``common.js``) and ``report.js`` (``renderReport``, which embeds traces through ``renderTrace`` only).
+only ``common.js``) and ``report.js`` (``renderReport``, which embeds traces through ``renderTrace`` only); the
+checkpoint-sweep page gets ``common.js``, ``collapse.js`` and ``checkpoints.js`` (``renderSweep``).
 
 Safety: the payload holds untrusted strings (trace text, prompt, ids, model and group names). In the JSON, ``<``,
 ``>`` and ``&`` are written as ``\\u003c``, ``\\u003e``, ``\\u0026``, so no string can close the script element or
@@ -29,14 +30,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SCRIPTS", "asset", "new_root_id", "render_view", "to_json"]
+__all__ = ["ENTRIES", "SCRIPTS", "asset", "new_root_id", "render_view", "to_json"]
 
 #: the scripts of each view, in dependency order (each file needs only the ones before it)
 SCRIPTS = {
     "trace": ("common.js", "graph.js", "text.js", "view.js"),
     "report": ("common.js", "graph.js", "text.js", "view.js", "collapse.js", "alignment.js", "sweep.js", "diversity.js",
                "report.js"),
+    "sweep": ("common.js", "collapse.js", "checkpoints.js"),
 }
+#: the function of window.ReasonGraph each view's bootstrap calls
+ENTRIES = {"trace": "renderTrace", "report": "renderReport", "sweep": "renderSweep"}
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ROOT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
@@ -70,7 +74,7 @@ def render_view(kind: str, payload: dict, *, full_page: bool = True, root_id: st
 
     Parameters
     ----------
-    kind : ``"trace"`` or ``"report"`` (which renderer the bootstrap calls).
+    kind : ``"trace"``, ``"report"`` or ``"sweep"`` (which renderer the bootstrap calls, :data:`ENTRIES`).
     payload : the view payload.
     full_page : a complete ``<!DOCTYPE html>`` document; False gives a fragment for a notebook cell or for
         embedding (the same markup without html/head/body).
@@ -78,13 +82,13 @@ def render_view(kind: str, payload: dict, *, full_page: bool = True, root_id: st
     title : the document title (full pages); defaults to ``payload["title"]``.
     """
     if kind not in SCRIPTS:
-        raise ValueError(f"kind must be 'trace' or 'report', got {kind!r}")
+        raise ValueError(f"kind must be one of {', '.join(map(repr, SCRIPTS))}, got {kind!r}")
     root_id = root_id or new_root_id()
     if not _ROOT_ID.match(root_id):
         raise ValueError(f"root_id must start with a letter and hold only letters, digits, '-' and '_': "
                          f"got {root_id!r}")
     scripts = "\n".join(asset(name) for name in SCRIPTS[kind])
-    entry = "renderTrace" if kind == "trace" else "renderReport"
+    entry = ENTRIES[kind]
     body = (
         f'<div class="rg-root rg-{kind}" id="{root_id}">'
         f'<p class="rg-nojs">This interactive view needs JavaScript. In Jupyter, trust the notebook '

@@ -17,11 +17,12 @@ import numpy as np
 
 from reasongraph import catalogue
 from reasongraph.display import fmt
-from reasongraph.errors import InputError
+from reasongraph.errors import InputError, opt
 from reasongraph.html.coerce import finite_or_none as _num, scalar as _scalar
 from reasongraph.stats import wilson_interval
 from reasongraph.storage import read_json
 from reasongraph.summary import detection, group_of as _group_of_field
+from reasongraph.validate import check_int
 
 __all__ = ["line_key", "most_cyclic_ids", "most_cyclic_rows", "report_payload"]
 
@@ -56,8 +57,7 @@ def report_payload(rows: Any, compare: Any = None, *, collapse: Mapping | None =
     -------
     dict
     """
-    if top < 0:
-        raise InputError(f"top must be >= 0, got {top}")
+    check_int("top", top, low=0)
     rows, options, n_errors = _source(rows, options, n_errors)
     groups = _groups(rows)
     by_group = {g: [r for r in rows if _group_of(r) == g] for g in groups}
@@ -263,7 +263,9 @@ def _compare_table(compare: Any) -> dict | None:
         return None
     if hasattr(compare, "as_dict"):
         compare = compare.as_dict()
+    where = opt("compare")
     if isinstance(compare, (str, os.PathLike)):
+        where = str(compare)
         compare = read_json(compare, "comparison (the output of reasongraph compare --json)")
     if isinstance(compare, Mapping) and {"a", "b", "metrics"} <= set(compare):
         return _comparison_table(compare)
@@ -277,7 +279,7 @@ def _compare_table(compare: Any) -> dict | None:
     elif isinstance(compare, Sequence) and not isinstance(compare, (str, bytes)):
         records = _records(compare, "metric")
     if not records:
-        raise InputError("compare: expected the output of `reasongraph compare --json` (a table of metrics)")
+        raise InputError(f"{where}: expected the output of `reasongraph compare --json` (a table of metrics)")
     columns: list[str] = []
     for rec in records:
         for k in rec:

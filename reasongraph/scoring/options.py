@@ -4,13 +4,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from reasongraph.errors import InputError, opt
-from reasongraph.validate import check_choice, check_int, check_number, check_optional_int
+from reasongraph.validate import check_choice, check_int, check_optional_int
 
 __all__ = ["ScoringOptions"]
 
 METHODS = ("kmeans", "hdbscan")
-RULES = ("onset", "span")
 CLUSTER_BY = ("model", "group")
 ON_ERROR = ("skip", "fail")
 
@@ -45,29 +46,23 @@ class ScoringOptions:
     @classmethod
     def checked(cls, **given: Any) -> "ScoringOptions":
         """Check every option (one InputError naming the first bad one) and keep those this class holds."""
+        from reasongraph.analysis import check_analysis_options
         from reasongraph.extraction import check_extract_options
 
         check_extract_options(layers=given["layers"], segment=given["segment"],
-                              prompt_format=given["prompt_format"], temperature=given["temperature"])
+                              prompt_format=given["prompt_format"], temperature=given["temperature"],
+                              truncate=given["truncate"])
+        check_analysis_options(**{k: given[k] for k in cls.ANALYSIS_KEYS})  # the checks analyze_trace makes
         check_int("k", given["k"], low=1)
         check_choice("method", given["method"], METHODS)
         check_choice("cluster_by", given["cluster_by"], CLUSTER_BY)
         check_optional_int("fit_sample", given["fit_sample"], low=1)
-        check_number("rho", given["rho"], 0, 1, low_open=True, high_open=True)
-        if given["forking_threshold"] is not None:
-            check_number("forking_threshold", given["forking_threshold"], low=0)
-        check_choice("rule", given["rule"], RULES)
-        check_int("onset_tokens", given["onset_tokens"], low=1)
-        check_int("lookback", given["lookback"], low=0)
-        check_int("n_shifts", given["n_shifts"], low=0)
         check_optional_int("batch_size", given["batch_size"], low=1)
         check_choice("on_error", given["on_error"], ON_ERROR)
-        check_int("seed", given["seed"], low=0)
-        for flag in ("truncate", "keep_hidden"):
-            if not isinstance(given[flag], bool):
-                raise InputError(f"{opt(flag)} must be True or False, got {given[flag]!r}")
+        if not isinstance(given["keep_hidden"], bool):
+            raise InputError(f"{opt('keep_hidden')} must be True or False, got {given['keep_hidden']!r}")
         layers = given["layers"]
-        layers = (layers,) if isinstance(layers, (int, float)) else tuple(layers)
+        layers = (layers,) if isinstance(layers, (int, float, np.integer)) else tuple(layers)
         if not layers:
             raise InputError(f"{opt('layers')} must name at least one layer: the first gives the step vectors")
         if any(isinstance(x, int) and x < 0 for x in layers):

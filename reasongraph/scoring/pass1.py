@@ -28,8 +28,7 @@ from reasongraph.trace_cache import TraceCache
 
 log = logging.getLogger("reasongraph")
 
-__all__ = ["CHUNK_CHARS", "ENTROPY_SAMPLE", "Chunk", "Pass1", "Timing", "check_width", "extract_chunk",
-           "load_checked"]
+__all__ = ["CHUNK_CHARS", "ENTROPY_SAMPLE", "Chunk", "Pass1", "Timing", "extract_chunk", "load_checked"]
 
 ENTROPY_SAMPLE = 2_000_000  # token entropies kept (a seeded uniform sample) for a pooled forking threshold
 DEFAULT_CHUNK = 16  # records per extract_batch call when batch_size is None
@@ -61,18 +60,12 @@ def load_checked(plan: ModelPlan, unit: str, clusterer: Any = None) -> Any:
     hidden size): a model that cannot be scored fails the run at once, not as one error per record."""
     from reasongraph.vocab_entropy import check_head
 
+    from reasongraph.cluster import check_width
+
     lm = plan.load(unit)
     check_head(lm)
-    check_width(clusterer, unit, lm.hidden_size)
+    check_width("clusterer", clusterer, lm.hidden_size, f"the model {unit}")
     return lm
-
-
-def check_width(clusterer: Any, unit: str, hidden_size: int) -> None:
-    """A saved clusterer must have been fitted on step vectors as wide as the model's hidden states."""
-    width = getattr(clusterer, "n_features_in_", None)
-    if width is not None and width != hidden_size:
-        raise InputError(f"{opt('clusterer')} was fitted on step vectors of width {width}, but the model {unit} has "
-                         f"hidden states of width {hidden_size}; fit it on this model's traces")
 
 
 @dataclass(frozen=True)
@@ -104,7 +97,10 @@ class Pass1:
     # ------------------------------------------------------------------ models, identities, caches
     def _saved_identities(self) -> dict[str, dict]:
         path = self.store.layout.models
-        return read_json(path, "model identities") if path.exists() else {}
+        found = read_json(path, "model identities") if path.exists() else {}
+        if not isinstance(found, dict) or not all(isinstance(v, dict) for v in found.values()):
+            raise InputError(f"{path}: damaged model identities file; delete it to record them again")
+        return found
 
     def model(self, unit: str) -> Any:
         """The loaded model of ``unit`` (loaded now if needed; its identity is saved for later resumes)."""
@@ -220,8 +216,8 @@ class Pass1:
                     bar.skip()
                     unreadable += 1
             if remote is not None:
-                for unit in self.plan.units if clusterer is not None else ():
-                    check_width(clusterer, unit, self.identity(unit)["hidden_size"])
+                for unit in self.plan.units:
+                    self._check_width(clusterer, unit)
                 remote(self, bar)
             else:
                 for unit in self.plan.units:
@@ -261,6 +257,13 @@ class Pass1:
             if chunk:
                 yield Chunk(unit, t, chunk)
 
+    def _check_width(self, clusterer: Any, unit: str) -> None:
+        """A saved clusterer must fit the hidden size of ``unit``'s model, checked before any extraction."""
+        if clusterer is not None:
+            from reasongraph.cluster import check_width
+
+            check_width("clusterer", clusterer, self.identity(unit)["hidden_size"], f"the model {unit}")
+
     def pending(self, chunk: Chunk) -> tuple[list[str], list[bool]]:
         """(each record's cache key, whether it is done already): in pass 1 a done record is one that failed. A
         chunk needs extracting when some record is neither done nor cached."""
@@ -273,8 +276,7 @@ class Pass1:
         first = next(chunks, None)
         if first is None:
             return
-        if clusterer is not None:
-            check_width(clusterer, unit, self.identity(unit)["hidden_size"])
+        self._check_width(clusterer, unit)
         for chunk in itertools.chain([first], chunks):
             self._extract_chunk(chunk, samples, bar)
         self.release(unit)

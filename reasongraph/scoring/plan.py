@@ -9,7 +9,9 @@ work, loads each model only when its records are extracted, and frees it after.
 from __future__ import annotations
 
 import gc
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,6 +112,15 @@ class ModelPlan:
         return "faithful" if self._by_group is None or len(set(self._by_group.values())) > 1 else "mixed"
 
     # ------------------------------------------------------------------ loading
+    def check_available(self) -> None:
+        """Every model of the plan can be loaded here (checked without loading weights): a missing model fails
+        the run before any work, not after the models before it."""
+        from reasongraph.models import check_available
+
+        for unit in self.units.values():
+            with self._naming(unit):
+                check_available(unit.spec)
+
     def load(self, name: str) -> Any:
         """Load the model of unit ``name``; a model that cannot load is an InputError naming its groups."""
         from reasongraph.models import LoadedModel, load_model
@@ -117,13 +128,20 @@ class ModelPlan:
         unit = self.units[name]
         if isinstance(unit.spec, LoadedModel):
             return unit.spec
-        try:
+        with self._naming(unit):
             return load_model(unit.spec if unit.spec is not None else "smollm2-135m", device=self.device,
                               dtype=self.dtype)
+
+    @contextmanager
+    def _naming(self, unit: Unit) -> Iterator[None]:
+        """A model that is not available becomes an InputError naming the groups it was to score."""
+        try:
+            yield
         except ModelNotAvailableError as e:
             whose = f" (the model of {', '.join(map(repr, unit.groups))})" if unit.groups and unit.groups != [None] \
                 else ""
-            raise InputError(f"{opt('model')} {_spec_text(unit.spec)}{whose} cannot be loaded: {e}") from None
+            reason = re.sub(r"^(cannot load )?model '[^']*': ", "", str(e))  # the spec is named once, here
+            raise InputError(f"{opt('model')} {_spec_text(unit.spec)}{whose} cannot be loaded: {reason}") from None
 
     def release(self, name: str, lm: Any) -> None:
         """Free a model this plan loaded (a model the caller passed in stays the caller's)."""

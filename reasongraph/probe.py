@@ -1,0 +1,382 @@
+"""The exploration probe: a fixed set of prompts sampled on-policy and scored by the same live model.
+
+One measurement answers "how much does this policy still explore?" at the three levels of science.md, on prompts,
+sample counts, temperature and seed that never change, so two measurements (two training steps, two saved
+checkpoints) are comparable. It is shared by :class:`reasongraph.integrations.ExplorationCallback` (during
+training) and :func:`reasongraph.sweep.sweep` (over saved checkpoints), so both report the same numbers.
+
+What one :meth:`ExplorationProbe.measure` does, with the model in eval mode and no autograd:
+
+1. samples ``samples`` completions of every prompt with :func:`reasongraph.generate.sample_batch` (softmax(z / T),
+   no top-k, seeded per prompt with :func:`reasongraph.generate.batch_seed`, in a forked RNG: the caller's torch
+   RNG state is left as it was);
+2. scores the decoded samples teacher-forced with :func:`reasongraph.extraction.extract_batch` at the same
+   temperature (token entropy, the chosen layer's hidden states, the steps) and analyzes each with
+   :func:`reasongraph.analysis.analyze_trace` against a clustering that is fit once;
+3. summarizes, as means over the scored samples (each sample counts once, whatever its length, as in the
+   level-collapse table):
+
+   - token level: ``H_mean`` (mean token entropy, nats), ``H_low_share`` (share of tokens with H < 0.01),
+     ``forking_share_ref`` (share of tokens at or above the reference's pooled top-``rho`` entropy threshold);
+   - hidden level: ``erank_window`` (effective rank over windows of ``window`` tokens), ``erv`` (effective-rank
+     velocity, stride ``stride``), ``revisits_per_step``, ``loop_exists_share`` (share of samples whose walk
+     revisits a node);
+   - samples: ``distinct_walk_share`` (per prompt, distinct collapsed walks / scored samples; mean over prompts);
+   - ``accuracy`` (share of all samples whose answer matches the prompt's reference, :func:`is_correct`) when
+     reference answers are given; ``tokens_mean`` (generated tokens per sample, the final EOS not counted),
+     ``n_samples``, ``n_scored`` (samples with text to score) and ``seconds``.
+
+The reference is fixed by the first measurement (:attr:`ExplorationProbe.clusterer_`,
+:attr:`ExplorationProbe.forking_threshold_`): its step vectors fit the KMeans whose nodes every later walk is
+labeled with, so revisits are counted in one fixed space, and its pooled entropy threshold is the one every later
+``forking_share_ref`` is measured against. A later policy's hidden states drift away from that space; with a
+fixed K, fewer steps per measurement also mean fewer steps per node, so compare ``revisits_per_step`` (a rate)
+rather than counts.
+
+The model is used as it is: no copy is made. Its per-module train/eval flags are restored exactly afterwards, its
+parameters and gradients are not touched, and its generation config is swapped only for the sampling.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reasongraph.errors import InputError, opt
+from reasongraph.signals import LOW_ENTROPY
+from reasongraph.validate import check_int, check_number
+
+log = logging.getLogger("reasongraph")
+
+__all__ = ["METRICS", "ExplorationProbe", "Measurement", "is_correct", "live_model", "probe_mode"]
+
+#: The summary of one measurement, in the order tables print it.
+METRICS = ("H_mean", "H_low_share", "forking_share_ref", "erank_window", "erv", "revisits_per_step",
+           "loop_exists_share", "distinct_walk_share", "accuracy", "tokens_mean", "n_samples", "n_scored", "seconds")
+
+_NUMBER = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)")
+
+
+@dataclass
+class Measurement:
+    """One probe of one policy.
+
+    Attributes
+    ----------
+    metrics : the summary (:data:`METRICS`); NaN where a measure is undefined (e.g. ``erank_window`` when no
+        sample reaches ``window`` tokens).
+    rows : one dict per sample: ``id`` ("<prompt id>/s<k>"), ``prompt_id``, ``sample``, ``text``,
+        ``n_tokens``, ``finish_reason``, ``correct`` (None without a reference answer) and, for scored samples,
+        the per-trace measures (``mean_entropy``, ``low_entropy_share``, ``forking_share_ref``,
+        ``erank_window``, ``erv``, ``revisits_per_step``, ``loop_exists``, ``n_steps``, ``n_revisits``),
+        ``walk`` (the step labels; None before the reference clustering exists) and ``scored`` (True).
+    """
+
+    metrics: dict[str, float]
+    rows: list[dict] = field(default_factory=list)
+
+
+class ExplorationProbe:
+    """A fixed probe set and how it is sampled and scored; :meth:`measure` gives one :class:`Measurement`.
+
+    Parameters
+    ----------
+    prompts : a JSONL, CSV/TSV or Parquet file or a saved ``datasets`` folder, a ``.txt`` file with one prompt per
+        line, or a list of prompt strings (read as :func:`reasongraph.generate.read_prompts` reads them).
+    samples : completions per prompt.
+    temperature : sampling and scoring temperature: entropies are those of softmax(logits / temperature).
+    max_new_tokens : the longest completion, in tokens.
+    seed : with each prompt's index, seeds its sampling; the same probe on the same weights draws the same samples.
+    prompt_format : "raw" or "chat" (the tokenizer's chat template with the prompt as the user's turn).
+    answers : reference answers, one per prompt (a list parallel to ``prompts``), for ``accuracy``.
+    answer_field : instead of ``answers``, the field of the prompts file holding each prompt's reference answer.
+    prompt_field, id_field : fields of a prompts file.
+    layer : the hidden-state layer of the step vectors and the effective rank (an index or a depth ratio).
+    segment : how a completion is cut into steps (see :func:`reasongraph.segment.segment_steps`).
+    k : KMeans K of the reference clustering, or "auto" (a third of the reference's steps, at most 200).
+    rho : the reference's forking share: its pooled top-``rho`` entropy threshold defines ``forking_share_ref``.
+    window : W of ``erank_window`` (science.md: 128); samples shorter than W have none.
+    stride : the stride of ``erv`` (VERL: 40); samples shorter than two strides have none.
+    batch_size : sequences per forward pass when scoring (None: about 4096 padded tokens per pass).
+
+    Attributes
+    ----------
+    prompts_ : the :class:`reasongraph.generate.Prompt` values. ``answers_`` : their reference answers or None.
+    clusterer_ : the reference clustering (None until a measurement had steps to fit it on).
+    forking_threshold_ : the reference's pooled top-``rho`` threshold, nats (None until the first measurement).
+    """
+
+    def __init__(self, prompts: str | os.PathLike | Sequence[str], *, samples: int = 4, temperature: float = 1.0,
+                 max_new_tokens: int = 256, seed: int = 0, prompt_format: str = "raw",
+                 answers: Sequence[Any] | None = None, answer_field: str | None = None,
+                 prompt_field: str = "prompt", id_field: str | None = "id", layer: int | float = 0.9,
+                 segment: str = "newline", k: int | str = "auto", rho: float = 0.2, window: int = 128,
+                 stride: int = 40, batch_size: int | None = None) -> None:
+        from reasongraph.extraction import check_extract_options
+        from reasongraph.generate import check_options, read_prompts
+
+        check_options(samples=samples, temperature=temperature, top_p=1.0, max_new_tokens=max_new_tokens, seed=seed,
+                      prompt_format=prompt_format, batch_size=batch_size)
+        check_extract_options(layers=(layer,), segment=segment, temperature=temperature, prompt_format=prompt_format)
+        if k != "auto":
+            check_int("k", k, low=1)
+        check_number("rho", rho, 0, 1, low_open=True, high_open=True)
+        check_int("window", window, low=2)
+        check_int("stride", stride, low=1)
+        if answers is not None and answer_field is not None:
+            raise InputError(f"give reference answers as {opt('answers')} or {opt('answer_field')}, not both")
+        _check_not_empty(prompts)
+        self.prompts_ = read_prompts(prompts, prompt_field=prompt_field, id_field=id_field)
+        self.answers_ = _answers(prompts, self.prompts_, answers, answer_field)
+        self.samples, self.temperature, self.max_new_tokens, self.seed = samples, temperature, max_new_tokens, seed
+        self.prompt_format, self.layer, self.segment, self.k, self.rho = prompt_format, layer, segment, k, rho
+        self.window, self.stride, self.batch_size = window, stride, batch_size
+        self.clusterer_: Any = None
+        self.forking_threshold_: float | None = None
+
+    def options(self) -> dict:
+        """The probe's settings, JSON-able (what makes two measurements comparable)."""
+        return {"n_prompts": len(self.prompts_), "samples": self.samples, "temperature": self.temperature,
+                "max_new_tokens": self.max_new_tokens, "seed": self.seed, "prompt_format": self.prompt_format,
+                "layer": self.layer, "segment": self.segment, "k": self.k, "rho": self.rho, "window": self.window,
+                "stride": self.stride, "answers": self.answers_ is not None}
+
+    def measure(self, model: Any, tokenizer: Any = None) -> Measurement:
+        """Sample the probe set with ``model``, score the samples with it, and summarize.
+
+        ``model`` is a :class:`~reasongraph.models.LoadedModel`, or a transformers causal LM with its
+        ``tokenizer``. The first call fixes the reference (clustering and forking threshold). The model's
+        train/eval flags are restored afterwards; nothing else of it changes.
+        """
+        start = time.perf_counter()
+        lm = live_model(model, tokenizer)
+        with probe_mode(lm.model):
+            drawn = self._sample(lm)
+            texts = [_decode(lm.tokenizer, s.token_ids) for _, _, s in drawn]
+            scored = [i for i, t in enumerate(texts) if t.strip()]
+            traces = self._score(lm, [texts[i] for i in scored], [drawn[i][0].text for i in scored])
+        if self.forking_threshold_ is None:
+            self._fit_reference(traces)
+        elif self.clusterer_ is None and any(t.n_steps for t in traces):
+            log.warning("probe: the reference clustering is fit on this measurement, the first with any step")
+            self._fit_clusterer(traces)
+        rows = [self._row(p, k, s, text) for (p, k, s), text in zip(drawn, texts)]
+        for i, trace in zip(scored, traces):
+            rows[i].update(self._trace_metrics(trace))
+        metrics = summarize(rows)
+        metrics["seconds"] = time.perf_counter() - start
+        return Measurement(metrics, rows)
+
+    # ------------------------------------------------------------------ the stages
+    def _sample(self, lm: Any) -> list[tuple[Any, int, Any]]:
+        from reasongraph.extraction import _prompt_ids
+        from reasongraph.generate import batch_seed, sample_batch
+
+        out = []
+        for p in self.prompts_:
+            ids = _prompt_ids(lm.tokenizer, p.text, self.prompt_format)
+            if len(ids) + self.max_new_tokens > lm.context_length:
+                raise InputError(f"{p.where}: the prompt is {len(ids)} tokens; with {opt('max_new_tokens')} = "
+                                 f"{self.max_new_tokens} that is more than the model's context of "
+                                 f"{lm.context_length} tokens")
+            drawn = sample_batch(lm, ids, n=self.samples, seed=batch_seed(self.seed, p.index, 0),
+                                 temperature=self.temperature, max_new_tokens=self.max_new_tokens)
+            out.extend((p, k, s) for k, s in enumerate(drawn))
+        return out
+
+    def _score(self, lm: Any, texts: list[str], prompts: list[str]) -> list[Any]:
+        from reasongraph.extraction import extract_batch
+
+        if not texts:
+            return []
+        return extract_batch(texts, prompts, model=lm, batch_size=self.batch_size, layers=(self.layer,),
+                             segment=self.segment, temperature=self.temperature, prompt_format=self.prompt_format)
+
+    def _fit_reference(self, traces: list[Any]) -> None:
+        from reasongraph.signals import top_rho_threshold
+
+        pooled = np.concatenate([np.asarray(t.entropy, dtype=np.float64) for t in traces]) if traces else np.zeros(0)
+        pooled = pooled[np.isfinite(pooled)]
+        self.forking_threshold_ = top_rho_threshold(pooled, self.rho) if pooled.size else math.inf
+        if any(t.n_steps for t in traces):
+            self._fit_clusterer(traces)
+        else:
+            log.warning("probe: the first measurement has no step to fit the reference clustering on; revisits "
+                        "are undefined until a measurement has steps")
+
+    def _fit_clusterer(self, traces: list[Any]) -> None:
+        from reasongraph.cluster import fit_clusterer
+
+        self.clusterer_ = fit_clusterer([t for t in traces if t.n_steps], k=self.k)
+
+    def _row(self, p: Any, k: int, s: Any, text: str) -> dict:
+        answer = None if self.answers_ is None else self.answers_[p.index]
+        return {"id": f"{p.id}/s{k}", "prompt_id": p.id, "sample": k, "text": text, "n_tokens": len(s.token_ids),
+                "finish_reason": s.finish_reason, "correct": None if answer is None else is_correct(text, answer)}
+
+    def _trace_metrics(self, trace: Any) -> dict:
+        from reasongraph.analysis import analyze_trace
+        from reasongraph.erank import erank_dynamics, erank_window
+
+        walk: list[int] | None = None
+        graph = {"n_steps": trace.n_steps, "n_revisits": 0, "revisits_per_step": math.nan, "loop_exists": False}
+        if self.clusterer_ is not None:
+            walk = []
+            if trace.n_steps:
+                an = analyze_trace(trace, self.clusterer_, n_shifts=0, rho=self.rho)
+                graph = {key: type(value)(an.metrics[key]) for key, value in graph.items()}
+                walk = an.labels.tolist()
+        h = np.asarray(trace.entropy, dtype=np.float64)
+        h = h[np.isfinite(h)]
+        X = trace.hidden[trace.layers[0]]
+        return {"mean_entropy": float(h.mean()) if h.size else math.nan,
+                "low_entropy_share": float(np.mean(h < LOW_ENTROPY)) if h.size else math.nan,
+                "forking_share_ref": float(np.mean(h >= self.forking_threshold_)) if h.size else math.nan,
+                "erank_window": erank_window(X, self.window),
+                "erv": erank_dynamics(X, stride=self.stride)[0],
+                **graph, "walk": walk, "scored": True}
+
+
+def summarize(rows: Sequence[dict]) -> dict[str, float]:
+    """The :data:`METRICS` (but ``seconds``) of one measurement's sample rows, NaN-aware means over samples."""
+    from reasongraph.diversity import distinct_walk_share
+
+    def mean(key: str) -> float:
+        x = np.array([r[key] for r in rows if key in r and r[key] is not None], dtype=np.float64)
+        x = x[np.isfinite(x)]
+        return float(x.mean()) if x.size else math.nan
+
+    scored = [r for r in rows if r.get("scored")]
+    walked = [r for r in scored if r["walk"] is not None]
+    walks: dict[str, list[list[int]]] = {}
+    for r in walked:
+        walks.setdefault(r["prompt_id"], []).append(r["walk"])
+    shares = [distinct_walk_share(w) for w in walks.values()]
+    correct = [r["correct"] for r in rows if r.get("correct") is not None]
+    return {"H_mean": mean("mean_entropy"), "H_low_share": mean("low_entropy_share"),
+            "forking_share_ref": mean("forking_share_ref"), "erank_window": mean("erank_window"),
+            "erv": mean("erv"), "revisits_per_step": mean("revisits_per_step"),
+            "loop_exists_share": float(np.mean([r["loop_exists"] for r in walked])) if walked else math.nan,
+            "distinct_walk_share": float(np.mean(shares)) if shares else math.nan,
+            "accuracy": float(np.mean(correct)) if correct else math.nan,
+            "tokens_mean": mean("n_tokens"), "n_samples": len(rows), "n_scored": len(scored)}
+
+
+# ---------------------------------------------------------------------- the live model
+def live_model(model: Any, tokenizer: Any = None, *, name: str | None = None) -> Any:
+    """A :class:`~reasongraph.models.LoadedModel` around a model in memory, sharing it (never a copy).
+
+    ``model`` is a LoadedModel (returned as it is) or a transformers causal LM, which then needs ``tokenizer``.
+    """
+    from reasongraph.models import LoadedModel
+
+    if isinstance(model, LoadedModel):
+        return model
+    if tokenizer is None:
+        raise InputError(f"a transformers model needs its {opt('tokenizer')} to be probed")
+    first = next(model.parameters())
+    name = name or str(getattr(model.config, "_name_or_path", "") or type(model).__name__)
+    return LoadedModel(model=model, tokenizer=tokenizer, name=name, device=first.device, dtype=first.dtype)
+
+
+@contextmanager
+def probe_mode(model: Any) -> Iterator[None]:
+    """Inside: ``model`` in eval mode; after: every module's own train/eval flag as it was before.
+
+    Flags are restored module by module (``module.train(mode)`` would set a whole subtree to one mode, undoing a
+    frozen submodule's eval mode). Autograd is off where the probe runs the model (sampling and scoring use
+    ``torch.inference_mode``), so parameters and their gradients are left untouched.
+    """
+    flags = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for m, training in flags:
+            m.training = training
+
+
+def _check_not_empty(prompts: Any) -> None:
+    """A probe file without a single record is refused as such (not as a file lacking the prompt field)."""
+    if isinstance(prompts, (str, os.PathLike)) and Path(prompts).is_file() and not any(
+            line.strip() for line in open(prompts, "rb")):
+        raise InputError(f"{os.fspath(prompts)}: the probe set has no prompt (the file is empty)")
+
+
+def _decode(tokenizer: Any, ids: np.ndarray) -> str:
+    return tokenizer.decode(ids.tolist(), skip_special_tokens=True, clean_up_tokenization_spaces=False)
+
+
+# ---------------------------------------------------------------------- reference answers
+def is_correct(text: str, answer: Any) -> bool:
+    """Whether a completion gives the reference answer.
+
+    A numeric answer (``12``, ``"12"``, ``"1,024"``, ``"-0.5"``) must equal the last number in the text (numbers
+    compared as numbers: "12.0" matches 12); any other answer must occur, case-folded, in the text's last non-blank
+    line. The last number, not the first, because a completion usually restates the question first ("7 + 5 = 12").
+    """
+    ref = _as_number(answer)
+    if ref is not None:
+        found = _NUMBER.findall(text)
+        value = _as_number(found[-1]) if found else None
+        return value is not None and math.isclose(value, ref, rel_tol=1e-9, abs_tol=1e-9)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return bool(lines) and str(answer).strip().casefold() in lines[-1].casefold()
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value) if math.isfinite(float(value)) else None
+    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)\s*", value):
+        return float(value.replace(",", ""))
+    return None
+
+
+def _answers(prompts: Any, items: list, answers: Sequence[Any] | None, answer_field: str | None
+             ) -> list[str | float] | None:
+    """The reference answer of each prompt, from a parallel list or a field of the prompts file; checked."""
+    if answers is not None:
+        if isinstance(answers, (str, bytes)) or len(answers) != len(items):
+            raise InputError(f"{opt('answers')} must be a list with one answer per prompt ({len(items)}), got "
+                             f"{answers!r:.80}")
+        values = list(answers)
+        where = [f"{opt('answers')}[{i}]" for i in range(len(values))]
+    elif answer_field is not None:
+        values, where = _answer_field(prompts, items, answer_field)
+    else:
+        return None
+    for w, v in zip(where, values):
+        if v is None or isinstance(v, bool) or not isinstance(v, (str, int, float, np.integer, np.floating)) or (
+                isinstance(v, str) and not v.strip()):
+            raise InputError(f"{w}: a reference answer must be a non-empty string or a number, got {v!r}")
+    return [v if isinstance(v, str) else float(v) for v in values]
+
+
+def _answer_field(prompts: Any, items: list, answer_field: str) -> tuple[list[Any], list[str]]:
+    from reasongraph.storage import read_jsonl
+
+    if not isinstance(prompts, (str, os.PathLike)) or Path(prompts).suffix.lower() not in (".jsonl", ".ndjson",
+                                                                                           ".json"):
+        raise InputError(f"{opt('answer_field')} reads a JSON Lines prompts file; for prompts given otherwise pass "
+                         f"{opt('answers')} as a list")
+    records = list(read_jsonl(prompts))
+    if len(records) != len(items):  # read_prompts already refused any bad line
+        raise InputError(f"{prompts}: {len(records)} records but {len(items)} prompts")
+    values = []
+    for p, rec in zip(items, records):
+        if answer_field not in rec:
+            raise InputError(f"{p.where}: no field {answer_field!r} ({opt('answer_field')}) holding the reference "
+                             "answer")
+        values.append(rec[answer_field])
+    return values, [f"{p.where}: field {answer_field!r}" for p in items]
