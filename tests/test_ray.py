@@ -30,6 +30,8 @@ from reasongraph.storage import read_jsonl
 from conftest import TINY_TOKENIZER
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs the extra reasongraph[ray]")
+# Ray Data copies its settings through setters that warn about their own deprecated fields
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")
 
 WORDS = ("the sum of two numbers is seven so we check again wait maybe compute carefully factor then "
          "divide both sides by three hmm actually let me verify").split()
@@ -122,6 +124,7 @@ def test_bad_engine_options_fail_before_any_work(data, tmp_path, monkeypatch, ca
     assert "--workers: expected a whole number >= 1" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_loaded_model_is_refused_and_workers_check_the_cache(data, cluster, tiny, tmp_path):
     out = tmp_path / "never"
     with pytest.raises(InputError, match="loads each model on its workers"):
@@ -137,6 +140,7 @@ def test_a_loaded_model_is_refused_and_workers_check_the_cache(data, cluster, ti
 
 
 # ---------------------------------------------------------------------- the same rows
+@pytest.mark.slow
 def test_rows_equal_the_local_engines(data, cluster):
     out = data["root"] / "ray"
     rows = _ray(data, out)
@@ -148,6 +152,7 @@ def test_rows_equal_the_local_engines(data, cluster):
     assert (out / "rows.parquet").read_bytes() == (data["ref"] / "rows.parquet").read_bytes()
 
 
+@pytest.mark.slow
 def test_resume_after_killing_the_driver_at_three_points(data, cluster, monkeypatch):
     """Killed in pass 1 after the first chunk came back, after the clusterers but before fit.json, and in pass 2
     after 3 rows: each rerun goes on, and the rows are the local engine's, none lost, none twice."""
@@ -173,6 +178,7 @@ def test_resume_after_killing_the_driver_at_three_points(data, cluster, monkeypa
     _same_run(out, data["ref"])
 
 
+@pytest.mark.slow
 def test_a_run_moves_between_engines(data, cluster, monkeypatch):
     """Begun locally and killed in pass 1, resumed on Ray and killed in pass 2, finished locally."""
     out = data["root"] / "mixed"
@@ -206,10 +212,11 @@ def _busy_extractors() -> list[int]:
 
 
 @pytest.mark.model
+@pytest.mark.slow
 def test_default_model_rows_equal_and_a_worker_killed_mid_batch_is_retried(data, cluster, smollm2, tmp_path):
     """The default model, on Ray with one extraction actor killed (SIGKILL) while it extracts a chunk: Ray
     restarts it and retries the chunk, and the rows equal the local engine's."""
-    opts = {**OPTS, "group_field": None, "pair_field": None, "batch_size": 2, "limit": 8}
+    opts = {**OPTS, "group_field": None, "pair_field": None, "batch_size": 2, "limit": 6}  # 5 records, 1 not JSON
     local = score_dataset(data["input"], model=smollm2, out=tmp_path / "local", **opts)
     killed: list[int] = []
     done = threading.Event()
@@ -231,5 +238,5 @@ def test_default_model_rows_equal_and_a_worker_killed_mid_batch_is_retried(data,
         done.set()
         watcher.join()
     assert killed, "no extraction worker was caught busy"
-    assert len(rows) == len(local) == 7
+    assert len(rows) == len(local) == 5
     _same_run(tmp_path / "ray", tmp_path / "local")

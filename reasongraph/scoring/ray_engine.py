@@ -32,7 +32,9 @@ import socket
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -190,11 +192,12 @@ class RayEngine:
         worker_plan = _worker_plan(run.plan)
         # One chunk in flight per actor: a chunk queued behind one that kills its actor would fail with it.
         pool = self.ray.data.ActorPoolStrategy(size=min(self.workers, len(jobs)), max_tasks_in_flight_per_actor=1)
-        ds = self._dataset(jobs, block=1).map_batches(
-            _Extractor, batch_size=1, compute=pool,
-            fn_constructor_kwargs={"plan": worker_plan, "cache_dir": str(run.cache_dir.resolve()),
-                                   "batch_size": run.opts.batch_size},
-            ray_remote_args_fn=lambda: {"max_task_retries": RETRIES}, **self._actor_resources())
+        with _remote_args_deprecation_ignored():
+            ds = self._dataset(jobs, block=1).map_batches(
+                _Extractor, batch_size=1, compute=pool,
+                fn_constructor_kwargs={"plan": worker_plan, "cache_dir": str(run.cache_dir.resolve()),
+                                       "batch_size": run.opts.batch_size},
+                max_task_retries=RETRIES, **self._actor_resources())
         for i, result in self._ordered(ds, len(jobs)):
             chunk, skip = recs[i], jobs[i]["skip"]
             if result is not None and "fatal" in result:
@@ -237,9 +240,10 @@ class RayEngine:
         results = iter(())
         t0 = time.perf_counter()
         if jobs:
-            ds = self._dataset(jobs, block=PASS2_BLOCK).map_batches(
-                _score_batch, batch_size=PASS2_BLOCK, num_cpus=1, ray_remote_args_fn=lambda: {"max_retries": RETRIES},
-                fn_kwargs={"clusterers": files, "options": run.opts.analysis_options(), "fit": fit})
+            with _remote_args_deprecation_ignored():
+                ds = self._dataset(jobs, block=PASS2_BLOCK).map_batches(
+                    _score_batch, batch_size=PASS2_BLOCK, num_cpus=1, max_retries=RETRIES,
+                    fn_kwargs={"clusterers": files, "options": run.opts.analysis_options(), "fit": fit})
             results = (result for _, result in self._ordered(ds, len(jobs)))
         with Progress(run.total, "pass 2/2 analyze", enabled=run.progress, total_work=run.total_chars) as bar:
             for rec in run.reader:
@@ -296,6 +300,16 @@ class RayEngine:
         while expected < n:
             yield expected, None
             expected += 1
+
+
+@contextmanager
+def _remote_args_deprecation_ignored() -> Iterator[None]:
+    """Ray 2.60 deprecates map_batches' remote arguments (removed in 2.64: the extra stays below it) and names no
+    replacement for the retry counts yet, which must stay finite: a record that kills its worker on every try
+    would otherwise be retried forever. The warning is of no use to a user, so it is kept from them."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.* is deprecated", category=DeprecationWarning)
+        yield
 
 
 def _check_reachable(address: str) -> None:
