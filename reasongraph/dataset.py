@@ -116,8 +116,8 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
         run's identity: a run begun on one engine resumes on the other. On a cluster of several nodes the trace
         cache (``cache_dir``, or ``out/traces``) must be an absolute path on a filesystem every node mounts.
     workers : with engine="ray", the extraction actors (default: one per GPU, one per node without GPUs).
-    ray_address : with engine="ray", the cluster to join (default: the one RAY_ADDRESS names, else a new local
-        one).
+    ray_address : with engine="ray", the cluster to join (default: the one RAY_ADDRESS names, else the one
+        ``ray start`` started on this machine, else a new local one).
 
     Returns
     -------

@@ -66,7 +66,7 @@ class RayEngine:
     @classmethod
     def connect(cls, address: str | None, workers: int | None) -> "RayEngine":
         """Join the Ray cluster at ``address`` (None: the one this process already joined, the one RAY_ADDRESS
-        names, or a new local one).
+        names, the one ``ray start`` started on this machine, or a new local one: ray.init's own order).
 
         ``workers``: extraction actors; None is one per GPU, or one per node without GPUs. Raises InputError when
         Ray is not installed or the address cannot be reached within ``CONNECT_TIMEOUT_S``.
