@@ -30,8 +30,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from reasongraph.errors import InputError, opt
 from reasongraph.parquet import write_rows_parquet
 from reasongraph.progress import Progress
@@ -41,13 +39,16 @@ from reasongraph.sampling import StreamSample
 from reasongraph.scoring.options import ScoringOptions
 from reasongraph.runs import RunLayout
 from reasongraph.scoring.pass1 import Pass1, load_checked
+from reasongraph.scoring.pass2 import jsonable, row_head, score_trace, sweep_units
 from reasongraph.scoring.plan import ModelPlan
 from reasongraph.storage import atomic_write, atomic_write_json, file_sha256, read_json
 from reasongraph.summary import ON_POLICY, layer_table, summarize
 
 log = logging.getLogger("reasongraph")
 
-__all__ = ["score_dataset"]
+__all__ = ["ENGINES", "score_dataset"]
+
+ENGINES = ("local", "ray")
 
 
 def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model_field: str | None = None,
@@ -61,7 +62,8 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
                   fit_sample: int | None = None, rho: float = 0.2, forking_threshold: float | None = None,
                   rule: str = "onset", onset_tokens: int = 1, lookback: int = 0, n_shifts: int = 1000,
                   batch_size: int | None = None, cache_dir: str | Path | None = None, keep_hidden: bool = False,
-                  on_error: str = "skip", seed: int = 0, progress: bool = True) -> list[dict]:
+                  on_error: str = "skip", seed: int = 0, progress: bool = True, engine: str = "local",
+                  workers: int | None = None, ray_address: str | None = None) -> list[dict]:
     """Score every trace of a dataset; write a resumable run folder; return the rows.
 
     Parameters
@@ -109,6 +111,13 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
     on_error : "skip" writes bad records to errors.jsonl and goes on; "fail" raises InputError at the first.
     seed : seeds the clustering, the fit sample, the bootstrap CIs and the alignment permutation test.
     progress : show progress on stderr (a bar on a terminal, log lines elsewhere).
+    engine : "local" (this process) or "ray": both passes spread over a Ray cluster (the extra
+        ``reasongraph[ray]``; see :mod:`reasongraph.scoring.ray_engine`), with the same rows. Not part of the
+        run's identity: a run begun on one engine resumes on the other. On a cluster of several nodes the trace
+        cache (``cache_dir``, or ``out/traces``) must be an absolute path on a filesystem every node mounts.
+    workers : with engine="ray", the extraction actors (default: one per GPU, one per node without GPUs).
+    ray_address : with engine="ray", the cluster to join (default: the one RAY_ADDRESS names, else the one
+        ``ray start`` started on this machine, else a new local one).
 
     Returns
     -------
@@ -122,11 +131,42 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
     """
     opts = ScoringOptions.checked(**{k_: v for k_, v in locals().items()
                                      if k_ in ScoringOptions.__dataclass_fields__})
+    _check_engine(engine, workers, ray_address)
     reader = RecordReader(path, text_field=text_field, prompt_field=prompt_field, id_field=id_field,
                           group_field=group_field, pair_field=pair_field, model_field=model_field,
                           sample_group_field=sample_group_field, temperature_field=temperature_field,
                           policy_field=policy_field, limit=limit)
-    plan = ModelPlan.build(model, model_field, reader, device=device, dtype=dtype)
+    ray = None
+    if engine == "ray":
+        from reasongraph.scoring.ray_engine import RayEngine
+
+        ray = RayEngine.connect(ray_address, workers)
+    try:
+        return _score(path, reader, opts, ray, out=out, model=model, model_field=model_field, limit=limit,
+                      device=device, dtype=dtype, clusterer=clusterer, cache_dir=cache_dir,
+                      sample_group_field=sample_group_field, progress=progress)
+    finally:
+        if ray is not None:
+            ray.close()
+
+
+def _check_engine(engine: str, workers: int | None, ray_address: str | None) -> None:
+    from reasongraph.validate import check_choice, check_optional_int
+
+    check_choice("engine", engine, ENGINES)
+    check_optional_int("workers", workers, low=1)
+    if engine != "ray" and (workers is not None or ray_address is not None):
+        raise InputError(f"{opt('workers')} and {opt('ray_address')} apply to {opt('engine', 'ray')}")
+
+
+def _score(path: str | Path, reader: RecordReader, opts: ScoringOptions, ray: Any, *, out: str | Path, model: Any,
+           model_field: str | None, limit: int | None, device: Any, dtype: Any, clusterer: Any,
+           cache_dir: str | Path | None, sample_group_field: str | None, progress: bool) -> list[dict]:
+    """score_dataset once its options are checked (and, with ``ray``, the cluster joined)."""
+    if ray is not None:
+        ray.check_models(model)
+    plan = ModelPlan.build(model, model_field, reader, device=device if device is not None or ray is None
+                           else ray.device, dtype=dtype, here=ray is None)
     given_clu = _given_clusterer(clusterer, plan)
     from reasongraph.validate import check_path_writable
 
@@ -137,28 +177,45 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
     identity = {"input": str(Path(path).resolve()), "input_sha256": reader.sha256(), "format": reader.format,
                 "fields": reader.fields, "limit": limit, **plan.identity(), **opts.identity(),
                 "clusterer": given_clu[1]}
-    # A fresh run loads its first model now: one that reasongraph cannot read fails before the run folder exists.
-    # A resumed run loads a model only when some of its records are not in the cache.
-    loaded, load_s = {}, 0.0
-    if not RunLayout(Path(out)).manifest.exists() and plan.units:
+    layout = RunLayout(Path(out))
+    loaded, load_s, identities = {}, 0.0, {}
+    t0 = time.perf_counter()
+    if ray is not None:
+        # The workers load the models: the cache must be theirs too, and each model they cannot load or score
+        # fails the run now, as the local engine's first model does.
+        ray.check_cache(cache_dir if cache_dir is not None else out, Path(cache_dir or layout.traces),
+                        name="cache_dir" if cache_dir is not None else "out")
+        saved = read_json(layout.models, "model identities") if layout.models.exists() else {}
+        identities = ray.identities(plan, [u for u in plan.units if u not in saved], given_clu[0])
+    elif not layout.manifest.exists() and plan.units:
+        # A fresh run loads its first model now: one that reasongraph cannot read fails before the run folder
+        # exists. A resumed run loads a model only when some of its records are not in the cache.
         first = next(iter(plan.units))
-        t0 = time.perf_counter()
         loaded[first] = load_checked(plan, first, given_clu[0])
-        load_s = time.perf_counter() - t0
-        from reasongraph.extraction import resolve_layers
+    load_s = time.perf_counter() - t0
+    from reasongraph.extraction import resolve_layers
 
-        resolve_layers(opts.layers, loaded[first].num_layers)  # a layer the model lacks fails before the folder
+    for n_layers in [lm.num_layers for lm in loaded.values()] + [i["num_layers"] for i in identities.values()]:
+        resolve_layers(opts.layers, n_layers)  # a layer the model lacks fails before the folder
     with RunStore(out, identity) as store:
         run = Pass1(reader=reader, store=store, plan=plan, opts=opts, cache_dir=Path(cache_dir or store.layout.traces),
                     progress=progress, loaded=loaded)
         run.timing.load_s += load_s
         loaded.clear()  # Pass1 holds the first model now and frees it after its records; keep no other reference
+        for unit, ident in identities.items():
+            run.adopt_identity(unit, ident)
+        if ray is not None:
+            run.timing.engine, run.timing.workers = "ray", ray.workers
         fit = _load_fit(store)
         if fit is None:
-            samples = run.extract_all(clusterer=given_clu[0])
+            samples = run.extract_all(clusterer=given_clu[0], remote=ray.pass1 if ray is not None else None)
             fit = _fit(run, samples, given_clu)
         clusterers = _load_clusterers(store, fit)
-        _pass2(run, clusterers, fit)
+        if ray is not None:
+            options = run.opts.analysis_options()
+            ray.pass2(run, fit, lambda rec, trace: score_record(run, rec, trace, clusterers, options=options, fit=fit))
+        else:
+            _pass2(run, clusterers, fit)
         rows = list(store.rows())
         diversity = _diversity(run, clusterers, fit) if sample_group_field else None
         t0 = time.perf_counter()
@@ -269,8 +326,6 @@ def _load_clusterers(store: RunStore, fit: dict) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- pass 2: label, analyze, append rows
 def _pass2(run: Pass1, clusterers: dict[str, Any], fit: dict) -> None:
-    from reasongraph.analysis import analyze_trace
-
     options = run.opts.analysis_options()
     with Progress(run.total, "pass 2/2 analyze", enabled=run.progress, total_work=run.total_chars) as bar:
         for rec in run.reader:
@@ -282,85 +337,35 @@ def _pass2(run: Pass1, clusterers: dict[str, Any], fit: dict) -> None:
                 bar.update(work=rec.size)
                 continue
             trace = run.cached_trace(rec)
-            if trace is None:
-                bar.update(work=rec.size)
-                continue
-            t0 = time.perf_counter()
-            try:
-                analysis = analyze_trace(trace, clusterers[run.cluster_unit(rec)], **options)
-            except (KeyboardInterrupt, MemoryError):
-                raise
-            except Exception as e:  # noqa: BLE001 - one record's failure is that record's error
-                run.timing.analyze_s += time.perf_counter() - t0
-                run.record_error(rec, f"analysis failed: {run.reason(e)}", e)
-                bar.update(work=rec.size)
-                continue
-            row = _row(rec, trace, {**analysis.metrics, **_sweep(run, rec, trace, clusterers)}, fit, run)
-            run.timing.analyze_s += time.perf_counter() - t0
-            run.timing.n_analyzed += 1
-            run.timing.n_analyzed_tokens += trace.n_tokens
-            run.store.append_row(row)
-            run.done.add(rec.line)
-            bar.update(tokens=trace.n_tokens, work=rec.size)
+            scored = trace is not None and score_record(run, rec, trace, clusterers, options=options, fit=fit)
+            bar.update(tokens=trace.n_tokens if scored else 0, work=rec.size)
 
 
-def _sweep(run: Pass1, rec: Record, trace: Any, clusterers: dict[str, Any]) -> dict:
-    """The layer sweep: each layer beyond the first labeled by its own clustering, its metrics as "name@layer"."""
-    from reasongraph.analysis import layer_metrics
-
-    out = {}
-    for key, layer, spec in run.layer_units(rec)[1:]:
-        labels = clusterers[key].predict(trace.step_vectors(layer))
-        out.update({f"{k}@{spec}": v for k, v in layer_metrics(trace, labels, layer).items()})
-    return out
-
-
-def _row(rec: Record, trace: Any, metrics: dict, fit: dict, run: Pass1) -> dict:
-    """One output row: identity, the model that scored it, token counts, every metric, the pooled forking
-    shares, and the trace's cache key."""
-    row: dict[str, Any] = {"line": rec.line, "id": rec.id, "group": rec.group, "pair": rec.pair,
-                           "scored_by": run.plan.name_of(rec), "scored_at": run.temperature(rec),
-                           "on_policy": _on_policy(rec, run), "trace_key": run.cache_key(rec),
-                           "n_prompt_tokens": int(trace.prompt_len),
-                           "n_tokens_dropped": int(trace.meta.get("tokens_dropped", 0))}
-    row.update(metrics)
-    h = np.asarray(trace.entropy, dtype=np.float64)
-    h = h[np.isfinite(h)]
-    share = _share_above(h, fit["forking_rule"])
-    row["forking_share_pooled"] = share(fit["forking_threshold"])
-    row["forking_share_by_group"] = {g: share(t) for g, t in fit["forking_threshold_by_group"].items()}
-    return {k: _jsonable(v) for k, v in row.items()}
+def score_record(run: Pass1, rec: Record, trace: Any, clusterers: dict[str, Any], *, options: dict,
+                 fit: dict) -> bool:
+    """Pass 2 of one record here, on the driver: its row appended (True), or its error written (False)."""
+    unit, sweep = sweep_units(run, rec)
+    t0 = time.perf_counter()
+    try:
+        row = score_trace(trace, row_head(run, rec), clusterers[unit],
+                          [(clusterers[key], layer, spec) for key, layer, spec in sweep], options=options, fit=fit)
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as e:  # noqa: BLE001 - one record's failure is that record's error
+        run.timing.analyze_s += time.perf_counter() - t0
+        run.record_error(rec, f"analysis failed: {run.reason(e)}", e)
+        return False
+    run.timing.analyze_s += time.perf_counter() - t0
+    add_row(run, rec, row, trace.n_tokens)
+    return True
 
 
-def _on_policy(rec: Record, run: Pass1) -> bool | None:
-    """Whether ``rec`` was scored by the model and at the temperature that sampled it (None: the data does not
-    say, which takes both a policy and a temperature field)."""
-    fields = run.reader.fields
-    if not (fields.get("policy") and fields.get("temperature")):
-        return None
-    return rec.policy == run.plan.name_of(rec)
-
-
-def _share_above(h: np.ndarray, rule: str):
-    def share(threshold: float | None) -> float:
-        if not h.size or threshold is None or math.isnan(threshold):
-            return math.nan
-        return float(np.mean(h > threshold) if rule == ">" else np.mean(h >= threshold))
-    return share
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v)
-    if isinstance(v, (list, tuple, np.ndarray)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    return v
+def add_row(run: Pass1, rec: Record, row: dict, n_tokens: int) -> None:
+    """Append a scored record's row (in input order) and count it."""
+    run.timing.n_analyzed += 1
+    run.timing.n_analyzed_tokens += n_tokens
+    run.store.append_row(row)
+    run.done.add(rec.line)
 
 
 # ---------------------------------------------------------------------- several samples of one prompt
@@ -384,7 +389,7 @@ def _diversity(run: Pass1, clusterers: dict[str, Any], fit: dict) -> list[dict]:
         metrics = diversity_metrics(walks, [r.text for r in recs], int(fit["units"][unit]["k"] or 1))
         out.append({"group": group, "sample_group": prompt, **metrics, "scored_by": run.plan.name_of(recs[0]),
                     "ids": [r.id for r in recs], "lines": [r.line for r in recs], "walks": walks})
-    atomic_write(run.store.layout.diversity, lambda p: p.write_text("".join(json.dumps(_jsonable(r)) + "\n"
+    atomic_write(run.store.layout.diversity, lambda p: p.write_text("".join(json.dumps(jsonable(r)) + "\n"
                                                                           for r in out)))
     return out
 

@@ -19,6 +19,9 @@ is refused, and so is a second process writing DIR at the same time.
 Each group scored by its own model (the faithful comparison of token entropy):
   reasongraph score traces.jsonl --group-by model --model base=Qwen/Qwen2.5-Math-7B --model rl=./my-rl-model ...
 Models load one at a time. --model tiny-random[-SEED] loads a tiny random-initialized Llama (for smoke tests).
+
+On a Ray cluster (pip install 'reasongraph[ray]'), the trace cache on a filesystem that every node mounts:
+  reasongraph score traces.jsonl --out /shared/runs/a --engine ray --ray-address auto
 """
 
 
@@ -69,6 +72,17 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
                         "step vectors and hidden-state summary only")
     r.add_argument("--on-error", choices=("skip", "fail"), default="skip",
                    help="skip bad records (listed in errors.jsonl) or stop at the first (exit 2)")
+    r.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: this process; ray: extraction on an actor pool and the metrics on CPU tasks across "
+                        "a Ray cluster (pip install 'reasongraph[ray]'), with the same rows; a run begun on one "
+                        "engine resumes on the other")
+    r.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="with --engine ray: the cluster to join, host:port or auto (default: RAY_ADDRESS, else the "
+                        "cluster this machine joined with 'ray start', else a new local Ray instance). On a cluster of several nodes the trace cache (--cache-dir, default "
+                        "DIR/traces) must be an absolute path on a filesystem every node mounts (NFS, Lustre...)")
+    r.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                   help="with --engine ray: extraction workers, each holding one model (default: one per GPU, one "
+                        "per node without GPUs)")
     o = p.add_argument_group("output")
     add_quiet_option(o)
     o.add_argument("--json", action="store_true", help="print summary.json instead of a table")
@@ -93,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
                          device=args.device, dtype=args.dtype, clusterer=args.clusterer, k=args.k,
                          method=args.method, cluster_by=args.cluster_by, fit_sample=args.fit_sample,
                          batch_size=args.batch_size, cache_dir=args.cache_dir, keep_hidden=args.keep_hidden,
-                         on_error=args.on_error,
+                         on_error=args.on_error, engine=args.engine, workers=args.workers,
+                         ray_address=args.ray_address,
                          progress=not args.quiet, **extract_options(args), **alignment_options(args))
     from reasongraph.runs import ScoredRun
 

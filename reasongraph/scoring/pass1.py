@@ -5,9 +5,11 @@ the set of records done, error accounting and timing.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from reasongraph.trace_cache import TraceCache
 
 log = logging.getLogger("reasongraph")
 
-__all__ = ["CHUNK_CHARS", "ENTROPY_SAMPLE", "Pass1", "Timing", "load_checked"]
+__all__ = ["CHUNK_CHARS", "ENTROPY_SAMPLE", "Chunk", "Pass1", "Timing", "extract_chunk", "load_checked"]
 
 ENTROPY_SAMPLE = 2_000_000  # token entropies kept (a seeded uniform sample) for a pooled forking threshold
 DEFAULT_CHUNK = 16  # records per extract_batch call when batch_size is None
@@ -35,8 +37,11 @@ CHUNK_CHARS = 32_768  # ... or fewer, once a chunk holds this many characters of
 
 @dataclass
 class Timing:
-    """Seconds spent per stage in this invocation (a resumed run counts only its own work)."""
+    """Seconds spent per stage in this invocation (a resumed run counts only its own work). With the Ray engine,
+    extract_s and analyze_s are the wall-clock seconds of those passes across the cluster."""
 
+    engine: str = "local"
+    workers: int = 1
     load_s: float = 0.0
     extract_s: float = 0.0
     cache_load_s: float = 0.0
@@ -61,6 +66,15 @@ def load_checked(plan: ModelPlan, unit: str, clusterer: Any = None) -> Any:
     check_head(lm)
     check_width("clusterer", clusterer, lm.hidden_size, f"the model {unit}")
     return lm
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive records of one model at one temperature, extracted together in one extract_batch call."""
+
+    unit: str
+    temperature: float
+    records: list[Record]
 
 
 class Pass1:
@@ -101,13 +115,18 @@ class Pass1:
         """Use ``lm`` for ``unit``: its identity must be the one the run started with (saved in models.json)."""
         self.timing.n_models_loaded += 1
         self._models[unit] = lm
+        self.adopt_identity(unit, lm.identity())
+
+    def adopt_identity(self, unit: str, identity: dict) -> None:
+        """Take ``identity`` as the model identity of ``unit`` (from a model loaded here or on a worker): it must
+        be the one the run started with, and is saved for later resumes."""
         saved = self._identities.get(unit)
-        if saved is not None and saved != lm.identity():
-            changed = ", ".join(k for k in lm.identity() if saved.get(k) != lm.identity()[k])
+        if saved is not None and saved != identity:
+            changed = ", ".join(k for k in identity if saved.get(k) != identity[k])
             raise InputError(f"the model {unit} differs from the one this run was started with ({changed}); "
                              f"resume with that model, or use another {opt('out')}")
         if saved is None:
-            self._identities[unit] = lm.identity()
+            self._identities[unit] = identity
             atomic_write_json(self.store.layout.models, self._identities)
 
     def release(self, unit: str) -> None:
@@ -176,23 +195,38 @@ class Pass1:
         return text if isinstance(exc, InputError) else f"{type(exc).__name__}: {text}"
 
     # ------------------------------------------------------------------ pass 1
-    def extract_all(self, clusterer: Any = None) -> dict:
+    def extract_all(self, clusterer: Any = None, remote: Callable[["Pass1", Progress], None] | None = None) -> dict:
         """Extract and cache every record, one model at a time; return the samples the fit needs.
 
         ``{"vectors": {cluster unit: StreamSample of step vectors}, "entropy": StreamSample of token entropies,
         "entropy_by_group": {group: StreamSample}}``. ``clusterer``: a saved clusterer whose input width every
-        model must match, checked before any extraction.
+        model must match, checked before any extraction. ``remote``: another engine's pass 1 (the Ray engine's),
+        called with this run and the progress bar: it extracts every chunk of :meth:`chunks` that misses a trace
+        into the cache and records the failures; the samples are then read back from the cache here, in the order
+        the local engine feeds them, so both engines fit the same clustering.
         """
         samples = {"vectors": {}, "entropy": StreamSample(ENTROPY_SAMPLE, self.opts.seed + 1),
                    "entropy_by_group": {}}
+        unreadable = 0
         with Progress(self.total, "pass 1/2 extract", enabled=self.progress, total_work=self.total_chars) as bar:
             for rec in self.reader:  # records that cannot even be read, first, in file order
                 if not rec.ok:
                     if rec.line not in self.done:
                         self.record_error(rec, rec.error)
                     bar.skip()
-            for unit in self.plan.units:
-                self._extract_unit(unit, samples, bar, clusterer)
+                    unreadable += 1
+            if remote is not None:
+                for unit in self.plan.units:
+                    self._check_width(clusterer, unit)
+                remote(self, bar)
+            else:
+                for unit in self.plan.units:
+                    self._extract_unit(unit, samples, bar, clusterer)
+        if remote is not None:
+            with Progress(self.total, "pass 1/2 read back", enabled=self.progress, total_work=self.total_chars) as bar:
+                bar.skip(unreadable)
+                for unit in self.plan.units:
+                    self._extract_unit(unit, samples, bar, clusterer)
         for key in self._cluster_units():
             samples["vectors"].setdefault(key, StreamSample(self.opts.fit_sample, self.opts.seed))
         return samples
@@ -202,21 +236,15 @@ class Pass1:
                 else [str(g) for unit in self.plan.units.values() for g in unit.groups])
         return [u if i == 0 else f"{u}@{spec}" for u in base for i, spec in enumerate(self.opts.layers)]
 
-    def _extract_unit(self, unit: str, samples: dict, bar: Progress, clusterer: Any) -> None:
-        """Pass 1 over the records of one model (those of each temperature together), in chunks of consecutive
-        records, then free the model.
+    def chunks(self, unit: str) -> Iterator[Chunk]:
+        """The extraction chunks of one model's records (those of each temperature together), in order: the one
+        place that forms them, for every engine.
 
-        A chunk is ``batch_size`` records (default 16), or fewer once it holds ``CHUNK_CHARS`` characters. The
-        chunks depend only on the input, never on what is cached or done: padded batches change hidden states
-        in the last bits, so a resumed run must batch exactly as an uninterrupted one would.
+        A chunk is ``batch_size`` records (default 16) in a row, or fewer once it holds ``CHUNK_CHARS`` characters.
+        The chunks depend only on the input, never on what is cached or done: padded batches change hidden states
+        in the last bits, so a resumed run (on any engine) must batch exactly as an uninterrupted one would.
         """
         recs = [r for r in self.reader if r.ok and self.plan.name_of(r) == unit]
-        if not recs:
-            return
-        if clusterer is not None:
-            from reasongraph.cluster import check_width
-
-            check_width("clusterer", clusterer, self.identity(unit)["hidden_size"], f"the model {unit}")
         for t in dict.fromkeys(self.temperature(r) for r in recs):
             chunk: list[Record] = []
             chars = 0
@@ -224,22 +252,44 @@ class Pass1:
                 chunk.append(rec)
                 chars += rec.size
                 if len(chunk) >= (self.opts.batch_size or DEFAULT_CHUNK) or chars >= CHUNK_CHARS:
-                    self._extract_chunk(unit, t, chunk, samples, bar)
+                    yield Chunk(unit, t, chunk)
                     chunk, chars = [], 0
-            self._extract_chunk(unit, t, chunk, samples, bar)
+            if chunk:
+                yield Chunk(unit, t, chunk)
+
+    def _check_width(self, clusterer: Any, unit: str) -> None:
+        """A saved clusterer must fit the hidden size of ``unit``'s model, checked before any extraction."""
+        if clusterer is not None:
+            from reasongraph.cluster import check_width
+
+            check_width("clusterer", clusterer, self.identity(unit)["hidden_size"], f"the model {unit}")
+
+    def pending(self, chunk: Chunk) -> tuple[list[str], list[bool]]:
+        """(each record's cache key, whether it is done already): in pass 1 a done record is one that failed. A
+        chunk needs extracting when some record is neither done nor cached."""
+        cache = self.cache(chunk.unit, chunk.temperature)
+        return [cache.key(r.text, r.prompt) for r in chunk.records], [r.line in self.done for r in chunk.records]
+
+    def _extract_unit(self, unit: str, samples: dict, bar: Progress, clusterer: Any) -> None:
+        """Pass 1 over the records of one model, chunk by chunk (:meth:`chunks`), then free the model."""
+        chunks = self.chunks(unit)
+        first = next(chunks, None)
+        if first is None:
+            return
+        self._check_width(clusterer, unit)
+        for chunk in itertools.chain([first], chunks):
+            self._extract_chunk(chunk, samples, bar)
         self.release(unit)
 
-    def _extract_chunk(self, unit: str, t: float, chunk: list[Record], samples: dict, bar: Progress) -> None:
+    def _extract_chunk(self, chunk: Chunk, samples: dict, bar: Progress) -> None:
         """Extract one chunk unless all of it is cached (or failed before), then feed each record's step vectors
         and entropies to the samples in file order, cached or not, so a resumed fit sees the same data."""
-        if not chunk:
-            return
+        unit, t = chunk.unit, chunk.temperature
         cache = self.cache(unit, t)
-        keys = [cache.key(r.text, r.prompt) for r in chunk]
-        failed_before = [rec.line in self.done for rec in chunk]  # in pass 1, done records are errors
+        keys, failed_before = self.pending(chunk)
         missing = [not failed and not cache.has(key) for failed, key in zip(failed_before, keys)]
-        fresh = self._extract(unit, t, chunk, keys, skip_cached=True) if any(missing) else {}
-        for i, (rec, key) in enumerate(zip(chunk, keys)):
+        fresh = self._extract(unit, t, chunk.records, keys, skip=[not m for m in missing]) if any(missing) else {}
+        for i, (rec, key) in enumerate(zip(chunk.records, keys)):
             if failed_before[i]:
                 bar.skip(work=rec.size)
                 continue
@@ -279,61 +329,66 @@ class Pass1:
         trace = self.cache(unit, t).get(key)
         self.timing.cache_load_s += time.perf_counter() - t0
         if trace is None:
-            trace = self._extract(unit, t, [rec], [key]).get(0)
+            trace = self._extract(unit, t, [rec], [key], skip=[False]).get(0)
         return trace
 
-    def _extract(self, unit: str, t: float, recs: list[Record], keys: list[str],
-                 skip_cached: bool = False) -> dict[int, Any]:
-        """Extract ``recs`` (one batch; one at a time if the batch fails) and cache each; {position: trace}.
-
-        With ``skip_cached``, records already in the cache are extracted with the others (the batch must not
-        change) but neither returned nor cached again: the cached trace stays the one every pass uses.
-        """
+    def _extract(self, unit: str, t: float, recs: list[Record], keys: list[str], *,
+                 skip: list[bool]) -> dict[int, Any]:
+        """Extract ``recs`` as one batch (:func:`extract_chunk`), record the failures, cache the others;
+        {position: trace} of those not skipped. Skipped records (cached, or failed before) are extracted with the
+        others, since the batch must not change, but neither returned nor cached again: the cached trace stays the
+        one every pass uses."""
         cache = self.cache(unit, t)
         t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            # truncation is reported once per record below, by line and id, instead of by position in the batch
-            warnings.filterwarnings("ignore", message=".*dropped the last", category=UserWarning)
-            out = self._extract_or_isolate(unit, cache, recs, keys, skip_cached)
+        out, errors = extract_chunk(self.model(unit), [r.text for r in recs], [r.prompt for r in recs],
+                                    cache.options, batch_size=self.opts.batch_size, skip=skip)
         self.timing.extract_s += time.perf_counter() - t0
-        if skip_cached:
-            out = {i: trace for i, trace in out.items() if not cache.has(keys[i])}
-        # The cache keeps what the passes need (step vectors and hidden-state summaries per layer), not every
-        # token's hidden state, unless asked: the analyses come out the same, and the cache a thousand times
-        # smaller.
-        out = {i: trace.lean(keep_hidden=self.opts.keep_hidden) for i, trace in out.items()}
+        for i, e in errors.items():
+            self.record_error(recs[i], self.reason(e), e)
         for i, trace in out.items():
-            dropped = trace.meta.get("tokens_dropped", 0)
-            if dropped:
-                log.warning("%s: truncated: dropped the last %d tokens to fit the model's context", recs[i].where(),
-                            dropped)
+            self.note_extracted(recs[i], trace.meta.get("tokens_dropped", 0), len(trace.input_ids))
             cache.put(keys[i], trace)
-            self.timing.n_extracted += 1
-            self.timing.n_extracted_tokens += len(trace.input_ids)
         return out
 
-    def _extract_or_isolate(self, unit: str, cache: TraceCache, recs: list[Record], keys: list[str],
-                            skip_cached: bool) -> dict[int, Any]:
-        """One extract_batch call; if it fails, each record alone, so the bad ones are found and the rest scored."""
-        from reasongraph.extraction import extract, extract_batch
+    def note_extracted(self, rec: Record, tokens_dropped: int, n_tokens: int) -> None:
+        """Count a freshly extracted record, and say so if it was cut to fit the model's context."""
+        if tokens_dropped:
+            log.warning("%s: truncated: dropped the last %d tokens to fit the model's context", rec.where(),
+                        tokens_dropped)
+        self.timing.n_extracted += 1
+        self.timing.n_extracted_tokens += n_tokens
 
-        lm = self.model(unit)
-        options = {k: v for k, v in cache.options.items() if k != "keep_hidden"}
+
+def extract_chunk(lm: Any, texts: list[str], prompts: list[str | None], options: dict, *,
+                  batch_size: int | None, skip: list[bool]) -> tuple[dict[int, Any], dict[int, Exception]]:
+    """Extract one chunk of records (their texts and prompts) with one extract_batch call, as every engine does;
+    if the call fails, each record not skipped alone, so the bad ones are found and the rest scored.
+
+    ``options`` are a trace cache's options (:meth:`ScoringOptions.cache_options`). Returns ({position: lean
+    trace} of the records not skipped, {position: exception} of those that failed alone). The traces are lean:
+    the cache keeps what the passes need (step vectors and hidden-state summaries per layer), not every token's
+    hidden state unless asked, so the analyses come out the same and the cache a thousand times smaller.
+    """
+    from reasongraph.extraction import extract, extract_batch
+
+    kwargs = {k: v for k, v in options.items() if k != "keep_hidden"}
+    traces: dict[int, Any] = {}
+    errors: dict[int, Exception] = {}
+    with warnings.catch_warnings():
+        # truncation is reported once per record (note_extracted), by line and id, not by position in the batch
+        warnings.filterwarnings("ignore", message=".*dropped the last", category=UserWarning)
         try:
-            traces = extract_batch([r.text for r in recs], [r.prompt for r in recs], model=lm,
-                                   batch_size=self.opts.batch_size, **options)
-            return dict(enumerate(traces))
+            traces = dict(enumerate(extract_batch(texts, prompts, model=lm, batch_size=batch_size, **kwargs)))
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception:  # noqa: BLE001 - one bad record must not sink the batch: retry one at a time
-            out = {}
-            for i, rec in enumerate(recs):
-                if skip_cached and (rec.line in self.done or cache.has(keys[i])):
+            for i, (text, prompt) in enumerate(zip(texts, prompts)):
+                if skip[i]:
                     continue  # accounted for already: only the others need isolating
                 try:
-                    out[i] = extract(rec.text, rec.prompt, model=lm, **options)
+                    traces[i] = extract(text, prompt, model=lm, **kwargs)
                 except KeyboardInterrupt:
                     raise
                 except Exception as e:  # noqa: BLE001
-                    self.record_error(rec, self.reason(e), e)
-            return out
+                    errors[i] = e
+    return {i: t.lean(keep_hidden=options["keep_hidden"]) for i, t in traces.items() if not skip[i]}, errors

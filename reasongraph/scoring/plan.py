@@ -47,8 +47,9 @@ class ModelPlan:
 
     @classmethod
     def build(cls, model: Any, model_field: str | None, reader: RecordReader, *, device: Any = None,
-              dtype: Any = None) -> "ModelPlan":
-        """Resolve the models for ``reader``'s records; every inconsistency is an InputError now.
+              dtype: Any = None, here: bool = True) -> "ModelPlan":
+        """Resolve the models for ``reader``'s records; every inconsistency is an InputError now. ``here=False``:
+        the models load on other machines (see :func:`~reasongraph.models.resolve_device_dtype`).
 
         Raises InputError for a model map naming a group the data lacks, a group the map leaves without a model,
         a map without ``group_field``, ``model`` together with ``model_field``, or two specs of one name.
@@ -71,7 +72,7 @@ class ModelPlan:
         if lm is not None and (device is not None or dtype is not None):
             raise InputError(f"{opt('device')} and {opt('dtype')} apply to models given by name, not to a loaded "
                              "model")
-        device, dtype = (lm.device, lm.dtype) if lm is not None else resolve_device_dtype(device, dtype)
+        device, dtype = (lm.device, lm.dtype) if lm is not None else resolve_device_dtype(device, dtype, here=here)
         units: dict[str, Unit] = {}
         for key, spec in (assignment or given).items():
             name = model_name(spec)
