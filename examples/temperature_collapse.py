@@ -14,6 +14,7 @@ Every stage resumes: rerun the same command after an interruption. The README gi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -64,12 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                      temperature_field="temperature", policy_field="model")
     scored = time.perf_counter()
     code = cli(["compare", str(out / "run"), "--a", "T=1.0", "--b", "T=0.6", "--html", str(out / "report.html")])
-    with open(out / "compare.json", "w") as f:
-        sys.stdout, saved = f, sys.stdout
-        try:
-            cli(["compare", str(out / "run"), "--a", "T=1.0", "--b", "T=0.6", "--json"])
-        finally:
-            sys.stdout = saved
+    with open(out / "compare.json", "w") as f, contextlib.redirect_stdout(f):
+        cli(["compare", str(out / "run"), "--a", "T=1.0", "--b", "T=0.6", "--json"])
     print(f"\nsampling {sampled - start:.0f} s, scoring {scored - sampled:.0f} s, in all "
           f"{time.perf_counter() - start:.0f} s; report: {out / 'report.html'}")
     return code
