@@ -9,9 +9,9 @@ less than 5x. Checks, before any number is printed: the sweep's unsuffixed metri
     python benchmarks/bench_layers.py                      # 6 problems x 3 groups with the default model
     python benchmarks/bench_layers.py --model tiny-random  # a quick smoke run
 
-Prints, per run: seconds of model loading, of extraction, of clustering fits and of pass 2, the whole score_dataset call, the
-subprocess's wall time, its peak RSS and the trace cache's size on disk; then the sweep over the single run as
-ratios.
+Prints, per run: seconds of model loading, of extraction, of clustering fits and of pass 2, the whole
+score_dataset call, the subprocess's wall time, its peak RSS and the trace cache's size on disk; then the sweep
+over the single run as ratios.
 """
 from __future__ import annotations
 
@@ -22,9 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from child_process import REPO, peak_rss_mib, run_child
+from harness import FIXTURE, first_problems, peak_rss_mib, run_child
 
-FIXTURE = REPO / "fixtures" / "skythought_math500_24x3.jsonl"
 SWEEP = (0.9, 0.1, 0.3, 0.5, 0.7)  # the first layer gives the unsuffixed metrics, as in the 1-layer run
 
 
@@ -39,7 +38,8 @@ def child(spec: dict) -> None:
     score_s = time.perf_counter() - t0
     timing = json.loads((Path(spec["out"]) / "summary.json").read_text())["timing"]
     cache = sum(f.stat().st_size for f in (Path(spec["out"]) / "traces").rglob("*") if f.is_file())
-    print(json.dumps({"score_s": score_s, "load_s": timing["load_s"], "extract_s": timing["extract_s"], "fit_s": timing["fit_s"],
+    print(json.dumps({"score_s": score_s, "load_s": timing["load_s"], "extract_s": timing["extract_s"],
+                      "fit_s": timing["fit_s"],
                       "analyze_s": timing["analyze_s"], "tokens": timing["n_extracted_tokens"],
                       "peak_rss_mib": peak_rss_mib(), "cache_kib": cache / 1024}))
 
@@ -71,10 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_layers-"))
-    records = [json.loads(line) for line in args.input.read_text(encoding="utf-8").splitlines() if line.strip()]
-    keys = set(list(dict.fromkeys(r["pair_key"] for r in records))[:args.problems])
     data = tmp / "in.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in records if r["pair_key"] in keys), encoding="utf-8")
+    data.write_text("".join(json.dumps(r) + "\n" for r in first_problems(args.input, args.problems)), encoding="utf-8")
     runs = {}
     for name, layers in (("1 layer", SWEEP[:1]), ("5 layers", SWEEP)):
         spec = {"input": str(data), "out": str(tmp / name.replace(" ", "_")), "model": args.model, "layers": layers,
@@ -84,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"layer sweep: {n} traces ({runs['1 layer']['tokens']:,} tokens), {args.model}, k = {args.k}; "
           "rows checked: the sweep's first layer equals the 1-layer run")
-    columns = [("load_s", "load s"), ("extract_s", "extract s"), ("fit_s", "fit s"), ("analyze_s", "pass 2 s"), ("score_s", "score s"),
+    columns = [("load_s", "load s"), ("extract_s", "extract s"), ("fit_s", "fit s"), ("analyze_s", "pass 2 s"),
+               ("score_s", "score s"),
                ("wall_s", "wall s"), ("peak_rss_mib", "peak RSS MiB"), ("cache_kib", "cache KiB")]
     print(f"{'run':<12}" + "".join(f"{label:>14}" for _, label in columns))
     for name, r in runs.items():

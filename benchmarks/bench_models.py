@@ -29,9 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from child_process import REPO, peak_rss_mib, run_child
+from harness import FIXTURE, first_problems, peak_rss_mib, run_child
 
-FIXTURE = REPO / "fixtures" / "skythought_math500_24x3.jsonl"
 POOLED = {"line", "forking_share_pooled", "forking_share_by_group"}
 RSS_SLACK_MIB = 300
 GROUPS = ("base", "longcot_sft")
@@ -99,9 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_models-"))
-    records = [json.loads(line) for line in args.input.read_text(encoding="utf-8").splitlines() if line.strip()]
-    keys = list(dict.fromkeys(r["pair_key"] for r in records))[:args.problems]
-    records = [r for r in records if r["pair_key"] in keys and r["model_type"] in GROUPS]
+    records = [r for r in first_problems(args.input, args.problems) if r["model_type"] in GROUPS]
     model_b = args.model_b or copy_default_model(tmp / "smollm2-copy")
     models = dict(zip(GROUPS, (args.model_a, model_b)))
 

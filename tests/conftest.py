@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,16 @@ def shared_records(name: str, n: int | None = None) -> list[dict]:
     with open(shared_path(name), encoding="utf-8") as f:
         records = [json.loads(line) for line in f if line.strip()]
     return records[:n] if n else records
+
+
+def wait_for(cond, proc: subprocess.Popen, timeout: float = 300.0) -> bool:
+    """Poll ``cond()`` until it holds (True) or ``proc`` exits or ``timeout`` seconds pass (False): for killing
+    a real process at a chosen point of its work."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.005)
+    return False

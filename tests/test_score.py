@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ from reasongraph.sampling import StreamSample as _StreamSample
 from reasongraph.storage import read_jsonl
 from reasongraph.summary import summarize
 
-from conftest import shared_path
+from conftest import shared_path, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS = ("the sum of two numbers is seven so we check again wait maybe compute carefully factor then "
@@ -444,17 +443,6 @@ def test_cli_compare_table_json_and_html(data, tmp_path, capsys):
 
 
 # ---------------------------------------------------------------------- kill -9 at two points, real processes
-def _wait_for(cond, proc, timeout=120.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.005)
-    return False
-
-
 @pytest.mark.slow  # two fresh processes import torch and transformers: ~20-40 s on 2 cores
 def test_resume_after_sigkill_in_pass_1_and_in_pass_2(data, tiny):
     out, cache = data["root"] / "killed", data["root"] / "killed-cache"
@@ -468,13 +456,13 @@ def test_resume_after_sigkill_in_pass_1_and_in_pass_2(data, tiny):
     n_rows = lambda: len(list(read_jsonl(out / "rows.jsonl")))  # noqa: E731
 
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert _wait_for(lambda: n_cached() > n_seeded, proc), "pass 1 never cached a trace"
+    assert wait_for(lambda: n_cached() > n_seeded, proc), "pass 1 never cached a trace"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "fit.json").exists(), "the kill was meant to land in pass 1"
 
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert _wait_for(lambda: (out / "rows.jsonl").exists() and n_rows() >= 3, proc), "pass 2 never wrote 3 rows"
+    assert wait_for(lambda: (out / "rows.jsonl").exists() and n_rows() >= 3, proc), "pass 2 never wrote 3 rows"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert n_rows() < 2 * N_PAIRS, "the kill was meant to land in pass 2"

@@ -15,7 +15,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from itertools import pairwise
 from pathlib import Path
 
@@ -24,6 +23,8 @@ import pytest
 
 from reasongraph.cli import main as cli_main
 from reasongraph.dataset import score_dataset
+
+from conftest import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS = ("so the sum is seven wait let me check again we factor the quadratic then divide both sides by three "
@@ -132,17 +133,6 @@ def test_one_clusterer_per_model_with_the_same_steps_per_cluster(runs):
         assert r["n_nodes"] <= units[r["scored_by"]]["k"]
 
 
-def _wait_for(cond, proc: subprocess.Popen, timeout: float = 300.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.005)
-    return False
-
-
 @pytest.mark.model
 def test_resume_after_sigkill_in_pass_1_gives_identical_rows(runs, smollm2, tiny, tiny_dir):
     """kill -9 once the first model's traces are being cached, while the second (SmolLM2) loads or extracts."""
@@ -153,7 +143,7 @@ def test_resume_after_sigkill_in_pass_1_gives_identical_rows(runs, smollm2, tiny
     def cached() -> bool:
         return (out / "traces").is_dir() and any((out / "traces").rglob("*.npz"))
 
-    assert _wait_for(cached, proc), "pass 1 never cached a trace"
+    assert wait_for(cached, proc), "pass 1 never cached a trace"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "fit.json").exists(), "the kill was meant to land in pass 1"

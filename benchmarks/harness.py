@@ -1,7 +1,8 @@
-"""Run one measurement in a fresh Python process, so that its peak resident memory (VmHWM) is its own.
+"""What the benchmark scripts share: one measurement in a fresh Python process, and the fixture's first problems.
 
-A benchmark script calls itself with ``--child JSON``; the child does the work and prints its numbers as the last
-line of stdout, one JSON object, which :func:`run_child` returns with the child's wall time added.
+A measurement runs in a fresh process so that its peak resident memory (VmHWM) is its own: a benchmark script
+calls itself with ``--child JSON``; the child does the work and prints its numbers as the last line of stdout, one
+JSON object, which :func:`run_child` returns with the child's wall time added.
 """
 from __future__ import annotations
 
@@ -13,6 +14,14 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+FIXTURE = REPO / "fixtures" / "skythought_math500_24x3.jsonl"
+
+
+def first_problems(path: Path, n: int) -> list[dict]:
+    """The records of the first ``n`` problems (``pair_key`` values) of a JSONL file, every group's."""
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    keys = set(list(dict.fromkeys(r["pair_key"] for r in records))[:n])
+    return [r for r in records if r["pair_key"] in keys]
 
 
 def peak_rss_mib() -> float:
