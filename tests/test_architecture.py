@@ -7,6 +7,7 @@ the same layers in prose.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import networkx as nx
@@ -76,11 +77,14 @@ def _imports(path: Path, module: str) -> set[str]:
     return found
 
 
-def _known() -> set[str]:
-    return {_module_name(p) for p in PACKAGE.rglob("*.py")}
+@functools.cache
+def _known() -> frozenset[str]:
+    return frozenset(_module_name(p) for p in PACKAGE.rglob("*.py"))
 
 
+@functools.cache
 def _graph() -> nx.DiGraph:
+    """The import graph of the package, read once per test session (tests only read it)."""
     g = nx.DiGraph()
     for path in PACKAGE.rglob("*.py"):
         module = _module_name(path)

@@ -512,6 +512,7 @@ def test_a_huge_trace_is_refused_at_once_and_cut_with_truncate(capsys, huge, tin
     assert "truncate=True" in message
 
 
+@pytest.mark.slow
 def test_a_huge_prompt_is_refused_before_it_is_tokenized(capsys, huge, tiny, tmp_path):
     data = _write_jsonl(tmp_path / "in.jsonl", [{"id": "p", "problem": huge["txt"].read_text(),
                                                   "trace": _trace_text(random.Random(2))}] + _records(2, seed=7))
@@ -525,6 +526,7 @@ def test_a_huge_prompt_is_refused_before_it_is_tokenized(capsys, huge, tiny, tmp
         rg.analyze("a short trace\nof two lines", huge["txt"].read_text(), model=tiny, truncate=True)
 
 
+@pytest.mark.slow
 def test_a_huge_record_is_that_records_error_in_score_and_cut_with_truncate(capsys, huge, tmp_path):
     out = tmp_path / "run"
     code, err, _ = run_cli(capsys, ["score", huge["jsonl"], "--out", out, *TINY, *SCORE_OPTS])
