@@ -356,16 +356,8 @@ def score_record(run: Pass1, rec: Record, trace: Any, clusterers: dict[str, Any]
         run.record_error(rec, f"analysis failed: {run.reason(e)}", e)
         return False
     run.timing.analyze_s += time.perf_counter() - t0
-    add_row(run, rec, row, trace.n_tokens)
+    run.add_row(rec, row, trace.n_tokens)
     return True
-
-
-def add_row(run: Pass1, rec: Record, row: dict, n_tokens: int) -> None:
-    """Append a scored record's row (in input order) and count it."""
-    run.timing.n_analyzed += 1
-    run.timing.n_analyzed_tokens += n_tokens
-    run.store.append_row(row)
-    run.done.add(rec.line)
 
 
 # ---------------------------------------------------------------------- several samples of one prompt

@@ -176,7 +176,14 @@ class Pass1:
         return [(unit if i == 0 else f"{unit}@{spec}", resolve_layers((spec,), n_layers)[0], str(spec))
                 for i, spec in enumerate(self.opts.layers)]
 
-    # ------------------------------------------------------------------ errors
+    # ------------------------------------------------------------------ rows and errors
+    def add_row(self, rec: Record, row: dict, n_tokens: int) -> None:
+        """Append a scored record's row (in input order) and count it."""
+        self.timing.n_analyzed += 1
+        self.timing.n_analyzed_tokens += n_tokens
+        self.store.append_row(row)
+        self.done.add(rec.line)
+
     def record_error(self, rec: Record, reason: str, exc: BaseException | None = None) -> None:
         """Write a record's error (once) and say so; with on_error="fail" stop here."""
         if rec.line not in self.done:

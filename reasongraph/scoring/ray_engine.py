@@ -268,10 +268,7 @@ class RayEngine:
         if "row" not in result:  # the cache entry is gone or unreadable: extract it again, here
             trace = run.cached_trace(rec)
             return trace.n_tokens if trace is not None and score_here(rec, trace) else 0
-        run.timing.n_analyzed += 1
-        run.timing.n_analyzed_tokens += result["n_tokens"]
-        run.store.append_row(result["row"])
-        run.done.add(rec.line)
+        run.add_row(rec, result["row"], result["n_tokens"])
         return result["n_tokens"]
 
     # ------------------------------------------------------------------ Ray Data
