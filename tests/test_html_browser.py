@@ -257,8 +257,9 @@ def test_report_page(browser, tmp_path):
     assert o.count(".rg-top tr") == 11
     assert page.locator(".rg-top td").nth(1).inner_text() == PAYLOADS[1]
     assert o.count("[data-node-id]") == 0
-    page.click("text=show below")
+    page.click("text=show below")  # draws at once, not on the details' later "toggle" event
     assert o.count(".rg-embed [data-node-id]") == an.graph.n_nodes and o.count(".rg-embed [data-step]") == 60
+    page.evaluate("window.scrollTo(0, 0)")  # back up to the distribution cards, above the opened trace
     dot = page.evaluate("""() => { for (const c of document.querySelectorAll('.rg-dot')) {
         const r = c.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
         if (document.elementFromPoint(x, y) === c) return [x, y]; } return null; }""")

@@ -242,10 +242,10 @@
         cell.appendChild(a);
       }
       if (r.embed !== null && d.embeds[r.embed]) {
-        var det = self.embed(r, i);
-        embeds.appendChild(det);
+        var emb = self.embed(r, i);
+        embeds.appendChild(emb.details);
         var b = el("button", null, "show below");
-        b.addEventListener("click", function () { det.open = true; det.scrollIntoView({ block: "start" }); });
+        b.addEventListener("click", emb.show);
         cell.appendChild(b);
       }
       tr.appendChild(cell);
@@ -256,15 +256,21 @@
     panel.appendChild(embeds);
   };
 
+  // A collapsed trace view, drawn the first time it opens. show() draws at once: the details' "toggle" event
+  // comes a task later, and a caller that just clicked should find the view there.
   ReportView.prototype.embed = function (r, i) {
     var d = this.d, det = el("details", "rg-embed"), drawn = false;
     det.appendChild(el("summary", null, "#" + (i + 1) + " \u00b7 " + (r.id === null ? "(no id)" : r.id) + " \u00b7 " + r.group));
     var holder = el("div");
     holder.id = (this.root.id || "rg") + "-embed-" + i;
     det.appendChild(holder);
-    det.addEventListener("toggle", function () {
-      if (det.open && !drawn) { drawn = true; RG.renderTrace(holder, d.embeds[r.embed]); }
-    });
-    return det;
+    function draw() {
+      if (!drawn) { drawn = true; RG.renderTrace(holder, d.embeds[r.embed]); }
+    }
+    det.addEventListener("toggle", function () { if (det.open) draw(); });
+    return {
+      details: det,
+      show: function () { draw(); det.open = true; det.scrollIntoView({ block: "start" }); }
+    };
   };
 })();
