@@ -8,6 +8,7 @@ the model's hidden states; then ``compare`` gives the level-collapse table of T 
 diversity of each prompt's samples, and the run's report draws them.
 
     python examples/temperature_collapse.py [--out out/temperature_collapse] [--problems 20] [--samples 8]
+                                            [--batch-size 80]
 
 Every stage resumes: rerun the same command after an interruption. The README gives the numbers of a run.
 """
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=160)
     parser.add_argument("--model", default="smollm2-135m")
+    parser.add_argument("--batch-size", type=int, default=80,
+                        help="samples per generate call, across prompts (80: ten problems' samples at once)")
     args = parser.parse_args(argv)
 
     import reasongraph as rg
@@ -56,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     samples = []
     for t in TEMPERATURES:  # chat format: the instruct model answers as it was trained to
         samples += rg.generate(prompts, model=model, out=out / f"samples_T{t}.jsonl", samples=args.samples,
-                               temperature=t, max_new_tokens=args.max_new_tokens, seed=0, prompt_format="chat")
+                               temperature=t, max_new_tokens=args.max_new_tokens, seed=0, prompt_format="chat",
+                               batch_size=args.batch_size)
     both = out / "samples.jsonl"
     both.write_text("".join(json.dumps({**s, "group": f"T={s['temperature']}"}) + "\n" for s in samples))
     sampled = time.perf_counter()

@@ -188,7 +188,7 @@ class ExplorationProbe:
                 raise InputError(f"{p.where}: the prompt is {len(ids)} tokens; with {opt('max_new_tokens')} = "
                                  f"{self.max_new_tokens} that is more than the model's context of "
                                  f"{lm.context_length} tokens")
-            drawn = sample_batch(lm, ids, n=self.samples, seed=batch_seed(self.seed, p.index, 0),
+            drawn = sample_batch(lm, [ids] * self.samples, seed=batch_seed(self.seed, p.index, 0),
                                  temperature=self.temperature, max_new_tokens=self.max_new_tokens)
             out.extend((p, k, s) for k, s in enumerate(drawn))
         return out

@@ -47,9 +47,13 @@ def test_recorder_check_values_and_float64_reference():
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("temperature, top_p, prompt_format", [(1.0, 1.0, "raw"), (0.7, 0.9, "chat")])
-def test_policy_entropy_equals_teacher_forced(smollm2, tmp_path, temperature, top_p, prompt_format):
+@pytest.mark.parametrize("temperature, top_p, prompt_format, batch_size", [(1.0, 1.0, "raw", 3),
+                                                                           (0.7, 0.9, "chat", None)])
+def test_policy_entropy_equals_teacher_forced(smollm2, tmp_path, temperature, top_p, prompt_format, batch_size):
     """score's entropy of the same trace (same model, temperature, prompt format) is the recorded one.
+
+    In the raw case, calls of 3 rows mix prompts of 21, 8 and 1 tokens: left padding, a prompt cache shared by
+    its rows, and a 1-token prompt whose cached part is padding only.
 
     Tolerance: 1e-4 nats + 1e-4 relative. Both are float32 on CPU; generate runs the prompt once and then one
     token at a time against the KV cache, teacher forcing runs one forward pass over prompt + trace, so the
@@ -61,9 +65,10 @@ def test_policy_entropy_equals_teacher_forced(smollm2, tmp_path, temperature, to
     from reasongraph.extraction import extract
 
     out = tmp_path / "traces.jsonl"
-    records = generate(PROMPTS, model=smollm2, out=out, samples=2, temperature=temperature, top_p=top_p,
-                       max_new_tokens=24, seed=3, prompt_format=prompt_format, progress=False)
-    assert [r["id"] for r in records] == ["0/s0", "0/s1", "1/s0", "1/s1"]
+    records = generate([*PROMPTS, "Hi"], model=smollm2, out=out, samples=2, temperature=temperature, top_p=top_p,
+                       max_new_tokens=24, seed=3, prompt_format=prompt_format, batch_size=batch_size,
+                       progress=False)
+    assert [r["id"] for r in records] == ["0/s0", "0/s1", "1/s0", "1/s1", "2/s0", "2/s1"]
     entropy, token_ids = load_policy_entropy(out), load_token_ids(out)
     compared = 0
     for r in records:
@@ -79,12 +84,13 @@ def test_policy_entropy_equals_teacher_forced(smollm2, tmp_path, temperature, to
         if round_trip:
             np.testing.assert_allclose(trace.entropy, h, rtol=1e-4, atol=1e-4)
             compared += 1
-    assert compared >= 3, "too few samples whose text re-tokenizes to the generated ids"
+    assert compared >= 4, "too few samples whose text re-tokenizes to the generated ids"
 
 
 # ---------------------------------------------------------------------- seeds and resuming
-def test_same_seed_same_samples(tiny, tmp_path):
-    kw = {"model": tiny, "samples": 3, "max_new_tokens": 12, "progress": False}
+@pytest.mark.parametrize("batch_size", [None, 4])  # 4: a call holds prompt 0's samples and prompt 1's first
+def test_same_seed_same_samples(tiny, tmp_path, batch_size):
+    kw = {"model": tiny, "samples": 3, "max_new_tokens": 12, "batch_size": batch_size, "progress": False}
     a = generate(PROMPTS, out=tmp_path / "a.jsonl", seed=7, **kw)
     b = generate(PROMPTS, out=tmp_path / "b.jsonl", seed=7, **kw)
     c = generate(PROMPTS, out=tmp_path / "c.jsonl", seed=8, **kw)
@@ -103,7 +109,8 @@ def _cli(*args: str) -> list[str]:
 def test_resume_after_kill(tiny_dir, tmp_path):
     """A run killed with SIGKILL mid-way and resumed writes the same file and entropies as an uninterrupted one."""
     prompts = _write_prompts(tmp_path / "prompts.jsonl", [f"Problem {i}: count to {i}." for i in range(12)])
-    args = ["--model", str(tiny_dir), "--samples", "2", "--max-new-tokens", "12", "--seed", "5", "--quiet"]
+    args = ["--model", str(tiny_dir), "--samples", "2", "--max-new-tokens", "12", "--seed", "5", "--batch-size", "3",
+            "--quiet"]  # calls of 3 rows: most hold samples of two prompts
     killed = tmp_path / "killed.jsonl"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "reasongraph", "generate", str(prompts), "--out", str(killed),
@@ -130,16 +137,22 @@ def test_resume_after_kill(tiny_dir, tmp_path):
     assert got.keys() == want.keys() and all(np.array_equal(got[k], want[k]) for k in want)
 
 
-def test_resume_inside_a_batch_with_a_torn_line(tiny, tmp_path):
-    """Killed after writing one sample of a prompt's batch, mid-way through the next line: nothing lost, no twin."""
-    kw = {"model": tiny, "samples": 3, "max_new_tokens": 10, "seed": 1, "progress": False}
+@pytest.mark.parametrize("batch_size, kept, shard", [(None, 4, "00000001-000000"), (4, 3, "00000000-000000")])
+def test_resume_inside_a_batch_with_a_torn_line(tiny, tmp_path, batch_size, kept, shard):
+    """Killed after writing part of a call's samples, mid-way through the next line: nothing lost, no twin.
+
+    One prompt per call: prompt 1's s0 written, s1 torn, s2 missing. Calls of 4 rows: the first call holds
+    prompt 0's three samples (written) and prompt 1's s0 (torn).
+    """
+    kw = {"model": tiny, "samples": 3, "max_new_tokens": 10, "seed": 1, "batch_size": batch_size,
+          "progress": False}
     full = tmp_path / "full.jsonl"
     generate(PROMPTS, out=full, **kw)
     part = tmp_path / "part.jsonl"
     generate(PROMPTS, out=part, **kw)
     lines = part.read_bytes().splitlines(keepends=True)
-    part.write_bytes(b"".join(lines[:4]) + lines[4][:20])  # prompt 1: s0 written, s1 torn, s2 missing
-    (entropy_dir(part) / "00000001-000000.npz").unlink()
+    part.write_bytes(b"".join(lines[:kept]) + lines[kept][:20])
+    (entropy_dir(part) / f"{shard}.npz").unlink()
     records = generate(PROMPTS, out=part, **kw)
     assert [r["id"] for r in records] == ["0/s0", "0/s1", "0/s2", "1/s0", "1/s1", "1/s2"]
     assert part.read_bytes() == full.read_bytes()
@@ -156,6 +169,10 @@ def test_rerun_with_other_options_is_refused(tiny, tmp_path, capsys):
     with pytest.raises(Exception, match="without its manifest"):
         generate(PROMPTS, model=tiny, out=foreign, max_new_tokens=4, progress=False)
     assert manifest_path(out).is_file() and not manifest_path(foreign).exists()
+    manifest = json.loads(manifest_path(out).read_text())
+    manifest_path(out).write_text(json.dumps({**manifest, "version": 1}))  # an earlier reasongraph's run
+    with pytest.raises(Exception, match="samples differently .generate format version 1, now 2."):
+        generate(PROMPTS, model=tiny, out=out, samples=1, max_new_tokens=4, progress=False)
 
 
 def test_txt_prompts_and_records_that_score_reads(tiny, tiny_dir, tmp_path):

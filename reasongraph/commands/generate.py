@@ -43,7 +43,8 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
     s.add_argument("--prompt-format", choices=("raw", "chat"), default="raw",
                    help="raw: prompt tokens then the trace; chat: the tokenizer's chat template")
     s.add_argument("--batch-size", type=int, default=None, metavar="N",
-                   help="at most N samples per generate call (default: all samples of a prompt at once)")
+                   help="samples per generate call, taken in order across prompts (default: the samples of one "
+                        "prompt); on a CPU, 32-64 rows sample 2x the tokens/s of 8")
     add_quiet_option(p)
     p.set_defaults(run=run)
     return p
