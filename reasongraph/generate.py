@@ -485,12 +485,13 @@ def generate_rows(lm: Any, prompts: Sequence[Sequence[int]], *, seed: int, tempe
 
     rows = [tuple(int(t) for t in ids) for ids in prompts]
     distinct = list(dict.fromkeys(rows))
-    owner = torch.tensor([distinct.index(r) for r in rows], device=lm.device)
+    index = {r: i for i, r in enumerate(distinct)}
+    owner = torch.tensor([index[r] for r in rows], device=lm.device)
     with plain_sampling(lm, seed) as fixed:
         ids, mask = _left_padded(distinct, fixed["pad_token_id"], lm.device)
         kw = {}
         if ids.shape[1] > 1:
-            cache = _prompt_cache(lm.model, ids[:, :-1], mask[:, :-1])
+            cache = _prompt_cache(lm.model, ids[:, :-1], mask[:, :-1], ids.shape[1] + max_new_tokens)
             cache.reorder_cache(owner)  # an index_select on the batch axis: each row gets its prompt's cache
             kw[_cache_keyword(lm.model)] = cache
         seqs = lm.model.generate(ids[owner], attention_mask=mask[owner], temperature=float(temperature),
@@ -512,11 +513,30 @@ def _left_padded(prompts: list[tuple[int, ...]], pad: int, device: Any) -> tuple
     return ids.to(device), mask.to(device)
 
 
-def _prompt_cache(model: Any, ids: Any, mask: Any) -> Any:
-    """The KV cache of a left-padded batch, positions counted from each row's first real token (as generate)."""
+def _prompt_cache(model: Any, ids: Any, mask: Any, length: int) -> Any:
+    """The KV cache of a left-padded batch, positions counted from each row's first real token (as generate).
+
+    The cache is static, sized for ``length`` tokens, where transformers can build one: a dynamic cache
+    concatenates every layer's keys and values anew at each step, which on a CPU took 19% of a decoding step of
+    80 rows at 250 tokens and 59% at 160 rows (SmolLM2-135M; 1.43x and 2.2x slower than the static cache).
+    """
+    kw = {}
+    cache = _static_cache(model, length)
+    if cache is not None:
+        kw[_cache_keyword(model)] = cache
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **kw)
     return getattr(out, _cache_keyword(model))
+
+
+def _static_cache(model: Any, length: int) -> Any:
+    """A transformers ``StaticCache`` of ``length`` tokens; None where this transformers builds it otherwise."""
+    try:
+        from transformers import StaticCache
+
+        return StaticCache(config=model.config, max_cache_len=length)
+    except (ImportError, TypeError, ValueError):  # older releases also wanted the batch size, device and dtype
+        return None
 
 
 def _cache_keyword(model: Any) -> str:
