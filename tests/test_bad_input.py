@@ -15,7 +15,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -31,6 +30,8 @@ from reasongraph.errors import InputError
 from reasongraph.records import RecordReader
 from reasongraph.run_report import run_report_html
 from reasongraph.trace import Trace
+
+from conftest import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--model", "tiny-random"]
@@ -553,13 +554,11 @@ def _start(argv: list[str]) -> subprocess.Popen:
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
-def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 300) -> None:
-    """Until ``path`` exists (the writer holds the lock once its manifest is written)."""
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the writer never wrote its manifest"
-        time.sleep(0.05)
+def _wait_for_manifest(out: Path, proc: subprocess.Popen) -> None:
+    """Until the writer has written its manifest: it holds the run folder's lock from then on."""
+    if not wait_for((out / "manifest.json").exists, proc):
+        proc.kill()
+        pytest.fail(f"the writer never wrote its manifest: {proc.communicate()}")
 
 
 @pytest.fixture(scope="module")
@@ -576,7 +575,7 @@ def writers(tmp_path_factory):
 def test_a_second_writer_is_refused_and_the_first_writes_exact_rows(writers):
     out = writers["root"] / "shared"
     first = _start(_score_command(writers["data"], out))
-    _wait_for(out / "manifest.json", first)
+    _wait_for_manifest(out, first)
     first.send_signal(signal.SIGSTOP)  # hold it inside its run, lock taken, while the second one starts
     try:
         second = _start(_score_command(writers["data"], out))
@@ -611,7 +610,7 @@ def test_two_writers_started_together_never_both_write(writers):
 def test_the_lock_of_a_killed_writer_never_blocks_a_resume(writers):
     out = writers["root"] / "killed"
     first = _start(_score_command(writers["data"], out))
-    _wait_for(out / "manifest.json", first)
+    _wait_for_manifest(out, first)
     first.send_signal(signal.SIGKILL)
     first.communicate(timeout=60)
     assert (out / ".lock").exists()  # the lock file stays; the flock died with its process

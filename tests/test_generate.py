@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,8 @@ import pytest
 from reasongraph.cli import main
 from reasongraph.generate import (EntropyRecorder, entropy_dir, generate, load_policy_entropy, load_token_ids,
                                   manifest_path)
+
+from conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPTS = ["Question: what is 17 * 23? Let us think step by step. First,", "A short poem about the sea:\n"]
@@ -115,14 +116,8 @@ def test_resume_after_kill(tiny_dir, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "reasongraph", "generate", str(prompts), "--out", str(killed),
                              *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
-    n_at_kill = 0
-    while time.monotonic() < deadline and proc.poll() is None:
-        n_at_kill = killed.read_bytes().count(b"\n") if killed.exists() else 0
-        if n_at_kill >= 3:
-            proc.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.02)
+    if wait_for(lambda: killed.exists() and killed.read_bytes().count(b"\n") >= 3, proc):
+        proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
     n_written = killed.read_bytes().count(b"\n")

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,8 @@ from reasongraph.storage import JsonlAppender, atomic_write, atomic_write_json, 
 from reasongraph.trace_cache import TraceCache
 from reasongraph.segment import Step
 from reasongraph.trace import Trace
+
+from conftest import wait_for
 
 OPTIONS = {"input": "/data/x.jsonl", "k": 200, "layers": (0.9,), "model": "m"}
 
@@ -110,9 +111,7 @@ def test_appends_survive_sigkill(tmp_path: Path):
             i += 1
     """)
     proc = subprocess.Popen([sys.executable, "-c", child], cwd=Path(__file__).parents[1])
-    deadline = time.monotonic() + 20
-    while (not p.exists() or p.stat().st_size < 200_000) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_for(lambda: p.exists() and p.stat().st_size >= 200_000, proc, timeout=20)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     repair_jsonl(p)

@@ -78,8 +78,9 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
                         "engine resumes on the other")
     r.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="with --engine ray: the cluster to join, host:port or auto (default: RAY_ADDRESS, else the "
-                        "cluster this machine joined with 'ray start', else a new local Ray instance). On a cluster of several nodes the trace cache (--cache-dir, default "
-                        "DIR/traces) must be an absolute path on a filesystem every node mounts (NFS, Lustre...)")
+                        "cluster this machine joined with 'ray start', else a new local Ray instance). On a cluster "
+                        "of several nodes the trace cache (--cache-dir, default DIR/traces) must be an absolute path "
+                        "on a filesystem every node mounts (NFS, Lustre...)")
     r.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="with --engine ray: extraction workers, each holding one model (default: one per GPU, one "
                         "per node without GPUs)")
