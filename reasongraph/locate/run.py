@@ -22,7 +22,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +35,7 @@ from reasongraph.locate.inputs import read_texts
 from reasongraph.locate.pair import ModelSlot, check_pair, describe, release
 from reasongraph.locate.passes import lens, make_plan, own_pass, patch_pass, temperature_fit
 from reasongraph.locate.result import LocusData, strict_json, summarize_scope
-from reasongraph.locate.similarity import knn_overlap, linear_cka, procrustes_residual, spectral_entropy
+from reasongraph.locate.similarity import similarity_profile
 from reasongraph.locate.store import LayerStore
 from reasongraph.validate import check_int, check_number, check_path_writable
 
@@ -231,7 +231,9 @@ def _phases(slots: tuple[ModelSlot, ModelSlot], items: list, store: LayerStore, 
     summaries = []
     for name, texts in scopes.items():
         with clock("similarity_s"):
-            similarity = _similarity(store, plan.lens_layers, data.sample_rows(texts), k)
+            rows = data.sample_rows(texts)
+            similarity = similarity_profile(((store.read(f"A.sample.{layer}", rows),
+                                              store.read(f"B.sample.{layer}", rows)) for layer in plan.lens_layers), k)
         summaries.append(summarize_scope(data, texts, name=name, similarity=similarity, temperature=fits[name],
                                          n_boot=n_boot, ci=ci, seed=seed))
     n_pred = sum(x.size for x in own_a)
@@ -260,21 +262,6 @@ def _scopes(items: list) -> dict[str, np.ndarray]:
     if len(groups) > 1 or (groups and any(it.group is None for it in items)):
         for g in groups:
             out[g if g != "all" else "group all"] = np.array([i for i, it in enumerate(items) if it.group == g])
-    return out
-
-
-def _similarity(store: LayerStore, layers: Sequence[int], rows: np.ndarray, k: int) -> dict[str, list[float]]:
-    """CKA, Procrustes, k-NN overlap and both spectral entropies per layer, one layer of each model in memory."""
-    out: dict[str, list[float]] = {key: [] for key in ("cka", "procrustes", "knn_overlap", "spectral_entropy_A",
-                                                       "spectral_entropy_B")}
-    for layer in layers:
-        xa, xb = store.read(f"A.sample.{layer}", rows), store.read(f"B.sample.{layer}", rows)
-        ok = len(rows) >= 2
-        out["cka"].append(linear_cka(xa, xb) if ok else math.nan)
-        out["procrustes"].append(procrustes_residual(xa, xb) if ok else math.nan)
-        out["knn_overlap"].append(knn_overlap(xa, xb, k))
-        out["spectral_entropy_A"].append(spectral_entropy(xa) if ok else math.nan)
-        out["spectral_entropy_B"].append(spectral_entropy(xb) if ok else math.nan)
     return out
 
 

@@ -9,12 +9,13 @@ These are the HRSA measures (arXiv 2601.21192): after RL they stay high if RL le
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 
 from reasongraph.erank import effective_rank
 
-__all__ = ["KNN_CHUNK", "knn_overlap", "linear_cka", "procrustes_residual", "spectral_entropy"]
+__all__ = ["KNN_CHUNK", "knn_overlap", "linear_cka", "procrustes_residual", "similarity_profile", "spectral_entropy"]
 
 KNN_CHUNK = 512  # rows of the distance matrix held at once: 512 x 4,096 float64 is 16 MiB
 
@@ -109,3 +110,19 @@ def spectral_entropy(X: np.ndarray) -> float:
     """
     erank = effective_rank(np.asarray(X, dtype=np.float64), center=True)
     return math.log(erank) if math.isfinite(erank) else math.nan
+
+
+def similarity_profile(layers: Iterable[tuple[np.ndarray, np.ndarray]], k: int = 10) -> dict[str, list[float]]:
+    """Per layer, from (A's states, B's states) on the same tokens: cka, procrustes, knn_overlap,
+    spectral_entropy_A and spectral_entropy_B (NaN where fewer than two tokens). ``layers`` may be a generator,
+    so that one layer of each model is in memory at a time."""
+    out: dict[str, list[float]] = {key: [] for key in ("cka", "procrustes", "knn_overlap", "spectral_entropy_A",
+                                                       "spectral_entropy_B")}
+    for xa, xb in layers:
+        ok = len(xa) >= 2
+        out["cka"].append(linear_cka(xa, xb) if ok else math.nan)
+        out["procrustes"].append(procrustes_residual(xa, xb) if ok else math.nan)
+        out["knn_overlap"].append(knn_overlap(xa, xb, k))
+        out["spectral_entropy_A"].append(spectral_entropy(xa) if ok else math.nan)
+        out["spectral_entropy_B"].append(spectral_entropy(xb) if ok else math.nan)
+    return out
