@@ -254,8 +254,9 @@ def entropy_at_temperatures(model: Any, hidden: Any, temperatures: Any, *, tile_
         states: list[tuple | None] = [None] * len(temps)
         for j in range(0, vocab, cols):
             z = tile_logits(model, hidden[a:a + rows], j, min(j + cols, vocab))
+            scaled = torch.empty_like(z)  # one buffer per tile, overwritten by each temperature's statistics
             for k, t in enumerate(temps):
-                stats = _tile_stats(z / t)
+                stats = _tile_stats(torch.mul(z, 1.0 / t, out=scaled))
                 states[k] = stats if states[k] is None else _merge(states[k], stats)
         for k, (_, total, e_dot_s) in enumerate(states):
             out[a:a + rows, k] = total.log() - e_dot_s / total

@@ -176,6 +176,15 @@ def test_pairs_that_differ_are_refused_before_any_work(base):
         locus(base, base, TEXTS[:2], patch_stride=0)
     with pytest.raises(InputError, match="no such|not found"):
         locus(base, base, "missing.jsonl")
+    with pytest.raises(InputError, match="no such|not found"):
+        locus(base, base, ["a text", "missing.jsonl"][1:])  # a data file's name is a path, even in a list
+    with pytest.raises(InputError, match="mixes paths and texts"):
+        locus(base, base, ["a text", "missing.jsonl"])
+
+
+def test_long_one_line_texts_are_texts(base):
+    text = "A long line of reasoning " * 20  # longer than a file name may be
+    assert locus(base, base, [text, text], n_boot=10).data["n_texts"] == 2
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from reasongraph.locate.depth import lens_profile, locus_layer
 from reasongraph.locate.patching import half_drop_layer, late_share, patch_profile
 from reasongraph.locate.similarity import knn_overlap, linear_cka, procrustes_residual, spectral_entropy
 from reasongraph.locate.store import LayerStore
-from reasongraph.locate.temperature import TEMPERATURE_GRID, fit_temperature
+from reasongraph.locate.temperature import fit_temperature
 from reasongraph.locate.where import text_profile
 from reasongraph.stats import holm
 
@@ -124,15 +124,24 @@ def _softmax_entropy(z, t):
 def test_temperature_fit_recovers_a_pure_temperature_and_explains_little_else():
     rng = np.random.default_rng(0)
     z = rng.normal(size=(80, 50)) * 3
-    grid = np.array(TEMPERATURE_GRID)
-    table = np.stack([_softmax_entropy(z, t) for t in grid], 1)
-    fit = fit_temperature(_softmax_entropy(z, 0.6), grid, table, lambda t: _softmax_entropy(z, t))
+    calls = []
+
+    def entropies_at(temps):
+        calls.append(len(temps))
+        return np.stack([_softmax_entropy(z, t) for t in temps], 1)
+
+    fit = fit_temperature(_softmax_entropy(z, 0.6), entropies_at, baseline_entropy=_softmax_entropy(z, 1.0))
     assert fit["t_star"] == pytest.approx(0.6, abs=1e-5) and fit["share_explained"] == pytest.approx(1.0, abs=1e-9)
+    assert calls == [17, 13, 9, 3, 1] and not fit["at_grid_edge"]  # three grids and the polish: five head passes
     # B lowers the entropy of half the tokens only: no single temperature explains it
     target = _softmax_entropy(z, 1.0)
     target[:40] = _softmax_entropy(z[:40], 0.3)
-    fit = fit_temperature(target, grid, table, lambda t: _softmax_entropy(z, t))
+    fit = fit_temperature(target, entropies_at, baseline_entropy=_softmax_entropy(z, 1.0))
     assert 0.1 < fit["share_explained"] < 0.8 and 0.3 < fit["t_star"] < 1.0
+    dense = np.geomspace(0.2, 2.0, 2001)  # the grid search found the global minimum on a dense grid
+    sse = ((entropies_at(dense) - target[:, None]) ** 2).sum(0)
+    assert fit["t_star"] == pytest.approx(dense[np.argmin(sse)], rel=2e-3)
+    assert fit["sse_t_star"] <= sse.min() + 1e-9
 
 
 def test_where_in_the_text_by_hand():

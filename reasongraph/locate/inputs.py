@@ -103,8 +103,11 @@ def _are_strings(sources: Sequence[Any]) -> bool:
             return True
         if len(s) > 4096 or "\n" in s:
             return False
-        return Path(s).expanduser().exists() or (not any(c.isspace() for c in s)
-                                                 and s.lower().endswith(_DATA_SUFFIXES))
+        try:
+            exists = Path(s).expanduser().exists()
+        except (OSError, ValueError):  # a name too long for the filesystem, a NUL byte: a text
+            return False
+        return exists or (not any(c.isspace() for c in s) and s.lower().endswith(_DATA_SUFFIXES))
     kinds = {path_like(s) for s in sources}
     if len(kinds) > 1:
         raise InputError(f"{opt('texts')} mixes paths and texts; give a list of one or the other")

@@ -22,7 +22,7 @@ import numpy as np
 from reasongraph.locate.capture import capture_residuals, decoder_output, start_at
 from reasongraph.locate.head import residual_entropy, residual_entropy_grid
 from reasongraph.locate.store import LayerStore
-from reasongraph.locate.temperature import TEMPERATURE_GRID, fit_temperature
+from reasongraph.locate.temperature import fit_temperature
 from reasongraph.vocab_entropy import entropy_tensors
 
 __all__ = ["Plan", "lens", "make_plan", "own_pass", "patch_pass", "strided_layers", "temperature_fit"]
@@ -126,34 +126,44 @@ def lens(lm: Any, store: LayerStore, tag: str, plan: Plan) -> np.ndarray:
                      for layer in plan.lens_layers]) if plan.lens_layers else np.zeros((0, 0))
 
 
-def patch_pass(lm: Any, inputs: Sequence[Sequence[int]], plan: Plan, store: LayerStore, source: str
+def patch_pass(lm: Any, inputs: Sequence[Sequence[int]], plan: Plan, store: LayerStore, source: str, *,
+               own: str | None = None, own_entropy: Sequence[np.ndarray] | None = None
                ) -> tuple[np.ndarray, dict[str, float]]:
     """``lm`` run from model ``source``'s h_l at each patch layer l, on every text's full sequence.
 
-    Returns the (n_patch_layers, n_texts) sums of the predicted tokens' entropies, and the seconds spent on the
-    head swap (l = L: only the final norm and head run) and on the other layers.
+    With ``own`` (``lm``'s own tag in the store) and ``own_entropy`` (its own pass's entropies), a text whose state
+    at l is bitwise the same in both models is not run: ``lm`` would compute exactly its own pass (shared
+    embeddings, or layers before a change). Returns the (n_patch_layers, n_texts) sums of the predicted tokens'
+    entropies, and {"head_swap", "patch"} (seconds: the head swap at l = L, the other layers) with "runs" and
+    "skipped" (patched runs done and saved).
     """
     import torch
 
     sums = np.zeros((len(plan.patch_layers), len(inputs)))
-    seconds = {"head_swap": 0.0, "patch": 0.0}
+    stats = {"head_swap": 0.0, "patch": 0.0, "runs": 0, "skipped": 0}
     for j, layer in enumerate(plan.patch_layers):
         started = time.perf_counter()
         for i, input_ids in enumerate(inputs):
-            state = torch.from_numpy(store.block(f"{source}.full.{layer}", i)).to(lm.device, lm.dtype)[None]
+            state = store.block(f"{source}.full.{layer}", i)
+            if own is not None and own_entropy is not None and np.array_equal(state,
+                                                                             store.block(f"{own}.full.{layer}", i)):
+                sums[j, i] = own_entropy[i].sum()
+                stats["skipped"] += 1
+                continue
             ids = _ids(lm, input_ids)
-            with torch.inference_mode(), start_at(lm.model, layer, state):
+            with torch.inference_mode(), start_at(lm.model, layer, torch.from_numpy(state).to(lm.device,
+                                                                                               lm.dtype)[None]):
                 sums[j, i] = _entropies(lm, decoder_output(lm.model, ids)[0], ids, plan.starts[i],
                                         plan.temperature).sum()
-        seconds["head_swap" if layer == plan.n_layers else "patch"] += time.perf_counter() - started
-    return sums, seconds
+            stats["runs"] += 1
+        stats["head_swap" if layer == plan.n_layers else "patch"] += time.perf_counter() - started
+    return sums, stats
 
 
-def temperature_fit(lm: Any, store: LayerStore, tag: str, plan: Plan, rows: np.ndarray, target: np.ndarray) -> dict:
+def temperature_fit(lm: Any, store: LayerStore, tag: str, plan: Plan, rows: np.ndarray, target: np.ndarray,
+                    baseline: np.ndarray) -> dict:
     """The temperature t on ``lm``'s last-layer logits (its own trunk ``tag``) whose entropies best match
-    ``target`` on the sampled ``rows`` (:func:`reasongraph.locate.temperature.fit_temperature`)."""
+    ``target`` on the sampled ``rows`` (:func:`reasongraph.locate.temperature.fit_temperature`); ``baseline`` is
+    ``lm``'s own entropy of those tokens at the analysis temperature."""
     h = store.read(f"{tag}.sample.{plan.n_layers}", rows)
-    grid = np.asarray(TEMPERATURE_GRID)
-    table = residual_entropy_grid(lm, h, grid)
-    return fit_temperature(target, grid, table, lambda t: residual_entropy(lm, h, temperature=t),
-                           baseline=plan.temperature)
+    return fit_temperature(target, lambda temps: residual_entropy_grid(lm, h, temps), baseline_entropy=baseline)

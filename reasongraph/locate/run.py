@@ -205,14 +205,14 @@ def _phases(slots: tuple[ModelSlot, ModelSlot], items: list, store: LayerStore, 
         own_b = own_pass(lm, inputs, plan, store, "B")
     with clock("lens_s"):
         lens_b = lens(lm, store, "B", plan)
-    patch_ab, seconds = patch_pass(lm, inputs, plan, store, "A")
-    clock.add(head_swap_s=seconds["head_swap"], patch_s=seconds["patch"])
+    patch_ab, stats_ab = patch_pass(lm, inputs, plan, store, "A", own="B", own_entropy=own_b)
+    clock.add(head_swap_s=stats_ab["head_swap"], patch_s=stats_ab["patch"])
     release(slot_b, lm)
 
     with clock("load_s"):
         lm = slot_a.load()
-    patch_ba, seconds = patch_pass(lm, inputs, plan, store, "B")
-    clock.add(head_swap_s=seconds["head_swap"], patch_s=seconds["patch"])
+    patch_ba, stats_ba = patch_pass(lm, inputs, plan, store, "B", own="A", own_entropy=own_a)
+    clock.add(head_swap_s=stats_ba["head_swap"], patch_s=stats_ba["patch"])
     with clock("lens_s"):
         lens_a_on_b = lens(lm, store, "B", plan)
     onsets = [np.array([s.start_token - (1 if e.prompt_len == 0 else 0)
@@ -225,7 +225,7 @@ def _phases(slots: tuple[ModelSlot, ModelSlot], items: list, store: LayerStore, 
     with clock("temperature_s"):
         for name, texts in scopes.items():
             rows = data.sample_rows(texts)
-            fits[name] = temperature_fit(lm, store, "A", plan, rows, lens_b[-1, rows])
+            fits[name] = temperature_fit(lm, store, "A", plan, rows, lens_b[-1, rows], lens_a[-1, rows])
     release(slot_a, lm)
 
     summaries = []
@@ -239,6 +239,10 @@ def _phases(slots: tuple[ModelSlot, ModelSlot], items: list, store: LayerStore, 
     n_pred = sum(x.size for x in own_a)
     notes = [f"The lens, the similarities and the temperature fit read a seeded sample of {data.sample_text.size} "
              f"of the {n_pred} predicted tokens (seed {seed}); patching and the text measures read all of them."]
+    skipped = stats_ab["skipped"] + stats_ba["skipped"]
+    if skipped:
+        notes.append(f"{skipped} of {skipped + stats_ab['runs'] + stats_ba['runs']} patched runs were not run: the "
+                     "two models' states at that split were the same, so each would have been the model's own pass.")
     if any(abs(s["summary"]["drop"] or 0) < 1e-3 for s in summaries):
         notes.append("A drop D under 0.001 nats: the shares divide by D and are unstable there.")
     return {"scopes": summaries, "notes": notes}, [desc_a, desc_b], plan, clock.seconds
