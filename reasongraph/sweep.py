@@ -49,7 +49,7 @@ from reasongraph.errors import InputError, opt
 from reasongraph.law_forecast import forecast_entropy_law
 from reasongraph.probe import ExplorationProbe
 from reasongraph.signals import entropy_performance_fit
-from reasongraph.storage import atomic_write, atomic_write_json, read_json
+from reasongraph.storage import atomic_write, atomic_write_json, read_json, strict_json
 from reasongraph.trainer_layouts import checkpoint_folders
 
 log = logging.getLogger("reasongraph")
@@ -422,19 +422,5 @@ def write_sweep(result: SweepResult, out: str | os.PathLike) -> Path:
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    text = "".join(json.dumps(_jsonable(r), ensure_ascii=False) + "\n" for r in rows)
+    text = "".join(json.dumps(strict_json(r), ensure_ascii=False) + "\n" for r in rows)
     atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-
-
-def _jsonable(value: Any) -> Any:
-    """NaN and infinities as null (strict JSON), numpy scalars as Python numbers."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-

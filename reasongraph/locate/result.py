@@ -22,7 +22,7 @@ from reasongraph.locate.depth import lens_profile, locus_layer
 from reasongraph.locate.patching import patch_profile
 from reasongraph.locate.where import text_profile
 
-__all__ = ["LocusData", "strict_json", "summarize_scope"]
+__all__ = ["LocusData", "summarize_scope"]
 
 
 @dataclass
@@ -115,16 +115,3 @@ def summarize_scope(data: LocusData, texts: np.ndarray, *, name: str, similarity
         "onset_drop_gap_ci_high": text["onset_minus_other_ci"][1]}
     return {"name": name, "n_texts": int(len(texts)), "n_tokens": int(n_pred.sum()), "n_sampled": int(rows.size),
             "summary": summary, "layers": layers, "splits": splits, "temperature": dict(temperature), "text": text}
-
-
-def strict_json(value: object) -> object:
-    """``value`` with NaN and infinities as None and numpy values as Python values, recursively: strict JSON."""
-    if isinstance(value, dict):
-        return {str(k): strict_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [strict_json(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -34,9 +34,10 @@ from reasongraph.errors import InputError, opt
 from reasongraph.locate.inputs import read_texts
 from reasongraph.locate.pair import ModelSlot, check_pair, describe, release
 from reasongraph.locate.passes import lens, make_plan, own_pass, patch_pass, temperature_fit
-from reasongraph.locate.result import LocusData, strict_json, summarize_scope
+from reasongraph.locate.result import LocusData, summarize_scope
 from reasongraph.locate.similarity import similarity_profile
 from reasongraph.locate.store import LayerStore
+from reasongraph.storage import strict_json
 from reasongraph.validate import check_int, check_number, check_path_writable
 
 log = logging.getLogger("reasongraph")
@@ -211,6 +212,9 @@ def _phases(slots: tuple[ModelSlot, ModelSlot], items: list, store: LayerStore, 
 
     with clock("load_s"):
         lm = slot_a.load()
+    if lm.identity() != desc_a["identity"]:
+        raise InputError(f"{opt('a')} ({slot_a.name}) loaded again is another model than the first time "
+                         f"({lm.identity()} against {desc_a['identity']})")
     patch_ba, stats_ba = patch_pass(lm, inputs, plan, store, "B", own="A", own_entropy=own_a)
     clock.add(head_swap_s=stats_ba["head_swap"], patch_s=stats_ba["patch"])
     with clock("lens_s"):

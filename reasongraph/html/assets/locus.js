@@ -83,21 +83,10 @@
   // one chart of a stack: its title, y-axis, series [{key, label, color, value, lo, hi}], optional reference line
   function chart(svg, title, series, xs, X, top, W, opts) {
     opts = opts || {};
-    var g = sv("g", null, "rg-locus-chart"), bottom = top + CHART_H, all = [];
+    var g = sv("g", null, "rg-locus-chart"), all = [];
     g.setAttribute("data-chart", opts.key || title);
     series.forEach(function (s) { all = all.concat(list(s.value), list(s.lo), list(s.hi)); });
-    if (isNum(opts.ref)) all.push(opts.ref);
-    var ext = C.extent(all) || [0, 1], lo = ext[0], hi = ext[1];
-    if (hi === lo) { lo -= Math.abs(lo) * 0.1 || 0.5; hi += Math.abs(hi) * 0.1 || 0.5; }
-    var pad = (hi - lo) * 0.08, y1 = top + 18, y2 = bottom - 4;
-    lo -= pad; hi += pad;
-    function Y(v) { return y2 - (y2 - y1) * (v - lo) / (hi - lo); }
-    g.appendChild(sv("rect", { x: L, y: y1, width: W - L - R, height: y2 - y1 }, "rg-plot-bg"));
-    [lo + pad, (lo + hi) / 2, hi - pad].forEach(function (v) {
-      g.appendChild(sv("line", { x1: L, x2: W - R, y1: Y(v), y2: Y(v) }, "rg-grid"));
-      g.appendChild(svText(L - 6, Y(v) + 3.5, fmt(v), "rg-axis-tick", "end"));
-    });
-    if (isNum(opts.ref)) g.appendChild(sv("line", { x1: L, x2: W - R, y1: Y(opts.ref), y2: Y(opts.ref) }, "rg-ck-one"));
+    var Y = C.yAxis(g, all, { left: L, right: W - R, top: top + 18, bottom: top + CHART_H - 4 }, opts.ref);
     g.appendChild(svText(L + 4, top + 11, clip(title, Math.floor((W - L) / 6.4)), "rg-axis-label"));
     var lx = W - R;
     series.slice().reverse().forEach(function (s) {
