@@ -132,5 +132,11 @@ def format_locus(data: dict) -> str:
                  f"{fmt(sp['late_share'][i])} {fmt_ci(sp['late_share_ci_low'][i], sp['late_share_ci_high'][i])}"]
                 for i, layer in enumerate(sp["layer"])]
         lines += ["", text_table(["split", "E(A to l, B)", "E(B to l, A)", "late share"], body)]
-    lines += [""] + [f"note: {n}" for n in data["notes"]]
+    mem, t = data["memory"], data["timings"]
+    above = None if None in (mem["peak_rss_mib"], mem["rss_start_mib"]) else mem["peak_rss_mib"] - mem["rss_start_mib"]
+    lines += ["", f"peak memory {fmt(mem['peak_rss_mib'])} MiB ({fmt(above)} MiB "
+              f"above the start) for models of {fmt(mem['model_mib'])} MiB; {fmt(t['total_s'])} s in all (passes "
+              f"{fmt(t.get('passes_s'))}, head swap {fmt(t.get('head_swap_s'))}, patching {fmt(t.get('patch_s'))}, "
+              f"lens {fmt(t.get('lens_s'))}, temperature {fmt(t.get('temperature_s'))})"]
+    lines += [f"note: {n}" for n in data["notes"]]
     return "\n".join(lines)
