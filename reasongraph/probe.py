@@ -26,7 +26,8 @@ What one :meth:`ExplorationProbe.measure` does, with the model in eval mode and 
      reference answers are given, and then ``cov_logp_adv``, Cui et al.'s covariance over sampled tokens of
      ln pi(a_t) and the GRPO advantage of the token's sample, with ``zero_adv_groups`` of ``n_adv_groups``
      prompts whose samples all scored alike (:mod:`reasongraph.entropy_dynamics`); ``tokens_mean`` (generated
-     tokens per sample, the final EOS not counted), ``n_samples``, ``n_scored`` (samples with text to score) and ``seconds``.
+     tokens per sample, the final EOS not counted), ``n_samples``, ``n_scored`` (samples with text to score) and
+     ``seconds``.
 
 The reference is fixed by the first measurement (:attr:`ExplorationProbe.clusterer_`,
 :attr:`ExplorationProbe.forking_threshold_`): its step vectors fit the KMeans whose nodes every later walk is
