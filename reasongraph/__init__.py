@@ -43,6 +43,7 @@ _EXPORTS = {
     "ScoredRun": "reasongraph.runs",
     "compare_groups": "reasongraph.compare",
     "write_run_report": "reasongraph.run_report",
+    "locus": "reasongraph.locate.run",
     "InputError": "reasongraph.errors",
 }
 

@@ -1,4 +1,5 @@
-"""The ``reasongraph`` command line: ``analyze``, ``score``, ``compare``, ``html``, ``generate`` and ``sweep``.
+"""The ``reasongraph`` command line: ``analyze``, ``score``, ``compare``, ``html``, ``generate``, ``sweep`` and
+``locus``.
 
 Each subcommand lives in ``reasongraph/commands/<name>.py`` with ``add_parser(subparsers)`` and ``run(args)``.
 Building the parser imports nothing heavy, so ``reasongraph --help`` answers at once; a command imports torch or
@@ -13,7 +14,7 @@ import sys
 import warnings
 from importlib import import_module
 
-COMMANDS = ("analyze", "score", "compare", "html", "generate", "sweep")
+COMMANDS = ("analyze", "score", "compare", "html", "generate", "sweep", "locus")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -23,8 +23,11 @@ What one :meth:`ExplorationProbe.measure` does, with the model in eval mode and 
      revisits a node);
    - samples: ``distinct_walk_share`` (per prompt, distinct collapsed walks / scored samples; mean over prompts);
    - ``accuracy`` (share of all samples whose answer matches the prompt's reference, :func:`is_correct`) when
-     reference answers are given; ``tokens_mean`` (generated tokens per sample, the final EOS not counted),
-     ``n_samples``, ``n_scored`` (samples with text to score) and ``seconds``.
+     reference answers are given, and then ``cov_logp_adv``, Cui et al.'s covariance over sampled tokens of
+     ln pi(a_t) and the GRPO advantage of the token's sample, with ``zero_adv_groups`` of ``n_adv_groups``
+     prompts whose samples all scored alike (:mod:`reasongraph.entropy_dynamics`); ``tokens_mean`` (generated
+     tokens per sample, the final EOS not counted), ``n_samples``, ``n_scored`` (samples with text to score) and
+     ``seconds``.
 
 The reference is fixed by the first measurement (:attr:`ExplorationProbe.clusterer_`,
 :attr:`ExplorationProbe.forking_threshold_`): its step vectors fit the KMeans whose nodes every later walk is
@@ -51,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from reasongraph.entropy_dynamics import logprob_sums, sample_covariance
 from reasongraph.errors import InputError, opt
 from reasongraph.signals import LOW_ENTROPY
 from reasongraph.validate import check_int, check_number
@@ -61,7 +65,8 @@ __all__ = ["METRICS", "ExplorationProbe", "Measurement", "is_correct", "live_mod
 
 #: The summary of one measurement, in the order tables print it.
 METRICS = ("H_mean", "H_low_share", "forking_share_ref", "erank_window", "erv", "revisits_per_step",
-           "loop_exists_share", "distinct_walk_share", "accuracy", "tokens_mean", "n_samples", "n_scored", "seconds")
+           "loop_exists_share", "distinct_walk_share", "accuracy", "cov_logp_adv", "zero_adv_groups", "n_adv_groups",
+           "tokens_mean", "n_samples", "n_scored", "seconds")
 
 _NUMBER = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)")
 
@@ -243,7 +248,7 @@ class ExplorationProbe:
                 "forking_share_ref": float(np.mean(h >= self.forking_threshold_)) if h.size else math.nan,
                 "erank_window": erank_window(X, self.window),
                 "erv": erank_dynamics(X, stride=self.stride)[0],
-                **graph, "walk": walk, "scored": True}
+                **graph, **logprob_sums(trace.logprob), "walk": walk, "scored": True}
 
 
 def summarize(rows: Sequence[dict]) -> dict[str, float]:
@@ -267,7 +272,7 @@ def summarize(rows: Sequence[dict]) -> dict[str, float]:
             "erv": mean("erv"), "revisits_per_step": mean("revisits_per_step"),
             "loop_exists_share": float(np.mean([r["loop_exists"] for r in walked])) if walked else math.nan,
             "distinct_walk_share": float(np.mean(shares)) if shares else math.nan,
-            "accuracy": float(np.mean(correct)) if correct else math.nan,
+            "accuracy": float(np.mean(correct)) if correct else math.nan, **sample_covariance(rows),
             "tokens_mean": mean("n_tokens"), "n_samples": len(rows), "n_scored": len(scored)}
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from reasongraph.errors import InputError
 
-__all__ = ["JsonlAppender", "atomic_write", "atomic_write_json", "file_sha256", "fsync_dir", "read_json",
+__all__ = ["JsonlAppender", "atomic_write", "atomic_write_json", "file_sha256", "fsync_dir", "read_json", "strict_json",
            "read_jsonl", "repair_jsonl"]
 
 
@@ -62,6 +62,22 @@ def atomic_write_json(path: str | Path, obj: Any) -> Path:
     """Write ``obj`` as indented JSON, atomically."""
     data = (json.dumps(obj, indent=2, sort_keys=False, allow_nan=True) + "\n").encode("utf-8")
     return atomic_write(path, lambda p: p.write_bytes(data))
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` made strict JSON, recursively: NaN and infinities as None, NumPy scalars and arrays as Python
+    values (through their ``tolist``), tuples as lists."""
+    import math
+
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def read_json(path: str | Path, what: str = "JSON file") -> Any:

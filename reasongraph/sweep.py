@@ -10,7 +10,12 @@ clustering and forking threshold fixed by the first) and frees it before the nex
   R = -a·exp(H) + b is fit by least squares of R on exp(H), H being the probe's ``H_mean``; :func:`fit_entropy_law`
   gives a, b and the predicted ceiling b - a (the accuracy at H = 0) with t intervals from the least-squares
   covariance. R is ``accuracy`` (the probe's samples against reference answers of the prompts file) and/or a
-  reward the trainer logged (``reward_field``, read from each checkpoint's ``trainer_state.json``);
+  reward the trainer logged (``reward_field``, read from each checkpoint's ``trainer_state.json``). With at
+  least 6 checkpoints the law is also fit on the first third alone and its forecast of the rest is scored
+  (:mod:`reasongraph.law_forecast`);
+- **the entropy dynamics** (Cui et al.): with reference answers, each checkpoint's covariance over its sampled
+  tokens of ln pi(a_t) and the GRPO advantage (``cov_logp_adv``, :mod:`reasongraph.entropy_dynamics`), beside
+  the change of H_mean to the next checkpoint (``H_change_next``), whose sign it predicts;
 - **the collapse ratios** of each checkpoint against the first, paired by prompt
   (:func:`reasongraph.collapse.collapse_table`): token_collapse = 1 - ratio of H_mean, hidden_collapse = 1 - ratio
   of erank_window, and their difference, with paired bootstrap intervals. The seed question's picture: does token
@@ -39,10 +44,13 @@ from typing import Any
 
 import numpy as np
 
+from reasongraph.entropy_dynamics import entropy_changes
 from reasongraph.errors import InputError, opt
+from reasongraph.law_forecast import forecast_entropy_law
 from reasongraph.probe import ExplorationProbe
 from reasongraph.signals import entropy_performance_fit
-from reasongraph.storage import atomic_write, atomic_write_json, read_json
+from reasongraph.storage import atomic_write, atomic_write_json, read_json, strict_json
+from reasongraph.trainer_layouts import checkpoint_folders
 
 log = logging.getLogger("reasongraph")
 
@@ -102,6 +110,8 @@ class SweepResult:
     laws : {R field: :class:`EntropyLaw`} for each accuracy or reward column with enough checkpoints.
     collapse : the level-collapse table of the last checkpoint against the first (``CollapseTable.as_dict()``).
     options : the probe's and the sweep's settings.
+    forecasts : {R field: the law fit on the first third of the checkpoints and its forecast of the rest}
+        (:func:`reasongraph.law_forecast.forecast_entropy_law`; only with at least 6 checkpoints).
     """
 
     rows: list[dict]
@@ -109,18 +119,22 @@ class SweepResult:
     laws: dict[str, EntropyLaw]
     collapse: dict | None
     options: dict
+    forecasts: dict[str, dict] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------- the inputs, checked before any model loads
 def find_checkpoints(paths: Sequence[str | os.PathLike]) -> list[Checkpoint]:
     """The checkpoints named by ``paths``, ordered by training step, each checked to be a loadable model.
 
-    A path is a saved model folder, or a run folder whose ``checkpoint-<step>`` subfolders are taken. A model's
-    step is ``global_step`` in its ``trainer_state.json``, else the number in its folder name ``checkpoint-<N>``.
+    A path is a saved model folder, or a run folder whose checkpoint folders are taken: ``checkpoint-<step>`` (the
+    Hugging Face Trainer), ``global_step_<step>/actor/huggingface`` (verl, after its model merger) or
+    ``global_step<step>_hf`` (OpenRLHF); see :mod:`reasongraph.trainer_layouts`. A model's step is
+    ``global_step`` in its ``trainer_state.json``, else the number in its folder's name.
 
     Raises
     ------
-    InputError : no path; a path that is neither a model folder nor a run folder of checkpoints; a model folder
+    InputError : no path; a path that is neither a model folder nor a run folder of checkpoints; a trainer's own
+        pickled checkpoint (the message gives the command that exports it); a model folder
         without safetensors weights or a tokenizer; a checkpoint whose step is unknown; two checkpoints at one
         step; checkpoints of different architectures.
     """
@@ -133,14 +147,7 @@ def find_checkpoints(paths: Sequence[str | os.PathLike]) -> list[Checkpoint]:
         path = Path(raw).expanduser()
         if not path.is_dir():
             raise InputError(f"checkpoint {os.fspath(raw)!r}: {'not a folder' if path.exists() else 'no such folder'}")
-        if (path / "config.json").is_file():
-            found.append(_checkpoint(path))
-            continue
-        inner = sorted(p for p in path.iterdir() if p.is_dir() and _CHECKPOINT_NAME.fullmatch(p.name))
-        if not inner:
-            raise InputError(f"checkpoint {os.fspath(raw)!r}: {path} is not a model (no config.json) and holds no "
-                             "checkpoint-<step> folders")
-        found.extend(_checkpoint(p) for p in inner)
+        found.extend(_checkpoint(folder, step) for folder, step in checkpoint_folders(path))
     found = sorted({c.path.resolve(): c for c in found}.values(), key=lambda c: c.step)  # a folder named twice
     for before, after in zip(found, found[1:]):
         if before.step == after.step:
@@ -149,7 +156,7 @@ def find_checkpoints(paths: Sequence[str | os.PathLike]) -> list[Checkpoint]:
     return found
 
 
-def _checkpoint(path: Path) -> Checkpoint:
+def _checkpoint(path: Path, layout_step: int | None = None) -> Checkpoint:
     config = read_json(path / "config.json", "model config")
     if not isinstance(config, dict):
         raise InputError(f"{path / 'config.json'}: not a model config (a JSON object)")
@@ -165,6 +172,8 @@ def _checkpoint(path: Path) -> Checkpoint:
     step = None
     if state.is_file():
         step = _trainer_state(state).get("global_step")
+    if not isinstance(step, int):
+        step = layout_step
     if not isinstance(step, int):
         match = _CHECKPOINT_NAME.fullmatch(path.name)
         if not match:
@@ -336,10 +345,16 @@ def sweep(checkpoints: Sequence[str | os.PathLike], prompts: Any, *, out: str | 
         log.info("sweep: %s (step %d): H_mean %.4g, erank_window %.4g, revisits/step %.4g in %.1f s", c.name, c.step,
                  row["H_mean"], row["erank_window"], row["revisits_per_step"], row["seconds"] + loaded)
     collapse = _add_collapse(rows, samples, n_boot=n_boot, ci=ci, window=probe.window)
-    laws = _fit_laws(rows, ["accuracy"] + ([reward_field] if reward_field else []), ci)
+    for row, change in zip(rows, entropy_changes([r["H_mean"] for r in rows])):
+        row["H_change_next"] = change  # beside cov_logp_adv, which predicts its sign
+    fields = ["accuracy"] + ([reward_field] if reward_field else [])
+    laws = _fit_laws(rows, fields, ci)
+    forecasts = {name: f for name in fields if (f := forecast_entropy_law(
+        [r["H_mean"] for r in rows], [r.get(name, math.nan) for r in rows], field=name)) is not None}
     options = {"probe": probe.options(), "reward_field": reward_field, "n_boot": n_boot, "ci": ci,
                "checkpoints": [str(c.path) for c in found], "title": title}
-    result = SweepResult(rows=rows, samples=samples, laws=laws, collapse=collapse, options=options)
+    result = SweepResult(rows=rows, samples=samples, laws=laws, collapse=collapse, options=options,
+                         forecasts=forecasts)
     if out is not None:
         write_sweep(result, out)
     return result
@@ -400,26 +415,12 @@ def write_sweep(result: SweepResult, out: str | os.PathLike) -> Path:
     atomic_write_json(out / "summary.json", {"format": "reasongraph.sweep", "version": 1,
                                              "options": result.options,
                                              "laws": {k: v.as_dict() for k, v in result.laws.items()},
-                                             "collapse": result.collapse})
+                                             "law_forecasts": result.forecasts, "collapse": result.collapse})
     write_sweep_html(result.rows, out / "report.html", laws={k: v.as_dict() for k, v in result.laws.items()},
                      collapse=result.collapse, options=result.options, title=result.options.get("title"))
     return out
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    text = "".join(json.dumps(_jsonable(r), ensure_ascii=False) + "\n" for r in rows)
+    text = "".join(json.dumps(strict_json(r), ensure_ascii=False) + "\n" for r in rows)
     atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-
-
-def _jsonable(value: Any) -> Any:
-    """NaN and infinities as null (strict JSON), numpy scalars as Python numbers."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-

@@ -229,3 +229,35 @@ def _head_weight(model: Any) -> Any:
     if head is None or getattr(head, "weight", None) is None:
         raise InputError(f"{type(model).__name__} has no LM head (output embeddings) to compute token entropy")
     return head.weight
+
+
+def entropy_at_temperatures(model: Any, hidden: Any, temperatures: Any, *, tile_bytes: int | None = None) -> Any:
+    """Entropy (nats) of softmax(logits / t) for each of several temperatures t, from one pass over the head.
+
+    ``hidden`` (rows x d) holds final hidden states (after the final norm). Each logits tile is computed once and
+    folded into every temperature's softmax statistics (:func:`_tile_stats`, :func:`_merge`), so K temperatures
+    cost one head matmul plus K cheap reductions rather than K head passes. Returns a float32 (rows x K) tensor on
+    ``hidden``'s device.
+    """
+    import torch
+
+    temps = [float(t) for t in temperatures]
+    if not temps or min(temps) <= 0:
+        raise ValueError(f"temperatures must be > 0, got {temps!r}")
+    n, vocab = len(hidden), _head_weight(model).shape[0]
+    if tile_bytes is None:
+        tile_bytes = CPU_TILE_BYTES if hidden.device.type == "cpu" else ACCELERATOR_TILE_BYTES
+    out = torch.empty((n, len(temps)), dtype=torch.float32, device=hidden.device)
+    rows = max(1, min(n, ROW_TILE))
+    cols = int(min(vocab, max(1, tile_bytes // (4 * rows))))
+    for a in range(0, n, rows):
+        states: list[tuple | None] = [None] * len(temps)
+        for j in range(0, vocab, cols):
+            z = tile_logits(model, hidden[a:a + rows], j, min(j + cols, vocab))
+            scaled = torch.empty_like(z)  # one buffer per tile, overwritten by each temperature's statistics
+            for k, t in enumerate(temps):
+                stats = _tile_stats(torch.mul(z, 1.0 / t, out=scaled))
+                states[k] = stats if states[k] is None else _merge(states[k], stats)
+        for k, (_, total, e_dot_s) in enumerate(states):
+            out[a:a + rows, k] = total.log() - e_dot_s / total
+    return out

@@ -17,14 +17,16 @@ PACKAGE = Path(__file__).resolve().parents[1] / "reasongraph"
 
 #: From the bottom up; a module may import from its own layer and the ones below. "pkg.*" covers a package.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "storage", "display", "validate", "catalogue", "progress", "npzfile"),
+    ("errors", "storage", "display", "validate", "catalogue", "progress", "npzfile", "locate.store"),
     ("segment", "trace", "signals", "erank", "markers", "topology", "graph", "align", "stats", "diversity",
-     "sampling"),
-    ("models", "vocab_entropy", "extraction", "cluster.*"),
+     "sampling", "entropy_dynamics", "law_forecast", "locate", "locate.similarity", "locate.depth",
+     "locate.patching", "locate.temperature", "locate.where", "locate.result"),
+    ("models", "vocab_entropy", "extraction", "cluster.*", "trainer_layouts", "locate.capture", "locate.head",
+     "locate.passes", "locate.pair"),
     ("analysis", "records", "trace_cache", "summary", "pooled", "compare", "collapse", "parquet"),
     ("html.*",),
     ("runs", "runstore", "scoring.*", "dataset", "generate"),
-    ("run_report", "testing", "integrations.*", "sweep", "probe"),
+    ("run_report", "testing", "integrations.*", "sweep", "probe", "locate.inputs", "locate.run"),
     ("commands.*", "cli", "__main__"),
 )
 

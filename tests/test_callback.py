@@ -77,8 +77,9 @@ def test_logs_at_the_right_steps_with_the_model_untouched_and_numbers_equal_a_se
     logged = {e["step"]: e for e in trainer.state.log_history if "exploration/H_mean" in e}
     assert sorted(logged) == [0, 2]
     keys = {f"exploration/{k}" for k in METRICS} | {"epoch", "step"}
-    assert set(logged[0]) == keys - {"exploration/accuracy"}  # no answers: accuracy is NaN, left out
-    assert set(logged[2]) == keys - {"exploration/accuracy"} | {"exploration/step_seconds"}
+    without_answers = {f"exploration/{k}" for k in ("accuracy", "cov_logp_adv", "zero_adv_groups", "n_adv_groups")}
+    assert set(logged[0]) == keys - without_answers  # no answers: accuracy and the covariance are NaN, left out
+    assert set(logged[2]) == keys - without_answers | {"exploration/step_seconds"}
     assert [s for s, _ in watch.measurements] == [0, 2]
     # the trainer's own log of every step survives the probe's entries
     assert [e["step"] for e in trainer.state.log_history if "loss" in e] == [1, 2, 3]

@@ -34,10 +34,29 @@ def test_every_catalogued_metric_is_produced_and_keys_are_unique():
     produced |= set(pool_alignment([an.metrics]))
     rows = [{**an.metrics, "group": g, "pair": p} for g in ("a", "b") for p in ("1", "2")]
     produced |= set(collapse_table(rows, "a", "b", n_boot=10).as_dict()["summary"])
+    scope = _locus_scope()
+    produced |= set(scope["summary"]) | set(scope["layers"]) | set(scope["splits"])
     assert set(keys) - produced == ROW_ONLY
     for m in catalogue.METRICS:
         assert m.panel in (None, *dict(catalogue.PANELS)) and m.direction in ("", "+", "-"), m.key
-        assert m.level in ("size", "graph", "token", "hidden", "levels", "samples", "group"), m.key
+        assert m.level in ("size", "graph", "token", "hidden", "levels", "samples", "group", "locus"), m.key
+
+
+def _locus_scope() -> dict:
+    """A locus scope summarized from synthetic per-text numbers (no model): the keys locus.json holds."""
+    from reasongraph.locate.result import LocusData, summarize_scope
+    from reasongraph.locate.similarity import similarity_profile
+
+    rng = np.random.default_rng(0)
+    own = [rng.uniform(0, 2, size=8) for _ in range(3)]
+    data = LocusData(n_layers=2, lens_layers=[0, 1, 2], patch_layers=[0, 2], sample_text=np.repeat([0, 1, 2], 4),
+                     lens_a=rng.uniform(1, 2, (3, 12)), lens_b=rng.uniform(1, 2, (3, 12)),
+                     lens_a_on_b=rng.uniform(1, 2, (3, 12)), own_a=own, own_b=[h * 0.5 for h in own],
+                     patch_ab=rng.uniform(0, 8, (2, 3)), patch_ba=rng.uniform(0, 8, (2, 3)),
+                     onsets=[np.array([0, 4])] * 3)
+    states = [(rng.normal(size=(12, 4)), rng.normal(size=(12, 4))) for _ in range(3)]
+    return summarize_scope(data, np.arange(3), name="all", similarity=similarity_profile(states, k=3),
+                           temperature={}, n_boot=10)
 
 
 def test_compare_shows_token_then_hidden_measures():
@@ -57,6 +76,20 @@ def _distinct(walks):
     from reasongraph.diversity import distinct_walk_share
 
     return distinct_walk_share(walks)
+
+
+def _similarity(name):
+    from reasongraph.locate import similarity
+
+    x = np.array([[1, 0, 0], [0, 2, 0], [0, 0, 3], [1, 1, 1]], float)
+    y = np.array([[1, 2, 0], [0, 1, 0], [3, 0, 1], [0, 1, 2]], float)
+    return getattr(similarity, name)(x) if name == "spectral_entropy" else getattr(similarity, name)(x, y)
+
+
+def _late_share(*e):
+    from reasongraph.locate.patching import late_share
+
+    return late_share(*e)
 
 
 def _graph(walk):
@@ -88,6 +121,10 @@ def _graph(walk):
     ("era", lambda: float(erank_velocity(np.array([2.0, 2.5, 3.0, 3.2]))[1].mean()), 0.10),
     ("mh_odds_ratio", lambda: _mh([[[2, 1], [1, 2]], [[3, 1], [1, 3]]]), 6.142857),
     ("distinct_walk_share", lambda: _distinct([[0, 0, 1], [0, 1], [1, 0]]), 2 / 3),
+    ("cka", lambda: _similarity("linear_cka"), 0.875909),
+    ("procrustes", lambda: _similarity("procrustes_residual"), 0.187304),
+    ("spectral_entropy_A", lambda: _similarity("spectral_entropy"), 0.955816),
+    ("late_share", lambda: _late_share(2.0, 1.2, 1.8, 0.8), 0.75),
 ])
 def test_check_values_in_the_catalogue_hold(key, compute, expected):
     """Each value here also appears in the metric's documented check (so the docs state what the code does)."""

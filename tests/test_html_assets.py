@@ -44,7 +44,7 @@ def test_each_script_uses_only_what_comes_before_it(kind):
         assert used <= available, f"{name} reads {sorted(used - available)} before any script of {kind} defines it"
         available |= defined
     assert ENTRIES[kind] in available and ("renderReport" in available) == (kind == "report")
-    assert ("renderTrace" in available) == (kind != "sweep")  # the sweep page embeds no trace view
+    assert ("renderTrace" in available) == (kind not in ("sweep", "locus"))  # they embed no trace view
 
 
 SECTIONS = {"collapse.js": "_collapse", "alignment.js": "_alignment", "sweep.js": "_sweep",

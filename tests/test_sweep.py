@@ -115,6 +115,33 @@ def test_files_and_laws(run, swept):
     assert "<link" not in html and " src=" not in html  # everything inline
 
 
+def test_covariance_and_entropy_change_beside_it(run, swept):
+    from reasongraph.entropy_dynamics import sample_covariance
+
+    h = [r["H_mean"] for r in swept.rows]
+    assert [r["H_change_next"] for r in swept.rows[:2]] == pytest.approx([h[1] - h[0], h[2] - h[1]])
+    assert math.isnan(swept.rows[2]["H_change_next"])
+    for row in swept.rows:  # each checkpoint's covariance is that of its own samples
+        samples = [s for s in swept.samples if s["checkpoint"] == row["checkpoint"]]
+        assert row["cov_logp_adv"] == pytest.approx(sample_covariance(samples)["cov_logp_adv"], nan_ok=True)
+        assert row["n_adv_groups"] == 3
+    summary = json.loads((run / "out" / "summary.json").read_text())
+    assert summary["law_forecasts"] == {}  # 3 checkpoints: too few to forecast from a third
+
+
+def test_six_checkpoints_forecast_the_law_from_the_first_two(tmp_path, tiny):
+    from reasongraph.law_forecast import forecast_entropy_law
+
+    for step in range(6):
+        _save(tmp_path / f"checkpoint-{step}", 1.0 + step, step, tiny.tokenizer)
+    result = sweep([tmp_path], ["What is 1 + 1?"], samples=2, max_new_tokens=8, segment="window:4", window=4,
+                   stride=2, n_boot=50, answers=[2])
+    forecast = result.forecasts["accuracy"]
+    assert forecast["n"] == 6 and forecast["n_fit"] == 2 and len(forecast["forecast"]) == 4
+    assert forecast == forecast_entropy_law([r["H_mean"] for r in result.rows], [r["accuracy"] for r in result.rows],
+                                            field="accuracy")
+
+
 # ---------------------------------------------------------------------- the entropy law
 def test_entropy_law_recovers_known_a_and_b():
     H = np.linspace(0.2, 1.6, 12)

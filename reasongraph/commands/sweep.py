@@ -21,7 +21,14 @@ DIR gets sweep.jsonl (one row per checkpoint), samples.jsonl (every probe sample
 Accuracy: --answer-field names the field of the prompts file holding each prompt's reference answer (a number is
 compared with the last number of a sample). Reward: --reward-field names a field the trainer logged (TRL GRPO logs
 "reward"), read from each checkpoint's trainer_state.json. With either, the entropy law R = -a*exp(H) + b is fit
-over the checkpoints and its ceiling b - a (R at H = 0) is reported with a 95% interval.
+over the checkpoints and its ceiling b - a (R at H = 0) is reported with a 95% interval; with 6 checkpoints or
+more, the law fit on the first third forecasts the rest, and the forecast's error is reported. With answers, each
+checkpoint also gets Cui et al.'s covariance of ln pi(a_t) and the GRPO advantage over its sampled tokens (column
+cov(lp,A)), beside the change of H_mean to the next checkpoint (dH_next): a positive covariance predicts a fall.
+
+Checkpoint folders: checkpoint-<step> (Hugging Face Trainer, TRL), global_step_<step>/actor/huggingface (verl,
+after python -m verl.model_merger merge) and global_step<step>_hf (OpenRLHF with --save_hf_ckpt). The trainers'
+own pickled checkpoints are refused, with the command that exports them.
 
 Short completions (RL on short answers) need a smaller --window and --stride than the paper's 128 and 40 for
 erank_window and ERV to be defined, and --segment window:N when they have too few lines to make a walk.
@@ -89,21 +96,26 @@ def run(args: argparse.Namespace) -> int:
                    id_field=args.id_field, layer=args.layer, segment=args.segment, k=k, window=args.window,
                    stride=args.stride, batch_size=args.batch_size)
     if args.json:
-        json.dump({"rows": result.rows, "laws": {n: law.as_dict() for n, law in result.laws.items()}},
-                  sys.stdout, indent=1)
+        json.dump({"rows": result.rows, "laws": {n: law.as_dict() for n, law in result.laws.items()},
+                   "law_forecasts": result.forecasts}, sys.stdout, indent=1)
         print()
         return 0
     keys = ["H_mean", "H_low_share", "forking_share_ref", "erank_window", "erv", "revisits_per_step",
             "distinct_walk_share", "accuracy", *([args.reward_field] if args.reward_field else []),
-            "token_collapse", "hidden_collapse"]
+            "cov_logp_adv", "H_change_next", "token_collapse", "hidden_collapse"]
     head = ["checkpoint", "step", "H_mean", "H<0.01", "fork_ref", "erank_w", "ERV", "rev/step", "distinct",
-            "accuracy", *([args.reward_field] if args.reward_field else []), "tok_coll", "hid_coll"]
+            "accuracy", *([args.reward_field] if args.reward_field else []), "cov(lp,A)", "dH_next", "tok_coll",
+            "hid_coll"]
     body = [[r["checkpoint"], str(r["step"]), *(fmt(r.get(key)) for key in keys)] for r in result.rows]
     print(text_table(head, body, rule=True))
     for name, law in result.laws.items():
         print(f"entropy law {name} = -a*exp(H) + b over {law.n} checkpoints: a = {fmt(law.a)} "
               f"{fmt_ci(*law.a_ci)}, b = {fmt(law.b)} {fmt_ci(*law.b_ci)}; predicted ceiling b - a = "
               f"{fmt(law.ceiling)} {fmt_ci(*law.ceiling_ci)}; R^2 = {fmt(law.r2)}")
+    for name, f in result.forecasts.items():
+        print(f"entropy law {name} fit on the first {f['n_fit']} of {f['n']} checkpoints: a = {fmt(f['a'])}, "
+              f"b = {fmt(f['b'])}; its forecast of the other {f['n'] - f['n_fit']}: mean absolute error "
+              f"{fmt(f['mae'])}, largest {fmt(f['max_error'])}")
     seconds = [r["seconds"] + r["load_seconds"] for r in result.rows]
     print(f"wrote {args.out}/sweep.jsonl, samples.jsonl, summary.json and report.html; "
           f"{fmt(sum(seconds) / len(seconds))} s per checkpoint")

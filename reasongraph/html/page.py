@@ -8,7 +8,8 @@ reasoning graph), ``text.js`` (token strip and curves), ``view.js`` (the trace v
 the report ``collapse.js`` (the level-collapse figure), ``alignment.js`` (revisits and entropy spikes per group),
 ``sweep.js`` (detection ratio by layer), ``diversity.js`` (several samples per prompt; each of these four needs
 only ``common.js``) and ``report.js`` (``renderReport``, which embeds traces through ``renderTrace`` only); the
-checkpoint-sweep page gets ``common.js``, ``collapse.js`` and ``checkpoints.js`` (``renderSweep``).
+checkpoint-sweep page gets ``common.js``, ``collapse.js`` and ``checkpoints.js`` (``renderSweep``), and the locus
+page ``common.js`` and ``locus.js`` (``renderLocus``).
 
 Safety: the payload holds untrusted strings (trace text, prompt, ids, model and group names). In the JSON, ``<``,
 ``>`` and ``&`` are written as ``\\u003c``, ``\\u003e``, ``\\u0026``, so no string can close the script element or
@@ -38,9 +39,10 @@ SCRIPTS = {
     "report": ("common.js", "graph.js", "text.js", "view.js", "collapse.js", "alignment.js", "sweep.js", "diversity.js",
                "report.js"),
     "sweep": ("common.js", "collapse.js", "checkpoints.js"),
+    "locus": ("common.js", "locus.js"),
 }
 #: the function of window.ReasonGraph each view's bootstrap calls
-ENTRIES = {"trace": "renderTrace", "report": "renderReport", "sweep": "renderSweep"}
+ENTRIES = {"trace": "renderTrace", "report": "renderReport", "sweep": "renderSweep", "locus": "renderLocus"}
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ROOT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
@@ -74,7 +76,7 @@ def render_view(kind: str, payload: dict, *, full_page: bool = True, root_id: st
 
     Parameters
     ----------
-    kind : ``"trace"``, ``"report"`` or ``"sweep"`` (which renderer the bootstrap calls, :data:`ENTRIES`).
+    kind : ``"trace"``, ``"report"``, ``"sweep"`` or ``"locus"`` (which renderer the bootstrap calls, :data:`ENTRIES`).
     payload : the view payload.
     full_page : a complete ``<!DOCTYPE html>`` document; False gives a fragment for a notebook cell or for
         embedding (the same markup without html/head/body).

@@ -32,8 +32,8 @@ SERIES = (
 )
 #: The table's columns after the checkpoint and its step.
 TABLE_KEYS = ("H_mean", "H_low_share", "forking_share_ref", "erank_window", "erv", "revisits_per_step",
-              "loop_exists_share", "distinct_walk_share", "accuracy", "tokens_mean", "token_collapse",
-              "hidden_collapse", "seconds")
+              "loop_exists_share", "distinct_walk_share", "accuracy", "cov_logp_adv", "H_change_next", "tokens_mean",
+              "token_collapse", "hidden_collapse", "seconds")
 
 
 def sweep_payload(rows: Sequence[Mapping[str, Any]], *, laws: Mapping[str, Mapping] | None = None,

@@ -105,18 +105,7 @@
     g.setAttribute("data-key", series.map(function (s) { return s.key || s.label; }).join(","));
     var all = [];
     series.forEach(function (s) { all = all.concat(list(s.value), list(s.lo), list(s.hi)); });
-    if (ratio) all.push(1);
-    var ext = C.extent(all) || [0, 1], lo = ext[0], hi = ext[1];
-    if (hi === lo) { lo -= Math.abs(lo) * 0.1 || 0.5; hi += Math.abs(hi) * 0.1 || 0.5; }
-    var pad = (hi - lo) * 0.08, y1 = top + 16, y2 = bottom - 4;
-    lo -= pad; hi += pad;
-    function Y(v) { return y2 - (y2 - y1) * (v - lo) / (hi - lo); }
-    g.appendChild(sv("rect", { x: L, y: y1, width: W - L - R, height: y2 - y1 }, "rg-plot-bg"));
-    [lo + pad, (lo + hi) / 2, hi - pad].forEach(function (v) {
-      g.appendChild(sv("line", { x1: L, x2: W - R, y1: Y(v), y2: Y(v) }, "rg-grid"));
-      g.appendChild(svText(L - 6, Y(v) + 3.5, fmt(v), "rg-axis-tick", "end"));
-    });
-    if (ratio) g.appendChild(sv("line", { x1: L, x2: W - R, y1: Y(1), y2: Y(1) }, "rg-ck-one"));
+    var Y = C.yAxis(g, all, { left: L, right: W - R, top: top + 16, bottom: bottom - 4 }, ratio ? 1 : null);
     var head = svText(L + 4, top + 11, clip(title, Math.floor((W - L) / 6.4)), "rg-axis-label");
     g.appendChild(head);
     if (series.length > 1) {

@@ -107,7 +107,27 @@
     };
   }
 
+  // the y-axis of one chart of a stack: the plot's background, three grid lines with their ticks and, when given,
+  // a dashed reference line, over the extent of ``values`` (and ``ref``) padded by 8%; returns the scale Y(v).
+  // box: {left, right, top, bottom} in SVG units.
+  function yAxis(g, values, box, ref) {
+    var all = isNum(ref) ? values.concat([ref]) : values;
+    var ext = extent(all) || [0, 1], lo = ext[0], hi = ext[1];
+    if (hi === lo) { lo -= Math.abs(lo) * 0.1 || 0.5; hi += Math.abs(hi) * 0.1 || 0.5; }
+    var pad = (hi - lo) * 0.08;
+    lo -= pad; hi += pad;
+    function Y(v) { return box.bottom - (box.bottom - box.top) * (v - lo) / (hi - lo); }
+    g.appendChild(sv("rect", { x: box.left, y: box.top, width: box.right - box.left, height: box.bottom - box.top },
+      "rg-plot-bg"));
+    [lo + pad, (lo + hi) / 2, hi - pad].forEach(function (v) {
+      g.appendChild(sv("line", { x1: box.left, x2: box.right, y1: Y(v), y2: Y(v) }, "rg-grid"));
+      g.appendChild(svText(box.left - 6, Y(v) + 3.5, fmt(v), "rg-axis-tick", "end"));
+    });
+    if (isNum(ref)) g.appendChild(sv("line", { x1: box.left, x2: box.right, y1: Y(ref), y2: Y(ref) }, "rg-ck-one"));
+    return Y;
+  }
+
   RG._common = { el: el, sv: sv, svText: svText, fmt: fmt, estimate: estimate, clip: clip, isNum: isNum,
     binLabels: binLabels, section: section, extent: extent, Tooltip: Tooltip, BIN_COLORS: BIN_COLORS,
-    groupColor: groupColor };
+    groupColor: groupColor, yAxis: yAxis };
 })();
