@@ -18,8 +18,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "reasongraph"
 #: From the bottom up; a module may import from its own layer and the ones below. "pkg.*" covers a package.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "storage", "display", "validate", "catalogue", "progress", "npzfile"),
-    ("segment", "trace", "signals", "erank", "markers", "topology", "graph", "align", "stats", "diversity",
-     "sampling"),
+    ("segment", "trace", "signals", "erank", "spectral", "hidden_stats", "markers", "topology", "graph",
+     "concentration", "onset_relative", "align", "stats", "diversity", "spread", "control_range", "sampling"),
     ("models", "vocab_entropy", "extraction", "cluster.*"),
     ("analysis", "records", "trace_cache", "summary", "pooled", "compare", "collapse", "parquet"),
     ("html.*",),
