@@ -18,7 +18,7 @@ from reasongraph.errors import InputError, opt
 from reasongraph.onset_relative import near_saturated
 from reasongraph.stats import mantel_haenszel, pooled_share
 
-__all__ = ["TABLES", "pool_alignment"]
+__all__ = ["TABLES", "pool_alignment", "spike_rate"]
 
 #: The pooled tables: output key prefix -> the row fields of its cells [[a, b], [c, d]] (see
 #: :meth:`reasongraph.align.Alignment.as_dict`).
@@ -84,6 +84,19 @@ def _hidden_only(prefix: str, members: list[tuple[int, Mapping[str, Any]]], tabl
             prefix + "n_hidden_only": int(hidden.sum())}
 
 
+def spike_rate(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The token-relative spike rate of a group: steps with a spike / steps, summed over its traces' revisit x
+    spike tables; ``near_saturated`` when above 0.8 (None without a step); ``n_near_saturated`` traces whose own
+    rate is above 0.8, of ``n_traces`` with a table."""
+    members = _with_cells(list(rows), TABLES[""])
+    tables = _tables(members, TABLES[""])
+    steps = int(tables.sum())
+    rate = float(tables[:, :, 0].sum() / steps) if steps else math.nan
+    return {"spike_rate": rate if steps else None, "near_saturated": near_saturated(rate),
+            "n_near_saturated": sum(1 for _, r in members if r.get("align_near_saturated") is True),
+            "n_traces": len(members)}
+
+
 def pool_alignment(rows: Iterable[Mapping[str, Any]], *, prefix: str = "", n_boot: int = 2000, ci: float = 0.95,
                    seed: int = 0) -> dict[str, Any]:
     """Pool the alignment of one group's traces: Mantel-Haenszel odds ratios and the hidden-only share.
@@ -133,10 +146,7 @@ def pool_alignment(rows: Iterable[Mapping[str, Any]], *, prefix: str = "", n_boo
     out["n_traces"] = len(members)
     out.update(_mh_fields("", main, ci))
     out.update(_hidden_only("", members, main, "align_n_hidden_only", n_boot=n_boot, ci=ci, seed=seed))
-    steps = int(main.sum())
-    rate = float(main[:, :, 0].sum() / steps) if steps else math.nan
-    out.update({"spike_rate": rate if steps else None, "near_saturated": near_saturated(rate),
-                "n_near_saturated": sum(1 for _, r in members if r.get("align_near_saturated") is True)})
+    out.update({k: v for k, v in spike_rate(rows).items() if k != "n_traces"})
 
     relative = _with_cells(rows, TABLES["rel_"])
     rel = _tables(relative, TABLES["rel_"])

@@ -30,7 +30,8 @@ __all__ = ["erank_window_norm", "spectral_bound", "spectral_entropy", "spectral_
 
 
 def spectral_entropy_from_singular_values(s: np.ndarray) -> float:
-    """-sum p_k ln p_k of p_k = s_k / sum(s), in nats: ln of :func:`~reasongraph.erank.effective_rank_from_singular_values`.
+    """-sum p_k ln p_k of p_k = s_k / sum(s), in nats: the log of
+    :func:`~reasongraph.erank.effective_rank_from_singular_values`.
 
     NaN when every value is zero (a matrix with no spread has no direction to be spread over).
     """

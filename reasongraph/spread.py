@@ -35,8 +35,8 @@ __all__ = ["MIN_TOKENS", "SPREAD_METRICS", "cosine_spread", "node_entropy", "nod
 
 #: The shortest M: a mean over fewer tokens is dominated by the first few, which a prompt's samples share.
 MIN_TOKENS = 16
-#: The measures of :func:`prompt_spread` a group comparison reads.
-SPREAD_METRICS = ("cosine_spread", "spread_variance", "node_entropy", "node_information")
+#: The measures of :func:`prompt_spread` that summaries and reports show per group.
+SPREAD_METRICS = ("cosine_spread", "spread_variance", "node_entropy", "node_entropy_cap", "node_information")
 
 
 def spread_length(lengths: Sequence[int], *, min_tokens: int = MIN_TOKENS, cap: int | None = None) -> int | None:

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     keys = ["H_mean", "H_low_share", "forking_share_ref", "erank_window", "erv", "revisits_per_step",
             "distinct_walk_share", "accuracy", *([args.reward_field] if args.reward_field else []),
-            "token_collapse", "hidden_collapse"]
+            "token_collapse", "hidden_collapse_erank"]
     head = ["checkpoint", "step", "H_mean", "H<0.01", "fork_ref", "erank_w", "ERV", "rev/step", "distinct",
             "accuracy", *([args.reward_field] if args.reward_field else []), "tok_coll", "hid_coll"]
     body = [[r["checkpoint"], str(r["step"]), *(fmt(r.get(key)) for key in keys)] for r in result.rows]
