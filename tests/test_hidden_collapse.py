@@ -205,3 +205,36 @@ def test_runs_without_a_sample_group_keep_their_cache_keys(tiny):
     plain = opts.cache_options((2,), 1.0)
     assert "prefix_tokens" not in plain  # the options (and so the keys) of runs before prefixes existed
     assert opts.cache_options((2,), 1.0, prefix_tokens=512) == {**plain, "prefix_tokens": 512}
+
+
+def test_a_block_projected_to_rank_r_gives_erank_at_most_r(tiny):
+    """A positive control through a real forward pass: the output of block 0 projected onto r directions (a hook);
+    hidden_states[1] then spans r directions, and every rank measure of it is at most r, while block 1's output
+    (its input is rank r, its own weights are not) is not held to it."""
+    import torch
+
+    from reasongraph.erank import effective_rank
+    from reasongraph.extraction import extract
+    from reasongraph.spectral import window_measures
+
+    text = "\n".join(f"Line {i}: we add {i} and {2 * i} to get {3 * i}." for i in range(12))
+    rng = np.random.default_rng(0)
+    for r in (2, 5):
+        basis = torch.tensor(np.linalg.qr(rng.normal(size=(64, r)))[0], dtype=torch.float32)
+        projection = basis @ basis.T
+
+        def project(_module, _inputs, output):
+            return output @ projection if isinstance(output, torch.Tensor) else (output[0] @ projection, *output[1:])
+
+        handle = tiny.model.model.layers[0].register_forward_hook(project)
+        try:
+            trace = extract(text, model=tiny, layers=(1, 2))
+        finally:
+            handle.remove()
+        X = trace.hidden[1].astype(np.float64)
+        s = np.linalg.svd(X - X.mean(axis=0), compute_uv=False)
+        assert np.all(s[r:] < 1e-5 * s[0])  # rank r up to float32 round-off
+        m = window_measures(X, 16)
+        assert m["erank_window"] <= r + 1e-3 and effective_rank(X) <= r + 1e-3
+        assert m["spectral_entropy_window"] <= math.log(r) + 1e-3 and m["erank_window_norm"] <= (r + 1e-3) / 15
+        assert window_measures(trace.hidden[2].astype(np.float64), 16)["erank_window"] > r + 1
