@@ -285,12 +285,22 @@ def _prompt_members(prompt_rows: Iterable[Mapping[str, Any]], group_field: str, 
     return out
 
 
-def _window_note(members: Mapping[str, list], n_boot: int) -> str:
-    short = sum(1 for rs in members.values() for r in rs if (n := r.get("n_tokens")) is not None and n < WINDOW)
-    if not short:
-        return ""
-    total = sum(len(rs) for rs in members.values())
-    return f"{short} of {total} traces shorter than the {WINDOW}-token window: NaN, left out (no silent ceiling)"
+def _window_note(members: Mapping[str, list], key: str) -> str:
+    """How many traces a window measure left out, and why: shorter than the window, or (a measure added later) a
+    cached summary from before the measure existed."""
+    rows = [r for rs in members.values() for r in rs]
+    short = sum(1 for r in rows if (n := r.get("n_tokens")) is not None and n < WINDOW)
+    older = sum(1 for r in rows if _finite(r.get("erank_window")) and not _finite(r.get(key)))
+    notes = [f"{short} of {len(rows)} traces shorter than the {WINDOW}-token window: NaN, left out (no silent "
+             "ceiling)"] if short else []
+    if older:
+        notes.append(f"{older} traces cached before this measure existed: NaN, left out (score into a new cache "
+                     "folder to compute it)")
+    return "; ".join(notes)
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _left_out_note(prompt_members: Mapping[str, list]) -> str:
@@ -369,10 +379,11 @@ def collapse_table(rows: Iterable[Mapping[str, Any]], a: str, b: str, *, group_f
     prompt_pairs = [{str(r["_pair"]) for r in prompts[g] if r["_pair"] is not None} for g in (a, b)]
     pairs = sorted((trace_pairs[0] | prompt_pairs[0]) & (trace_pairs[1] | prompt_pairs[1]))
     col = _columns(members, prompts, keys, pair_field, pairs)
-    window_note = _window_note({g: members[g] for g in (a, b)}, n_boot)
+    compared = {g: members[g] for g in (a, b)}
     left_out = _left_out_note({g: prompts[g] for g in (a, b)})
-    notes = {k: [window_note] if k in _WINDOW_MEASURES and window_note else
-             [left_out] if k in PROMPT_MEASURES and left_out else [] for k in keys}
+    notes = {k: [_window_note(compared, k)] if k in _WINDOW_MEASURES else [left_out] if k in PROMPT_MEASURES
+             else [] for k in keys}
+    notes = {k: [n for n in v if n] for k, v in notes.items()}
     by_key = {k: _measure_row(k, col[a][:, j], col[b][:, j], n_boot, ci, seed, notes[k]) for j, k in enumerate(keys)}
 
     def values(g: str, key: str) -> np.ndarray:

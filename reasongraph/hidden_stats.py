@@ -44,7 +44,11 @@ def hidden_summary(X: np.ndarray, entropy: np.ndarray) -> dict:
     }
 
 
-def missing_measures(summary: Mapping) -> dict[str, float]:
-    """NaN for each of :data:`SUMMARY_KEYS` that a cached summary lacks (one written before the measure existed):
-    such a trace reports the measure as undefined, never as a value computed some other way."""
-    return {k: math.nan for k in SUMMARY_KEYS if k not in summary}
+def missing_measures(summary: Mapping, width: int) -> dict[str, float]:
+    """The measures of :data:`SUMMARY_KEYS` a cached summary lacks (one written before the measure existed):
+    ``erank_window_norm`` from its ``erank_window`` and the layer's ``width`` (the same number, exactly), every
+    other one NaN: undefined, never a value computed some other way."""
+    out = {k: math.nan for k in SUMMARY_KEYS if k not in summary}
+    if "erank_window_norm" in out and "erank_window" in summary:
+        out["erank_window_norm"] = summary["erank_window"] / min(WINDOW - 1, width)
+    return out

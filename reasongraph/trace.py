@@ -130,7 +130,7 @@ class Trace:
 
         layer = self._layer(layer)
         if layer in self.hidden_stats:  # an entry cached before a measure existed reports it as NaN
-            return {**missing_measures(self.hidden_stats[layer]), **self.hidden_stats[layer]}
+            return {**missing_measures(self.hidden_stats[layer], self.width(layer)), **self.hidden_stats[layer]}
         return hidden_summary(self.hidden[layer], self.entropy)
 
     def prefix_hidden(self, layer: int | None = None) -> np.ndarray | None:

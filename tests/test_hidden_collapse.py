@@ -134,9 +134,20 @@ def test_lean_trace_keeps_the_first_tokens_in_float16(tiny, tmp_path):
 def test_an_old_summary_reports_new_measures_as_nan(tiny):
     from reasongraph.extraction import extract
 
-    lean = extract("One line of reasoning here.\nAnother line here.", model=tiny, layers=(1,)).lean()
-    del lean.hidden_stats[1]["spectral_entropy_window"]  # a summary cached before the measure existed
-    assert math.isnan(lean.hidden_summary(1)["spectral_entropy_window"])
+    text = "\n".join(f"Line {i} of the reasoning adds {i} to the sum." for i in range(20))
+    lean = extract(text, model=tiny, layers=(1,)).lean()
+    fresh = dict(lean.hidden_summary(1))
+    for key in ("spectral_entropy_window", "erank_window_norm"):  # a summary cached before the measures existed
+        del lean.hidden_stats[1][key]
+    old = lean.hidden_summary(1)
+    assert math.isnan(old["spectral_entropy_window"]) and not math.isnan(fresh["spectral_entropy_window"])
+    assert old["erank_window_norm"] == fresh["erank_window_norm"]  # exactly erank_window / min(W - 1, d)
+    rows = [{"group": g, "pair": f"p{i}", "n_tokens": 200, "erank_window": 20.0 + i,
+             "spectral_entropy_window": math.nan if g == "b" and i == 0 else 3.0} for g in "ab" for i in range(3)]
+    by = {r["key"]: r for r in collapse_table(rows, "a", "b", n_boot=10).as_dict()["rows"]}
+    assert by["spectral_entropy_window"]["note"].endswith("1 traces cached before this measure existed: NaN, left "
+                                                          "out (score into a new cache folder to compute it)")
+    assert by["erank_window"]["note"] == "" and by["spectral_entropy_window"]["n"] == 2
 
 
 @pytest.fixture(scope="module")
