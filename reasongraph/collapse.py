@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from reasongraph.collapse_pairs import (PROMPT_MEASURES, group_prompt_rows, group_rows, left_out_note, pair_columns,
+                                        window_note)
 from reasongraph.control_range import control_share
 from reasongraph.display import fmt, fmt_ci, fmt_p
-from reasongraph.erank import WINDOW
 from reasongraph.errors import InputError, opt
 from reasongraph.pooled import spike_rate
 from reasongraph.stats import bootstrap_interval, paired_ratio, sign_flip_p
@@ -55,8 +56,6 @@ MEASURES: dict[str, tuple[str, str]] = {
     "visit_gini": ("hidden", "visit concentration: Gini of node visits"),
     "visit_decay": ("hidden", "visit concentration: rank-frequency decay"),
 }
-#: The measures read from the per-prompt rows (diversity.jsonl), one value per prompt and group.
-PROMPT_MEASURES = ("cosine_spread", "spread_variance", "node_entropy", "node_information")
 #: The measures over W-token windows: NaN for a trace shorter than W, which the table's note counts.
 _WINDOW_MEASURES = ("erank_window", "erank_window_norm", "spectral_entropy_window")
 #: The summary's collapses: key -> (the measure whose ratio it is 1 minus, its line in the text table).
@@ -265,68 +264,6 @@ def _median(values: list[float]) -> float | None:
     return float(np.median(x)) if x.size else None
 
 
-def _members(rows: list[Mapping[str, Any]], group_field: str, groups: Iterable[str]) -> dict[str, list]:
-    members = {g: [r for r in rows if str(r.get(group_field)) == str(g)] for g in groups}
-    for g, group_rows in members.items():
-        if not group_rows:
-            known = sorted({str(r.get(group_field)) for r in rows})
-            raise InputError(f"no rows with {group_field} = {g!r}; groups present: {', '.join(known) or 'none'}")
-    return members
-
-
-def _prompt_members(prompt_rows: Iterable[Mapping[str, Any]], group_field: str, pair_field: str,
-                    groups: Iterable[str]) -> dict[str, list[dict]]:
-    """Each group's per-prompt rows, keyed for pairing by ``pair_field`` (the samples' problem) where a row has
-    it, else by its prompt (``sample_group``)."""
-    out: dict[str, list[dict]] = {}
-    for g in groups:
-        out[g] = [{**r, "_pair": r.get(pair_field) if r.get(pair_field) is not None else r.get("sample_group")}
-                  for r in prompt_rows if str(r.get("group")) == str(g)]
-    return out
-
-
-def _window_note(members: Mapping[str, list], key: str) -> str:
-    """How many traces a window measure left out, and why: shorter than the window, or (a measure added later) a
-    cached summary from before the measure existed."""
-    rows = [r for rs in members.values() for r in rs]
-    short = sum(1 for r in rows if (n := r.get("n_tokens")) is not None and n < WINDOW)
-    older = sum(1 for r in rows if _finite(r.get("erank_window")) and not _finite(r.get(key)))
-    notes = [f"{short} of {len(rows)} traces shorter than the {WINDOW}-token window: NaN, left out (no silent "
-             "ceiling)"] if short else []
-    if older:
-        notes.append(f"{older} traces cached before this measure existed: NaN, left out (score into a new cache "
-                     "folder to compute it)")
-    return "; ".join(notes)
-
-
-def _finite(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _left_out_note(prompt_members: Mapping[str, list]) -> str:
-    left = sum(int(r.get("n_spread_left_out") or 0) for rs in prompt_members.values() for r in rs)
-    return f"{left} samples left out (shorter than M or empty)" if left else ""
-
-
-def _columns(members: Mapping[str, list], prompts: Mapping[str, list], keys: list[str], pair_field: str,
-             pairs: list[str]) -> dict[str, np.ndarray]:
-    """(n_pairs, n_keys) per group: trace measures averaged per pair, prompt measures averaged per pair."""
-    out = {}
-    for g in members:
-        trace_keys = [k for k in keys if k not in PROMPT_MEASURES]
-        prompt_keys = [k for k in keys if k in PROMPT_MEASURES]
-        by_trace = pair_means(members[g], pair_field, trace_keys)
-        by_prompt = pair_means(prompts.get(g, []), "_pair", prompt_keys)
-        col = np.full((len(pairs), len(keys)), np.nan)
-        for i, p in enumerate(pairs):
-            for j, k in enumerate(keys):
-                source, names = (by_prompt, prompt_keys) if k in PROMPT_MEASURES else (by_trace, trace_keys)
-                if p in source:
-                    col[i, j] = source[p][names.index(k)]
-        out[g] = col
-    return out
-
-
 def collapse_table(rows: Iterable[Mapping[str, Any]], a: str, b: str, *, group_field: str = "group",
                    pair_field: str = "pair", prompt_rows: Iterable[Mapping[str, Any]] | None = None,
                    control: str | None = None, mode: str | None = None, n_boot: int = 2000, ci: float = 0.95,
@@ -371,17 +308,17 @@ def collapse_table(rows: Iterable[Mapping[str, Any]], a: str, b: str, *, group_f
     if n_boot < 1:
         raise InputError(f"{opt('n_boot')} must be >= 1, got {n_boot!r}")
     groups = [a, b] + ([control] if control is not None else [])
-    members = _members(rows, group_field, groups)
-    prompts = _prompt_members(list(prompt_rows or []), group_field, pair_field, groups)
+    members = group_rows(rows, group_field, groups)
+    prompts = group_prompt_rows(list(prompt_rows or []), group_field, pair_field, groups)
     present = {k for rs in (*members.values(), *prompts.values()) for r in rs for k, v in r.items() if v is not None}
     keys = [k for k in MEASURES if k in present]
     trace_pairs = [set(pair_means(members[g], pair_field, [])) for g in (a, b)]
     prompt_pairs = [{str(r["_pair"]) for r in prompts[g] if r["_pair"] is not None} for g in (a, b)]
     pairs = sorted((trace_pairs[0] | prompt_pairs[0]) & (trace_pairs[1] | prompt_pairs[1]))
-    col = _columns(members, prompts, keys, pair_field, pairs)
+    col = pair_columns(members, prompts, keys, pair_field, pairs)
     compared = {g: members[g] for g in (a, b)}
-    left_out = _left_out_note({g: prompts[g] for g in (a, b)})
-    notes = {k: [_window_note(compared, k)] if k in _WINDOW_MEASURES else [left_out] if k in PROMPT_MEASURES
+    left_out = left_out_note({g: prompts[g] for g in (a, b)})
+    notes = {k: [window_note(compared, k)] if k in _WINDOW_MEASURES else [left_out] if k in PROMPT_MEASURES
              else [] for k in keys}
     notes = {k: [n for n in v if n] for k, v in notes.items()}
     by_key = {k: _measure_row(k, col[a][:, j], col[b][:, j], n_boot, ci, seed, notes[k]) for j, k in enumerate(keys)}
@@ -397,7 +334,7 @@ def collapse_table(rows: Iterable[Mapping[str, Any]], a: str, b: str, *, group_f
     if control is not None:
         triple = sorted(set(pairs) & (set(pair_means(members[control], pair_field, [])) |
                                       {str(r["_pair"]) for r in prompts[control] if r["_pair"] is not None}))
-        ccol = _columns(members, prompts, keys, pair_field, triple)
+        ccol = pair_columns(members, prompts, keys, pair_field, triple)
         share = {"group": str(control), **{
             k: control_share(*(ccol[g][:, keys.index(m)] if m in keys else np.full(len(triple), np.nan)
                                for g in (a, b, control)), n_boot=n_boot, ci=ci, seed=seed)

@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("segment", "trace", "signals", "erank", "spectral", "hidden_stats", "markers", "topology", "graph",
      "concentration", "onset_relative", "align", "stats", "diversity", "spread", "control_range", "sampling"),
     ("models", "vocab_entropy", "extraction", "cluster.*"),
-    ("analysis", "records", "trace_cache", "summary", "pooled", "compare", "collapse", "parquet"),
+    ("analysis", "records", "trace_cache", "summary", "pooled", "compare", "collapse_pairs", "collapse", "parquet"),
     ("html.*",),
     ("runs", "runstore", "scoring.*", "dataset", "generate"),
     ("run_report", "testing", "integrations.*", "sweep", "probe"),
