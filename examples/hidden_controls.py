@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -31,17 +30,17 @@ CONDITIONS = (("free T=1.0", 1.0, 0), ("free T=1.0, seed 1", 1.0, 1), ("T=0.3", 
 
 
 def template_samples(free: list[dict], n: int) -> list[dict]:
-    """For each prompt, ``n`` copies of its first free answer that holds a number, its last number changed."""
+    """For each prompt, ``n`` copies of its first free answer that holds a number, its last number changed
+    (:func:`reasongraph.spread.template_texts`)."""
+    from reasongraph.spread import template_texts
+
     out, done = [], set()
     for s in free:
-        numbers = list(re.finditer(r"\d+", s["trace"]))
-        if s["prompt_id"] in done or not numbers:
-            continue
-        done.add(s["prompt_id"])
-        last = numbers[-1]
-        for k in range(n):
-            text = s["trace"][:last.start()] + str(int(last.group()) + k) + s["trace"][last.end():]
-            out.append({**s, "id": f"{s['prompt_id']}/t{k}", "sample": k, "trace": text, "model": "template"})
+        texts = template_texts(s["trace"], n)
+        if s["prompt_id"] not in done and texts:
+            done.add(s["prompt_id"])
+            out += [{**s, "id": f"{s['prompt_id']}/t{k}", "sample": k, "trace": t, "model": "template"}
+                    for k, t in enumerate(texts)]
     return out
 
 

@@ -26,12 +26,13 @@ of one policy give a ratio near 1. Spectral entropy of the m_i is *not* a spread
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
 __all__ = ["MIN_TOKENS", "SPREAD_METRICS", "cosine_spread", "node_entropy", "node_information", "prefix_means",
-           "prompt_spread", "spread_length", "spread_variance"]
+           "prompt_spread", "spread_length", "spread_variance", "template_texts"]
 
 #: The shortest M: a mean over fewer tokens is dominated by the first few, which a prompt's samples share.
 MIN_TOKENS = 16
@@ -111,6 +112,17 @@ def node_information(walks: Sequence[Sequence[int]]) -> float:
     pooled = _entropy(np.unique(np.concatenate(per_walk), return_counts=True)[1])
     within = sum(s * _entropy(np.unique(v, return_counts=True)[1]) for s, v in zip(sizes, per_walk) if s)
     return max(0.0, pooled - within / sizes.sum())  # max: round-off may dip a hair below 0 for equal proportions
+
+
+def template_texts(text: str, n: int) -> list[str] | None:
+    """The one-template control: ``n`` copies of ``text`` whose last number is changed to itself + 0, 1, ..., n - 1
+    (the first copy is the text itself); None when the text holds no number. Samples that differ in one token
+    spread far less than free samples, so a spread measure must fall on them."""
+    numbers = list(re.finditer(r"\d+", text))
+    if not numbers:
+        return None
+    last = numbers[-1]
+    return [text[:last.start()] + str(int(last.group()) + k) + text[last.end():] for k in range(n)]
 
 
 def prompt_spread(prefixes: Sequence[np.ndarray | None], walks: Sequence[Sequence[int]], *, m: int | None,

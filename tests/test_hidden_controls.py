@@ -7,12 +7,10 @@ the template samples copy each problem's first free answer that holds a number, 
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
-from reasongraph.spread import cosine_spread, prefix_means, spread_length, spread_variance
+from reasongraph.spread import cosine_spread, prefix_means, spread_length, spread_variance, template_texts
 
 pytestmark = pytest.mark.model
 
@@ -22,15 +20,13 @@ SAMPLES, MAX_NEW_TOKENS = 8, 48
 
 
 def _template(free: list[dict]) -> list[dict]:
+    """Each prompt's first free answer that holds a number, as SAMPLES one-template samples."""
     out, done = [], set()
     for s in free:
-        numbers = list(re.finditer(r"\d+", s["trace"]))
-        if s["prompt_id"] in done or not numbers:
-            continue
-        done.add(s["prompt_id"])
-        last = numbers[-1]
-        out += [{**s, "trace": s["trace"][:last.start()] + str(int(last.group()) + k) + s["trace"][last.end():]}
-                for k in range(SAMPLES)]
+        texts = template_texts(s["trace"], SAMPLES)
+        if s["prompt_id"] not in done and texts:
+            done.add(s["prompt_id"])
+            out += [{**s, "trace": t} for t in texts]
     return out
 
 

@@ -245,3 +245,12 @@ def test_control_share_by_hand():
     assert out["ci_low"] == pytest.approx(np.percentile(boot, 2.5)) and out["ci_high"] == pytest.approx(
         np.percentile(boot, 97.5))
     assert math.isnan(control_share([1.0, 2.0], [1.0, 1.0], [1.0, 2.0])["value"])  # no range: A = C
+
+
+def test_template_texts_change_only_the_last_number():
+    from reasongraph.spread import template_texts
+
+    assert template_texts("47 + 38 = 85.\nSo 85 it is", 3) == ["47 + 38 = 85.\nSo 85 it is",
+                                                                "47 + 38 = 85.\nSo 86 it is",
+                                                                "47 + 38 = 85.\nSo 87 it is"]
+    assert template_texts("no digits here", 4) is None
