@@ -249,3 +249,16 @@ def test_a_block_projected_to_rank_r_gives_erank_at_most_r(tiny):
         assert m["erank_window"] <= r + 1e-3 and effective_rank(X) <= r + 1e-3
         assert m["spectral_entropy_window"] <= math.log(r) + 1e-3 and m["erank_window_norm"] <= (r + 1e-3) / 15
         assert window_measures(trace.hidden[2].astype(np.float64), 16)["erank_window"] > r + 1
+
+
+def test_the_report_shows_the_spread_of_runs_that_have_it():
+    from reasongraph.html import report_payload
+
+    row = {"group": "a", "sample_group": "p", "walk_distance": 0.5, "walks": [[0], [1]], "cosine_spread": 0.06,
+           "spread_variance": 900.0, "node_entropy": 1.2, "node_entropy_cap": 2.0, "node_information": 0.4}
+    dv = report_payload([{"group": "a"}], diversity=[row, {**row, "sample_group": "q", "cosine_spread": 0.02}])
+    keys = [m["key"] for m in dv["diversity"]["metrics"]]
+    assert keys[4:] == ["cosine_spread", "spread_variance", "node_entropy", "node_entropy_cap", "node_information"]
+    assert dv["diversity"]["groups"]["a"]["cosine_spread"]["mean"] == pytest.approx(0.04)
+    old = report_payload([{"group": "a"}], diversity=[{k: v for k, v in row.items() if k != "cosine_spread"}])
+    assert "cosine_spread" not in [m["key"] for m in old["diversity"]["metrics"]]

@@ -234,8 +234,9 @@ def _diversity(rows: Sequence[Mapping]) -> dict:
     from reasongraph.spread import SPREAD_METRICS
     from reasongraph.summary import summarize
 
-    shown = METRICS + SPREAD_METRICS  # the walks' measures, then the hidden states'
     rows = [dict(r) for r in rows]
+    # the walks' measures, then the hidden states' (absent from the rows of a run scored before they existed)
+    shown = METRICS + tuple(m for m in SPREAD_METRICS if any(m in r for r in rows))
     means = summarize(rows, group_key="group", metrics=shown)
     extremes = []
     for g in means:
