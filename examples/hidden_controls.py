@@ -2,7 +2,7 @@
 
 SmolLM2-135M-Instruct answers 6 addition problems 8 times each at T = 1.0 (two seeds: a second draw of the same
 policy, the "stays" control), at T = 0.3 (a collapse of the sampler), and one-template samples are made from each
-problem's first free answer by changing only its last number (a collapse of everything but one token). One scoring
+problem's first free answer by changing only its first number (a collapse of everything but one token). One scoring
 run (layer 0.9, one clustering) reads all of them with a sample group, so each prompt's cross-sample spread
 averages the same M tokens in every condition. The table gives each row's mean over prompts (per-trace rows:
 over traces) per condition, and its ratio to free T = 1.0: a row whose template ratio stays near 1 could not have
@@ -30,7 +30,7 @@ CONDITIONS = (("free T=1.0", 1.0, 0), ("free T=1.0, seed 1", 1.0, 1), ("T=0.3", 
 
 
 def template_samples(free: list[dict], n: int) -> list[dict]:
-    """For each prompt, ``n`` copies of its first free answer that holds a number, its last number changed
+    """For each prompt, ``n`` copies of its first free answer that holds a number, its first number changed
     (:func:`reasongraph.spread.template_texts`)."""
     from reasongraph.spread import template_texts
 
@@ -70,6 +70,10 @@ def cross_sample_spectral(run, rows: list[dict], prompt_rows: list[dict]) -> dic
     return out
 
 
+def _num(x: float, digits: int) -> str:
+    return f"{x:.{digits}g}" if np.isfinite(x) else "n/a"
+
+
 def table(run) -> str:
     rows, prompts = list(run.rows()), run.diversity()
     windows = window_rows(run, rows)
@@ -77,8 +81,8 @@ def table(run) -> str:
     groups = [c[0] for c in CONDITIONS] + ["one template"]
 
     def trace_mean(g: str, key: str, source=None) -> float:
-        vals = [(source[r["line"]] if source else r)[key] for r in rows if r["group"] == g]
-        return float(np.nanmean(np.array(vals, dtype=np.float64)))
+        vals = np.array([(source[r["line"]] if source else r)[key] for r in rows if r["group"] == g], dtype=float)
+        return float(vals[np.isfinite(vals)].mean()) if np.isfinite(vals).any() else float("nan")
 
     def prompt_mean(g: str, key: str) -> float:
         return float(np.nanmean([p[key] for p in prompts if p["group"] == g and p[key] is not None]))
@@ -100,7 +104,7 @@ def table(run) -> str:
     body = []
     for label, f in measures:
         v = [f(g) for g in groups]
-        body.append([label, *(f"{x:.4g}" for x in v), *(f"{x / v[0]:.3g}" if v[0] else "n/a" for x in v[1:])])
+        body.append([label, *(_num(x, 4) for x in v), *(_num(x / v[0], 3) if v[0] else "n/a" for x in v[1:])])
     widths = [max(len(r[i]) for r in [head] + body) for i in range(len(head))]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in [head] + body]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")

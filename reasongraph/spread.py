@@ -115,14 +115,15 @@ def node_information(walks: Sequence[Sequence[int]]) -> float:
 
 
 def template_texts(text: str, n: int) -> list[str] | None:
-    """The one-template control: ``n`` copies of ``text`` whose last number is changed to itself + 0, 1, ..., n - 1
-    (the first copy is the text itself); None when the text holds no number. Samples that differ in one token
-    spread far less than free samples, so a spread measure must fall on them."""
-    numbers = list(re.finditer(r"\d+", text))
-    if not numbers:
+    """The one-template control: ``n`` copies of ``text`` whose first number is changed to itself + 0, 1, ...,
+    n - 1 (the first copy is the text itself); None when the text holds no number. Samples that differ in one
+    number spread far less than free samples, so a spread measure must fall on them. The *first* number, because a
+    causal model's hidden states before the change are equal: a number changed after the M tokens the spread
+    averages would give exactly 0, a control that cannot tell a measure from a constant."""
+    first = re.search(r"\d+", text)
+    if first is None:
         return None
-    last = numbers[-1]
-    return [text[:last.start()] + str(int(last.group()) + k) + text[last.end():] for k in range(n)]
+    return [text[:first.start()] + str(int(first.group()) + k) + text[first.end():] for k in range(n)]
 
 
 def prompt_spread(prefixes: Sequence[np.ndarray | None], walks: Sequence[Sequence[int]], *, m: int | None,

@@ -3,7 +3,7 @@ one-template samples (one number changed) by far more than 20x, it stays within 
 policy, and the float16 prefix a scoring run caches gives the spread of the float32 hidden states.
 
 SmolLM2-135M-Instruct answers 6 addition problems, 8 samples each at T = 1 (chat format), twice (seeds 0 and 1);
-the template samples copy each problem's first free answer that holds a number, its last number changed (+0..+7).
+the template samples copy each problem's first free answer that holds a number, its first number changed (+0..+7).
 """
 from __future__ import annotations
 

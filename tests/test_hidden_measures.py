@@ -250,7 +250,5 @@ def test_control_share_by_hand():
 def test_template_texts_change_only_the_last_number():
     from reasongraph.spread import template_texts
 
-    assert template_texts("47 + 38 = 85.\nSo 85 it is", 3) == ["47 + 38 = 85.\nSo 85 it is",
-                                                                "47 + 38 = 85.\nSo 86 it is",
-                                                                "47 + 38 = 85.\nSo 87 it is"]
+    assert template_texts("So 47 + 38 = 85.", 3) == ["So 47 + 38 = 85.", "So 48 + 38 = 85.", "So 49 + 38 = 85."]
     assert template_texts("no digits here", 4) is None
