@@ -307,6 +307,8 @@ def collapse_table(rows: Iterable[Mapping[str, Any]], a: str, b: str, *, group_f
         raise InputError(f"{opt('ci')} must be in (0, 1), got {ci!r}")
     if n_boot < 1:
         raise InputError(f"{opt('n_boot')} must be >= 1, got {n_boot!r}")
+    if control is not None and str(control) in (str(a), str(b)):
+        raise InputError(f"{opt('control')} {control!r} is group A or B; name a third group of known collapse")
     groups = [a, b] + ([control] if control is not None else [])
     members = group_rows(rows, group_field, groups)
     prompts = group_prompt_rows(list(prompt_rows or []), group_field, pair_field, groups)
@@ -339,13 +341,12 @@ def collapse_table(rows: Iterable[Mapping[str, Any]], a: str, b: str, *, group_f
             k: control_share(*(ccol[g][:, keys.index(m)] if m in keys else np.full(len(triple), np.nan)
                                for g in (a, b, control)), n_boot=n_boot, ci=ci, seed=seed)
             for k, (m, _) in COLLAPSES.items()}}
+    rates = {str(g): spike_rate(members[g]) for g in groups}
     return CollapseTable(
-        a=str(a), b=str(b), mode=mode, n_pairs=len(set(pair_means(members[a], pair_field, []))
-                                                   & set(pair_means(members[b], pair_field, []))),
-        rows=list(by_key.values()),
+        a=str(a), b=str(b), mode=mode, n_pairs=len(trace_pairs[0] & trace_pairs[1]), rows=list(by_key.values()),
         collapses={k: _collapse(by_key.get(m)) for k, (m, _) in COLLAPSES.items()},
         differences=differences, control=share,
-        saturation={str(g): spike_rate(members[g]) for g in groups if spike_rate(members[g])["n_traces"]},
+        saturation={g: r for g, r in rates.items() if r["n_traces"]},
         coupling={str(g): _median(column(members[g], "level_coupling")) for g in (a, b)},
         ci=ci,
     )

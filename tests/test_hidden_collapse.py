@@ -77,6 +77,8 @@ def test_control_share_of_each_collapse():
     assert "(A - B) / (A - C), C = cold: token " in text
     with pytest.raises(InputError, match="'nope'"):
         collapse_table(rows, "base", "rl", control="nope")
+    with pytest.raises(InputError, match="third group"):
+        collapse_table(rows, "base", "rl", control="rl")
 
 
 def test_near_saturated_groups_are_flagged():
