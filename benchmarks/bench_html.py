@@ -78,8 +78,9 @@ def _report_page(n_rows: int, folder: Path) -> dict:
         "rows": [{"key": f"m{j}", "label": f"measure {j}", "level": "token" if j < 4 else "hidden", "mean_a": 1.0,
                   "mean_b": r, "ratio": r, "ci_low": r * 0.8, "ci_high": r * 1.25, "p": 0.01, "test": "wilcoxon",
                   "n": n_rows // 2, "note": None} for j, r in enumerate(ratios)],
-        "summary": {k: {"value": 0.1, "ci_low": 0.0, "ci_high": 0.2} for k in ("token_collapse", "hidden_collapse",
-                                                                              "difference")},
+        "summary": {k: {"value": 0.1, "ci_low": 0.0, "ci_high": 0.2}
+                    for k in ("token_collapse", "hidden_collapse_erank", "hidden_collapse_spread", "difference_erank",
+                              "difference_spread")},
         "coupling": {"base": 0.1, "rl": -0.1}}
     html = report_html(payload)
     build = time.perf_counter() - t0

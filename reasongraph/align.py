@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from reasongraph.errors import InputError, opt
+from reasongraph.onset_relative import RelativeAlignment, near_saturated, relative_alignment
 from reasongraph.signals import forking_tokens, top_rho_threshold
 from reasongraph.stats import TwoByTwo
 from reasongraph.validate import check_int, check_seed
@@ -61,6 +62,8 @@ class Alignment:
     threshold : the entropy threshold spikes were cut at (NaN when a spike mask was given).
     marker_revisit : rows revisit yes/no, columns marker yes/no; None without markers.
     marker_spike : rows marker yes/no, columns spike yes/no; None without markers.
+    relative : revisits against the onset-relative rule (:mod:`reasongraph.onset_relative`), reported beside
+        ``rule``; None when not computed.
     """
 
     rule: str
@@ -77,6 +80,13 @@ class Alignment:
     threshold: float
     marker_revisit: TwoByTwo | None = None
     marker_spike: TwoByTwo | None = None
+    relative: RelativeAlignment | None = None
+
+    @property
+    def spike_rate(self) -> float:
+        """Share of steps with a spike under ``rule``; NaN without a step. Above
+        :data:`~reasongraph.onset_relative.NEAR_SATURATED` the rule is near-saturated."""
+        return float(self.step_spikes.mean()) if self.step_spikes.size else math.nan
 
     @property
     def table(self) -> np.ndarray:
@@ -114,7 +124,9 @@ class Alignment:
         ``align_odds_ratio_corrected``, ``align_fisher_p``, ``align_fisher_p_greater``, ``align_enrichment``,
         ``align_p_value``, ``align_n_hidden_only``, ``align_n_token_only``, ``align_hidden_only_share``,
         ``align_onset_fork_rate``, ``align_onset_fork_null``, ``align_spike_threshold``,
-        ``onset_entropy_mean`` (mean over steps with a defined onset entropy); the marker cells
+        ``onset_entropy_mean`` (mean over steps with a defined onset entropy); ``align_spike_rate`` (steps with a
+        spike under ``rule``, a share) and ``align_near_saturated`` (that share above 0.8); the onset-relative
+        rule's ``align_rel_*`` (:meth:`reasongraph.onset_relative.RelativeAlignment.as_dict`); the marker cells
         ``align_{revisit,norevisit}_{marker,nomarker}`` and ``align_{marker,nomarker}_{spike,nospike}``, and
         ``marker_revisit_*`` / ``marker_spike_*`` with ``odds_ratio``, ``odds_ratio_corrected``, ``fisher_p``,
         ``fisher_p_greater``.
@@ -133,7 +145,11 @@ class Alignment:
             "align_onset_fork_null": float(self.onset_fork_null),
             "align_spike_threshold": float(self.threshold),
             "onset_entropy_mean": float(onset.mean()) if onset.size else math.nan,
+            "align_spike_rate": self.spike_rate,
+            "align_near_saturated": near_saturated(self.spike_rate),
         })
+        if self.relative is not None:
+            out.update(self.relative.as_dict())
         out.update(_cells(self.marker_revisit, ("revisit", "norevisit"), ("marker", "nomarker")))
         out.update(_cells(self.marker_spike, ("marker", "nomarker"), ("spike", "nospike")))
         out.update(_statistics(self.marker_revisit, "marker_revisit"))
@@ -357,6 +373,8 @@ def align(
 
     Both rules give the 2x2 table revisit x spike with its odds ratio (Haldane-Anscombe corrected when a cell
     is 0) and Fisher's exact test, two-sided and one-sided "greater" (revisits begin at forks more often).
+    Beside them, always, the onset-relative rule (``relative``: the ceil(rho * n) steps of highest onset entropy
+    spike; :mod:`reasongraph.onset_relative`), which cannot saturate.
 
     Parameters
     ----------
@@ -419,6 +437,7 @@ def align(
         p_value = _permutation_p(spikes, lo, spans[revisit, 1], observed, n_shifts, seed, min_shift)
 
     table = _table(revisit, has_spike)
+    onsets = onset_entropy(entropy, spans, onset_tokens=onset_tokens, lookback=lookback)
     hidden_only = np.flatnonzero(revisit & ~has_spike)
     n_revisits = int(revisit.sum())
     marker_revisit = marker_spike = None
@@ -438,10 +457,11 @@ def align(
         token_only=np.flatnonzero(~revisit & has_spike),
         hidden_only_share=hidden_only.size / n_revisits if n_revisits else math.nan,
         step_spikes=has_spike,
-        onset_entropy=onset_entropy(entropy, spans, onset_tokens=onset_tokens, lookback=lookback),
+        onset_entropy=onsets,
         onset_fork_rate=float(onset_spikes.mean()) if n_steps else math.nan,
         onset_fork_null=null_rate,
         threshold=theta,
         marker_revisit=marker_revisit,
         marker_spike=marker_spike,
+        relative=relative_alignment(onsets, revisit, rho),
     )

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from reasongraph.align import MAX_SHIFTS, Alignment, align
+from reasongraph.concentration import visit_concentration
 from reasongraph.display import fmt, fmt_p
 from reasongraph.errors import InputError, opt
 from reasongraph.graph import ReasoningGraph
@@ -292,7 +293,8 @@ def _label_steps(trace: Trace, clusterer: Any, layer: int, k: int | None, seed: 
 
 def _metrics(trace: Trace, graph: ReasoningGraph, forking: np.ndarray, markers: list[Marker],
              alignment: Alignment, hidden: dict, length_bound: int) -> dict:
-    metrics = {"n_tokens": trace.n_tokens, **graph_metrics(graph, length_bound), **entropy_summary(trace.entropy),
+    metrics = {"n_tokens": trace.n_tokens, **graph_metrics(graph, length_bound), **visit_concentration(graph.walk),
+               **entropy_summary(trace.entropy),
                "n_forking": int(forking.sum()), "forking_share": float(forking.mean()) if forking.size else math.nan,
                "n_markers": len(markers), **{k: v for k, v in hidden.items() if k != "erank_curve"}}
     if len(trace.layers) > 1:

@@ -129,6 +129,17 @@ METRICS: tuple[Metric, ...] = (
            definition="(C / C_rand) / (L / L_rand) with L in hops.", source=TOR),
     Metric("cyclomatic", "cyclomatic", "E - V + C: independent cycles", "shape", "graph", "+",
            definition="E - V + C, C the weakly connected components.", check="edges 0->1, 1->0 -> 1"),
+    Metric("visit_gini", "visit Gini", "how unevenly the walk's steps fall on its nodes (0 even, towards 1 on "
+           "one node)", "shape", "graph", "-", compare=True, distribution=True,
+           definition="G = sum_ij |x_i - x_j| / (2 n^2 mean(x)) over the visit counts x (steps per node) of the "
+                      "visited nodes; NaN with fewer than 3 visited nodes.",
+           check="[4,2,1,1] -> 0.3125; [2,2,2,2] -> 0"),
+    Metric("visit_decay", "visit decay", "rank-frequency decay exponent of node visits (steeper: more "
+           "concentrated)", "shape", "graph", "-", compare=True,
+           definition="Minus the least-squares slope of ln(count) against ln(rank), the visit counts sorted in "
+                      "decreasing order (rank 1 the most visited); NaN with fewer than 3 visited nodes. A later "
+                      "paper of the Topology of Reasoning group reports it about 2.5x steeper after RL.",
+           check="[8,4,2,1] -> 1.459022"),
     # ------------------------------------------------------------------ token level
     Metric("mean_entropy", "mean entropy", "mean next-token entropy over the trace, nats", "token", "token", "+",
            compare=True, distribution=True, top=True, summary="entropy",
@@ -172,7 +183,23 @@ METRICS: tuple[Metric, ...] = (
     Metric("erank_window", "effective rank (W=128)", "mean effective rank over windows of 128 tokens",
            "hidden", "hidden", "+", compare=True, distribution=True,
            definition="Mean effective rank of row-centered hidden states over consecutive windows of 128 "
-                      "tokens (the last partial window dropped; NaN below 128 tokens): length-controlled."),
+                      "tokens (the last partial window dropped; NaN below 128 tokens, never a silent ceiling): "
+                      "length-controlled. It measures how many directions one trajectory spans, not how many a "
+                      "policy's samples span: one-template samples keep it high."),
+    Metric("erank_window_norm", "effective rank / bound", "erank_window over its bound min(W - 1, d): 1 at the "
+           "ceiling", "hidden", "hidden", "+", compare=True, distribution=True,
+           definition="erank_window / min(W - 1, d), W = 128 and d the hidden size: centering costs one "
+                      "dimension, so a window at its ceiling reads about 1. NaN below 128 tokens.",
+           check="a random centered 16 x 576 window: 14.95 of 15 (0.9965)"),
+    Metric("spectral_entropy_window", "spectral entropy (W=128)", "mean spectral entropy over 128-token "
+           "windows, nats (scale-invariant)", "hidden", "hidden", "+", compare=True,
+           definition="H_s(X) = -sum_i p_i ln p_i, p_i = s_i / sum(s) over the singular values of the window with "
+                      "its mean row removed (float64), so erank = exp(H_s) and H_s <= ln(min(n_rows - 1, d)); the "
+                      "mean over the windows of erank_window. Scale-invariant: multiplying the hidden states by "
+                      "any c > 0 leaves it unchanged, so it reads how evenly the spread is shared among "
+                      "directions, not how much spread there is (near-duplicate samples score as high as free "
+                      "ones; only exact duplicates lower it).",
+           check="[[1,0,0],[0,2,0],[0,0,3],[1,1,1]] -> H_s = 0.955816, erank = exp(H_s) = 2.600793"),
     Metric("erv", "ERV", "effective-rank velocity along the trace", "hidden", "hidden", "+", compare=True,
            distribution=True,
            definition="Last 512 rows; ER_j on growing prefixes of (j+1)*40 rows while (j+1)*40 < L; "
@@ -204,6 +231,24 @@ METRICS: tuple[Metric, ...] = (
            "levels", "levels",
            definition="Observed share of steps with an onset spike; under the null 1 - (1 - rho)^(m + w) "
                       "(align_onset_fork_null)."),
+    Metric("align_spike_rate", "spike rate", "share of steps with a spike under the token-relative rule",
+           "levels", "levels",
+           definition="Steps with a spike / steps under the alignment's rule (the default: onset entropy in the "
+                      "trace's top rho of tokens). Above 0.8 the rule is near-saturated (align_near_saturated): "
+                      "nearly every step spikes, so few hidden-only events can exist by construction."),
+    Metric("align_near_saturated", "near-saturated", "the token-relative spike rate is above 0.8", "levels",
+           "levels", definition="align_spike_rate > 0.8; its mean over a group is the share of flagged traces."),
+    Metric("align_rel_odds_ratio", "OR (onset-relative)", "revisit x spike odds ratio under the onset-relative "
+           "rule", "levels", "levels",
+           definition="The revisit x spike step table when the ceil(rho * n) steps with the highest onset entropy "
+                      "spike (ties to the earlier step; n the steps with a defined onset entropy, at least 5, "
+                      "else NaN). It marks rho of the steps by construction, so it cannot saturate: it asks "
+                      "whether revisits begin at the more uncertain decisions. Haldane-corrected on a 0 cell.",
+           check="onset entropies [0.5, 0.9, 0.9, 0.1, 0.3], rho 0.2 -> step 1 spikes (tie to the earlier)"),
+    Metric("align_rel_hidden_only_share", "hidden-only share (onset-relative)", "revisits without an "
+           "onset-relative spike / revisits", "levels", "levels", "+",
+           definition="Under the onset-relative rule: revisit steps that are not among the top ceil(rho * n) "
+                      "onsets / revisits. An association only: rho of the steps spike whatever the policy does."),
     Metric("align_p_value", "permutation p", "span rule only: circular-shift permutation p", None, "levels"),
     Metric("align_enrichment", "enrichment", "P(spike | revisit) / P(spike | no revisit)", None, "levels"),
     Metric("marker_revisit_odds_ratio", "marker x revisit OR", "odds ratio of aha markers at revisits: are "
@@ -225,6 +270,31 @@ METRICS: tuple[Metric, ...] = (
     Metric("distinct_3gram_share", "distinct 3-grams", "distinct word 3-grams / all, over the samples' texts",
            None, "samples", "+", definition="Distinct word 3-grams / all word 3-grams of the samples' texts: the "
                                             "token-level baseline of diversity."),
+    Metric("cosine_spread", "cosine spread", "mean pairwise 1 - cos of the samples' mean hidden states (the "
+           "hidden analogue of policy entropy)", None, "samples", "+",
+           definition="Mean over pairs i < j of 1 - cos(m_i, m_j), float64, m_i sample i's mean hidden state at "
+                      "the scored layer over its first M response tokens; M the shortest response of the prompt's "
+                      "samples in every group of the run, at least 16 (shorter and empty samples left out and "
+                      "counted in n_spread_left_out), at most the 512 tokens a cache keeps. The summary measure "
+                      "of cross-sample spread: it falls on one-template samples, where erank_window does not.",
+           check="N identical samples -> <= 1e-12"),
+    Metric("spread_variance", "cross-sample variance", "mean squared distance of the samples' mean hidden states "
+           "to their mean", None, "samples", "+",
+           definition="Mean over i of ||m_i - mean(m)||^2 (m_i as for cosine_spread), reported as a ratio to "
+                      "the reference group's. Quadratic: 0.4x variance is 0.63x in standard deviation.",
+           check="N identical samples -> <= 1e-12"),
+    Metric("node_entropy", "node entropy", "entropy of the prompt's pooled node visits, nats", None, "samples",
+           "+", definition="-sum p ln p over the nodes of the visits (steps per node) pooled over the prompt's "
+                           "samples, under the run's clustering; its cap ln(min(K, visits)) is node_entropy_cap. "
+                           "Not comparable in range with token entropy (cap ln(vocabulary)). It counts each "
+                           "sample's own spread too: N identical samples give one walk's entropy, not 0."),
+    Metric("node_entropy_cap", "node entropy cap", "ln(min(K, visits)): the most node_entropy can be", None,
+           "samples", definition="ln(min(K, pooled visits)) for the prompt's samples."),
+    Metric("node_information", "node information", "mutual information of sample and node, nats: the "
+           "cross-sample part of node entropy", None, "samples", "+",
+           definition="node_entropy minus the visit-weighted mean of each sample's own node entropy: 0 when every "
+                      "sample visits the nodes in the same proportions, at most ln N.",
+           check="N identical samples -> 0 (<= 1e-12); walks [0,0] and [1,1] -> ln 2"),
     # ------------------------------------------------------------------ pooled over a group, compared between two
     Metric("mh_odds_ratio", "pooled odds ratio", "revisit x onset spike, Mantel-Haenszel over a group's traces",
            None, "group", definition="sum(a d / n) / sum(b c / n) over the traces' 2x2 tables (strata), with the "
@@ -233,12 +303,40 @@ METRICS: tuple[Metric, ...] = (
     Metric("hidden_only_share", "pooled hidden-only share", "hidden-only events / revisits over a group", None,
            "group", definition="Sum of hidden-only events / sum of revisits over a group's traces, with a bootstrap "
                                "CI over traces."),
+    Metric("spike_rate", "pooled spike rate", "steps with a spike / steps over a group (token-relative rule)",
+           None, "group", definition="Summed over the group's traces; near_saturated when above 0.8."),
+    Metric("near_saturated", "near-saturated", "the group's pooled spike rate is above 0.8", None, "group"),
+    Metric("rel_mh_odds_ratio", "pooled OR (onset-relative)", "revisit x onset-relative spike, Mantel-Haenszel "
+           "over the traces where the rule is defined", None, "group",
+           definition="As mh_odds_ratio, on the onset-relative tables (traces with at least 5 defined onsets)."),
+    Metric("rel_hidden_only_share", "pooled hidden-only share (onset-relative)", "hidden-only events / revisits "
+           "under the onset-relative rule, over a group", None, "group",
+           definition="As hidden_only_share, on the onset-relative tables, with a bootstrap CI over traces."),
     Metric("token_collapse", "token collapse", "1 - H_mean ratio B/A", None, "group",
            definition="1 - mean_B(H_mean) / mean_A(H_mean) over pairs of problems, with a paired bootstrap CI. The "
-                      "seed question's claim is token_collapse > hidden_collapse: their difference is reported "
-                      "with a paired bootstrap CI and a sign-flip p."),
-    Metric("hidden_collapse", "hidden collapse", "1 - erank_window ratio B/A", None, "group",
-           definition="1 - mean_B(erank_window) / mean_A(erank_window) over pairs, with a paired bootstrap CI."),
+                      "seed question's claim is token_collapse > hidden collapse: each difference "
+                      "(difference_erank, difference_spread) is reported with a paired bootstrap CI and a "
+                      "sign-flip p."),
+    Metric("hidden_collapse_erank", "hidden collapse (one trajectory)", "1 - erank_window ratio B/A", None,
+           "group", definition="1 - mean_B(erank_window) / mean_A(erank_window) over pairs, with a paired "
+                               "bootstrap CI: the spread within one trajectory. Named hidden_collapse before the "
+                               "cross-sample spread existed (renamed, so that nothing silently changes meaning); "
+                               "it barely moves on one-template samples."),
+    Metric("hidden_collapse_spread", "hidden collapse (across samples)", "1 - cosine_spread ratio B/A", None,
+           "group", definition="1 - mean_B(cosine_spread) / mean_A(cosine_spread) over prompts paired by problem, "
+                               "with a paired bootstrap CI: the spread across a prompt's samples, which falls on "
+                               "the template control."),
+    Metric("difference_erank", "token - hidden collapse (erank)", "token_collapse - hidden_collapse_erank", None,
+           "group", definition="ratio(erank_window) - ratio(H_mean) over pairs where both are defined, with a paired "
+                               "bootstrap CI and a sign-flip p. Named difference before the spread existed."),
+    Metric("difference_spread", "token - hidden collapse (spread)", "token_collapse - hidden_collapse_spread",
+           None, "group", definition="ratio(cosine_spread) - ratio(H_mean) over pairs where both are defined, with "
+                                     "a paired bootstrap CI and a sign-flip p."),
+    Metric("control_share", "share of the control's range", "(A - B) / (A - C) of each collapse, C a control "
+           "group of known collapse", None, "group",
+           definition="(mean A - mean B) / (mean A - mean C) over pairs shared by the three groups, with a "
+                      "bootstrap CI over pairs: 0 when B is where A is, 1 when B is as collapsed as the control C "
+                      "(compare --control). n/a without a control group."),
     # ------------------------------------------------------------------ two checkpoints on the same texts (locus)
     Metric("drop", "entropy drop D", "E(A,A) - E(B,B): mean token entropy of A minus B's, nats", None, "locus",
            definition="Mean entropy over all predicted tokens of the texts (each token once), A's minus B's, each "

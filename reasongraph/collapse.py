@@ -3,27 +3,37 @@
 RL training makes the token entropy of a policy collapse; the seed question is whether its hidden states
 collapse as much. For the same problems (pairs) scored in group A (a base model, an earlier checkpoint) and
 group B (RL-trained, distilled), each measure of the token level and of the hidden level gets its collapse
-ratio mean_B / mean_A over pairs, with a paired bootstrap CI and a Wilcoxon signed-rank test.
-token_collapse = 1 - ratio(H_mean) and hidden_collapse = 1 - ratio(erank_window) summarize the two levels; the
-seed's claim is token_collapse > hidden_collapse, so their difference gets a paired bootstrap CI and a
-sign-flip p-value. The comparison is faithful only when each group was scored by the model that wrote it
-(``mode`` says which was done).
+ratio mean_B / mean_A over pairs, with a paired bootstrap CI and a Wilcoxon signed-rank test. Per-trace measures
+come from the scored rows; the cross-sample spread of each prompt's samples (:mod:`reasongraph.spread`) from the
+per-prompt rows of diversity.jsonl, paired by problem too.
+
+Three collapses summarize the levels: token_collapse = 1 - ratio(H_mean); hidden_collapse_erank = 1 -
+ratio(erank_window), the spread within one trajectory (named ``hidden_collapse`` before the spread existed; it is
+blind to one-template samples); hidden_collapse_spread = 1 - ratio(cosine_spread), the spread across a prompt's
+samples, which falls on the template control. The seed's claim is token_collapse > hidden collapse, so each
+difference gets a paired bootstrap CI and a sign-flip p-value; with a control group C of known collapse each
+collapse is also a share of its control's range, (A - B) / (A - C) (:mod:`reasongraph.control_range`). The
+comparison is faithful only when each group was scored by the model that wrote it (``mode`` says which was done).
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from reasongraph.collapse_pairs import (PROMPT_MEASURES, group_prompt_rows, group_rows, left_out_note, pair_columns,
+                                        window_note)
+from reasongraph.control_range import control_share
 from reasongraph.display import fmt, fmt_ci, fmt_p
 from reasongraph.errors import InputError, opt
+from reasongraph.pooled import spike_rate
 from reasongraph.stats import bootstrap_interval, paired_ratio, sign_flip_p
 from reasongraph.summary import FEWER_THAN_2, column, pair_means
 
-__all__ = ["MEASURES", "CollapseRow", "CollapseTable", "collapse_table"]
+__all__ = ["COLLAPSES", "MEASURES", "PROMPT_MEASURES", "RENAMED", "CollapseRow", "CollapseTable", "collapse_table"]
 
 #: The measures of the table, in order: row key -> (level, label).
 MEASURES: dict[str, tuple[str, str]] = {
@@ -32,12 +42,31 @@ MEASURES: dict[str, tuple[str, str]] = {
     "forking_share_ref": ("token", "forking share above A's top-20% threshold"),
     "onset_entropy_mean": ("token", "onset entropy (mean over steps, nats)"),
     "erank_window": ("hidden", "effective rank (mean over 128-token windows)"),
+    "erank_window_norm": ("hidden", "effective rank over its bound min(W-1, d)"),
+    "spectral_entropy_window": ("hidden", "spectral entropy (128-token windows, nats)"),
     "erv": ("hidden", "ERV (effective-rank velocity)"),
     "era": ("hidden", "ERA (effective-rank acceleration)"),
+    "cosine_spread": ("hidden", "cross-sample cosine spread (per prompt)"),
+    "spread_variance": ("hidden", "cross-sample variance (per prompt)"),
+    "node_entropy": ("hidden", "node entropy of a prompt's samples (nats)"),
+    "node_information": ("hidden", "node information, sample x node (nats)"),
     "revisits_per_step": ("hidden", "revisits per step"),
     "loop_exists": ("hidden", "loop exists (share of traces)"),
     "loop_count": ("hidden", "loop count"),
+    "visit_gini": ("hidden", "visit concentration: Gini of node visits"),
+    "visit_decay": ("hidden", "visit concentration: rank-frequency decay"),
 }
+#: The measures over W-token windows: NaN for a trace shorter than W, which the table's note counts.
+_WINDOW_MEASURES = ("erank_window", "erank_window_norm", "spectral_entropy_window")
+#: The summary's collapses: key -> (the measure whose ratio it is 1 minus, its line in the text table).
+COLLAPSES: dict[str, tuple[str, str]] = {
+    "token_collapse": ("mean_entropy", "token collapse 1 - H_mean ratio"),
+    "hidden_collapse_erank": ("erank_window", "hidden collapse 1 - erank_window ratio (one trajectory)"),
+    "hidden_collapse_spread": ("cosine_spread", "hidden collapse 1 - cosine spread ratio (across samples)"),
+}
+#: Summary keys renamed when the cross-sample spread came (the old names are gone, so that nothing silently
+#: changes meaning): old -> new.
+RENAMED = {"hidden_collapse": "hidden_collapse_erank", "difference": "difference_erank"}
 
 
 @dataclass
@@ -65,26 +94,46 @@ class CollapseRow:
 
 @dataclass
 class CollapseTable:
-    """The level-collapse table of group B against group A (see :func:`collapse_table`)."""
+    """The level-collapse table of group B against group A (see :func:`collapse_table`).
+
+    ``collapses``: {:data:`COLLAPSES` key: {value, ci_low, ci_high}}; ``differences``: {``difference_erank``,
+    ``difference_spread``: token_collapse minus that hidden collapse, {value, ci_low, ci_high, p}};
+    ``control``: None, or {"group": C, each collapse key: {value, ci_low, ci_high, n}} its share of the control's
+    range; ``saturation``: {group: spike rate under the token-relative rule, pooled, and its near-saturated flag}.
+    """
 
     a: str
     b: str
     mode: str | None
     n_pairs: int
     rows: list[CollapseRow]
-    token_collapse: dict[str, float]
-    hidden_collapse: dict[str, float]
-    difference: dict[str, float]
+    collapses: dict[str, dict[str, float]]
+    differences: dict[str, dict[str, float]]
     coupling: dict[str, float | None] = field(default_factory=dict)
+    control: dict[str, Any] | None = None
+    saturation: dict[str, dict[str, Any]] = field(default_factory=dict)
     ci: float = 0.95
+
+    @property
+    def token_collapse(self) -> dict[str, float]:
+        return self.collapses["token_collapse"]
+
+    @property
+    def hidden_collapse_erank(self) -> dict[str, float]:
+        return self.collapses["hidden_collapse_erank"]
+
+    @property
+    def hidden_collapse_spread(self) -> dict[str, float]:
+        return self.collapses["hidden_collapse_spread"]
 
     def as_dict(self) -> dict[str, Any]:
         """The structure the HTML report draws (NaN stays NaN)."""
         return {"a": self.a, "b": self.b, "mode": self.mode, "n_pairs": self.n_pairs,
                 "rows": [r.as_dict() for r in self.rows],
-                "summary": {"token_collapse": dict(self.token_collapse),
-                            "hidden_collapse": dict(self.hidden_collapse),
-                            "difference": dict(self.difference)},
+                "summary": {**{k: dict(v) for k, v in self.collapses.items()},
+                            **{k: dict(v) for k, v in self.differences.items()},
+                            "control_share": self.control, "renamed": dict(RENAMED)},
+                "saturation": {g: dict(v) for g, v in self.saturation.items()},
                 "coupling": dict(self.coupling)}
 
     def to_table(self) -> str:
@@ -104,15 +153,44 @@ class CollapseTable:
             return "  ".join(c.ljust(w) if i in (0, 1, len(cols) - 1) else c.rjust(w)
                              for i, (c, w) in enumerate(zip(row, widths))).rstrip()
 
-        tc, hc, d = self.token_collapse, self.hidden_collapse, self.difference
-        lines = [head, "", line(cols), line(["-" * w for w in widths]), *(line(r) for r in body), "",
-                 f"token collapse  1 - H_mean ratio:        {_interval(tc)}",
-                 f"hidden collapse 1 - erank_window ratio:  {_interval(hc)}",
-                 f"token - hidden collapse:                 {_interval(d)}  sign-flip p = {fmt_p(d['p'])}"]
+        return "\n".join([head, "", line(cols), line(["-" * w for w in widths]), *(line(r) for r in body), "",
+                          *self._summary_lines()])
+
+    def _summary_lines(self) -> list[str]:
+        labels = [label for _, label in COLLAPSES.values()] + [f"token - {k.removeprefix('difference_')} collapse"
+                                                             for k in self.differences]
+        width = max(len(x) for x in labels) + 2
+        lines = [f"{label + ':':<{width}}{_interval(self.collapses[k])}" for k, (_, label) in COLLAPSES.items()]
+        for k, d in self.differences.items():
+            label = f"token - hidden collapse ({k.removeprefix('difference_')})"
+            lines.append(f"{label + ':':<{width}}{_interval(d)}  sign-flip p = {fmt_p(d['p'])}")
+        lines.append(_control_line(self.control))
+        lines.append("(hidden_collapse is now hidden_collapse_erank: the cross-sample spread gave the hidden level a "
+                     "second collapse)")
+        if self.saturation:
+            lines.append("token-relative spike rate (steps with an onset spike; > 0.8 near-saturated): "
+                         + ", ".join(f"{g} {_saturation(s)}" for g, s in self.saturation.items()))
         if self.coupling:
             lines.append("level coupling (median Spearman, window entropy vs effective rank): "
                          + ", ".join(f"{g} {fmt(v, 4)}" for g, v in self.coupling.items()))
-        return "\n".join(lines)
+        return lines
+
+
+def _control_line(control: Mapping[str, Any] | None) -> str:
+    if control is None:
+        return "share of the control's range (A - B) / (A - C): n/a (no control group named)"
+    parts = [f"{k.replace('_collapse', '').replace('hidden_', 'hidden ')} {_interval(control[k])}"
+             for k in COLLAPSES]
+    return f"share of the control's range (A - B) / (A - C), C = {control['group']}: " + ", ".join(parts)
+
+
+def _saturation(s: Mapping[str, Any]) -> str:
+    text = fmt(s.get("spike_rate"), 3)
+    if s.get("near_saturated"):
+        text += " NEAR-SATURATED"
+    if s.get("n_near_saturated"):
+        text += f" ({s['n_near_saturated']} of {s['n_traces']} traces above 0.8)"
+    return text
 
 
 def _interval(s: Mapping[str, float]) -> str:
@@ -120,7 +198,8 @@ def _interval(s: Mapping[str, float]) -> str:
 
 
 # ---------------------------------------------------------------------- the statistics of one measure
-def _measure_row(key: str, xa: np.ndarray, xb: np.ndarray, n_boot: int, ci: float, seed: int) -> CollapseRow:
+def _measure_row(key: str, xa: np.ndarray, xb: np.ndarray, n_boot: int, ci: float, seed: int,
+                 extra_notes: Sequence[str] = ()) -> CollapseRow:
     from scipy.stats import wilcoxon
 
     level, label = MEASURES[key]
@@ -141,8 +220,10 @@ def _measure_row(key: str, xa: np.ndarray, xb: np.ndarray, n_boot: int, ci: floa
             p = float(wilcoxon(d).pvalue)
         else:
             notes.append("no nonzero difference: no Wilcoxon test")
+    if key == "spread_variance" and math.isfinite(ratio) and ratio >= 0:
+        notes.append(f"quadratic: {fmt(ratio, 3)}x variance is {fmt(math.sqrt(ratio), 3)}x in standard deviation")
     return CollapseRow(key=key, label=label, level=level, mean_a=mean_a, mean_b=mean_b, ratio=ratio, ci_low=lo,
-                       ci_high=hi, p=p, n=n, note="; ".join(notes))
+                       ci_high=hi, p=p, n=n, note="; ".join([*notes, *extra_notes]))
 
 
 def _collapse(row: CollapseRow | None) -> dict[str, float]:
@@ -154,10 +235,11 @@ def _collapse(row: CollapseRow | None) -> dict[str, float]:
 
 def _difference(ha: np.ndarray, hb: np.ndarray, ea: np.ndarray, eb: np.ndarray, n_boot: int, ci: float,
                 seed: int) -> dict[str, float]:
-    """token_collapse - hidden_collapse = ratio(erank) - ratio(H) over pairs where all four values are finite.
+    """token_collapse - a hidden collapse = ratio(hidden measure) - ratio(H) over pairs where all four values are
+    finite.
 
     The bootstrap resamples those pairs and recomputes both ratios of means; the sign-flip test asks whether the
-    per-pair differences erank_b/erank_a - H_b/H_a are centered on 0.
+    per-pair differences e_b/e_a - H_b/H_a are centered on 0.
     """
     ok = np.isfinite(ha) & np.isfinite(hb) & np.isfinite(ea) & np.isfinite(eb)
     ha, hb, ea, eb = ha[ok], hb[ok], ea[ok], eb[ok]
@@ -183,7 +265,8 @@ def _median(values: list[float]) -> float | None:
 
 
 def collapse_table(rows: Iterable[Mapping[str, Any]], a: str, b: str, *, group_field: str = "group",
-                   pair_field: str = "pair", mode: str | None = None, n_boot: int = 2000, ci: float = 0.95,
+                   pair_field: str = "pair", prompt_rows: Iterable[Mapping[str, Any]] | None = None,
+                   control: str | None = None, mode: str | None = None, n_boot: int = 2000, ci: float = 0.95,
                    seed: int = 0) -> CollapseTable:
     """The level-collapse table of group ``b`` against the reference group ``a``, paired by problem.
 
@@ -191,16 +274,23 @@ def collapse_table(rows: Iterable[Mapping[str, Any]], a: str, b: str, *, group_f
     rows without a pair value are left out. For every measure of :data:`MEASURES` present in the rows: mean A,
     mean B and the collapse ratio mean_B / mean_A over the pairs where both are finite, a paired percentile
     bootstrap CI (:func:`reasongraph.stats.paired_ratio`), the Wilcoxon signed-rank p of B - A
-    (``scipy.stats.wilcoxon``), n pairs, and a note saying why a statistic is NaN. Then token_collapse =
-    1 - ratio(mean_entropy), hidden_collapse = 1 - ratio(erank_window), their difference (paired bootstrap and
-    sign-flip p, over pairs where both measures are finite), and the median ``level_coupling`` of each group's
-    rows.
+    (``scipy.stats.wilcoxon``), n pairs, and a note saying why a statistic is NaN (or, for the window measures,
+    how many traces were shorter than the window; for the variance, its ratio in standard deviation). Then the
+    three :data:`COLLAPSES`, each hidden collapse's difference from token_collapse (paired bootstrap and sign-flip
+    p, over pairs where both measures are finite), the share of each collapse in its control's range when
+    ``control`` is named, the token-relative spike rate of each group (pooled over its traces, flagged above 0.8),
+    and the median ``level_coupling`` of each group's rows.
 
     Parameters
     ----------
     rows : scored rows (dicts as in rows.jsonl).
     a, b : the values of ``group_field`` of the reference group and the compared group.
     group_field, pair_field : the row fields holding the group and the pair (problem) key.
+    prompt_rows : the per-prompt rows (diversity.jsonl: ``group``, ``sample_group``, ``pair`` and the measures of
+        :func:`reasongraph.spread.prompt_spread`), for the cross-sample rows; paired by their ``pair_field`` value,
+        else by ``sample_group``.
+    control : a third group C of known collapse (the same policy at a low temperature, one-template samples): each
+        collapse is also given as (A - B) / (A - C) over pairs shared by the three groups.
     mode : how the groups were scored, e.g. "faithful" or "proxy: all groups scored by X"; passed through.
     n_boot, ci, seed : bootstrap settings (one seed for every measure; the sign-flip test uses it too).
 
@@ -210,34 +300,53 @@ def collapse_table(rows: Iterable[Mapping[str, Any]], a: str, b: str, *, group_f
 
     Raises
     ------
-    InputError : a group has no rows.
+    InputError : a group (the control included) has no rows.
     """
     rows = list(rows)
     if not 0 < ci < 1:
         raise InputError(f"{opt('ci')} must be in (0, 1), got {ci!r}")
     if n_boot < 1:
         raise InputError(f"{opt('n_boot')} must be >= 1, got {n_boot!r}")
-    members = {g: [r for r in rows if str(r.get(group_field)) == str(g)] for g in (a, b)}
-    for g, group_rows in members.items():
-        if not group_rows:
-            known = sorted({str(r.get(group_field)) for r in rows})
-            raise InputError(f"no rows with {group_field} = {g!r}; groups present: {', '.join(known) or 'none'}")
-    present = {k for r in members[a] + members[b] for k, v in r.items() if v is not None}
+    if control is not None and str(control) in (str(a), str(b)):
+        raise InputError(f"{opt('control')} {control!r} is group A or B; name a third group of known collapse")
+    groups = [a, b] + ([control] if control is not None else [])
+    members = group_rows(rows, group_field, groups)
+    prompts = group_prompt_rows(list(prompt_rows or []), group_field, pair_field, groups)
+    present = {k for rs in (*members.values(), *prompts.values()) for r in rs for k, v in r.items() if v is not None}
     keys = [k for k in MEASURES if k in present]
-    means = {g: pair_means(members[g], pair_field, keys) for g in (a, b)}
-    pairs = sorted(set(means[a]) & set(means[b]))
-    col = {g: np.array([means[g][p] for p in pairs], dtype=np.float64).reshape(len(pairs), len(keys))
-           for g in (a, b)}
-    by_key = {k: _measure_row(k, col[a][:, j], col[b][:, j], n_boot, ci, seed) for j, k in enumerate(keys)}
+    trace_pairs = [set(pair_means(members[g], pair_field, [])) for g in (a, b)]
+    prompt_pairs = [{str(r["_pair"]) for r in prompts[g] if r["_pair"] is not None} for g in (a, b)]
+    pairs = sorted((trace_pairs[0] | prompt_pairs[0]) & (trace_pairs[1] | prompt_pairs[1]))
+    col = pair_columns(members, prompts, keys, pair_field, pairs)
+    compared = {g: members[g] for g in (a, b)}
+    left_out = left_out_note({g: prompts[g] for g in (a, b)})
+    notes = {k: [window_note(compared, k)] if k in _WINDOW_MEASURES else [left_out] if k in PROMPT_MEASURES
+             else [] for k in keys}
+    notes = {k: [n for n in v if n] for k, v in notes.items()}
+    by_key = {k: _measure_row(k, col[a][:, j], col[b][:, j], n_boot, ci, seed, notes[k]) for j, k in enumerate(keys)}
 
-    missing = np.full(len(pairs), np.nan)
-    h = [col[g][:, keys.index("mean_entropy")] if "mean_entropy" in keys else missing for g in (a, b)]
-    e = [col[g][:, keys.index("erank_window")] if "erank_window" in keys else missing for g in (a, b)]
+    def values(g: str, key: str) -> np.ndarray:
+        return col[g][:, keys.index(key)] if key in keys else np.full(len(pairs), np.nan)
+
+    h = [values(g, "mean_entropy") for g in (a, b)]
+    differences = {f"difference_{k.removeprefix('hidden_collapse_')}":
+                   _difference(h[0], h[1], values(a, m), values(b, m), n_boot, ci, seed)
+                   for k, (m, _) in COLLAPSES.items() if k != "token_collapse"}
+    share = None
+    if control is not None:
+        triple = sorted(set(pairs) & (set(pair_means(members[control], pair_field, [])) |
+                                      {str(r["_pair"]) for r in prompts[control] if r["_pair"] is not None}))
+        ccol = pair_columns(members, prompts, keys, pair_field, triple)
+        share = {"group": str(control), **{
+            k: control_share(*(ccol[g][:, keys.index(m)] if m in keys else np.full(len(triple), np.nan)
+                               for g in (a, b, control)), n_boot=n_boot, ci=ci, seed=seed)
+            for k, (m, _) in COLLAPSES.items()}}
+    rates = {str(g): spike_rate(members[g]) for g in groups}
     return CollapseTable(
-        a=str(a), b=str(b), mode=mode, n_pairs=len(pairs), rows=list(by_key.values()),
-        token_collapse=_collapse(by_key.get("mean_entropy")),
-        hidden_collapse=_collapse(by_key.get("erank_window")),
-        difference=_difference(h[0], h[1], e[0], e[1], n_boot, ci, seed),
+        a=str(a), b=str(b), mode=mode, n_pairs=len(trace_pairs[0] & trace_pairs[1]), rows=list(by_key.values()),
+        collapses={k: _collapse(by_key.get(m)) for k, (m, _) in COLLAPSES.items()},
+        differences=differences, control=share,
+        saturation={g: r for g, r in rates.items() if r["n_traces"]},
         coupling={str(g): _median(column(members[g], "level_coupling")) for g in (a, b)},
         ci=ci,
     )

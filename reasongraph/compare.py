@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from reasongraph.catalogue import compare_keys
+from reasongraph.control_range import control_share
 from reasongraph.display import fmt, fmt_ci, fmt_p, text_table
 from reasongraph.errors import InputError, opt
 from reasongraph.stats import bootstrap_ci, bootstrap_difference_ci
@@ -36,7 +37,9 @@ class MetricComparison:
     ``n`` counts pairs (paired) or finite values of A and B together (unpaired); ``diff`` is mean(B - A) paired,
     mean(B) - mean(A) unpaired; ``statistic`` and ``p_value`` come from ``test`` (NaN when it cannot run:
     fewer than one nonzero difference, or an empty group); ``note`` says why a statistic is NaN (a paired one
-    needs at least 2 pairs).
+    needs at least 2 pairs). With a control group C, ``control_share`` is (A - B) / (A - C), the share of the
+    control's range that B's change covers (:func:`reasongraph.control_range.control_share`: over pairs shared by
+    the three groups, with a bootstrap CI; unpaired, from the three means, without one); NaN without a control.
     """
 
     metric: str
@@ -50,6 +53,9 @@ class MetricComparison:
     p_value: float
     test: str
     note: str = ""
+    control_share: float = math.nan
+    control_ci_low: float = math.nan
+    control_ci_high: float = math.nan
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -77,6 +83,7 @@ class Comparison:
     group_name: str | None = None
     pair_name: str | None = None
     mode: str | None = None
+    control: str | None = None
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -100,6 +107,10 @@ class Comparison:
         cols = ["metric", "n", "mean A", "mean B", "B - A", "95% CI", f"p ({test})"]
         body = [[m.metric, str(m.n), fmt(m.mean_a, 4), fmt(m.mean_b, 4), fmt(m.diff, 4),
                  fmt_ci(m.ci_low, m.ci_high, 4), fmt_p(m.p_value)] for m in self.metrics]
+        if self.control is not None:
+            cols.append(f"(A-B)/(A-C), C = {self.control}")
+            body = [row + [f"{fmt(m.control_share, 4)} {fmt_ci(m.control_ci_low, m.control_ci_high, 4)}"]
+                    for row, m in zip(body, self.metrics)]
         if any(m.note for m in self.metrics):
             cols.append("note")
             body = [row + [m.note] for row, m in zip(body, self.metrics)]
@@ -107,8 +118,8 @@ class Comparison:
 
 
 def compare_groups(rows: Iterable[dict], a: str, b: str, *, group_field: str = "group",
-                   pair_field: str | None = "pair", metrics: Sequence[str] | None = None, n_boot: int = 2000,
-                   ci: float = 0.95, seed: int = 0) -> Comparison:
+                   pair_field: str | None = "pair", metrics: Sequence[str] | None = None,
+                   control: str | None = None, n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> Comparison:
     """Compare group ``b`` against group ``a`` metric by metric.
 
     Parameters
@@ -119,12 +130,14 @@ def compare_groups(rows: Iterable[dict], a: str, b: str, *, group_field: str = "
     pair_field : the field pairing rows across groups (e.g. the problem); None compares unpaired.
     metrics : fields to compare; default the catalogue's compare set (:func:`reasongraph.catalogue.compare_keys`)
         present in the rows.
+    control : a third group C of known collapse (the base at a low temperature, one-template samples): each
+        metric also gets (A - B) / (A - C), the share of the control's range B covers.
     n_boot, ci, seed : bootstrap settings (see :func:`reasongraph.stats.bootstrap_ci`).
 
     Raises
     ------
-    InputError : a group has no rows, no pair is shared by both groups, a metric is no numeric field of the rows,
-        or a bootstrap setting is out of range.
+    InputError : a group (the control included) has no rows, no pair is shared by both groups, a metric is no
+        numeric field of the rows, or a bootstrap setting is out of range.
     """
     rows = _check_rows(rows)
     check_int("n_boot", n_boot, low=1, high=MAX_BOOT)
@@ -134,9 +147,12 @@ def compare_groups(rows: Iterable[dict], a: str, b: str, *, group_field: str = "
         raise InputError(f"{opt('a')} and {opt('b')} name the same group {a!r}; compare two different groups")
     if metrics is not None and (isinstance(metrics, (str, bytes)) or not isinstance(metrics, Iterable)):
         raise InputError(f"{opt('metrics')} must be a list of field names, got {metrics!r}")
+    if control is not None and control in (a, b):
+        raise InputError(f"{opt('control')} {control!r} is group A or B; name a third group of known collapse")
     rows_a = [r for r in rows if str(r.get(group_field)) == a]
     rows_b = [r for r in rows if str(r.get(group_field)) == b]
-    for name, members in ((a, rows_a), (b, rows_b)):
+    rows_c = [r for r in rows if str(r.get(group_field)) == control] if control is not None else []
+    for name, members in ((a, rows_a), (b, rows_b)) + (((control, rows_c),) if control is not None else ()):
         if not members:
             known = sorted({str(r.get(group_field)) for r in rows})
             raise InputError(f"no rows with {group_field} = {name!r}; groups present: {', '.join(known)}")
@@ -150,9 +166,12 @@ def compare_groups(rows: Iterable[dict], a: str, b: str, *, group_field: str = "
                          f"fields: {', '.join(present)}")
     det = [_ratio(*detection(rs)) for rs in (rows_a, rows_b)]
     cmp = Comparison(a=a, b=b, group_field=group_field, pair_field=pair_field, n_a=len(rows_a), n_b=len(rows_b),
-                     n_pairs=None, detection_ratio_a=det[0], detection_ratio_b=det[1])
+                     n_pairs=None, detection_ratio_a=det[0], detection_ratio_b=det[1], control=control)
     if pair_field is None:
         cmp.metrics = [_unpaired(m, column(rows_a, m), column(rows_b, m), n_boot, ci, seed) for m in metrics]
+        if control is not None:
+            for mc in cmp.metrics:
+                mc.control_share = _unpaired_share(mc, column(rows_c, mc.metric))
         return cmp
     means_a, means_b = pair_means(rows_a, pair_field, metrics), pair_means(rows_b, pair_field, metrics)
     keys = sorted(set(means_a) & set(means_b))
@@ -160,11 +179,26 @@ def compare_groups(rows: Iterable[dict], a: str, b: str, *, group_field: str = "
         raise InputError(f"groups {a!r} and {b!r} share no {pair_field} value; nothing to pair "
                          "(compare unpaired by leaving the pair field out)")
     cmp.n_pairs = len(keys)
+    means_c = pair_means(rows_c, pair_field, metrics) if control is not None else {}
+    triple = [k for k in keys if k in means_c]
     for j, m in enumerate(metrics):
         xa = np.array([means_a[k][j] for k in keys])
         xb = np.array([means_b[k][j] for k in keys])
-        cmp.metrics.append(_paired(m, xa, xb, n_boot, ci, seed))
+        mc = _paired(m, xa, xb, n_boot, ci, seed)
+        if control is not None:
+            share = control_share(*(np.array([means[k][j] for k in triple]) for means in (means_a, means_b, means_c)),
+                                  n_boot=n_boot, ci=ci, seed=seed)
+            mc.control_share, mc.control_ci_low, mc.control_ci_high = share["value"], share["ci_low"], share["ci_high"]
+        cmp.metrics.append(mc)
     return cmp
+
+
+def _unpaired_share(mc: MetricComparison, xc: np.ndarray) -> float:
+    """(mean A - mean B) / (mean A - mean C) from the groups' means (unpaired: no interval)."""
+    xc = xc[np.isfinite(xc)]
+    if not xc.size or not math.isfinite(mc.mean_a) or mc.mean_a == xc.mean():
+        return math.nan
+    return float((mc.mean_a - mc.mean_b) / (mc.mean_a - xc.mean()))
 
 
 #: The most bootstrap resamples: each costs memory in proportion to the pairs, and 10^6 resolve any CI.

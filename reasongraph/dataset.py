@@ -21,7 +21,6 @@ uninterrupted run.
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -39,8 +38,9 @@ from reasongraph.sampling import StreamSample
 from reasongraph.scoring.options import ScoringOptions
 from reasongraph.runs import RunLayout
 from reasongraph.scoring.pass1 import Pass1, load_checked
-from reasongraph.scoring.pass2 import jsonable, row_head, score_trace, sweep_units
+from reasongraph.scoring.pass2 import row_head, score_trace, sweep_units
 from reasongraph.scoring.plan import ModelPlan
+from reasongraph.scoring.prompt_rows import write_prompt_rows
 from reasongraph.storage import atomic_write, atomic_write_json, file_sha256, read_json
 from reasongraph.summary import ON_POLICY, layer_table, summarize
 
@@ -217,7 +217,7 @@ def _score(path: str | Path, reader: RecordReader, opts: ScoringOptions, ray: An
         else:
             _pass2(run, clusterers, fit)
         rows = list(store.rows())
-        diversity = _diversity(run, clusterers, fit) if sample_group_field else None
+        diversity = write_prompt_rows(run, clusterers, fit) if sample_group_field else None
         t0 = time.perf_counter()
         write_rows_parquet(store.rows_path, store.layout.rows_parquet)
         run.timing.write_s += time.perf_counter() - t0
@@ -360,32 +360,6 @@ def score_record(run: Pass1, rec: Record, trace: Any, clusterers: dict[str, Any]
     return True
 
 
-# ---------------------------------------------------------------------- several samples of one prompt
-def _diversity(run: Pass1, clusterers: dict[str, Any], fit: dict) -> list[dict]:
-    """One row per (group, sample group) with several scored samples: their walks (labeled again from the cache,
-    which is cheap: step vectors only) and texts, measured by :func:`reasongraph.diversity.diversity_metrics`;
-    written to diversity.jsonl at once."""
-    from reasongraph.diversity import diversity_metrics
-
-    scored = {r["line"] for r in run.store.rows()}
-    samples: dict[tuple, list] = {}
-    for rec in run.reader:
-        if rec.ok and rec.line in scored and rec.sample_group is not None:
-            samples.setdefault((rec.group, rec.sample_group), []).append(rec)
-    out = []
-    for (group, prompt), recs in samples.items():
-        if len(recs) < 2:
-            continue
-        unit = run.cluster_unit(recs[0])
-        walks = [clusterers[unit].label_trace(run.cached_trace(r)).tolist() for r in recs]
-        metrics = diversity_metrics(walks, [r.text for r in recs], int(fit["units"][unit]["k"] or 1))
-        out.append({"group": group, "sample_group": prompt, **metrics, "scored_by": run.plan.name_of(recs[0]),
-                    "ids": [r.id for r in recs], "lines": [r.line for r in recs], "walks": walks})
-    atomic_write(run.store.layout.diversity, lambda p: p.write_text("".join(json.dumps(jsonable(r)) + "\n"
-                                                                          for r in out)))
-    return out
-
-
 # ---------------------------------------------------------------------- the summary
 def _summary(run: Pass1, rows: list[dict], fit: dict, diversity: list[dict] | None) -> dict:
     from reasongraph.pooled import pool_alignment
@@ -423,5 +397,6 @@ def _mode(rows: list[dict], plan: ModelPlan) -> str:
 
 def _diversity_summary(diversity: list[dict], seed: int) -> dict:
     from reasongraph.diversity import METRICS
+    from reasongraph.spread import SPREAD_METRICS
 
-    return summarize(diversity, group_key="group", metrics=METRICS, seed=seed) if diversity else {}
+    return summarize(diversity, group_key="group", metrics=METRICS + SPREAD_METRICS, seed=seed) if diversity else {}

@@ -18,7 +18,8 @@ from reasongraph.errors import InputError, opt
 __all__ = [
     "PROFILE_WINDOW",
     "WINDOW",
-    "hidden_summary",
+    "as_matrix",
+    "check_window",
     "effective_rank",
     "effective_rank_by_layer",
     "effective_rank_from_singular_values",
@@ -27,6 +28,7 @@ __all__ = [
     "erank_velocity",
     "erank_window",
     "level_coupling",
+    "window_eranks",
 ]
 
 # Windows processed per batched eigendecomposition in erank_profile; bounds memory for small strides.
@@ -58,7 +60,8 @@ def effective_rank_from_singular_values(s: np.ndarray) -> float:
     return float(np.exp(-np.sum(p * np.log(p))))
 
 
-def _as_matrix(X: np.ndarray, name: str = "X") -> np.ndarray:
+def as_matrix(X: np.ndarray, name: str = "X") -> np.ndarray:
+    """``X`` as a float64 2-D matrix of finite values (a ValueError naming ``name`` otherwise)."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"{name} must be a 2-D (n_tokens, d) array, got shape {X.shape}")
@@ -82,7 +85,7 @@ def effective_rank(X: np.ndarray, center: bool = True) -> float:
         exp of the entropy of the normalized singular values; NaN for an empty or all-zero matrix (after
         centering: a single token, or identical tokens).
     """
-    X = _as_matrix(X)
+    X = as_matrix(X)
     if X.size == 0:
         return float("nan")
     if center:
@@ -172,7 +175,7 @@ def erank_dynamics(
     (erv, era) : floats. Both NaN when L < 2s (too short for the paper); ERV needs two prefixes (L > 2s) and ERA
         three (L > 3s), NaN otherwise.
     """
-    X = _as_matrix(X)
+    X = as_matrix(X)
     if window < 1:
         raise ValueError(f"window must be >= 1, got {window}")
     if stride < 1:
@@ -217,7 +220,7 @@ def erank_profile(
         ``window`` gives a single window over all of it; an empty one gives empty arrays.
     values : (m,) float effective rank of each window (NaN for a window with no spread).
     """
-    X = _as_matrix(X)
+    X = as_matrix(X)
     if window < 1:
         raise ValueError(f"window must be >= 1, got {window}")
     stride = window if stride is None else stride
@@ -238,8 +241,11 @@ def erank_profile(
     return starts, values
 
 
-def _window_eranks(X: np.ndarray, window: int) -> np.ndarray:
+def window_eranks(X: np.ndarray, window: int) -> np.ndarray:
     """Effective ranks of the row-centered consecutive windows X[jW:(j+1)W] (the last partial window dropped).
+
+    ``X`` is a checked float64 matrix; ``window`` >= 2. The windows of :func:`erank_window`,
+    :func:`level_coupling` and :mod:`reasongraph.spectral`.
 
     A window whose centered rows are round-off of its own scale (identical rows: subtracting their computed mean
     leaves ~1e-16 residues, one direction) has no spread, so its rank is NaN rather than the 1.0 of that noise.
@@ -257,7 +263,8 @@ def _window_eranks(X: np.ndarray, window: int) -> np.ndarray:
     return values
 
 
-def _check_window(window: int) -> None:
+def check_window(window: int) -> None:
+    """An InputError unless ``window`` >= 2."""
     if window < 2:
         raise InputError(f"{opt('window')} must be >= 2 (one centered row has no spread), got {window!r}")
 
@@ -280,9 +287,9 @@ def erank_window(X: np.ndarray, window: int = 128) -> float:
         The mean over windows with a defined rank (a window of identical rows has none); NaN for fewer than W
         rows or when no window has a defined rank.
     """
-    X = _as_matrix(X)
-    _check_window(window)
-    values = _window_eranks(X, window)
+    X = as_matrix(X)
+    check_window(window)
+    values = window_eranks(X, window)
     values = values[np.isfinite(values)]
     return float(values.mean()) if values.size else float("nan")
 
@@ -308,12 +315,12 @@ def level_coupling(entropy: np.ndarray, X: np.ndarray, window: int = 128) -> flo
     """
     from scipy.stats import spearmanr
 
-    X = _as_matrix(X)
+    X = as_matrix(X)
     entropy = np.asarray(entropy, dtype=np.float64)
     if entropy.shape != (X.shape[0],):
         raise InputError(f"entropy must have shape ({X.shape[0]},) to match the rows of X, got {entropy.shape}")
-    _check_window(window)
-    ranks = _window_eranks(X, window)
+    check_window(window)
+    ranks = window_eranks(X, window)
     blocks = entropy[:ranks.size * window].reshape(ranks.size, window)
     defined = np.isfinite(blocks)
     counts = defined.sum(axis=1)
@@ -329,24 +336,3 @@ def level_coupling(entropy: np.ndarray, X: np.ndarray, window: int = 128) -> flo
 WINDOW = 128
 #: Rows per window of the effective-rank curve drawn along a trace.
 PROFILE_WINDOW = 64
-
-
-def hidden_summary(X: np.ndarray, entropy: np.ndarray) -> dict:
-    """Every hidden-state measure of one trace at one layer, from its (n_tokens, d) hidden states.
-
-    ``effective_rank`` (whole trace, centered), ``erank_window`` (W = :data:`WINDOW`), ``erv`` and ``era``
-    (VERL), ``level_coupling`` (window entropy vs window rank), and ``erank_curve``: [window starts, ranks] of
-    windows of :data:`PROFILE_WINDOW` rows, for plots. A trace's cache keeps this summary instead of the
-    hidden states, which are a thousand times larger.
-    """
-    X = _as_matrix(X)
-    erv, era = erank_dynamics(X)
-    starts, values = erank_profile(X, window=PROFILE_WINDOW) if len(X) >= 2 else (np.zeros(0), np.zeros(0))
-    return {
-        "effective_rank": effective_rank(X) if len(X) > 1 else float("nan"),
-        "erank_window": erank_window(X, WINDOW),
-        "erv": erv,
-        "era": era,
-        "level_coupling": level_coupling(entropy, X, WINDOW),
-        "erank_curve": [np.asarray(starts).tolist(), [float(v) for v in values]],
-    }

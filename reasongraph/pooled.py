@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from reasongraph.errors import InputError, opt
+from reasongraph.onset_relative import near_saturated
 from reasongraph.stats import mantel_haenszel, pooled_share
 
-__all__ = ["TABLES", "pool_alignment"]
+__all__ = ["TABLES", "pool_alignment", "spike_rate"]
 
 #: The pooled tables: output key prefix -> the row fields of its cells [[a, b], [c, d]] (see
 #: :meth:`reasongraph.align.Alignment.as_dict`).
@@ -27,6 +28,8 @@ TABLES: dict[str, tuple[str, str, str, str]] = {
                         "align_norevisit_nomarker"),
     "marker_spike_": ("align_marker_spike", "align_marker_nospike", "align_nomarker_spike",
                       "align_nomarker_nospike"),
+    "rel_": ("align_rel_revisit_spike", "align_rel_revisit_nospike", "align_rel_norevisit_spike",
+             "align_rel_norevisit_nospike"),
 }
 
 
@@ -66,6 +69,34 @@ def _mh_fields(prefix: str, tables: np.ndarray, ci: float) -> dict[str, Any]:
     return {prefix + k: v for k, v in zip(keys, values)}
 
 
+def _hidden_only(prefix: str, members: list[tuple[int, Mapping[str, Any]]], tables: np.ndarray, field: str, *,
+                 n_boot: int, ci: float, seed: int) -> dict[str, Any]:
+    """The pooled hidden-only share (sum of ``field`` / sum of revisits, the tables' first rows) with its bootstrap
+    CI over traces, and the two sums."""
+    revisits = tables[:, 0].sum(axis=1)
+    hidden = np.array([_count(r, field, _where(i, r)) for i, r in members], dtype=np.int64)
+    if np.any(hidden > revisits):
+        raise InputError(f"{field} exceeds the revisits of its table in some row: the fields do not come from one "
+                         "alignment")
+    share = pooled_share(hidden, revisits, n_boot=n_boot, ci=ci, seed=seed) if members else (None, None, None)
+    keys = ("hidden_only_share", "hidden_only_share_ci_low", "hidden_only_share_ci_high")
+    return {**{prefix + k: v for k, v in zip(keys, share)}, prefix + "n_revisits": int(revisits.sum()),
+            prefix + "n_hidden_only": int(hidden.sum())}
+
+
+def spike_rate(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The token-relative spike rate of a group: steps with a spike / steps, summed over its traces' revisit x
+    spike tables; ``near_saturated`` when above 0.8 (None without a step); ``n_near_saturated`` traces whose own
+    rate is above 0.8, of ``n_traces`` with a table."""
+    members = _with_cells(list(rows), TABLES[""])
+    tables = _tables(members, TABLES[""])
+    steps = int(tables.sum())
+    rate = float(tables[:, :, 0].sum() / steps) if steps else math.nan
+    return {"spike_rate": rate if steps else None, "near_saturated": near_saturated(rate),
+            "n_near_saturated": sum(1 for _, r in members if r.get("align_near_saturated") is True),
+            "n_traces": len(members)}
+
+
 def pool_alignment(rows: Iterable[Mapping[str, Any]], *, prefix: str = "", n_boot: int = 2000, ci: float = 0.95,
                    seed: int = 0) -> dict[str, Any]:
     """Pool the alignment of one group's traces: Mantel-Haenszel odds ratios and the hidden-only share.
@@ -92,6 +123,14 @@ def pool_alignment(rows: Iterable[Mapping[str, Any]], *, prefix: str = "", n_boo
     - ``hidden_only_share`` = sum(align_n_hidden_only) / sum(revisits), revisits = align_revisit_spike +
       align_revisit_nospike; ``hidden_only_share_ci_low``, ``hidden_only_share_ci_high`` (percentile bootstrap
       over traces with a revisit); ``n_revisits``, ``n_hidden_only`` (the sums).
+    - ``spike_rate``: steps with a spike / steps, pooled over the traces (the token-relative rule of the rows);
+      ``near_saturated``: that rate above 0.8 (the rule can hardly fail); ``n_near_saturated``: traces whose own
+      rate is above 0.8.
+    - the onset-relative rule (:mod:`reasongraph.onset_relative`), over the traces where it is defined (at least
+      5 steps): ``rel_n_traces``, the six Mantel-Haenszel fields ``rel_mh_odds_ratio``, ..., and
+      ``rel_hidden_only_share`` with ``rel_hidden_only_share_ci_low`` / ``_ci_high``, ``rel_n_revisits``,
+      ``rel_n_hidden_only``. Read its hidden-only share as an association: rho of the steps spike by
+      construction.
     - the same six Mantel-Haenszel fields for marker x revisit (``marker_revisit_mh_odds_ratio``, ...,
       ``marker_revisit_cmh_p``, ``marker_revisit_mh_n_strata``) and marker x onset spike (``marker_spike_...``);
       None when no row has marker cells (markers were not scored).
@@ -106,16 +145,14 @@ def pool_alignment(rows: Iterable[Mapping[str, Any]], *, prefix: str = "", n_boo
     main = _tables(members, TABLES[""])
     out["n_traces"] = len(members)
     out.update(_mh_fields("", main, ci))
+    out.update(_hidden_only("", members, main, "align_n_hidden_only", n_boot=n_boot, ci=ci, seed=seed))
+    out.update({k: v for k, v in spike_rate(rows).items() if k != "n_traces"})
 
-    revisits = main[:, 0].sum(axis=1)
-    hidden = np.array([_count(r, "align_n_hidden_only", _where(i, r)) for i, r in members], dtype=np.int64)
-    if np.any(hidden > revisits):
-        raise InputError("align_n_hidden_only exceeds the revisits (align_revisit_spike + align_revisit_nospike) "
-                         "in some row: the fields do not come from one alignment")
-    share = pooled_share(hidden, revisits, n_boot=n_boot, ci=ci, seed=seed) if members else (None, None, None)
-    out.update({"hidden_only_share": share[0], "hidden_only_share_ci_low": share[1],
-                "hidden_only_share_ci_high": share[2], "n_revisits": int(revisits.sum()),
-                "n_hidden_only": int(hidden.sum())})
+    relative = _with_cells(rows, TABLES["rel_"])
+    rel = _tables(relative, TABLES["rel_"])
+    out["rel_n_traces"] = len(relative)
+    out.update(_mh_fields("rel_", rel, ci))
+    out.update(_hidden_only("rel_", relative, rel, "align_rel_n_hidden_only", n_boot=n_boot, ci=ci, seed=seed))
 
     for table_prefix in ("marker_revisit_", "marker_spike_"):
         fields = TABLES[table_prefix]

@@ -17,9 +17,10 @@ clustering and forking threshold fixed by the first) and frees it before the nex
   tokens of ln pi(a_t) and the GRPO advantage (``cov_logp_adv``, :mod:`reasongraph.entropy_dynamics`), beside
   the change of H_mean to the next checkpoint (``H_change_next``), whose sign it predicts;
 - **the collapse ratios** of each checkpoint against the first, paired by prompt
-  (:func:`reasongraph.collapse.collapse_table`): token_collapse = 1 - ratio of H_mean, hidden_collapse = 1 - ratio
-  of erank_window, and their difference, with paired bootstrap intervals. The seed question's picture: does token
-  entropy collapse while the hidden states keep their rank?
+  (:func:`reasongraph.collapse.collapse_table`): token_collapse = 1 - ratio of H_mean, hidden_collapse_erank = 1 -
+  ratio of erank_window (named hidden_collapse before the cross-sample spread existed), and their difference,
+  with paired bootstrap intervals. The seed question's picture: does token entropy collapse while the hidden
+  states keep their rank?
 
 Files written by :func:`write_sweep` into ``out``: ``sweep.jsonl`` (one row per checkpoint), ``samples.jsonl`` (one
 row per probe sample: the text and its measures), ``summary.json`` (the options, the law fits, the collapse of
@@ -104,7 +105,7 @@ class SweepResult:
     ----------
     rows : one dict per checkpoint, in step order: ``checkpoint``, ``path``, ``step``, the probe's
         :data:`~reasongraph.probe.METRICS`, the reward (when asked), the collapse against the first checkpoint
-        (``token_collapse``, ``hidden_collapse``, ``collapse_difference``, each with ``_ci_low`` / ``_ci_high``)
+        (``token_collapse``, ``hidden_collapse_erank``, ``collapse_difference``, each with ``_ci_low`` / ``_ci_high``)
         and ``load_seconds``.
     samples : one dict per probe sample of every checkpoint (``checkpoint``, ``step`` and the probe's row).
     laws : {R field: :class:`EntropyLaw`} for each accuracy or reward column with enough checkpoints.
@@ -372,14 +373,15 @@ def _add_collapse(rows: list[dict], samples: list[dict], *, n_boot: int, ci: flo
     from reasongraph.collapse import collapse_table
 
     scored = [s for s in samples if s.get("scored")]
-    names = ("token_collapse", "hidden_collapse", "collapse_difference")
+    names = ("token_collapse", "hidden_collapse_erank", "collapse_difference")
     first, table = rows[0]["checkpoint"], None
     rows[0].update({f"{key}{end}": value for key in names for end, value in
                     (("", 0.0), ("_ci_low", math.nan), ("_ci_high", math.nan))})
     for row in rows[1:]:
         table = collapse_table(scored, first, row["checkpoint"], group_field="checkpoint", pair_field="prompt_id",
                                mode="faithful", n_boot=n_boot, ci=ci)
-        for key, value in zip(names, (table.token_collapse, table.hidden_collapse, table.difference)):
+        for key, value in zip(names, (table.token_collapse, table.hidden_collapse_erank,
+                                                 table.differences["difference_erank"])):
             row.update({key: value["value"], f"{key}_ci_low": value["ci_low"], f"{key}_ci_high": value["ci_high"]})
     if table is None:
         return None

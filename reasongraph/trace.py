@@ -7,7 +7,10 @@ that loads without pickle.
 A *lean* trace (:meth:`Trace.lean`) keeps, instead of every token's hidden state, what the later stages need of
 them: each captured layer's mean step vectors and its hidden-state summary (effective rank, ERV/ERA, the
 windowed rank, the level coupling, the rank curve). That is what a scoring run caches: 133 KiB per 1k tokens for
-SmolLM2 (576 wide, one layer) instead of 2,298 KiB, with the same analysis.
+SmolLM2 (576 wide, one layer) instead of 2,298 KiB, with the same analysis. A run that samples a prompt several
+times also keeps the first layer's hidden states of the first :data:`PREFIX_TOKENS` response tokens (float16),
+the most the cross-sample spread (:mod:`reasongraph.spread`) reads: 2 * d * min(n_tokens, 512) bytes, 576 KiB
+for SmolLM2 at 512 tokens or more.
 """
 from __future__ import annotations
 
@@ -20,9 +23,11 @@ from reasongraph.npzfile import Array, damaged, load_npz, save_npz
 from reasongraph.segment import Step
 
 _FORMAT = "reasongraph.Trace"
-# Version 2 added lean traces (pooled_<layer> arrays, hidden_stats); a trace without them is still written as
-# version 1, so readers of version 1 keep reading it.
-_FORMAT_VERSION = 2
+# Version 2 added lean traces (pooled_<layer> arrays, hidden_stats); version 3 the prefix_<layer> arrays. A trace
+# without them is written as the oldest version that holds it, so older readers keep reading it.
+_FORMAT_VERSION = 3
+#: Response tokens whose hidden states a lean trace keeps for the cross-sample spread, when asked.
+PREFIX_TOKENS = 512
 _HEADER_FIELDS = ("text", "prompt", "prompt_len", "tokens", "steps", "model_name", "layers", "segment",
                   "temperature")
 _ARRAYS = {"input_ids": Array(1, "iu"), "offsets": Array(2, "iu"), "entropy": Array(1, "f"),
@@ -46,7 +51,9 @@ class Trace:
     steps : the trace split into :class:`Step` values.
     model_name, layers, segment, temperature : how the trace was made.
     pooled : {layer index: (n_steps, d) float32 mean step vectors}, kept by a lean trace.
-    hidden_stats : {layer index: :func:`reasongraph.erank.hidden_summary`}, kept by a lean trace.
+    hidden_stats : {layer index: :func:`reasongraph.hidden_stats.hidden_summary`}, kept by a lean trace.
+    prefix : {layer index: (min(n_tokens, cap), d) hidden states of the first response tokens}, float16 where they
+        fit, kept by a lean trace made with ``prefix_tokens`` (the first layer only).
     """
 
     text: str
@@ -66,6 +73,7 @@ class Trace:
     meta: dict = field(default_factory=dict)
     pooled: dict[int, np.ndarray] = field(default_factory=dict)
     hidden_stats: dict[int, dict] = field(default_factory=dict)
+    prefix: dict[int, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_tokens(self) -> int:
@@ -114,20 +122,36 @@ class Trace:
         return out
 
     def hidden_summary(self, layer: int | None = None) -> dict:
-        """The hidden-state measures of one layer (:func:`reasongraph.erank.hidden_summary`): kept by a lean trace,
-        computed from the hidden states otherwise."""
-        from reasongraph.erank import hidden_summary
+        """The hidden-state measures of one layer (:func:`reasongraph.hidden_stats.hidden_summary`): kept by a lean
+        trace, computed from the hidden states otherwise."""
+        from reasongraph.hidden_stats import hidden_summary
+
+        from reasongraph.hidden_stats import missing_measures
 
         layer = self._layer(layer)
-        if layer in self.hidden_stats:
-            return self.hidden_stats[layer]
+        if layer in self.hidden_stats:  # an entry cached before a measure existed reports it as NaN
+            return {**missing_measures(self.hidden_stats[layer], self.width(layer)), **self.hidden_stats[layer]}
         return hidden_summary(self.hidden[layer], self.entropy)
 
-    def lean(self, keep_hidden: bool = False) -> "Trace":
+    def prefix_hidden(self, layer: int | None = None) -> np.ndarray | None:
+        """The hidden states at ``layer`` (default the first captured) of the first response tokens: those a lean
+        trace kept (:meth:`lean` with ``prefix_tokens``), all of them when the trace holds its hidden states, None
+        when it holds neither (a lean trace made without a prefix, e.g. cached before prefixes were kept)."""
+        layer = self._layer(layer)
+        if layer in self.prefix:
+            return self.prefix[layer]
+        return self.hidden.get(layer)
+
+    def lean(self, keep_hidden: bool = False, prefix_tokens: int = 0) -> "Trace":
         """This trace with each layer's mean step vectors and hidden-state summary instead of every token's hidden
-        state; ``keep_hidden`` keeps the hidden states too, in float16 (float32 where float16 would overflow)."""
+        state; ``keep_hidden`` keeps the hidden states too, in float16 (float32 where float16 would overflow);
+        ``prefix_tokens`` > 0 keeps the first layer's hidden states of the first ``prefix_tokens`` response tokens
+        the same way (what the cross-sample spread of a prompt's samples reads)."""
         hidden = {k: _half(h) for k, h in self.hidden.items()} if keep_hidden else {}
-        return replace(self, hidden=hidden,
+        prefix = dict(self.prefix)
+        if prefix_tokens > 0 and self.layers and self.layers[0] in self.hidden:
+            prefix[self.layers[0]] = _half(self.hidden[self.layers[0]][:prefix_tokens])
+        return replace(self, hidden=hidden, prefix=prefix,
                        pooled={k: self.step_vectors(k) for k in self.layers},
                        hidden_stats={k: self.hidden_summary(k) for k in self.layers})
 
@@ -162,7 +186,9 @@ class Trace:
             arrays[f"hidden_{int(layer)}"] = np.asarray(h)
         for layer, v in self.pooled.items():
             arrays[f"pooled_{int(layer)}"] = np.asarray(v, dtype=np.float32)
-        version = _FORMAT_VERSION if self.pooled or self.hidden_stats else 1
+        for layer, h in self.prefix.items():
+            arrays[f"prefix_{int(layer)}"] = np.asarray(h)
+        version = 3 if self.prefix else 2 if self.pooled or self.hidden_stats else 1
         return save_npz(path, format=_FORMAT, version=version, header=header, arrays=arrays)
 
     @classmethod
@@ -170,8 +196,9 @@ class Trace:
         """Read a file written by :meth:`save`. Never unpickles; a bad file is an InputError naming it."""
         header, arrays = load_npz(path, format=_FORMAT, max_version=_FORMAT_VERSION, what="Trace",
                                   required_header=_HEADER_FIELDS, required_arrays=_ARRAYS,
-                                  optional_arrays={"hidden_*": Array(2, "f"), "pooled_*": Array(2, "f")})
-        hidden, pooled, steps = _checked_content(path, header, arrays)
+                                  optional_arrays={"hidden_*": Array(2, "f"), "pooled_*": Array(2, "f"),
+                                                   "prefix_*": Array(2, "f")})
+        hidden, pooled, prefix, steps = _checked_content(path, header, arrays)
         return cls(
             text=header["text"],
             prompt=header["prompt"],
@@ -190,6 +217,7 @@ class Trace:
             meta=header.get("meta", {}),
             pooled=pooled,
             hidden_stats={int(k): v for k, v in (header.get("hidden_stats") or {}).items()},
+            prefix=prefix,
         )
 
 
@@ -201,21 +229,24 @@ def _half(h: np.ndarray) -> np.ndarray:
 
 
 def _checked_content(path: str | Path, header: dict,
-                     arrays: dict[str, np.ndarray]) -> tuple[dict, dict, list[Step]]:
-    """The hidden states and pooled step vectors by layer and the Steps of a loaded file, after cheap checks that
-    its parts agree."""
+                     arrays: dict[str, np.ndarray]) -> tuple[dict, dict, dict, list[Step]]:
+    """The hidden states, pooled step vectors and prefix hidden states by layer and the Steps of a loaded file,
+    after cheap checks that its parts agree."""
     if not isinstance(header["tokens"], list) or not isinstance(header["layers"], list):
         raise damaged(path, "Trace", "its header's tokens or layers are not lists")
     n_tokens = len(header["tokens"])
     n_steps = len(header["steps"]) if isinstance(header["steps"], list) else -1
     for name, a in arrays.items():
         rows = n_steps if name.startswith("pooled_") else n_tokens
-        if name != "input_ids" and len(a) != rows:
+        if name.startswith("prefix_") and len(a) > n_tokens:
+            raise damaged(path, "Trace", f"array {name!r} has {len(a)} rows for {n_tokens} tokens")
+        if name != "input_ids" and not name.startswith("prefix_") and len(a) != rows:
             raise damaged(path, "Trace", f"array {name!r} has {len(a)} rows for {rows} "
                                          f"{'steps' if name.startswith('pooled_') else 'tokens'}")
     try:
         hidden = {int(k[len("hidden_"):]): v for k, v in arrays.items() if k.startswith("hidden_")}
         pooled = {int(k[len("pooled_"):]): v for k, v in arrays.items() if k.startswith("pooled_")}
+        prefix = {int(k[len("prefix_"):]): v for k, v in arrays.items() if k.startswith("prefix_")}
         steps = [Step(**s) for s in header["steps"]]
         missing = [layer for layer in header["layers"] if layer not in hidden and layer not in pooled]
     except (TypeError, ValueError) as e:
@@ -223,4 +254,4 @@ def _checked_content(path: str | Path, header: dict,
     if missing:
         raise damaged(path, "Trace", f"its header lists layer(s) {missing} but the file holds neither "
                                      f"hidden_<layer> nor pooled_<layer> arrays for them")
-    return hidden, pooled, steps
+    return hidden, pooled, prefix, steps

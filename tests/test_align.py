@@ -225,6 +225,10 @@ ALIGN_KEYS = {
     "marker_revisit_odds_ratio", "marker_revisit_odds_ratio_corrected", "marker_revisit_fisher_p",
     "marker_revisit_fisher_p_greater", "marker_spike_odds_ratio", "marker_spike_odds_ratio_corrected",
     "marker_spike_fisher_p", "marker_spike_fisher_p_greater",
+    "align_spike_rate", "align_near_saturated",
+    "align_rel_revisit_spike", "align_rel_revisit_nospike", "align_rel_norevisit_spike", "align_rel_norevisit_nospike",
+    "align_rel_odds_ratio", "align_rel_odds_ratio_corrected", "align_rel_fisher_p", "align_rel_fisher_p_greater",
+    "align_rel_n_hidden_only", "align_rel_hidden_only_share",
 }
 
 # 10 tokens; steps [0,3) [3,6) [6,8) [8,10) and an empty step at the end [10,10)

@@ -18,12 +18,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "reasongraph"
 #: From the bottom up; a module may import from its own layer and the ones below. "pkg.*" covers a package.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "storage", "display", "validate", "catalogue", "progress", "npzfile", "locate.store"),
-    ("segment", "trace", "signals", "erank", "markers", "topology", "graph", "align", "stats", "diversity",
-     "sampling", "entropy_dynamics", "law_forecast", "locate", "locate.similarity", "locate.depth",
-     "locate.patching", "locate.temperature", "locate.where", "locate.result"),
+    ("segment", "trace", "signals", "erank", "spectral", "hidden_stats", "markers", "topology", "graph",
+     "concentration", "onset_relative", "align", "stats", "diversity", "spread", "control_range", "sampling",
+     "entropy_dynamics", "law_forecast", "locate", "locate.similarity", "locate.depth", "locate.patching",
+     "locate.temperature", "locate.where", "locate.result"),
     ("models", "vocab_entropy", "extraction", "cluster.*", "trainer_layouts", "locate.capture", "locate.head",
      "locate.passes", "locate.pair"),
-    ("analysis", "records", "trace_cache", "summary", "pooled", "compare", "collapse", "parquet"),
+    ("analysis", "records", "trace_cache", "summary", "pooled", "compare", "collapse_pairs", "collapse", "parquet"),
     ("html.*",),
     ("runs", "runstore", "scoring.*", "dataset", "generate"),
     ("run_report", "testing", "integrations.*", "sweep", "probe", "locate.inputs", "locate.run"),

@@ -26,11 +26,13 @@ def test_every_catalogued_metric_is_produced_and_keys_are_unique():
     from reasongraph.collapse import collapse_table
     from reasongraph.diversity import diversity_metrics
     from reasongraph.pooled import pool_alignment
+    from reasongraph.spread import prompt_spread
 
     keys = [m.key for m in catalogue.METRICS]
     assert len(keys) == len(set(keys))
     an = synthetic_analysis(n_steps=80, seed=0)
     produced = set(an.metrics) | set(diversity_metrics([[0, 1], [1, 0]], ["a b c d", "b c d e"], 2))
+    produced |= set(prompt_spread([np.ones((20, 3)), np.eye(20, 3)], [[0, 1], [1, 0]], m=16, k=2))
     produced |= set(pool_alignment([an.metrics]))
     rows = [{**an.metrics, "group": g, "pair": p} for g in ("a", "b") for p in ("1", "2")]
     produced |= set(collapse_table(rows, "a", "b", n_boot=10).as_dict()["summary"])

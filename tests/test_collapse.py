@@ -136,11 +136,15 @@ def test_collapse_table_by_hand():
     rh, re = np.sum(B_H) / np.sum(A_H), eb.sum() / ea.sum()
     assert s["token_collapse"]["value"] == pytest.approx(1 - rh)
     assert s["token_collapse"]["ci_low"] == pytest.approx(1 - h["ci_high"])
-    assert s["hidden_collapse"]["value"] == pytest.approx(1 - re)
-    assert s["hidden_collapse"]["ci_high"] == pytest.approx(1 - e["ci_low"])
+    assert s["hidden_collapse_erank"]["value"] == pytest.approx(1 - re)
+    assert s["hidden_collapse_erank"]["ci_high"] == pytest.approx(1 - e["ci_low"])
+    assert "hidden_collapse" not in s and s["renamed"] == {"hidden_collapse": "hidden_collapse_erank",
+                                                           "difference": "difference_erank"}
+    assert all(math.isnan(v) for v in s["hidden_collapse_spread"].values())  # no per-prompt rows given
+    assert s["control_share"] is None
     # the difference uses the 3 pairs where both measures are defined
     ha, hb = a[:3], b[:3]
-    d = s["difference"]
+    d = s["difference_erank"]
     assert d["value"] == pytest.approx(eb.sum() / ea.sum() - hb.sum() / ha.sum())
     boot_d = [eb[i].mean() / ea[i].mean() - hb[i].mean() / ha[i].mean() for i in _resampled(3, 500, 3)]
     assert (d["ci_low"], d["ci_high"]) == _percentile_ci(boot_d)
@@ -149,14 +153,15 @@ def test_collapse_table_by_hand():
 
     assert out["coupling"] == {"base": pytest.approx(0.2), "rl": None}
     json.dumps(out)  # NaN stays NaN; the structure is JSON-able
-    assert set(out) == {"a", "b", "mode", "n_pairs", "rows", "summary", "coupling"}
+    assert set(out) == {"a", "b", "mode", "n_pairs", "rows", "summary", "saturation", "coupling"}
     assert set(h) == {"key", "label", "level", "mean_a", "mean_b", "ratio", "ci_low", "ci_high", "p", "test", "n",
                       "note"}
-    assert set(s["difference"]) == {"value", "ci_low", "ci_high", "p"}
+    assert set(s["difference_erank"]) == set(s["difference_spread"]) == {"value", "ci_low", "ci_high", "p"}
 
     text = table.to_table()
     assert text.index(MEASURES["mean_entropy"][1]) < text.index(MEASURES["erank_window"][1])
-    assert "token collapse" in text and "hidden collapse" in text and "sign-flip" in text and "faithful" in text
+    assert "token collapse" in text and "hidden collapse 1 - erank_window" in text and "sign-flip" in text
+    assert "faithful" in text and "control's range (A - B) / (A - C): n/a" in text
 
 
 def test_fewer_than_two_pairs_give_nan_with_the_note():
@@ -167,7 +172,8 @@ def test_fewer_than_two_pairs_give_nan_with_the_note():
         assert r["n"] == 1 and r["note"] == FEWER_THAN_2
         assert all(math.isnan(r[k]) for k in ("ratio", "ci_low", "ci_high", "p"))
         assert not math.isnan(r["mean_a"])  # the one pair's values are still shown
-    assert all(math.isnan(v) for part in out["summary"].values() for v in part.values())
+    assert all(math.isnan(v) for k, part in out["summary"].items() if k not in ("control_share", "renamed")
+               for v in part.values())
     # no shared pair at all: an empty table, not an error
     rows = [r for r in _rows() if not (r["group"] == "rl" and r.get("pair") is not None)]
     out = collapse_table(rows, "base", "rl", n_boot=100).as_dict()

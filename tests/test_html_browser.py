@@ -230,6 +230,30 @@ def test_degenerate_traces_render_without_errors(browser, tmp_path):
         o.close()
 
 
+def test_trace_view_shows_the_onset_relative_table_and_flags_a_saturated_rule(browser, tmp_path):
+    from reasongraph.analysis import analyze_trace
+
+    an = synthetic_analysis(n_steps=60, seed=5)
+    trace = an.trace
+    trace.entropy = np.array(trace.entropy, dtype=np.float64)
+    trace.entropy[trace.step_spans()[:, 0]] = 9.0  # every step begins at the trace's highest entropies
+    saturated = analyze_trace(trace, labels=an.labels, n_shifts=0)
+    assert saturated.metrics["align_spike_rate"] == 1.0 and saturated.metrics["align_near_saturated"] is True
+    for analysis, flagged in ((an, False), (saturated, True)):
+        o = Opened(browser, write_trace_html(analysis, tmp_path / f"t{flagged}.html").as_uri())
+        titles = o.page.locator(".rg-cross h3").all_inner_texts()
+        assert "Revisits vs onset-relative spikes (steps)" in titles and "Revisits vs onset spikes (steps)" in titles
+        flags = o.page.locator(".rg-near-saturated")
+        assert flags.count() == (2 if flagged else 0)  # the metric row and the token-relative table
+        if flagged:
+            assert all(flags.nth(i).is_visible() for i in range(2))
+            assert o.page.locator('tr[data-key="align_spike_rate"] td.rg-num').inner_text() == "1"
+        assert o.page.locator('tr[data-key="align_rel_odds_ratio"]').count() == 1
+        assert o.page.locator('tr[data-key="visit_gini"]').count() == 1
+        o.assert_clean()
+        o.close()
+
+
 # ---------------------------------------------------------------------------------------------- report
 def test_report_page(browser, tmp_path):
     from reasongraph.compare import compare_groups
@@ -296,8 +320,16 @@ def collapse_section(rows: list[dict]) -> dict:
     return {"a": "base", "b": "rl", "mode": "proxy: all groups scored by SmolLM2-135M-Instruct", "n_pairs": 24,
             "rows": rows,
             "summary": {"token_collapse": {"value": 0.48, "ci_low": 0.40, "ci_high": 0.55},
-                        "hidden_collapse": {"value": 0.05, "ci_low": -0.02, "ci_high": 0.12},
-                        "difference": {"value": 0.43, "ci_low": 0.30, "ci_high": 0.56, "p": 0.003}},
+                        "hidden_collapse_erank": {"value": 0.05, "ci_low": -0.02, "ci_high": 0.12},
+                        "hidden_collapse_spread": {"value": 0.3, "ci_low": 0.1, "ci_high": 0.5},
+                        "difference_erank": {"value": 0.43, "ci_low": 0.30, "ci_high": 0.56, "p": 0.003},
+                        "difference_spread": {"value": 0.18, "ci_low": -0.1, "ci_high": 0.4, "p": 0.2},
+                        "control_share": {"group": EVIL_LABEL, "token_collapse": {"value": 0.6},
+                                          "hidden_collapse_erank": {"value": None},
+                                          "hidden_collapse_spread": {"value": 0.25, "ci_low": 0.1, "ci_high": 0.4}}},
+            "saturation": {"base": {"spike_rate": 0.92, "near_saturated": True, "n_near_saturated": 10,
+                                    "n_traces": 12},
+                           EVIL_LABEL: {"spike_rate": 0.5, "near_saturated": False}},
             "coupling": {"base": -0.12, "rl": 0.05}}
 
 
@@ -356,8 +388,18 @@ def test_level_collapse_figure(browser, tmp_path):
     assert panel.locator(".rg-cl-mode.rg-cl-proxy").inner_text() == \
         "mode: proxy: all groups scored by SmolLM2-135M-Instruct"
     summary = panel.locator(".rg-cl-summary").inner_text()
-    assert "Token-level collapse 0.48 [0.4, 0.55]" in summary and "hidden-level collapse 0.05 [-0.02, 0.12]" in summary
-    assert "difference 0.43 [0.3, 0.56], p = 0.003" in summary
+    assert "Token-level collapse 0.48 [0.4, 0.55]" in summary
+    assert "hidden-level collapse within one trajectory (erank_window) 0.05 [-0.02, 0.12]" in summary
+    assert "across a prompt's samples (cosine spread) 0.3 [0.1, 0.5]" in summary
+    assert "Token minus hidden collapse: erank 0.43 [0.3, 0.56], p = 0.003 \u00b7 spread 0.18 [-0.1, 0.4], p = 0.2" \
+        in summary
+    assert panel.locator(".rg-cl-control").inner_text() == (
+        f"Share of the control's range (A \u2212 B) / (A \u2212 C), C = {EVIL_LABEL}: token 0.6 \u00b7 erank n/a "
+        "\u00b7 spread 0.25 [0.1, 0.4]")
+    # the near-saturated group carries a visible flag; the other does not
+    flags = panel.locator(".rg-cl-saturation .rg-near-saturated")
+    assert flags.count() == 1 and flags.is_visible() and flags.inner_text() == "near-saturated"
+    assert panel.locator(".rg-cl-sat").all_inner_texts() == ["base 0.92", f"{EVIL_LABEL} 0.5"]
     assert "Coupling per group: base -0.12 \u00b7 rl 0.05" in summary
     panel.screenshot(path=str(SHOTS / "report_collapse.png"))
     o.assert_clean()
@@ -367,7 +409,9 @@ def test_level_collapse_figure(browser, tmp_path):
 @pytest.mark.parametrize("collapse", [None, {}, {"rows": None, "summary": None, "coupling": None},
                                       {"a": None, "b": 3, "mode": "faithful", "n_pairs": None,
                                        "rows": [{"key": None, "label": None, "level": None, "ratio": None}],
-                                       "summary": {"difference": {"value": None}}, "coupling": {"x": None}}])
+                                       "summary": {"difference": {"value": None}, "control_share": "junk"},
+                                       "saturation": {"x": None, "y": {"near_saturated": True}},
+                                       "coupling": {"x": None}}])
 def test_level_collapse_degenerate_sections_never_crash(browser, tmp_path, collapse):
     payload = small_report_payload()
     payload["collapse"] = collapse
@@ -398,8 +442,8 @@ def js_estimate(v, lo, hi) -> str:
 
 
 def section_rows() -> list[dict]:
-    """Three groups: "base" with revisit x spike and marker cells, an untrusted name with revisit x spike cells only,
-    "plain" with no alignment cells (its alignment is null)."""
+    """Three groups: "base" with revisit x spike (near-saturated), onset-relative and marker cells, an untrusted name
+    with revisit x spike and onset-relative cells only, "plain" with no alignment cells (its alignment is null)."""
     rng = np.random.default_rng(7)
     rows = []
     for g in ("base", EVIL_LABEL, "plain"):
@@ -408,8 +452,12 @@ def section_rows() -> list[dict]:
             row = {"line": len(rows) + 1, "id": f"{g[:4]}{i}", "group": g, "loop_exists": a + b > 0,
                    "loop_count": a + b, "n_revisits": a + b, "mean_entropy": float(rng.gamma(3, 0.1))}
             if g != "plain":
+                c = c + 20 if g == "base" else c  # base: nearly every step spikes (near-saturated)
                 row.update(align_revisit_spike=a, align_revisit_nospike=b, align_norevisit_spike=c,
                            align_norevisit_nospike=d, align_n_hidden_only=b)
+                e, f, h, k = (int(x) for x in rng.integers(0, 6, size=4))  # the onset-relative rule's table
+                row.update(align_rel_revisit_spike=e, align_rel_revisit_nospike=f, align_rel_norevisit_spike=h,
+                           align_rel_norevisit_nospike=k, align_rel_n_hidden_only=f)
             if g == "base":
                 m = [int(x) for x in rng.integers(0, 5, size=8)]
                 row.update(zip(("align_revisit_marker", "align_revisit_nomarker", "align_norevisit_marker",
@@ -482,7 +530,19 @@ def test_report_sections_alignment_layers_diversity(browser, tmp_path):
             pooled["marker_revisit_mh_ci_high"]))
         assert cell(g, "marker_p") == js_fmt(pooled["marker_revisit_cmh_p"])
     assert {cell("plain", c) for c in ("traces", "revisit_spike", "hidden_only", "marker_p")} == {"n/a"}
-    assert o.count(".rg-al-help dd") == 7
+    assert o.count(".rg-al-help dd") == 10
+    # the spike rate, flagged when near-saturated, and the onset-relative rule beside the token-relative one
+    for g in ("base", EVIL_LABEL):
+        pooled = pool_alignment([r for r in rows if r["group"] == g])
+        flagged = " near-saturated" if pooled["near_saturated"] else ""
+        assert cell(g, "spike_rate") == js_fmt(pooled["spike_rate"]) + flagged
+        assert cell(g, "rel_revisit_spike") == js_estimate(pooled["rel_mh_odds_ratio"], pooled["rel_mh_ci_low"],
+                                                           pooled["rel_mh_ci_high"])
+        assert cell(g, "rel_hidden_only") == js_estimate(pooled["rel_hidden_only_share"],
+                                                         pooled["rel_hidden_only_share_ci_low"],
+                                                         pooled["rel_hidden_only_share_ci_high"])
+    assert page.locator('.rg-al-row[data-group="base"] td[data-col="spike_rate"] .rg-near-saturated').is_visible()
+    assert page.locator(f'.rg-al-row >> nth=1').locator(".rg-near-saturated").count() == 0
 
     # layers: one line per group, one dot per non-null ratio, a higher ratio drawn higher, x at the depth ratio
     assert o.count(".rg-sw-line") == 2 and o.count(".rg-sw-dot") == 5

@@ -198,9 +198,9 @@ def corrupt(case: str, kind: str, path: Path) -> str:
         rewrite(path, header=lambda h: h.pop(REQUIRED_FIELD[kind]))
         return f"its header lacks '{REQUIRED_FIELD[kind]}'"
     if case == "newer_version":
-        rewrite(path, header=lambda h: h.update(version=3))
-        newest = 2 if what == "Trace" else 1
-        return f"{what} file format version 3 is newer than this reasongraph reads ({newest}); upgrade reasongraph"
+        rewrite(path, header=lambda h: h.update(version=4))
+        newest = 3 if what == "Trace" else 1
+        return f"{what} file format version 4 is newer than this reasongraph reads ({newest}); upgrade reasongraph"
     if case == "missing_array":
         name = {"Trace": "entropy", "clusterer": "labels"}[kind]
         rewrite(path, drop=(name,))

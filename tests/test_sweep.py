@@ -90,7 +90,7 @@ def test_collapse_columns_equal_the_collapse_table_against_the_first(swept):
         table = collapse_table(scored, "checkpoint-0", row["checkpoint"], group_field="checkpoint",
                                pair_field="prompt_id", n_boot=300)
         assert row["token_collapse"] == pytest.approx(table.token_collapse["value"])
-        assert row["hidden_collapse_ci_low"] == pytest.approx(table.hidden_collapse["ci_low"])
+        assert row["hidden_collapse_erank_ci_low"] == pytest.approx(table.hidden_collapse_erank["ci_low"])
         h0 = np.mean([np.mean([s["mean_entropy"] for s in scored if s["checkpoint"] == "checkpoint-0"
                                and s["prompt_id"] == q]) for q in ("q0", "q1", "q2")])
         h = np.mean([np.mean([s["mean_entropy"] for s in scored if s["checkpoint"] == row["checkpoint"]
@@ -266,8 +266,9 @@ def _synthetic_rows(names: list[str]) -> list[dict]:
                      "erank_window": 14.0 - 0.3 * i, "revisits_per_step": 0.05 + 0.01 * i, "accuracy": 0.2 + 0.1 * i,
                      "distinct_walk_share": 1.0, "reward": math.nan if i == 0 else 0.3 * i,
                      "token_collapse": 0.2 * i, "token_collapse_ci_low": 0.2 * i - 0.05 if i else math.nan,
-                     "token_collapse_ci_high": 0.2 * i + 0.05 if i else math.nan, "hidden_collapse": 0.02 * i,
-                     "hidden_collapse_ci_low": math.nan, "hidden_collapse_ci_high": math.nan, "seconds": 3.0})
+                     "token_collapse_ci_high": 0.2 * i + 0.05 if i else math.nan, "hidden_collapse_erank": 0.02 * i,
+                     "hidden_collapse_erank_ci_low": math.nan, "hidden_collapse_erank_ci_high": math.nan,
+                     "seconds": 3.0})
     return rows
 
 
@@ -295,7 +296,7 @@ def test_sweep_page_in_a_browser(tmp_path):
         assert page.title().startswith("run <img")
         keys = page.eval_on_selector_all(".rg-ck-chart", "els => els.map(e => e.dataset.key)")
         assert keys == ["H_mean", "H_low_share", "erank_window", "revisits_per_step", "distinct_walk_share",
-                        "accuracy", "reward", "token_collapse,hidden_collapse"]
+                        "accuracy", "reward", "token_collapse,hidden_collapse_erank"]
         # one shared x-axis: the dots of one checkpoint line up across every chart
         xs = page.eval_on_selector_all(".rg-ck-series[data-series=H_mean] .rg-sw-dot, "
                                        ".rg-ck-series[data-series=accuracy] .rg-sw-dot",

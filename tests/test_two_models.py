@@ -230,9 +230,10 @@ def test_compare_on_one_pair_gives_nan_with_the_reason(tmp_path, capsys):
     at = text.index("\nrl (B) vs base (A): 1 pairs")
     collapse_part, metrics_part = text[:at], text[at:]
     measure_lines = [ln for ln in collapse_part.splitlines() if ln.startswith(("token   ", "hidden  "))]
-    assert len(measure_lines) == 10 and all(ln.endswith("n/a  [n/a, n/a]           n/a  fewer than 2 pairs")
-                                            for ln in measure_lines)
-    assert "token - hidden collapse:                 n/a [n/a, n/a]  sign-flip p = n/a" in collapse_part
+    assert len(measure_lines) == 14 and all(ln.endswith("n/a  [n/a, n/a]           n/a  fewer than 2 pairs")
+                                            for ln in measure_lines)  # 4 token, 10 hidden (no sample group)
+    assert "token - hidden collapse (erank):                          n/a [n/a, n/a]  sign-flip p = n/a" in \
+        collapse_part
     metric_lines = [ln for ln in metrics_part.splitlines() if ln.split() and ln.split()[0] == "mean_entropy"]
     assert len(metric_lines) == 1 and "[n/a, n/a]" in metric_lines[0] and metric_lines[0].endswith(
         "fewer than 2 pairs")
@@ -243,7 +244,8 @@ def test_compare_on_one_pair_gives_nan_with_the_reason(tmp_path, capsys):
     for row in result["collapse"]["rows"]:
         assert row["n"] == 1 and math.isnan(row["ratio"]) and math.isnan(row["p"])
         assert row["note"] == "fewer than 2 pairs"
-    assert all(math.isnan(v) for v in result["collapse"]["summary"]["difference"].values())
+    assert all(math.isnan(v) for k in ("difference_erank", "difference_spread")
+               for v in result["collapse"]["summary"][k].values())
     ent = result["metrics"]["mean_entropy"]
     assert ent["n"] == 1 and math.isnan(ent["ci_low"]) and math.isnan(ent["p_value"])
     assert ent["note"] == "fewer than 2 pairs" and np.isfinite(ent["diff"])

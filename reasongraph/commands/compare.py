@@ -15,13 +15,19 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
                        formatter_class=formatter,
                        description="Compare group B against group A of a `reasongraph score` run. First the "
                                    "level-collapse table: token-level and hidden-level measures as ratios B/A with "
-                                   "paired bootstrap CIs and Wilcoxon tests, token_collapse vs hidden_collapse with a "
-                                   "sign-flip test, and the level coupling. Then every metric as a paired difference "
-                                   "B - A (Mann-Whitney U when unpaired). The output states whether each group was "
-                                   "scored by its own model (faithful) or both by one model (proxy).")
+                                   "paired bootstrap CIs and Wilcoxon tests (the cross-sample spread of each prompt's "
+                                   "samples too, in a run with --sample-group), token_collapse against "
+                                   "hidden_collapse_erank and hidden_collapse_spread with sign-flip tests, each as a "
+                                   "share of a control group's range with --control, the near-saturated alignment "
+                                   "flag, and the level coupling. Then every metric as a paired difference B - A "
+                                   "(Mann-Whitney U when unpaired). The output states whether each group was scored "
+                                   "by its own model (faithful) or both by one model (proxy).")
     p.add_argument("run_dir", metavar="DIR", help="the --out folder of reasongraph score")
     p.add_argument("--a", required=True, metavar="GROUP", help="the reference group A (e.g. the base model)")
     p.add_argument("--b", required=True, metavar="GROUP", help="the group B compared with A (e.g. the RL model)")
+    p.add_argument("--control", default=None, metavar="GROUP",
+                   help="a control group C of known collapse (e.g. the base at a low temperature, or one-template "
+                        "samples): each collapse is also given as (A - B) / (A - C), the share of C's range")
     p.add_argument("--group-by", dest="group_field", default=None, metavar="FIELD",
                    help="the grouping field (default: the run's --group-by)")
     p.add_argument("--pair-by", "--pair-key", dest="pair_field", default=None, metavar="FIELD",
@@ -54,15 +60,15 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("the run has no group field: name one with --group-by FIELD")
     pair_field = None if args.unpaired else run_.column(args.pair_field, "pair", rows)
     cmp = compare_groups(rows, args.a, args.b, group_field=group_field, pair_field=pair_field, metrics=args.metrics,
-                         n_boot=args.n_boot, seed=args.seed)
+                         control=args.control, n_boot=args.n_boot, seed=args.seed)
     cmp.group_name = run_.fields.get("group") if group_field == "group" else group_field
     cmp.pair_name = run_.fields.get("pair") if pair_field == "pair" else pair_field
     cmp.mode = comparison_mode(rows, args.a, args.b, group_field=group_field)
     collapse = None
     if pair_field is not None:
-        collapse = collapse_table(with_reference_share(rows, args.a), args.a, args.b,
-                                  group_field=group_field, pair_field=pair_field, mode=cmp.mode, n_boot=args.n_boot,
-                                  seed=args.seed)
+        collapse = collapse_table(with_reference_share(rows, args.a), args.a, args.b, group_field=group_field,
+                                  pair_field=pair_field, prompt_rows=run_.diversity(), control=args.control,
+                                  mode=cmp.mode, n_boot=args.n_boot, seed=args.seed)
     diversity = _diversity(run_, args.a, args.b)
     out = {**cmp.as_dict(), "collapse": collapse.as_dict() if collapse is not None else None, "diversity": diversity}
     if args.html:
@@ -89,10 +95,11 @@ def _diversity(run, a: str, b: str) -> dict | None:
 def _diversity_table(diversity: dict, a: str, b: str) -> str:
     from reasongraph.display import fmt, fmt_ci, text_table
     from reasongraph.diversity import METRICS
+    from reasongraph.spread import SPREAD_METRICS
 
     def cell(g: str, m: str) -> str:
         s = diversity.get(g, {}).get("metrics", {}).get(m)
         return "n/a" if s is None else f"{fmt(s['mean'])} {fmt_ci(s['ci_low'], s['ci_high'])}"
 
     head = ["diversity of each prompt's samples", f"{a} (A), mean [95% CI]", f"{b} (B), mean [95% CI]"]
-    return text_table(head, [[m, cell(a, m), cell(b, m)] for m in METRICS])
+    return text_table(head, [[m, cell(a, m), cell(b, m)] for m in METRICS + SPREAD_METRICS])

@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     keys = ["H_mean", "H_low_share", "forking_share_ref", "erank_window", "erv", "revisits_per_step",
             "distinct_walk_share", "accuracy", *([args.reward_field] if args.reward_field else []),
-            "cov_logp_adv", "H_change_next", "token_collapse", "hidden_collapse"]
+            "cov_logp_adv", "H_change_next", "token_collapse", "hidden_collapse_erank"]
     head = ["checkpoint", "step", "H_mean", "H<0.01", "fork_ref", "erank_w", "ERV", "rev/step", "distinct",
             "accuracy", *([args.reward_field] if args.reward_field else []), "cov(lp,A)", "dH_next", "tok_coll",
             "hid_coll"]

@@ -27,6 +27,7 @@ import networkx as nx
 import numpy as np
 
 from reasongraph import catalogue
+from reasongraph.onset_relative import NEAR_SATURATED
 from reasongraph.align import step_has_spike
 from reasongraph.display import fmt, fmt_p
 from reasongraph.errors import InputError
@@ -221,6 +222,18 @@ def alignment_tables(alignment: Any) -> list[dict]:
         "marks": {"0,1": "hidden-only", "1,0": "token-only"},
         "note": f"{_statistics(alignment.revisit_spike)}; {rule}",
     }]
+    rate = alignment.spike_rate
+    if rate == rate and rate > NEAR_SATURATED:  # rate == rate: not NaN
+        tables[0]["flag"] = (f"near-saturated: {fmt(rate)} of the steps spike (above {NEAR_SATURATED}), so hidden-only "
+                             "events are few by construction; read the onset-relative table beside it")
+    relative = alignment.relative.revisit_spike if alignment.relative is not None else None
+    if relative is not None:
+        tables.append({"title": "Revisits vs onset-relative spikes (steps)", "rows": ["revisit", "no revisit"],
+                       "cols": ["top onset", "other onset"], "cells": _cells(relative.table),
+                       "marks": {"0,1": "hidden-only"},
+                       "note": f"{_statistics(relative)}; the ceil(rho n) steps with the highest onset entropy "
+                               "spike, so this rule cannot saturate: do revisits begin at the trace's more "
+                               "uncertain decisions?"})
     if alignment.marker_revisit is not None:
         tables.append({"title": "Aha markers vs revisits (steps)", "rows": ["revisit", "no revisit"],
                        "cols": ["marker", "no marker"], "cells": _cells(alignment.marker_revisit.table),

@@ -231,10 +231,13 @@ def _diversity(rows: Sequence[Mapping]) -> dict:
     """Per group, the mean and bootstrap CI of each diversity measure over prompts; and for each group its most
     and least diverse prompts (by walk distance) with their samples' walks, to be drawn side by side."""
     from reasongraph.diversity import METRICS
+    from reasongraph.spread import SPREAD_METRICS
     from reasongraph.summary import summarize
 
     rows = [dict(r) for r in rows]
-    means = summarize(rows, group_key="group", metrics=METRICS)
+    # the walks' measures, then the hidden states' (absent from the rows of a run scored before they existed)
+    shown = METRICS + tuple(m for m in SPREAD_METRICS if any(m in r for r in rows))
+    means = summarize(rows, group_key="group", metrics=shown)
     extremes = []
     for g in means:
         members = sorted((r for r in rows if str(r.get("group")) == g),
@@ -246,8 +249,8 @@ def _diversity(rows: Sequence[Mapping]) -> dict:
                              "distinct_walk_share": _num(r.get("distinct_walk_share")),
                              "ids": [_id(i) for i in r.get("ids") or []],
                              "walks": [[int(x) for x in w] for w in r.get("walks") or []]})
-    return {"metrics": [{"key": m, "label": m.replace("_", " ")} for m in METRICS],
-            "groups": {g: {m: {k: _scalar(v) for k, v in e["metrics"][m].items()} for m in METRICS}
+    return {"metrics": [{"key": m, "label": m.replace("_", " ")} for m in shown],
+            "groups": {g: {m: {k: _scalar(v) for k, v in e["metrics"][m].items()} for m in shown}
                        for g, e in means.items()},
             "extremes": extremes}
 

@@ -33,7 +33,7 @@ SERIES = (
 #: The table's columns after the checkpoint and its step.
 TABLE_KEYS = ("H_mean", "H_low_share", "forking_share_ref", "erank_window", "erv", "revisits_per_step",
               "loop_exists_share", "distinct_walk_share", "accuracy", "cov_logp_adv", "H_change_next", "tokens_mean",
-              "token_collapse", "hidden_collapse", "seconds")
+              "token_collapse", "hidden_collapse_erank", "seconds")
 
 
 def sweep_payload(rows: Sequence[Mapping[str, Any]], *, laws: Mapping[str, Mapping] | None = None,
@@ -59,7 +59,7 @@ def sweep_payload(rows: Sequence[Mapping[str, Any]], *, laws: Mapping[str, Mappi
         "checkpoints": [str(r.get("checkpoint", "")) for r in rows],
         "charts": charts,
         "ratios": [_ratio_series(rows, "token_collapse", "token: H_mean / first", "token"),
-                   _ratio_series(rows, "hidden_collapse", "hidden: erank_window / first", "hidden")],
+                   _ratio_series(rows, "hidden_collapse_erank", "hidden: erank_window / first", "hidden")],
         "laws": [{**law, "points": {"H": [_num(r.get("H_mean")) for r in rows],
                                     "R": [_num(r.get(name)) for r in rows]}} for name, law in laws.items()],
         "collapse": dict(collapse) if collapse else None,

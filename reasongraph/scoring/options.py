@@ -77,12 +77,17 @@ class ScoringOptions:
         d["temperature"] = float(self.temperature)
         return d
 
-    def cache_options(self, layer_ids: tuple[int, ...], temperature: float) -> dict:
+    def cache_options(self, layer_ids: tuple[int, ...], temperature: float, *, prefix_tokens: int = 0) -> dict:
         """What a cached trace depends on: the extraction options (keyword arguments of
-        :func:`~reasongraph.extraction.extract_batch`, layers resolved for a model) and whether it keeps its
-        hidden states."""
-        return {"layers": list(layer_ids), "segment": self.segment, "temperature": float(temperature),
-                "prompt_format": self.prompt_format, "truncate": self.truncate, "keep_hidden": self.keep_hidden}
+        :func:`~reasongraph.extraction.extract_batch`, layers resolved for a model), whether it keeps its
+        hidden states, and, in a run with a sample group only, how many response tokens' hidden states it keeps
+        for the cross-sample spread (``prefix_tokens``; left out at 0, so runs without a sample group keep the
+        cache keys they had before prefixes existed)."""
+        options = {"layers": list(layer_ids), "segment": self.segment, "temperature": float(temperature),
+                   "prompt_format": self.prompt_format, "truncate": self.truncate, "keep_hidden": self.keep_hidden}
+        if prefix_tokens:
+            options["prefix_tokens"] = int(prefix_tokens)
+        return options
 
     def analysis_options(self) -> dict:
         """Keyword arguments of :func:`~reasongraph.analysis.analyze_trace`."""

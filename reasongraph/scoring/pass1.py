@@ -24,6 +24,7 @@ from reasongraph.sampling import StreamSample
 from reasongraph.scoring.options import ScoringOptions
 from reasongraph.scoring.plan import ModelPlan
 from reasongraph.storage import atomic_write_json, read_json
+from reasongraph.trace import PREFIX_TOKENS
 from reasongraph.trace_cache import TraceCache
 
 log = logging.getLogger("reasongraph")
@@ -151,8 +152,10 @@ class Pass1:
 
             ident = self.identity(unit)
             layer_ids = resolve_layers(self.opts.layers, ident["num_layers"])
-            self._caches[unit, temperature] = TraceCache(self.cache_dir, ident,
-                                                         self.opts.cache_options(layer_ids, temperature))
+            # a run with a sample group keeps each trace's first hidden states for the cross-sample spread
+            prefix = PREFIX_TOKENS if self.reader.fields.get("sample_group") else 0
+            options = self.opts.cache_options(layer_ids, temperature, prefix_tokens=prefix)
+            self._caches[unit, temperature] = TraceCache(self.cache_dir, ident, options)
         return self._caches[unit, temperature]
 
     def cache_key(self, rec: Record) -> str:
@@ -373,12 +376,13 @@ def extract_chunk(lm: Any, texts: list[str], prompts: list[str | None], options:
 
     ``options`` are a trace cache's options (:meth:`ScoringOptions.cache_options`). Returns ({position: lean
     trace} of the records not skipped, {position: exception} of those that failed alone). The traces are lean:
-    the cache keeps what the passes need (step vectors and hidden-state summaries per layer), not every token's
-    hidden state unless asked, so the analyses come out the same and the cache a thousand times smaller.
+    the cache keeps what the passes need (step vectors and hidden-state summaries per layer, and with
+    ``prefix_tokens`` the first layer's first hidden states), not every token's hidden state unless asked, so the
+    analyses come out the same and the cache a thousand times smaller.
     """
     from reasongraph.extraction import extract, extract_batch
 
-    kwargs = {k: v for k, v in options.items() if k != "keep_hidden"}
+    kwargs = {k: v for k, v in options.items() if k not in ("keep_hidden", "prefix_tokens")}
     traces: dict[int, Any] = {}
     errors: dict[int, Exception] = {}
     with warnings.catch_warnings():
@@ -398,4 +402,5 @@ def extract_chunk(lm: Any, texts: list[str], prompts: list[str | None], options:
                     raise
                 except Exception as e:  # noqa: BLE001
                     errors[i] = e
-    return {i: t.lean(keep_hidden=options["keep_hidden"]) for i, t in traces.items() if not skip[i]}, errors
+    return {i: t.lean(keep_hidden=options["keep_hidden"], prefix_tokens=options.get("prefix_tokens", 0))
+            for i, t in traces.items() if not skip[i]}, errors

@@ -6,7 +6,10 @@
  * Needs common.js. RG._alignment.panel(parent, groups, entries) draws the report payload's "alignment": a list
  * aligned with payload.groups, each entry null or {n_traces, mh_odds_ratio, mh_ci_low, mh_ci_high, cmh_p,
  * hidden_only_share, hidden_only_share_ci_low, hidden_only_share_ci_high, n_revisits, n_hidden_only,
- * marker_revisit_mh_odds_ratio, ..., marker_revisit_cmh_p, marker_spike_...}. Any value may be null: "n/a".
+ * spike_rate, near_saturated, rel_mh_odds_ratio, rel_mh_ci_low, rel_mh_ci_high, rel_cmh_p, rel_hidden_only_share,
+ * rel_hidden_only_share_ci_low, rel_hidden_only_share_ci_high, marker_revisit_mh_odds_ratio, ...,
+ * marker_revisit_cmh_p, marker_spike_...}. Any value may be null: "n/a". A group whose spike rate is above 0.8
+ * gets a visible "near-saturated" flag in its spike-rate cell.
  */
 (function () {
   "use strict";
@@ -35,6 +38,22 @@
         return isNum(e.n_revisits) ? fmt(e.n_hidden_only) + " of " + fmt(e.n_revisits) : "n/a";
       },
       help: "the counts behind that share, summed over the group's traces." },
+    { key: "spike_rate", head: "spike rate", num: true, flag: function (e) { return e.near_saturated === true; },
+      text: function (e) { return fmt(e.spike_rate); },
+      help: "share of the group's steps that begin with a spike under the token-relative rule above. Line starts " +
+        "are where a model decides, so this rate can approach 1; above 0.8 the group is flagged near-saturated: " +
+        "hidden-only events are then few by construction, and the onset-relative columns are the ones to read." },
+    { key: "rel_revisit_spike", head: "onset-relative: OR_MH [95% CI]", p: "rel_cmh_p", num: true,
+      text: function (e) { return estimate(e.rel_mh_odds_ratio, e.rel_mh_ci_low, e.rel_mh_ci_high); },
+      help: "the same question under a rule that cannot saturate: in each trace (of at least 5 steps) the " +
+        "ceil(rho \u00d7 n) steps with the highest onset entropy spike, ties to the earlier step. Above 1: " +
+        "revisits begin at the trace's more uncertain decisions." },
+    { key: "rel_hidden_only", head: "onset-relative hidden-only share [95% CI]", num: true,
+      text: function (e) {
+        return estimate(e.rel_hidden_only_share, e.rel_hidden_only_share_ci_low, e.rel_hidden_only_share_ci_high);
+      },
+      help: "revisits that are not among their trace's top onsets, of all revisits. An association only: rho of " +
+        "the steps spike by construction, whatever the policy does." },
     { key: "marker_revisit", head: "marker \u00d7 revisit: OR_MH [95% CI]", p: "marker_revisit_cmh_p",
       num: true,
       text: function (e) {
@@ -72,6 +91,10 @@
         var td = el("td", c.num ? "rg-num" : null, e ? c.text(e) : "n/a");
         td.setAttribute("data-col", c.key);
         if (e && c.p && isNum(e[c.p]) && e[c.p] < 0.05) td.classList.add("rg-significant");
+        if (e && c.flag && c.flag(e)) {
+          td.appendChild(document.createTextNode(" "));
+          td.appendChild(el("span", "rg-flag rg-near-saturated", "near-saturated"));
+        }
         tr.appendChild(td);
       });
       tb.appendChild(tr);

@@ -4,8 +4,12 @@
  *
  * Needs common.js. RG._collapse.panel(parent, c, width, tip) draws the report payload's "collapse":
  *   { a, b, mode, n_pairs, rows: [{key, label, level, mean_a, mean_b, ratio, ci_low, ci_high, p, test, n, note}],
- *     summary: {token_collapse, hidden_collapse, difference: {value, ci_low, ci_high, p}}, coupling: {group: r} }
- * Any number may be null: such a row shows "n/a" and no dot. Ratios beyond the axis sit on its edge as a
+ *     summary: {token_collapse, hidden_collapse_erank, hidden_collapse_spread: {value, ci_low, ci_high},
+ *               difference_erank, difference_spread: {value, ci_low, ci_high, p},
+ *               control_share: null or {group, token_collapse, hidden_collapse_erank, hidden_collapse_spread}},
+ *     saturation: {group: {spike_rate, near_saturated, n_near_saturated, n_traces}}, coupling: {group: r} }
+ * (A payload saved before the spread existed names hidden_collapse_erank "hidden_collapse" and difference_erank
+ * "difference"; both are read as such.) Any number may be null: such a row shows "n/a" and no dot. Ratios beyond the axis sit on its edge as a
  * triangle pointing outwards; the text column always gives the true values.
  */
 (function () {
@@ -149,17 +153,62 @@
       "rg-cl-ci rg-cl-clip");
   }
 
+  function part(label, x) {
+    return label + " " + (x && typeof x === "object" ? estimate(x.value, x.ci_low, x.ci_high, x.p) : "n/a");
+  }
+
   function summary(c) {
     var out = el("div", "rg-cl-summary"), s = c.summary || {};
-    function part(label, x) { return label + " " + (x ? estimate(x.value, x.ci_low, x.ci_high, x.p) : "n/a"); }
-    out.appendChild(el("p", null, [part("Token-level collapse", s.token_collapse),
-      part("hidden-level collapse", s.hidden_collapse), part("difference", s.difference)].join(" \u00b7 ")));
+    var erank = s.hidden_collapse_erank || s.hidden_collapse, dErank = s.difference_erank || s.difference;
+    out.appendChild(el("p", "rg-cl-collapses", [part("Token-level collapse", s.token_collapse),
+      part("hidden-level collapse within one trajectory (erank_window)", erank),
+      part("across a prompt's samples (cosine spread)", s.hidden_collapse_spread)].join(" \u00b7 ")));
+    out.appendChild(el("p", "rg-cl-differences", [part("Token minus hidden collapse: erank", dErank),
+      part("spread", s.difference_spread)].join(" \u00b7 ")));
+    out.appendChild(controlLine(s.control_share));
+    var sat = saturationLine(c.saturation);
+    if (sat) out.appendChild(sat);
     var cp = c.coupling || {}, groups = Object.keys(cp);
     if (groups.length) {
       out.appendChild(el("p", null, "Coupling per group: " + groups.map(function (g) { return g + " " + fmt(cp[g]); })
         .join(" \u00b7 ")));
     }
     return out;
+  }
+
+  // each collapse as a share of a control group's range, (A - B) / (A - C); n/a without a control group
+  function controlLine(cs) {
+    var p = el("p", "rg-cl-control");
+    if (!cs || typeof cs !== "object") {
+      p.textContent = "Share of the control's range (A \u2212 B) / (A \u2212 C): n/a (no control group named)";
+      return p;
+    }
+    p.textContent = "Share of the control's range (A \u2212 B) / (A \u2212 C), C = " + name(cs.group, "?") + ": " +
+      [part("token", cs.token_collapse), part("erank", cs.hidden_collapse_erank),
+        part("spread", cs.hidden_collapse_spread)].join(" \u00b7 ");
+    return p;
+  }
+
+  // each group's token-relative spike rate; above 0.8 a visible flag: the rule can hardly fail there
+  function saturationLine(sat) {
+    if (!sat || typeof sat !== "object" || !Object.keys(sat).length) return null;
+    var p = el("p", "rg-cl-saturation");
+    p.appendChild(el("span", null, "Token-relative spike rate (steps that begin at a fork): "));
+    Object.keys(sat).forEach(function (g, i) {
+      var e = sat[g] && typeof sat[g] === "object" ? sat[g] : {};
+      if (i) p.appendChild(el("span", null, " \u00b7 "));
+      var span = el("span", "rg-cl-sat", g + " " + fmt(e.spike_rate));
+      span.setAttribute("data-group", g);
+      p.appendChild(span);
+      if (e.near_saturated === true) {
+        var flag = el("span", "rg-flag rg-near-saturated", "near-saturated");
+        flag.setAttribute("title", "above 0.8: nearly every step spikes, so revisits without a spike are few by " +
+          "construction; read the onset-relative rule beside it");
+        p.appendChild(el("span", null, " "));
+        p.appendChild(flag);
+      }
+    });
+    return p;
   }
 
   RG._collapse = { panel: panel };

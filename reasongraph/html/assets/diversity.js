@@ -30,7 +30,11 @@
       "How differently the samples of one prompt reason. Distinct walk share: distinct walks (node sequences, " +
       "repeats collapsed) over samples; walk distance: mean pairwise edit distance between the walks, over the " +
       "longer length; node coverage: distinct nodes visited over K; distinct 3-gram share: the same question " +
-      "asked of the words. Mean over prompts, with its 95% bootstrap interval.");
+      "asked of the words. Inside the model, over each sample's mean hidden state of its first M tokens (M the " +
+      "prompt's shortest response in every group): cosine spread, the mean pairwise 1 \u2212 cos (the hidden " +
+      "analogue of policy entropy); cross-sample variance (quadratic: 0.4\u00d7 is 0.63\u00d7 in standard " +
+      "deviation); node entropy of the pooled node visits, nats, beside its cap ln(min(K, visits)); node " +
+      "information, its part that differs between samples. Mean over prompts, with its 95% bootstrap interval.");
     var extremes = list(dv.extremes).filter(function (e) { return e && typeof e === "object"; });
     if (!Object.keys(obj(dv.groups)).length && !extremes.length) {
       box.appendChild(el("p", "rg-muted", "No prompts with several samples."));

@@ -169,8 +169,14 @@
         var tr = el("tr");
         var th = el("th", null, it.label);
         th.title = it.key;
+        tr.setAttribute("data-key", it.key);
         tr.appendChild(th);
-        tr.appendChild(el("td", "rg-num", fmt(it.value)));
+        var td = el("td", "rg-num", fmt(it.value));
+        if (it.key === "align_near_saturated" && it.value === true) {
+          td.appendChild(document.createTextNode(" "));
+          td.appendChild(el("span", "rg-flag rg-near-saturated", "near-saturated"));
+        }
+        tr.appendChild(td);
         tr.appendChild(el("td", "rg-help", it.help));
         tb.appendChild(tr);
       });
@@ -231,6 +237,7 @@
     tb.appendChild(foot);
     box.appendChild(tb);
     if (t.note) box.appendChild(el("p", "rg-help", t.note));
+    if (t.flag) box.appendChild(el("p", "rg-flag rg-near-saturated", t.flag));
     return box;
   }
 
