@@ -363,7 +363,8 @@ def score_record(run: Pass1, rec: Record, trace: Any, clusterers: dict[str, Any]
 # ---------------------------------------------------------------------- several samples of one prompt
 def _diversity(run: Pass1, clusterers: dict[str, Any], fit: dict) -> list[dict]:
     """One row per (group, sample group) with several scored samples: their walks (labeled again from the cache,
-    which is cheap: step vectors only) and texts, measured by :func:`reasongraph.diversity.diversity_metrics`;
+    which is cheap: step vectors only) and texts, measured by :func:`reasongraph.diversity.diversity_metrics`, and
+    ``n_empty``, the samples among them with an empty response (their walk is empty: a distinct walk of its own);
     written to diversity.jsonl at once."""
     from reasongraph.diversity import diversity_metrics
 
@@ -379,6 +380,7 @@ def _diversity(run: Pass1, clusterers: dict[str, Any], fit: dict) -> list[dict]:
         unit = run.cluster_unit(recs[0])
         walks = [clusterers[unit].label_trace(run.cached_trace(r)).tolist() for r in recs]
         metrics = diversity_metrics(walks, [r.text for r in recs], int(fit["units"][unit]["k"] or 1))
+        metrics["n_empty"] = sum(not r.text for r in recs)  # empty responses (EOS first): an empty walk each
         out.append({"group": group, "sample_group": prompt, **metrics, "scored_by": run.plan.name_of(recs[0]),
                     "ids": [r.id for r in recs], "lines": [r.line for r in recs], "walks": walks})
     atomic_write(run.store.layout.diversity, lambda p: p.write_text("".join(json.dumps(jsonable(r)) + "\n"
@@ -403,6 +405,8 @@ def _summary(run: Pass1, rows: list[dict], fit: dict, diversity: list[dict] | No
     return {
         "n_records": run.total, "n_rows": len(rows), "n_errors": n_errors,
         "complete": len(rows) + n_errors == run.total,
+        "n_empty": sum(r.get("n_tokens") == 0 for r in rows),
+        "extraction": {kind: sum(r.get("extraction") == kind for r in rows) for kind in ("sampled", "teacher_forced")},
         "mode": _mode(rows, run.plan),
         "scored_by": run.plan.scored_by(),
         "fit": fit,

@@ -62,7 +62,8 @@ def extract(text: str, prompt: str | None = None, model: Any = None, layers: Seq
 
     Parameters
     ----------
-    text : the reasoning trace (what the model is scored on).
+    text : the reasoning trace (what the model is scored on). With a prompt it may be empty or blank (a response
+        that ended at once): a trace of no steps.
     prompt : what the trace answers; its tokens come first and are not part of the trace.
     model : a :class:`~reasongraph.models.LoadedModel` or a spec for :func:`~reasongraph.models.load_model`;
         None loads the default model once per process.
@@ -250,7 +251,8 @@ def encode(lm: Any, text: str, prompt: str | None, prompt_format: str = "raw", t
            index: int = 0) -> _Encoded:
     """Tokenize prompt and trace separately (so the trace's character offsets are exact) and join the ids."""
     where = f"trace {index}" if index else "the trace"
-    _check_text(text, where)
+    # a response may be empty (a sample that ended at once): it needs the prompt it answers to be a trace at all
+    _check_text(text, where, allow_blank=bool(prompt))
     if prompt is not None:
         _check_text(prompt, f"the prompt of {where}", allow_blank=True)
     tok = lm.tokenizer
@@ -292,7 +294,7 @@ def _check_text(text: Any, where: str, allow_blank: bool = False) -> None:
     if not isinstance(text, str):
         raise InputError(f"{where} must be a str, got {type(text).__name__}")
     if not allow_blank and not text.strip():
-        raise InputError(f"{where} is empty or whitespace-only; there is nothing to analyze")
+        raise InputError(f"{where} is empty or whitespace-only, with no prompt; there is nothing to analyze")
     bad = _SURROGATE.search(text)
     if bad:
         raise InputError(f"{where} holds a lone surrogate (U+{ord(bad.group()):04X}) at character {bad.start()}: "
