@@ -3,6 +3,11 @@ recording the hidden states for scoring (generate --score) against sampling alon
 
     python benchmarks/bench_generate.py [--model smollm2-135m] [--problems 4] [--samples 8] [--batch-size 32]
                                         [--max-new-tokens 48] [--repeats 2] [--threads 1] [--device D] [--dtype T]
+                                        [--prompt-format chat|raw]
+
+``--model random:qwen2.5-7b`` samples from a random-initialized model of Qwen2.5-7B's shape (benchmarks/
+bench_extract.py's; no model files, no chat template: use ``--prompt-format raw``), for a GPU
+(benchmarks/gpu_check.sh).
 
 Every method draws ``--samples`` samples of each of the fixture's first ``--problems`` MATH500 problems, in chat
 format as examples/temperature_collapse.py does, at T = 1:
@@ -101,16 +106,22 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--max-new-tokens", type=int, default=48)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--prompt-format", choices=("chat", "raw"), default="chat")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    lm = rg.load_model(args.model, device=args.device, dtype=args.dtype)
+    if args.model == "random:qwen2.5-7b":
+        from bench_extract import random_qwen
+
+        lm = random_qwen(torch.device(args.device or "cuda"), getattr(torch, args.dtype or "bfloat16"))
+    else:
+        lm = rg.load_model(args.model, device=args.device, dtype=args.dtype)
     problems = list(dict.fromkeys(r["problem"] for r in first_problems(FIXTURE, args.problems)))
     texts = [INSTRUCTION + p for p in problems]
-    prompts = [_prompt_ids(lm.tokenizer, t, "chat") for t in texts]
+    prompts = [_prompt_ids(lm.tokenizer, t, args.prompt_format) for t in texts]
     layer = resolve_layers((0.9,), lm.num_layers)
     methods = {"per prompt, bare": lambda: per_prompt_bare(lm, prompts, texts, args),
                "per prompt": lambda: sampled(lm, prompts, texts, args, args.samples),

@@ -1,7 +1,7 @@
 """Generate and score in one pass (generate --score) against generate, then score teacher-forced.
 
     python benchmarks/bench_onepass.py [--problems 10] [--samples 8] [--batch-size 80] [--max-new-tokens 64]
-                                       [--threads 1] [--out out/bench_onepass]
+                                       [--memory-tokens 160] [--threads 1] [--out out/bench_onepass]
 
 Both methods sample ``--samples`` samples of each of the fixture's first ``--problems`` MATH500 problems with
 the temperature example's instruction (chat format, T = 1, calls of ``--batch-size`` rows: the example's 80), then
@@ -14,14 +14,19 @@ fused                : ``generate(score=True)`` also records log-probs and layer
 
 Each method runs in a fresh process (so its peak resident memory is its own; ``harness.run_child``), one after
 the other; both draw the same samples (a sample depends only on the seed, the prompt and its index). The table
-gives the seconds of each stage, the ratio fused / baseline of the total, and the peak resident memory at the
-end of sampling: their difference is what recording the hidden states costs (limit: +300 MiB at the example's
-80 rows on SmolLM2).
+gives the wall seconds of each stage (``extract s``: score's forward passes, within ``score s``), the ratio fused
+/ baseline of the total in wall and in CPU seconds (steadier on a shared machine), and the peak resident memory of
+sampling above the loaded model: the difference is what recording the hidden states costs (limit: +300 MiB at the
+example's 80 rows on SmolLM2). ``--memory-tokens N`` (0: off) samples once more with each method, up to N tokens
+(the example's 160), without scoring, for the peak memory alone. Children run with glibc's
+``MALLOC_MMAP_THRESHOLD_=131072`` (large blocks are mapped and unmapped, not kept in the heap): without it the same
+sampling run's peak moved by up to 400 MiB from one run to the next.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -41,20 +46,23 @@ def child(spec: dict) -> dict:
     out = Path(spec["out"])
     lm = rg.load_model(spec["model"], device="cpu", dtype="float32")
     loaded = reset_peak_rss()  # the peak of loading (de-quantizing) the model is not sampling's
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     cache = out / "traces"
     records = rg.generate(spec["prompts"], model=lm, out=out / "samples.jsonl", samples=spec["samples"],
                           temperature=1.0, max_new_tokens=spec["max_new_tokens"], prompt_format="chat",
                           batch_size=spec["batch_size"], score=spec["fused"], cache_dir=cache, progress=False)
-    sampled = time.perf_counter()
+    sampled, c1 = time.perf_counter(), time.process_time()
     peak_sampling = peak_rss_mib()
+    if spec.get("sample_only"):
+        return {"peak_loaded_mib": loaded, "peak_sampling_mib": peak_sampling, "generate_s": sampled - t0}
     summary_path = out / "run" / "summary.json"
     rg.score_dataset(out / "samples.jsonl", out=out / "run", model=lm, prompt_field="prompt", prompt_format="chat",
                      sample_group_field="prompt_id", temperature_field="temperature", policy_field="model",
                      cache_dir=cache, progress=False)
-    done = time.perf_counter()
+    done, c2 = time.perf_counter(), time.process_time()
     summary = json.loads(summary_path.read_text())
-    return {"generate_s": sampled - t0, "score_s": done - sampled, "peak_loaded_mib": loaded,
+    return {"generate_s": sampled - t0, "score_s": done - sampled, "generate_cpu_s": c1 - c0, "score_cpu_s": c2 - c1,
+            "peak_loaded_mib": loaded,
             "peak_sampling_mib": peak_sampling, "peak_mib": peak_rss_mib(), "n": len(records),
             "tokens": sum(r["n_tokens"] for r in records), "extracted": summary["timing"]["n_extracted"],
             "extract_s": summary["timing"]["extract_s"], "recorded": sum(bool(r.get("recorded")) for r in records)}
@@ -67,6 +75,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=8)
     ap.add_argument("--batch-size", type=int, default=80)
     ap.add_argument("--max-new-tokens", type=int, default=64)
+    ap.add_argument("--memory-tokens", type=int, default=160)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=str(REPO / "out" / "bench_onepass"))
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -85,8 +94,13 @@ def main() -> None:
                                for i, p in enumerate(problems)))
     spec = {"model": args.model, "prompts": str(prompts), "samples": args.samples, "batch_size": args.batch_size,
             "max_new_tokens": args.max_new_tokens, "threads": args.threads}
+    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", "131072")  # the children's peak memory, without heap noise
+    methods = (("generate, then score", False), ("fused", True))
     results = {name: run_child(__file__, {**spec, "fused": fused, "out": str(out / name.replace(", ", "_"))})
-               for name, fused in (("generate, then score", False), ("fused", True))}
+               for name, fused in methods}
+    memory = {name: run_child(__file__, {**spec, "fused": fused, "max_new_tokens": args.memory_tokens,
+                                         "sample_only": True, "out": str(out / f"memory_{int(fused)}")})
+              for name, fused in methods} if args.memory_tokens else {}
 
     base, fused = results["generate, then score"], results["fused"]
     print(f"{args.model} on cpu, {args.threads} thread(s); {base['n']} samples ({len(problems)} problems x "
@@ -94,17 +108,21 @@ def main() -> None:
           f"sampled tokens; fused recorded {fused['recorded']} of {fused['n']} traces (the rest re-tokenize "
           f"otherwise and are teacher-forced)")
     print(f"{'method':<22}{'generate s':>11}{'score s':>9}{'extract s':>10}{'total s':>9}{'ratio':>8}"
-          f"{'sampling peak MiB':>19}")
+          f"{'total cpu s':>12}{'ratio':>8}{'sampling peak MiB':>19}")
     total = base["generate_s"] + base["score_s"]
+    total_cpu = base["generate_cpu_s"] + base["score_cpu_s"]
     for name, r in results.items():
-        t = r["generate_s"] + r["score_s"]
+        t, c = r["generate_s"] + r["score_s"], r["generate_cpu_s"] + r["score_cpu_s"]
         print(f"{name:<22}{r['generate_s']:>11.1f}{r['score_s']:>9.1f}{r['extract_s']:>10.1f}{t:>9.1f}"
-              f"{t / total:>7.2f}x{r['peak_sampling_mib']:>19.0f}")
-    grow = {name: r["peak_sampling_mib"] - r["peak_loaded_mib"] for name, r in results.items()}
-    print(f"ratio: the method's total over generate-then-score. Recording the hidden states while sampling: "
-          f"{fused['generate_s'] / base['generate_s']:.2f}x the sampling time; sampling's peak above the loaded "
-          f"model: {grow['generate, then score']:.0f} MiB without, {grow['fused']:.0f} MiB with recording, "
-          f"{grow['fused'] - grow['generate, then score']:+.0f} MiB (limit +300 MiB)")
+              f"{t / total:>7.2f}x{c:>12.1f}{c / total_cpu:>7.2f}x{r['peak_sampling_mib']:>19.0f}")
+    print(f"ratio: the method's total over generate-then-score. Recording for scoring while sampling: "
+          f"{fused['generate_cpu_s'] / base['generate_cpu_s']:.2f}x the sampling CPU time")
+    for tokens, runs in ((args.max_new_tokens, results), (args.memory_tokens, memory)):
+        if runs:
+            grow = {name: r["peak_sampling_mib"] - r["peak_loaded_mib"] for name, r in runs.items()}
+            print(f"peak memory of sampling {args.batch_size} rows of <= {tokens} tokens, above the loaded model: "
+                  f"{grow['generate, then score']:.0f} MiB without recording, {grow['fused']:.0f} MiB with it: "
+                  f"{grow['fused'] - grow['generate, then score']:+.0f} MiB (limit +300 MiB)")
     sys.stdout.flush()
 
 

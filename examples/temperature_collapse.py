@@ -3,9 +3,10 @@
 Lowering the sampling temperature collapses the policy's token entropy by construction, the way RL training is
 said to. Does the inside of the model follow? The default model (SmolLM2-135M-Instruct) samples 8 traces for each
 of 20 math problems (MATH500, from fixtures/) at both temperatures, with its own token entropy and hidden states
-recorded while sampling (generate's ``score=True``); one scoring run reads all 320 samples from that record, each
-at the temperature it was sampled at (on-policy), with one clustering of the model's hidden states; then ``compare`` gives the level-collapse table of T = 0.6 against T = 1.0 and the
-diversity of each prompt's samples, and the run's report draws them.
+recorded while sampling (generate's ``score=True``); one scoring run reads all 320 samples, each at the
+temperature it was sampled at (on-policy), from that record (a sample whose text re-tokenizes otherwise is
+teacher-forced), with one clustering of the model's hidden states; then ``compare`` gives the level-collapse table
+of T = 0.6 against T = 1.0 and the diversity of each prompt's samples, and the run's report draws them.
 
     python examples/temperature_collapse.py [--out out/temperature_collapse] [--problems 20] [--samples 8]
                                             [--batch-size 80]

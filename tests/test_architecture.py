@@ -20,10 +20,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "storage", "display", "validate", "catalogue", "progress", "npzfile"),
     ("segment", "trace", "signals", "erank", "markers", "topology", "graph", "align", "stats", "diversity",
      "sampling"),
-    ("models", "vocab_entropy", "extraction", "cluster.*"),
+    ("models", "vocab_entropy", "extraction", "prefix_sharing", "row_sampler", "cluster.*"),
     ("analysis", "records", "trace_cache", "summary", "pooled", "compare", "collapse", "parquet"),
     ("html.*",),
-    ("runs", "runstore", "scoring.*", "dataset", "generate"),
+    ("runs", "runstore", "scoring.*", "dataset", "sampled_traces", "generate"),
     ("run_report", "testing", "integrations.*", "sweep", "probe"),
     ("commands.*", "cli", "__main__"),
 )

@@ -39,7 +39,8 @@ def test_a_sample_depends_only_on_seed_prompt_and_sample_index(tiny, tmp_path):
     for name in ("together, calls of 4", "together, one call"):
         for key, tokens in drawn["alone"].items():
             assert drawn[name][key] == tokens, (name, key)
-    assert drawn["together, calls of 4"] == {k: v for k, v in drawn["together, one call"].items() if k[0] != "Hi there."}
+    others = {k: v for k, v in drawn["together, one call"].items() if k[0] != "Hi there."}
+    assert drawn["together, calls of 4"] == others
     assert len({tuple(v) for v in drawn["alone"].values()}) == 3  # the samples of one prompt differ
     # the stream itself: a prefix of a longer draw, and another per sample index
     assert np.array_equal(row_uniforms(5, PROMPTS[1], 0, 8), row_uniforms(5, PROMPTS[1], 0, 16)[:8])
@@ -255,3 +256,36 @@ def _entry(folder, key):
     from reasongraph.trace_cache import TraceCache
 
     return TraceCache.entry_path(folder, key)
+
+
+# ---------------------------------------------------------------------- CUDA (benchmarks/gpu_check.sh runs these)
+def _cuda() -> bool:
+    try:
+        import torch
+
+        return torch.cuda.is_available()
+    except ImportError:
+        return False
+
+
+@pytest.mark.skipif(not _cuda(), reason="needs a CUDA device (benchmarks/gpu_check.sh runs these)")
+def test_cuda_sampling_records_what_teacher_forcing_on_the_cpu_computes():
+    """float32 on both devices: the GPU draws the CPU's tokens, and its recorded entropies, log-probs and hidden
+    states equal a teacher-forced CPU pass over those tokens."""
+    from reasongraph.extraction import _Encoded, _launch
+    from test_batching import _llama_pair
+
+    lms = _llama_pair("float32")
+    prompts = [[1, 5, 9, 200, 17], [1, 44, 3], [1, 5, 9, 200, 17]]
+    keys = [("a", 0), ("b", 0), ("a", 1)]
+    a, b = (sample_rows(lm, prompts, keys, seed=3, max_new_tokens=24, layers=(0, 2, 4)) for lm in lms)
+    for s_cpu, s_gpu, ids in zip(a, b, prompts):
+        assert np.array_equal(s_cpu.token_ids, s_gpu.token_ids)
+        n = len(s_gpu.token_ids)
+        enc = _Encoded(ids + s_gpu.token_ids.tolist(), len(ids), np.zeros((n, 2), np.int64), "", None)
+        entropy, logprob, hidden = _launch([enc], lms[0], (0, 2, 4), 1.0)()[0]
+        np.testing.assert_allclose(s_gpu.entropy, entropy, atol=1e-4)
+        np.testing.assert_allclose(s_gpu.logprob, logprob, atol=1e-4)
+        for k in (0, 2, 4):
+            assert s_gpu.hidden[k].dtype == np.float32
+            assert np.linalg.norm(s_gpu.hidden[k] - hidden[k]) / np.linalg.norm(hidden[k]) < 1e-4

@@ -116,5 +116,5 @@ def model_map(values: list[str] | None) -> Any:
     return specs[DEFAULT_KEY] if list(specs) == [DEFAULT_KEY] else specs
 
 
-__all__ = ["add_alignment_options", "add_embed_option", "add_layer_options", "add_model_options", "add_quiet_option", "alignment_options",
-           "extract_options", "model_map", "parse_layer", "positive_int", "whole_number"]
+__all__ = ["add_alignment_options", "add_embed_option", "add_layer_options", "add_model_options", "add_quiet_option",
+           "alignment_options", "extract_options", "model_map", "parse_layer", "positive_int", "whole_number"]
