@@ -58,13 +58,13 @@ def plain_generate(lm, seed: int):
     from transformers import GenerationConfig
 
     stop = stop_token_ids(lm)
-    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else stop[0]
+    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else (stop or [0])[0]
     saved = lm.model.generation_config
-    lm.model.generation_config = GenerationConfig(eos_token_id=stop, pad_token_id=pad)
+    lm.model.generation_config = GenerationConfig(eos_token_id=stop or None, pad_token_id=pad)
     try:
         with torch.random.fork_rng(devices=[lm.device] if lm.device.type != "cpu" else []), torch.inference_mode():
             torch.manual_seed(seed)
-            yield {"eos_token_id": stop, "pad_token_id": pad, "do_sample": True, "top_k": 0}
+            yield {"eos_token_id": stop or None, "pad_token_id": pad, "do_sample": True, "top_k": 0}
     finally:
         lm.model.generation_config = saved
 
@@ -76,7 +76,7 @@ def per_prompt_bare(lm, prompts, texts, args) -> int:
             x = torch.tensor([ids], device=lm.device)
             seqs = lm.model.generate(x, attention_mask=torch.ones_like(x), temperature=1.0,
                                      max_new_tokens=args.max_new_tokens, num_return_sequences=args.samples, **fixed)
-        n += _sampled_tokens(seqs[:, len(ids):].cpu().numpy(), fixed["eos_token_id"])
+        n += _sampled_tokens(seqs[:, len(ids):].cpu().numpy(), fixed["eos_token_id"] or [])
     return n
 
 

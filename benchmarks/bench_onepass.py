@@ -1,7 +1,7 @@
 """Generate and score in one pass (generate --score) against generate, then score teacher-forced.
 
     python benchmarks/bench_onepass.py [--problems 10] [--samples 8] [--batch-size 80] [--max-new-tokens 64]
-                                       [--memory-tokens 160] [--threads 1] [--out out/bench_onepass]
+                                       [--memory-tokens 160] [--repeats 2] [--threads 1] [--out out/bench_onepass]
 
 Both methods sample ``--samples`` samples of each of the fixture's first ``--problems`` MATH500 problems with
 the temperature example's instruction (chat format, T = 1, calls of ``--batch-size`` rows: the example's 80), then
@@ -12,8 +12,9 @@ fused                : ``generate(score=True)`` also records log-probs and layer
                        sample's trace-cache entry; ``score`` reads them (a sample whose text does not re-tokenize to
                        its ids is teacher-forced).
 
-Each method runs in a fresh process (so its peak resident memory is its own; ``harness.run_child``), one after
-the other; both draw the same samples (a sample depends only on the seed, the prompt and its index). The table
+Each method runs in a fresh process (so its peak resident memory is its own; ``harness.run_child``),
+``--repeats`` times, alternately, the order reversed every repeat; the table gives medians. Both draw the same
+samples (a sample depends only on the seed, the prompt and its index). The table
 gives the wall seconds of each stage (``extract s``: score's forward passes, within ``score s``), the ratio fused
 / baseline of the total in wall and in CPU seconds (steadier on a shared machine), and the peak resident memory of
 sampling above the loaded model: the difference is what recording the hidden states costs (limit: +300 MiB at the
@@ -28,6 +29,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -76,6 +78,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=80)
     ap.add_argument("--max-new-tokens", type=int, default=64)
     ap.add_argument("--memory-tokens", type=int, default=160)
+    ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=str(REPO / "out" / "bench_onepass"))
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -96,15 +99,20 @@ def main() -> None:
             "max_new_tokens": args.max_new_tokens, "threads": args.threads}
     os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", "131072")  # the children's peak memory, without heap noise
     methods = (("generate, then score", False), ("fused", True))
-    results = {name: run_child(__file__, {**spec, "fused": fused, "out": str(out / name.replace(", ", "_"))})
-               for name, fused in methods}
+    runs: dict[str, list[dict]] = {name: [] for name, _ in methods}
+    for r in range(args.repeats):  # alternately, the order reversed every repeat: a busy machine hits both alike
+        for name, fused in (methods if r % 2 == 0 else methods[::-1]):
+            runs[name].append(run_child(__file__, {**spec, "fused": fused,
+                                                   "out": str(out / f"{name.replace(', ', '_')}_{r}")}))
+    results = {name: {key: statistics.median(x[key] for x in found) for key in found[0]}
+               for name, found in runs.items()}
     memory = {name: run_child(__file__, {**spec, "fused": fused, "max_new_tokens": args.memory_tokens,
                                          "sample_only": True, "out": str(out / f"memory_{int(fused)}")})
               for name, fused in methods} if args.memory_tokens else {}
 
     base, fused = results["generate, then score"], results["fused"]
-    print(f"{args.model} on cpu, {args.threads} thread(s); {base['n']} samples ({len(problems)} problems x "
-          f"{args.samples}), <= {args.max_new_tokens} new tokens, calls of {args.batch_size} rows; {base['tokens']} "
+    print(f"{args.model} on cpu, {args.threads} thread(s), median of {args.repeats}; {base['n']} samples "
+          f"({len(problems)} problems x {args.samples}), <= {args.max_new_tokens} new tokens, calls of {args.batch_size} rows; {base['tokens']} "
           f"sampled tokens; fused recorded {fused['recorded']} of {fused['n']} traces (the rest re-tokenize "
           f"otherwise and are teacher-forced)")
     print(f"{'method':<22}{'generate s':>11}{'score s':>9}{'extract s':>10}{'total s':>9}{'ratio':>8}"

@@ -37,7 +37,7 @@ fixed K, fewer steps per measurement also mean fewer steps per node, so compare 
 rather than counts.
 
 The model is used as it is: no copy is made. Its per-module train/eval flags are restored exactly afterwards, its
-parameters and gradients are not touched, and its generation config is swapped only for the sampling.
+parameters, gradients and generation config are not touched (only its EOS ids are read).
 """
 from __future__ import annotations
 

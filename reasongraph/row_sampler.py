@@ -113,7 +113,8 @@ def sample_rows(lm: Any, prompts: Sequence[Sequence[int]], keys: Sequence[tuple[
 
     ``keys`` name each row's stream: (prompt text, sample index), with ``seed`` (:func:`row_uniforms`). Repeat a
     prompt to draw several samples of it, mix prompts to fill a batch: the samples are the same either way. The
-    model runs in inference mode; its generation config and the torch RNG are neither used nor changed.
+    model runs in inference mode; of its generation config only the EOS ids are read, and the torch RNG is neither
+    used nor changed.
     """
     if len(keys) != len(prompts):
         raise ValueError(f"got {len(prompts)} prompts but {len(keys)} keys; give one (prompt text, sample) a row")

@@ -44,7 +44,9 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
     s.add_argument("--top-p", type=float, default=1.0, metavar="P",
                    help="nucleus sampling (1.0: off); does not enter the recorded entropy")
     s.add_argument("--max-new-tokens", type=int, default=512, metavar="N", help="longest trace")
-    s.add_argument("--seed", type=int, default=0, help="seed of the sampling")
+    s.add_argument("--seed", type=int, default=0,
+                   help="seed of the sampling: each sample draws from its own stream, seeded by the seed, its "
+                        "prompt's text and its index")
     s.add_argument("--prompt-format", choices=("raw", "chat"), default="raw",
                    help="raw: prompt tokens then the trace; chat: the tokenizer's chat template")
     s.add_argument("--batch-size", type=int, default=None, metavar="N",
