@@ -104,7 +104,7 @@ def main() -> None:
         for name, fused in (methods if r % 2 == 0 else methods[::-1]):
             runs[name].append(run_child(__file__, {**spec, "fused": fused,
                                                    "out": str(out / f"{name.replace(', ', '_')}_{r}")}))
-    results = {name: {key: statistics.median(x[key] for x in found) for key in found[0]}
+    results = {name: {key: type(found[0][key])(statistics.median(x[key] for x in found)) for key in found[0]}
                for name, found in runs.items()}
     memory = {name: run_child(__file__, {**spec, "fused": fused, "max_new_tokens": args.memory_tokens,
                                          "sample_only": True, "out": str(out / f"memory_{int(fused)}")})
