@@ -64,6 +64,10 @@ class SampledTraceWriter:
     lm : the model that samples (its identity keys the cache, as when score loads the same model).
     directory : the cache folder (created if missing); give it to score as its cache folder.
     layers, segment, temperature, prompt_format, keep_hidden : as score's options of the same names.
+
+    Each sample is written under every key a scoring run of the file may look it up by (:attr:`variants`: the
+    cache options and the :meth:`Trace.lean` arguments of each kind of run), each entry reduced by ``lean``
+    exactly as a teacher-forced entry of that run is.
     """
 
     def __init__(self, lm: Any, directory: str | os.PathLike, *, layers: Any, segment: str, temperature: float,
@@ -73,9 +77,15 @@ class SampledTraceWriter:
         self.lm, self.segment, self.temperature = lm, segment, float(temperature)
         self.prompt_format, self.keep_hidden = prompt_format, keep_hidden
         self.layer_ids = resolve_layers(layers, lm.num_layers)
-        self.cache = TraceCache(directory, lm.identity(),
-                                trace_cache_options(self.layer_ids, segment=segment, temperature=self.temperature,
-                                                    prompt_format=prompt_format, keep_hidden=keep_hidden))
+        options = trace_cache_options(self.layer_ids, segment=segment, temperature=self.temperature,
+                                      prompt_format=prompt_format, keep_hidden=keep_hidden)
+        #: (trace cache, keyword arguments of Trace.lean) of each kind of scoring run
+        self.variants = [(TraceCache(directory, lm.identity(), options), {"keep_hidden": keep_hidden})]
+
+    @property
+    def cache(self) -> TraceCache:
+        """The cache of a plain scoring run of the samples."""
+        return self.variants[0][0]
 
     def identity(self) -> dict:
         """What the entries depend on besides the model and the sampling options (for generate's manifest)."""
@@ -83,13 +93,14 @@ class SampledTraceWriter:
                 "cache_dir": str(Path(self.cache.dir).resolve())}
 
     def write(self, prompt: str, prompt_ids: Sequence[int], text: str, sample: Sample) -> bool:
-        """Cache the trace of one sample (unless its entry exists); False when its text does not re-tokenize."""
+        """Cache the trace of one sample (where its entry is missing); False when its text does not re-tokenize."""
         trace = sampled_trace(self.lm, sample, text=text, prompt=prompt, prompt_ids=prompt_ids,
                               layer_ids=self.layer_ids, segment=self.segment, temperature=self.temperature,
                               prompt_format=self.prompt_format)
         if trace is None:
             return False
-        key = self.cache.key(text, prompt)
-        if not self.cache.has(key):
-            self.cache.put(key, trace.lean(keep_hidden=self.keep_hidden))
+        for cache, lean in self.variants:
+            key = cache.key(text, prompt)
+            if not cache.has(key):
+                cache.put(key, trace.lean(**lean))
         return True
