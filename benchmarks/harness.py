@@ -35,6 +35,19 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def reset_peak_rss() -> float:
+    """Start a new peak: VmHWM is set back to the current resident set (Linux, /proc/self/clear_refs); the
+    current resident set, MiB. Lets a child measure the peak of one stage after a larger one (loading a model)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak_rss_mib()
+
+
 def run_child(script: str, spec: dict) -> dict:
     """Run ``script --child JSON(spec)`` in a fresh process; its last stdout line (JSON) plus ``wall_s``."""
     t0 = time.perf_counter()

@@ -2,10 +2,11 @@
 
 Lowering the sampling temperature collapses the policy's token entropy by construction, the way RL training is
 said to. Does the inside of the model follow? The default model (SmolLM2-135M-Instruct) samples 8 traces for each
-of 20 math problems (MATH500, from fixtures/) at both temperatures, with its own token entropy recorded; one
-scoring run reads all 320 samples, each at the temperature it was sampled at (on-policy), with one clustering of
-the model's hidden states; then ``compare`` gives the level-collapse table of T = 0.6 against T = 1.0 and the
-diversity of each prompt's samples, and the run's report draws them.
+of 20 math problems (MATH500, from fixtures/) at both temperatures, with its own token entropy and hidden states
+recorded while sampling (generate's ``score=True``); one scoring run reads all 320 samples, each at the
+temperature it was sampled at (on-policy), from that record (a sample whose text re-tokenizes otherwise is
+teacher-forced), with one clustering of the model's hidden states; then ``compare`` gives the level-collapse table
+of T = 0.6 against T = 1.0 and the diversity of each prompt's samples, and the run's report draws them.
 
     python examples/temperature_collapse.py [--out out/temperature_collapse] [--problems 20] [--samples 8]
                                             [--batch-size 80]
@@ -57,22 +58,25 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     model = rg.load_model(args.model)
     samples = []
+    traces = out / "traces"  # the trace cache: written while sampling, read by the scoring run
     for t in TEMPERATURES:  # chat format: the instruct model answers as it was trained to
         samples += rg.generate(prompts, model=model, out=out / f"samples_T{t}.jsonl", samples=args.samples,
                                temperature=t, max_new_tokens=args.max_new_tokens, seed=0, prompt_format="chat",
-                               batch_size=args.batch_size)
+                               batch_size=args.batch_size, score=True, cache_dir=traces)
     both = out / "samples.jsonl"
     both.write_text("".join(json.dumps({**s, "group": f"T={s['temperature']}"}) + "\n" for s in samples))
     sampled = time.perf_counter()
     rg.score_dataset(both, out=out / "run", model=model, prompt_field="prompt", prompt_format="chat",
                      group_field="group", pair_field="prompt_id", sample_group_field="prompt_id",
-                     temperature_field="temperature", policy_field="model")
+                     temperature_field="temperature", policy_field="model", cache_dir=traces)
     scored = time.perf_counter()
     code = cli(["compare", str(out / "run"), "--a", "T=1.0", "--b", "T=0.6", "--html", str(out / "report.html")])
     with open(out / "compare.json", "w") as f, contextlib.redirect_stdout(f):
         cli(["compare", str(out / "run"), "--a", "T=1.0", "--b", "T=0.6", "--json"])
+    recorded = sum(s["recorded"] for s in samples)
     print(f"\nsampling {sampled - start:.0f} s, scoring {scored - sampled:.0f} s, in all "
-          f"{time.perf_counter() - start:.0f} s; report: {out / 'report.html'}")
+          f"{time.perf_counter() - start:.0f} s; {recorded} of {len(samples)} samples scored from their sampling "
+          f"pass (the others teacher-forced); report: {out / 'report.html'}")
     return code
 
 

@@ -377,6 +377,8 @@ def _summary(run: Pass1, rows: list[dict], fit: dict, diversity: list[dict] | No
     return {
         "n_records": run.total, "n_rows": len(rows), "n_errors": n_errors,
         "complete": len(rows) + n_errors == run.total,
+        "n_empty": sum(r.get("n_tokens") == 0 for r in rows),
+        "extraction": {kind: sum(r.get("extraction") == kind for r in rows) for kind in ("sampled", "teacher_forced")},
         "mode": _mode(rows, run.plan),
         "scored_by": run.plan.scored_by(),
         "fit": fit,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -62,7 +62,8 @@ def extract(text: str, prompt: str | None = None, model: Any = None, layers: Seq
 
     Parameters
     ----------
-    text : the reasoning trace (what the model is scored on).
+    text : the reasoning trace (what the model is scored on). With a prompt it may be empty or blank (a response
+        that ended at once): a trace of no steps.
     prompt : what the trace answers; its tokens come first and are not part of the trace.
     model : a :class:`~reasongraph.models.LoadedModel` or a spec for :func:`~reasongraph.models.load_model`;
         None loads the default model once per process.
@@ -83,7 +84,7 @@ def extract(text: str, prompt: str | None = None, model: Any = None, layers: Seq
 def extract_batch(texts: Sequence[str], prompts: Sequence[str | None] | None = None, model: Any = None,
                   batch_size: int | None = None, layers: Sequence[LayerSpec] = (0.9,), segment: str = "newline",
                   temperature: float = 1.0, prompt_format: str = "raw", truncate: bool = False,
-                  batch_tokens: int | None = None) -> list[Trace]:
+                  batch_tokens: int | None = None, share_prefix: bool = True) -> list[Trace]:
     """:func:`extract` for many traces: padded, masked batches, results equal to one-at-a-time extraction.
 
     Traces are sorted by token count and grouped into forward passes of at most ``batch_tokens`` padded tokens
@@ -91,7 +92,8 @@ def extract_batch(texts: Sequence[str], prompts: Sequence[str | None] | None = N
     on the count), trading padding against the number of passes (:func:`length_batches`). ``batch_tokens``
     None: :data:`BATCH_TOKEN_BUDGET` on CPU, :data:`CUDA_BATCH_TOKEN_BUDGET` on CUDA. Batched results equal
     one-at-a-time results up to float rounding (padded passes multiply matrices of another shape, so the last bits
-    differ).
+    differ). ``share_prefix``: traces that answer the same prompt run it once (:mod:`reasongraph.prefix_sharing`);
+    their passes read only the trace after the prompt's cached keys and values (equal up to float rounding).
     """
     check_extract_options(layers=layers, segment=segment, temperature=temperature, prompt_format=prompt_format,
                           truncate=truncate)
@@ -108,9 +110,8 @@ def extract_batch(texts: Sequence[str], prompts: Sequence[str | None] | None = N
     layer_ids = resolve_layers(layers, lm.num_layers)
     check_head(lm)
     encoded = [encode(lm, t, p, prompt_format, truncate, index=i) for i, (t, p) in enumerate(zip(texts, prompts))]
-    batches = length_batches([len(e.input_ids) for e in encoded], batch_size=batch_size,
-                             batch_tokens=batch_tokens or default_batch_tokens(lm.device),
-                             pass_tokens=pass_cost_tokens(lm.device))
+    batching = {"batch_size": batch_size, "batch_tokens": batch_tokens or default_batch_tokens(lm.device),
+                "pass_tokens": pass_cost_tokens(lm.device)}
     results: list[Trace | None] = [None] * len(encoded)
 
     def collect(batch: list[int], outputs: Callable[[], Outputs]) -> None:
@@ -120,14 +121,44 @@ def extract_batch(texts: Sequence[str], prompts: Sequence[str | None] | None = N
     # Each batch is launched before the one before it is collected: on CUDA its forward pass runs while the host
     # builds the Traces of the last; on CPU launching does all the work, and the order changes nothing.
     pending = None
-    for batch in batches:
-        launched = (batch, _launch([encoded[i] for i in batch], lm, layer_ids, temperature))
+    for batch, launch in _passes(encoded, lm, layer_ids, temperature, batching, share_prefix):
+        launched = (batch, launch())
         if pending is not None:
             collect(*pending)
         pending = launched
     if pending is not None:
         collect(*pending)
     return results  # type: ignore[return-value]
+
+
+def _passes(encoded: list[_Encoded], lm: Any, layer_ids: tuple[int, ...], temperature: float, batching: dict,
+            share_prefix: bool) -> Iterator[tuple[list[int], Callable[[], Callable[[], Outputs]]]]:
+    """(item indices, the function that launches their forward pass) of every pass: the items of a prompt that
+    several items share (:func:`~reasongraph.prefix_sharing.shared_prompt_groups`) in passes of their own that
+    start after the prompt's cached prefix, the others in length batches (:func:`length_batches`)."""
+    from reasongraph.prefix_sharing import PrefixCache, shared_prompt_groups
+
+    groups = shared_prompt_groups([e.input_ids[:e.prompt_len] for e in encoded]) if share_prefix else []
+    grouped = {i for g in groups for i in g}
+    plain = [i for i in range(len(encoded)) if i not in grouped]
+    for batch in length_batches([len(encoded[i].input_ids) for i in plain], **batching):
+        items = [encoded[plain[j]] for j in batch]
+        yield [plain[j] for j in batch], lambda items=items: _launch(items, lm, layer_ids, temperature)
+    for group in groups:
+        first = encoded[group[0]]
+        prefix: list[PrefixCache] = []  # computed when the group's first pass launches, freed with the group
+        views = [_continuation(encoded[i]) for i in group]
+        for batch in length_batches([len(v.input_ids) for v in views], **batching):
+            def launch(items=[views[j] for j in batch]) -> Callable[[], Outputs]:
+                if not prefix:
+                    prefix.append(PrefixCache(lm, first.input_ids[:first.prompt_len - 1]))
+                return _launch(items, lm, layer_ids, temperature, prefix=prefix[0])
+            yield [group[j] for j in batch], launch
+
+
+def _continuation(enc: _Encoded) -> _Encoded:
+    """The part of ``enc`` a pass after its cached prompt prefix reads: the prompt's last token, then the trace."""
+    return _Encoded(enc.input_ids[enc.prompt_len - 1:], 1, enc.offsets, enc.text, enc.prompt, enc.dropped)
 
 
 def default_batch_tokens(device: Any) -> int:
@@ -250,7 +281,8 @@ def encode(lm: Any, text: str, prompt: str | None, prompt_format: str = "raw", t
            index: int = 0) -> _Encoded:
     """Tokenize prompt and trace separately (so the trace's character offsets are exact) and join the ids."""
     where = f"trace {index}" if index else "the trace"
-    _check_text(text, where)
+    # a response may be empty (a sample that ended at once): it needs the prompt it answers to be a trace at all
+    _check_text(text, where, allow_blank=bool(prompt))
     if prompt is not None:
         _check_text(prompt, f"the prompt of {where}", allow_blank=True)
     tok = lm.tokenizer
@@ -292,7 +324,7 @@ def _check_text(text: Any, where: str, allow_blank: bool = False) -> None:
     if not isinstance(text, str):
         raise InputError(f"{where} must be a str, got {type(text).__name__}")
     if not allow_blank and not text.strip():
-        raise InputError(f"{where} is empty or whitespace-only; there is nothing to analyze")
+        raise InputError(f"{where} is empty or whitespace-only, with no prompt; there is nothing to analyze")
     bad = _SURROGATE.search(text)
     if bad:
         raise InputError(f"{where} holds a lone surrogate (U+{ord(bad.group()):04X}) at character {bad.start()}: "
@@ -326,10 +358,11 @@ def _close_gaps(offsets: np.ndarray, n_chars: int) -> np.ndarray:
 Outputs = list[tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]]
 
 
-def _launch(items: list[_Encoded], lm: Any, layer_ids: tuple[int, ...], temperature: float
+def _launch(items: list[_Encoded], lm: Any, layer_ids: tuple[int, ...], temperature: float, prefix: Any = None
             ) -> Callable[[], Outputs]:
     """Start one padded forward pass; the returned function gives, per item, entropy and log-prob (n_tokens,)
-    and {layer: (n_tokens, d) float32}.
+    and {layer: (n_tokens, d) float32}. With ``prefix`` (a :class:`~reasongraph.prefix_sharing.PrefixCache`),
+    the items are continuations of that prefix, read against its cached keys and values.
 
     On CUDA the function waits for the copies to host memory; elsewhere the work is done before it returns.
     """
@@ -337,8 +370,10 @@ def _launch(items: list[_Encoded], lm: Any, layer_ids: tuple[int, ...], temperat
 
     cuda = lm.device.type == "cuda"
     ids, mask = _padded_inputs(items, lm, pinned=cuda)
+    decoder = lm.model.get_decoder()
+    kw = prefix.forward_kwargs(decoder, mask) if prefix is not None else {"attention_mask": mask, "use_cache": False}
     with torch.inference_mode(), capture_layers(lm.model, layer_ids) as captured:
-        final = lm.model.get_decoder()(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
+        final = decoder(input_ids=ids, **kw).last_hidden_state
         if cuda:
             return _copy_out(items, captured, final, ids, lm, temperature)
         _check_finite(captured)

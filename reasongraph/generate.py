@@ -3,11 +3,17 @@
 A comparison of two policies is faithful only when each policy's traces are scored by that policy (see "The seed
 question, measured" in the README); traces written by someone else measure the scorer's surprise at the text.
 :func:`generate`
-samples traces with transformers' ``model.generate`` (multinomial sampling from softmax(z / T), top-p when asked)
-and records, for every generated token, the policy's entropy at the sampling temperature: H_i of softmax(z_i / T)
-over the whole vocabulary, in nats, from the raw logits z_i of that step. Top-p is left out of H on purpose: it
-changes which token is drawn, not the policy whose entropy the token level measures (docs/metrics.md), and it is what
-teacher-forced scoring (:func:`~reasongraph.extraction.extract` at the same T) computes.
+samples traces with :func:`reasongraph.row_sampler.sample_rows` (softmax(z / T), top-p when asked, each row from its
+own random stream) and records, for every generated token, the policy's entropy at the sampling temperature: H_i
+of softmax(z_i / T) over the whole vocabulary, in nats, from the raw logits z_i of that step. Top-p is left out of
+H on purpose: it changes which token is drawn, not the policy whose entropy the token level measures
+(docs/metrics.md), and it is what teacher-forced scoring (:func:`~reasongraph.extraction.extract` at the same T)
+computes.
+
+With ``score=True`` the sampling pass also keeps each token's log-prob and the chosen layers' hidden states, and
+writes each sample as the trace-cache entry that ``score`` of the written file looks up (the same model,
+temperature, layers, segmenter and prompt format; see :mod:`reasongraph.sampled_traces`): scoring the samples
+then runs no forward pass.
 
 Files, for ``out="traces.jsonl"``:
 
@@ -17,36 +23,41 @@ Files, for ``out="traces.jsonl"``:
   without special tokens), ``model``, ``temperature``, ``top_p``, ``seed``, ``prompt_format``,
   ``finish_reason`` ("eos" or "length"), ``n_tokens`` (generated tokens, the final EOS not counted) and
   ``ids_round_trip`` (whether tokenizing ``trace`` again gives the generated ids; see below).
-- ``traces.jsonl.entropy/``: the recorded entropies, one ``.npz`` shard per ``model.generate`` call, written
+- ``traces.jsonl.entropy/``: the recorded entropies, one ``.npz`` shard per sampling call, written
   atomically. A shard holds ``ids`` (record ids), ``lengths``, and the records' ``entropy`` (float32, nats) and
   ``token_ids`` (int64) concatenated in that order; it names its own records, so no index file has to be kept in
   step with it. Read with :func:`load_policy_entropy` and :func:`load_token_ids`.
 - ``traces.jsonl.manifest.json``: the options; a rerun with other options is refused.
+- with ``score=True``, ``cache_dir`` (default ``traces.jsonl.traces/``): one trace-cache entry per sample whose text
+  re-tokenizes to its ids; score it with ``--cache-dir`` naming that folder.
 
 Resuming: rerun the same call after Ctrl-C or ``kill -9``. Records are appended one fsynced line at a time
 (:class:`~reasongraph.storage.JsonlAppender`), a torn last line is cut off, and a record whose id is in the file
-is done. The samples, prompt by prompt, are cut into ``model.generate`` calls of ``batch_size`` rows each (a
-call may hold the last samples of one prompt and the first of the next). A call whose records are not all done
-runs again whole: its seed depends only on (``seed``, its first row's prompt index and sample index), never on
-what ran before, so it draws the same tokens, rewrites the same shard and appends only the missing records. A
-resumed run therefore writes exactly the records, in the same order, of an uninterrupted one (on the same
-device, dtype, batch size and library versions).
+is done. The samples, prompt by prompt, are cut into calls of ``batch_size`` rows each (a call may hold the last
+samples of one prompt and the first of the next). A call whose records are not all done runs again whole, draws
+the same tokens, rewrites the same shard and appends only the missing records; its cache entries are written
+before its records. A sample depends only on (``seed``, the prompt's text, its sample index)
+(:func:`~reasongraph.row_sampler.row_uniforms`), never on the batch it ran in or on the other prompts: a resumed
+run, a run with another ``batch_size`` and a run with more prompts draw the same samples of the same prompts (on
+the same device, dtype and library versions; two prompts with the same text draw the same samples).
 
 Re-tokenization: score tokenizes the trace text again. Usually that gives the generated ids back
 (``ids_round_trip`` true) and score's entropies equal the recorded ones to float rounding. When it does not (a
 special token generated inside the text is dropped by the decoding; byte pieces that decode to U+FFFD; a
 tokenizer that splits a text differently from how it was generated), the recorded array belongs to the generated
-ids (:func:`load_token_ids`) and does not line up with score's tokens: compare ids before pairing entropies.
+ids (:func:`load_token_ids`) and does not line up with score's tokens: compare ids before pairing entropies. Such a
+sample gets no cache entry with ``score=True`` (score teacher-forces its text), and is counted in the summary.
+
+An empty completion (EOS as the first token) is a sample like any other: its record has ``trace`` "" and
+``n_tokens`` 0, and score scores it as a trace of zero steps.
 """
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import math
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,15 +67,16 @@ import numpy as np
 from reasongraph.errors import InputError, opt
 from reasongraph.progress import Progress
 from reasongraph.records import RecordReader
+from reasongraph.row_sampler import Sample
 from reasongraph.storage import (JsonlAppender, atomic_write, atomic_write_json, read_json, read_jsonl,
                                  repair_jsonl)
-from reasongraph.vocab_entropy import _tile_stats
 
-__all__ = ["EntropyRecorder", "Prompt", "Sample", "check_options", "entropy_dir", "generate", "load_policy_entropy",
-           "load_token_ids", "manifest_path", "read_prompts", "sample_batch"]
+__all__ = ["Prompt", "Sample", "check_options", "entropy_dir", "generate", "load_policy_entropy", "load_token_ids",
+           "manifest_path", "read_prompts", "sample_id"]
 
 _MANIFEST_FORMAT = "reasongraph.generate"
-_MANIFEST_VERSION = 2  # 2: a prompt's KV cache is computed once and shared by its rows
+# 2: a prompt's KV cache is computed once and shared by its rows; 3: each row draws from its own stream
+_MANIFEST_VERSION = 3
 PROMPT_FORMATS = ("raw", "chat")
 
 
@@ -78,19 +90,12 @@ class Prompt:
     where: str
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One drawn sequence: the generated ids (final EOS left out), their entropies in nats, why it ended."""
-
-    token_ids: np.ndarray
-    entropy: np.ndarray
-    finish_reason: str
-
-
 def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, out: str | os.PathLike,
              samples: int = 1, temperature: float = 1.0, top_p: float = 1.0, max_new_tokens: int = 512,
              seed: int = 0, prompt_field: str = "prompt", id_field: str | None = "id", prompt_format: str = "raw",
-             batch_size: int | None = None, progress: bool = True) -> list[dict]:
+             batch_size: int | None = None, score: bool = False, layers: Any = (0.9,), segment: str = "newline",
+             cache_dir: str | os.PathLike | None = None, keep_hidden: bool = False,
+             progress: bool = True) -> list[dict]:
     """Sample ``samples`` traces of every prompt, record the policy's token entropy, write a resumable JSONL.
 
     Parameters
@@ -105,16 +110,25 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
     temperature, top_p : sampling from softmax(z / temperature), cut to the top-p nucleus when top_p < 1. The
         recorded entropy is of softmax(z / temperature) over the whole vocabulary, before the top-p cut.
     max_new_tokens : the longest trace, in tokens; a trace that reaches it ends with finish_reason "length".
-    seed : with the prompt index and sample index of a call's first row, seeds each ``model.generate`` call (in
-        a forked RNG: the caller's torch RNG state is left as it was).
+    seed : with the prompt's text and the sample index, seeds each sample's own random stream.
     prompt_field, id_field : fields of the input; the default id field may be absent (ids are then line numbers).
     prompt_format : "raw" (the prompt's tokens, then the trace) or "chat" (the tokenizer's chat template, the
         trace as the assistant's reply); the same meaning as in :func:`~reasongraph.extraction.extract`, so score
         with the same ``prompt_format``.
-    batch_size : samples per ``model.generate`` call, taken in order across prompts (None: N, one prompt per
-        call). On a CPU, decoding is bound by reading the weights, so more rows per call cost little more per
-        step: with SmolLM2-135M, 64 rows decode 2.3x the tokens/s of 8. The rows of a call run until its longest
-        sample ends, so very unequal lengths waste part of a large batch.
+    batch_size : samples per sampling call, taken in order across prompts (None: N, one prompt per call). On a
+        CPU, decoding is bound by reading the weights, so more rows per call cost little more per step: with
+        SmolLM2-135M, 64 rows decode 2.3x the tokens/s of 8. The rows of a call run until its longest sample
+        ends, so very unequal lengths waste part of a large batch. Samples do not depend on it.
+    score : also record, while sampling, each token's log-prob and the hidden states of ``layers``, and write each
+        sample as the trace-cache entry ``score`` looks up (:mod:`reasongraph.sampled_traces`), so that scoring
+        the samples runs no forward pass. Score with the same model, ``temperature`` (per record:
+        ``temperature_field="temperature"``), ``prompt_format``, ``layers``, ``segment`` and ``keep_hidden``, and
+        with ``cache_dir`` as its cache folder.
+    layers, segment, keep_hidden : with ``score``, as in :func:`~reasongraph.score_dataset` (the layers whose
+        hidden states are recorded, the first giving the step vectors; how steps are cut; whether the cache keeps
+        every token's hidden states).
+    cache_dir : with ``score``, the trace-cache folder to write (default ``<out>.traces``); may be shared with
+        scoring runs.
     progress : show samples/s and tokens/s on stderr.
 
     Sampling uses only temperature and top-p: the model's own generation defaults (such as top_k=50, a
@@ -123,7 +137,8 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
 
     Returns
     -------
-    The records of ``out``, in order (those written by an earlier, interrupted run included).
+    The records of ``out``, in order (those written by an earlier, interrupted run included). With ``score``,
+    each has ``recorded``: whether its trace-cache entry was written.
 
     Raises
     ------
@@ -133,6 +148,8 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
     """
     check_options(samples=samples, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,
                   prompt_format=prompt_format, batch_size=batch_size)
+    if score:
+        _check_score_options(layers, segment, temperature, prompt_format, keep_hidden)
     samples, max_new_tokens, seed = int(samples), int(max_new_tokens), int(seed)  # numpy ints are not JSON
     items = read_prompts(prompts, prompt_field=prompt_field, id_field=id_field)
     from reasongraph.extraction import _prompt_ids, resolve_model
@@ -147,6 +164,14 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
                "temperature": float(temperature), "top_p": float(top_p), "max_new_tokens": max_new_tokens,
                "seed": seed, "prompt_format": prompt_format, "batch_size": chunk}
     out = Path(out)
+    recorder = None
+    if score:
+        from reasongraph.sampled_traces import SampledTraceWriter
+
+        recorder = SampledTraceWriter(lm, cache_dir if cache_dir is not None else traces_dir(out), layers=layers,
+                                      segment=segment, temperature=float(temperature), prompt_format=prompt_format,
+                                      keep_hidden=keep_hidden)
+        options["score"] = recorder.identity()
     done = _open_output(out, options, source=prompts)
     shards = entropy_dir(out)
     common = {"model": lm.name, "temperature": float(temperature), "top_p": float(top_p), "seed": seed,
@@ -160,16 +185,42 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
             bar.skip(len(batch) - sum(new))
             if not any(new):
                 continue
+            drawn = _sample(lm, batch, prompt_ids, seed=seed, temperature=temperature, top_p=top_p,
+                            max_new_tokens=max_new_tokens, layers=recorder.layer_ids if recorder else ())
             first, k0 = batch[0]
-            drawn = sample_batch(lm, [prompt_ids[p.index] for p, _ in batch],
-                                 seed=batch_seed(seed, first.index, k0), temperature=temperature, top_p=top_p,
-                                 max_new_tokens=max_new_tokens)
             _write_shard(shards / f"{first.index:08d}-{k0:06d}.npz", rids, drawn)
-            for (p, k), rid, s, is_new in zip(batch, rids, drawn, new):
+            records = [_record(lm.tokenizer, p, k, rid, s, common) for (p, k), rid, s in zip(batch, rids, drawn)]
+            if recorder is not None:
+                for (p, _), rec, s in zip(batch, records, drawn):
+                    rec["recorded"] = recorder.write(p.text, prompt_ids[p.index], rec["trace"], s)
+            for rec, is_new in zip(records, new):
                 if is_new:
-                    sink.append(_record(lm.tokenizer, p, k, rid, s, common))
+                    sink.append(rec)
             bar.update(sum(new), tokens=sum(len(s.token_ids) for s, is_new in zip(drawn, new) if is_new))
     return list(read_jsonl(out))
+
+
+def _sample(lm: Any, batch: list[tuple[Prompt, int]], prompt_ids: list[list[int]], *, seed: int,
+            temperature: float, top_p: float, max_new_tokens: int, layers: tuple[int, ...]) -> list[Sample]:
+    """One sampling call over the rows of ``batch`` (prompt, sample index), each from its own stream."""
+    from reasongraph.row_sampler import sample_rows
+
+    return sample_rows(lm, [prompt_ids[p.index] for p, _ in batch], [(p.text, k) for p, k in batch], seed=seed,
+                       temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, layers=layers)
+
+
+def _check_score_options(layers: Any, segment: str, temperature: float, prompt_format: str, keep_hidden: bool
+                         ) -> None:
+    """The scoring options of ``score=True``, checked as score checks them (before any model loads)."""
+    from reasongraph.extraction import check_extract_options
+
+    check_extract_options(layers=layers, segment=segment, temperature=temperature, prompt_format=prompt_format)
+    if not isinstance(keep_hidden, bool):
+        raise InputError(f"{opt('keep_hidden')} must be True or False, got {keep_hidden!r}")
+    specs = (layers,) if isinstance(layers, (int, float, np.integer)) else tuple(layers)
+    if not specs or any(isinstance(x, (int, np.integer)) and x < 0 for x in specs):
+        raise InputError(f"{opt('layers')}: score records at least one layer, as indices >= 0 or depth ratios "
+                         f"(as score takes them), got {list(specs)}")
 
 
 # ---------------------------------------------------------------------- validation
@@ -280,6 +331,11 @@ def entropy_dir(out: str | os.PathLike) -> Path:
     return Path(f"{os.fspath(out)}.entropy")
 
 
+def traces_dir(out: str | os.PathLike) -> Path:
+    """``<out>.traces/``: where ``generate(score=True)`` writes its trace-cache entries unless told otherwise."""
+    return Path(f"{os.fspath(out)}.traces")
+
+
 def _open_output(out: Path, options: dict, source: Any) -> set[str]:
     """Check or write the manifest, repair a torn last line; the ids already written."""
     manifest, shards = manifest_path(out), entropy_dir(out)
@@ -386,166 +442,3 @@ def load_policy_entropy(path: str | os.PathLike) -> dict[str, np.ndarray]:
 def load_token_ids(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """The generated token ids behind the recorded entropies: {record id: int64 array}, aligned with them."""
     return {rid: ids for rid, _, ids in _read_shards(path)}
-
-
-# ---------------------------------------------------------------------- sampling
-def batch_seed(seed: int, prompt_index: int, first_sample: int) -> int:
-    """The torch seed of one generate call, from the run's seed and the call's place in the run alone."""
-    return int(np.random.SeedSequence([seed, prompt_index, first_sample]).generate_state(1)[0])
-
-
-class EntropyRecorder:
-    """A logits processor that keeps, per row and step, H of softmax(scores / T) and passes scores on unchanged.
-
-    It must see the raw logits: :func:`sample_batch` makes it the first processor and asks for no penalty, so
-    the processors transformers adds (temperature, top-p) come after it. The entropy stays on the model's device
-    until the end, so recording adds no host sync per step; it uses the same (max, sum, dot) softmax statistics
-    as teacher-forced scoring (:mod:`reasongraph.vocab_entropy`).
-    """
-
-    def __init__(self, temperature: float) -> None:
-        self.temperature = float(temperature)
-        self.steps: list[Any] = []
-
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        _, total, e_dot_s = _tile_stats(scores.float() / self.temperature)  # a new tensor: scores stay intact
-        self.steps.append(total.log() - e_dot_s / total)
-        return scores
-
-    def entropies(self, n_steps: int) -> np.ndarray:
-        """(rows, n_steps) float32: the first ``n_steps`` recorded steps (transformers may run a step it undoes)."""
-        import torch
-
-        return torch.stack(self.steps[:n_steps], dim=1).float().cpu().numpy()
-
-
-def stop_token_ids(lm: Any) -> list[int]:
-    """The EOS ids that end a sample: the model's generation config's and the tokenizer's."""
-    eos = getattr(getattr(lm.model, "generation_config", None), "eos_token_id", None)
-    ids = list(eos) if isinstance(eos, (list, tuple)) else ([] if eos is None else [eos])
-    if lm.tokenizer.eos_token_id is not None:
-        ids.append(lm.tokenizer.eos_token_id)
-    return sorted({int(i) for i in ids})
-
-
-@contextmanager
-def plain_sampling(lm: Any, seed: int) -> Iterator[dict]:
-    """Inside: a clean generation config on the model, a forked torch RNG seeded with ``seed``, no autograd.
-
-    Yields the ``model.generate`` keywords shared by every call (EOS, pad). transformers fills every option a
-    call leaves unset from ``model.generation_config`` and then from its global defaults, which include top_k=50
-    and may include a model's repetition penalty or min_p; swapping in a config that holds only the special
-    tokens, and passing top_k=0, leaves temperature and top-p as the only changes to the distribution.
-    """
-    import torch
-    from transformers import GenerationConfig
-
-    stop = stop_token_ids(lm)
-    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else (stop[0] if stop else 0)
-    model = lm.model
-    saved = model.generation_config
-    devices = [lm.device] if getattr(lm.device, "type", "cpu") != "cpu" else []
-    model.generation_config = GenerationConfig(bos_token_id=getattr(saved, "bos_token_id", None),
-                                               eos_token_id=stop, pad_token_id=pad)
-    try:
-        with torch.random.fork_rng(devices=devices), torch.inference_mode():
-            torch.manual_seed(seed)
-            yield {"eos_token_id": stop or None, "pad_token_id": pad, "do_sample": True, "top_k": 0}
-    finally:
-        model.generation_config = saved
-
-
-def sample_batch(lm: Any, prompts: Sequence[Sequence[int]], *, seed: int, temperature: float = 1.0,
-                 top_p: float = 1.0, max_new_tokens: int = 512) -> list[Sample]:
-    """Draw one sample per entry of ``prompts`` in one ``model.generate`` call, with each token's policy entropy.
-
-    ``prompts`` are token-id lists (as :func:`~reasongraph.extraction.encode` builds them), one per row: repeat
-    a prompt to draw several samples of it, mix prompts to fill a batch. Rows are left-padded to one length.
-    Each distinct prompt is run through the model once, not once per row: its KV cache is computed for all but
-    its last token and copied to its rows, and ``generate`` goes on from there (with SmolLM2-135M on a CPU core,
-    running a 120-token prompt in each of 8 rows takes as long as 27 decoding steps of them). The same arguments
-    draw the same samples (on one device and library version).
-    """
-    recorder = EntropyRecorder(temperature)
-    new, stop = generate_rows(lm, prompts, seed=seed, temperature=temperature, top_p=top_p,
-                              max_new_tokens=max_new_tokens, logits_processors=[recorder])
-    entropy = recorder.entropies(new.shape[1])
-    return [_cut(row, h, stop) for row, h in zip(new, entropy)]
-
-
-def generate_rows(lm: Any, prompts: Sequence[Sequence[int]], *, seed: int, temperature: float, top_p: float,
-                  max_new_tokens: int, logits_processors: Sequence[Any] = ()) -> tuple[np.ndarray, list[int]]:
-    """The ``model.generate`` call of :func:`sample_batch`, without the recording: (new tokens, EOS ids).
-
-    The new tokens are (rows, steps), each row padded after its EOS. ``logits_processors`` run first, on the raw
-    logits. Benchmarks call it bare to price the recording.
-    """
-    import torch
-    from transformers import LogitsProcessorList
-
-    rows = [tuple(int(t) for t in ids) for ids in prompts]
-    distinct = list(dict.fromkeys(rows))
-    index = {r: i for i, r in enumerate(distinct)}
-    owner = torch.tensor([index[r] for r in rows], device=lm.device)
-    with plain_sampling(lm, seed) as fixed:
-        ids, mask = _left_padded(distinct, fixed["pad_token_id"], lm.device)
-        kw = {}
-        if ids.shape[1] > 1:
-            cache = _prompt_cache(lm.model, ids[:, :-1], mask[:, :-1], ids.shape[1] + max_new_tokens)
-            cache.reorder_cache(owner)  # an index_select on the batch axis: each row gets its prompt's cache
-            kw[_cache_keyword(lm.model)] = cache
-        seqs = lm.model.generate(ids[owner], attention_mask=mask[owner], temperature=float(temperature),
-                                 top_p=float(top_p), max_new_tokens=max_new_tokens,
-                                 logits_processor=LogitsProcessorList(list(logits_processors)), **fixed, **kw)
-    return seqs[:, ids.shape[1]:].cpu().numpy(), list(fixed["eos_token_id"] or [])
-
-
-def _left_padded(prompts: list[tuple[int, ...]], pad: int, device: Any) -> tuple[Any, Any]:
-    """(ids, attention mask) of prompts padded on the left to the longest, as decoder-only generation wants."""
-    import torch
-
-    width = max(len(p) for p in prompts)
-    ids = torch.full((len(prompts), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(prompts), width), dtype=torch.long)
-    for i, p in enumerate(prompts):
-        ids[i, width - len(p):] = torch.tensor(p, dtype=torch.long)
-        mask[i, width - len(p):] = 1
-    return ids.to(device), mask.to(device)
-
-
-def _prompt_cache(model: Any, ids: Any, mask: Any, length: int) -> Any:
-    """The KV cache of a left-padded batch, positions counted from each row's first real token (as generate).
-
-    The cache is static, sized for ``length`` tokens, where transformers can build one: a dynamic cache
-    concatenates every layer's keys and values anew at each step, which on a CPU took 19% of a decoding step of
-    80 rows at 250 tokens and 59% at 160 rows (SmolLM2-135M; 1.43x and 2.2x slower than the static cache).
-    """
-    kw = {}
-    cache = _static_cache(model, length)
-    if cache is not None:
-        kw[_cache_keyword(model)] = cache
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **kw)
-    return getattr(out, _cache_keyword(model))
-
-
-def _static_cache(model: Any, length: int) -> Any:
-    """A transformers ``StaticCache`` of ``length`` tokens; None where this transformers builds it otherwise."""
-    try:
-        from transformers import StaticCache
-
-        return StaticCache(config=model.config, max_cache_len=length)
-    except (ImportError, TypeError, ValueError):  # older releases also wanted the batch size, device and dtype
-        return None
-
-
-def _cache_keyword(model: Any) -> str:
-    """transformers 5 renamed the KV cache argument and output field from past_key_values to cache."""
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-
-
-def _cut(row: np.ndarray, entropy: np.ndarray, stop: list[int]) -> Sample:
-    """One row of generate's output up to its first EOS (later positions are padding)."""
-    ends = np.flatnonzero(np.isin(row, stop))
-    n, reason = (int(ends[0]), "eos") if ends.size else (len(row), "length")
-    return Sample(row[:n].astype(np.int64), entropy[:n].astype(np.float32), reason)

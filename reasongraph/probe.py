@@ -7,11 +7,14 @@ training) and :func:`reasongraph.sweep.sweep` (over saved checkpoints), so both 
 
 What one :meth:`ExplorationProbe.measure` does, with the model in eval mode and no autograd:
 
-1. samples ``samples`` completions of every prompt with :func:`reasongraph.generate.sample_batch` (softmax(z / T),
-   no top-k, seeded per prompt with :func:`reasongraph.generate.batch_seed`, in a forked RNG: the caller's torch
-   RNG state is left as it was);
-2. scores the decoded samples teacher-forced with :func:`reasongraph.extraction.extract_batch` at the same
-   temperature (token entropy, the chosen layer's hidden states, the steps) and analyzes each with
+1. samples ``samples`` completions of every prompt in batched calls across prompts with
+   :func:`reasongraph.row_sampler.sample_rows` (softmax(z / T), no top-k, each sample from its own stream seeded
+   by (``seed``, its prompt's text, its index): the torch RNG is not used), recording in the same pass each
+   token's entropy and log-prob at T and the chosen layer's hidden states;
+2. builds each sample's trace from those records (:func:`reasongraph.sampled_traces.sampled_trace`, the trace a
+   teacher-forced pass at the same temperature gives, up to float rounding; a sample whose text does not
+   re-tokenize to its ids is teacher-forced with :func:`reasongraph.extraction.extract_batch`, and
+   ``scoring="teacher_forced"`` teacher-forces every sample, as the probe did before) and analyzes each with
    :func:`reasongraph.analysis.analyze_trace` against a clustering that is fit once;
 3. summarizes, as means over the scored samples (each sample counts once, whatever its length, as in the
    level-collapse table):
@@ -37,7 +40,7 @@ fixed K, fewer steps per measurement also mean fewer steps per node, so compare 
 rather than counts.
 
 The model is used as it is: no copy is made. Its per-module train/eval flags are restored exactly afterwards, its
-parameters and gradients are not touched, and its generation config is swapped only for the sampling.
+parameters, gradients and generation config are not touched (only its EOS ids are read).
 """
 from __future__ import annotations
 
@@ -68,6 +71,8 @@ METRICS = ("H_mean", "H_low_share", "forking_share_ref", "erank_window", "erv", 
            "loop_exists_share", "distinct_walk_share", "accuracy", "cov_logp_adv", "zero_adv_groups", "n_adv_groups",
            "tokens_mean", "n_samples", "n_scored", "seconds")
 
+#: How a probe scores its samples: from the sampling pass, or by a teacher-forced pass over their texts.
+SCORING = ("sampling", "teacher_forced")
 _NUMBER = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)")
 
 
@@ -111,7 +116,10 @@ class ExplorationProbe:
     rho : the reference's forking share: its pooled top-``rho`` entropy threshold defines ``forking_share_ref``.
     window : W of ``erank_window`` (science.md: 128); samples shorter than W have none.
     stride : the stride of ``erv`` (VERL: 40); samples shorter than two strides have none.
-    batch_size : sequences per forward pass when scoring (None: about 4096 padded tokens per pass).
+    batch_size : rows per sampling call, taken across prompts (None: every sample of the probe in one call); also
+        the sequences per teacher-forced pass, when there is one (None: about 4096 padded tokens per pass).
+    scoring : "sampling" (score each sample from what its sampling pass recorded: no second forward pass) or
+        "teacher_forced" (run the model again over every sampled text); the numbers agree to float rounding.
 
     Attributes
     ----------
@@ -125,9 +133,10 @@ class ExplorationProbe:
                  answers: Sequence[Any] | None = None, answer_field: str | None = None,
                  prompt_field: str = "prompt", id_field: str | None = "id", layer: int | float = 0.9,
                  segment: str = "newline", k: int | str = "auto", rho: float = 0.2, window: int = 128,
-                 stride: int = 40, batch_size: int | None = None) -> None:
+                 stride: int = 40, batch_size: int | None = None, scoring: str = "sampling") -> None:
         from reasongraph.extraction import check_extract_options
         from reasongraph.generate import check_options, read_prompts
+        from reasongraph.validate import check_choice
 
         check_options(samples=samples, temperature=temperature, top_p=1.0, max_new_tokens=max_new_tokens, seed=seed,
                       prompt_format=prompt_format, batch_size=batch_size)
@@ -137,6 +146,7 @@ class ExplorationProbe:
         check_number("rho", rho, 0, 1, low_open=True, high_open=True)
         check_int("window", window, low=2)
         check_int("stride", stride, low=1)
+        check_choice("scoring", scoring, SCORING)
         if answers is not None and answer_field is not None:
             raise InputError(f"give reference answers as {opt('answers')} or {opt('answer_field')}, not both")
         _check_not_empty(prompts)
@@ -144,7 +154,7 @@ class ExplorationProbe:
         self.answers_ = _answers(prompts, self.prompts_, answers, answer_field)
         self.samples, self.temperature, self.max_new_tokens, self.seed = samples, temperature, max_new_tokens, seed
         self.prompt_format, self.layer, self.segment, self.k, self.rho = prompt_format, layer, segment, k, rho
-        self.window, self.stride, self.batch_size = window, stride, batch_size
+        self.window, self.stride, self.batch_size, self.scoring = window, stride, batch_size, scoring
         self.clusterer_: Any = None
         self.forking_threshold_: float | None = None
 
@@ -153,7 +163,7 @@ class ExplorationProbe:
         return {"n_prompts": len(self.prompts_), "samples": self.samples, "temperature": self.temperature,
                 "max_new_tokens": self.max_new_tokens, "seed": self.seed, "prompt_format": self.prompt_format,
                 "layer": self.layer, "segment": self.segment, "k": self.k, "rho": self.rho, "window": self.window,
-                "stride": self.stride, "answers": self.answers_ is not None}
+                "stride": self.stride, "answers": self.answers_ is not None, "scoring": self.scoring}
 
     def measure(self, model: Any, tokenizer: Any = None) -> Measurement:
         """Sample the probe set with ``model``, score the samples with it, and summarize.
@@ -165,10 +175,11 @@ class ExplorationProbe:
         start = time.perf_counter()
         lm = live_model(model, tokenizer)
         with probe_mode(lm.model):
-            drawn = self._sample(lm)
+            prompt_ids = self._prompt_ids(lm)
+            drawn = self._sample(lm, prompt_ids)
             texts = [_decode(lm.tokenizer, s.token_ids) for _, _, s in drawn]
             scored = [i for i, t in enumerate(texts) if t.strip()]
-            traces = self._score(lm, [texts[i] for i in scored], [drawn[i][0].text for i in scored])
+            traces = self._score(lm, [(drawn[i], texts[i]) for i in scored], prompt_ids)
         if self.forking_threshold_ is None:
             self._fit_reference(traces)
         elif self.clusterer_ is None and any(t.n_steps for t in traces):
@@ -182,9 +193,8 @@ class ExplorationProbe:
         return Measurement(metrics, rows)
 
     # ------------------------------------------------------------------ the stages
-    def _sample(self, lm: Any) -> list[tuple[Any, int, Any]]:
+    def _prompt_ids(self, lm: Any) -> list[list[int]]:
         from reasongraph.extraction import _prompt_ids
-        from reasongraph.generate import batch_seed, sample_batch
 
         out = []
         for p in self.prompts_:
@@ -193,18 +203,52 @@ class ExplorationProbe:
                 raise InputError(f"{p.where}: the prompt is {len(ids)} tokens; with {opt('max_new_tokens')} = "
                                  f"{self.max_new_tokens} that is more than the model's context of "
                                  f"{lm.context_length} tokens")
-            drawn = sample_batch(lm, [ids] * self.samples, seed=batch_seed(self.seed, p.index, 0),
-                                 temperature=self.temperature, max_new_tokens=self.max_new_tokens)
-            out.extend((p, k, s) for k, s in enumerate(drawn))
+            out.append(ids)
         return out
 
-    def _score(self, lm: Any, texts: list[str], prompts: list[str]) -> list[Any]:
-        from reasongraph.extraction import extract_batch
+    def _layer_ids(self, lm: Any) -> tuple[int, ...]:
+        from reasongraph.extraction import resolve_layers
 
-        if not texts:
-            return []
-        return extract_batch(texts, prompts, model=lm, batch_size=self.batch_size, layers=(self.layer,),
-                             segment=self.segment, temperature=self.temperature, prompt_format=self.prompt_format)
+        return resolve_layers((self.layer,), lm.num_layers)
+
+    def _sample(self, lm: Any, prompt_ids: list[list[int]]) -> list[tuple[Any, int, Any]]:
+        """Every (prompt, sample index, Sample), prompt by prompt, drawn in calls of ``batch_size`` rows."""
+        from reasongraph.row_sampler import sample_rows
+
+        rows = [(p, k) for p in self.prompts_ for k in range(self.samples)]
+        size = self.batch_size or len(rows)
+        layers = self._layer_ids(lm) if self.scoring == "sampling" else ()
+        out = []
+        for start in range(0, len(rows), size):
+            call = rows[start:start + size]
+            drawn = sample_rows(lm, [prompt_ids[p.index] for p, _ in call], [(p.text, k) for p, k in call],
+                                seed=self.seed, temperature=self.temperature, max_new_tokens=self.max_new_tokens,
+                                layers=layers)
+            out.extend((p, k, s) for (p, k), s in zip(call, drawn))
+        return out
+
+    def _score(self, lm: Any, samples: list[tuple[tuple[Any, int, Any], str]], prompt_ids: list[list[int]]
+               ) -> list[Any]:
+        """The Trace of each (drawn sample, its text): from its sampling pass where it re-tokenizes (and
+        ``scoring`` is "sampling"), else from one teacher-forced pass over the rest."""
+        from reasongraph.extraction import extract_batch
+        from reasongraph.sampled_traces import sampled_trace
+
+        traces: list[Any] = [None] * len(samples)
+        if self.scoring == "sampling":
+            layer_ids = self._layer_ids(lm)
+            for i, ((p, _, s), text) in enumerate(samples):
+                traces[i] = sampled_trace(lm, s, text=text, prompt=p.text, prompt_ids=prompt_ids[p.index],
+                                          layer_ids=layer_ids, segment=self.segment, temperature=self.temperature,
+                                          prompt_format=self.prompt_format)
+        rest = [i for i, t in enumerate(traces) if t is None]
+        if rest:
+            forced = extract_batch([samples[i][1] for i in rest], [samples[i][0][0].text for i in rest], model=lm,
+                                   batch_size=self.batch_size, layers=(self.layer,), segment=self.segment,
+                                   temperature=self.temperature, prompt_format=self.prompt_format)
+            for i, trace in zip(rest, forced):
+                traces[i] = trace
+        return traces
 
     def _fit_reference(self, traces: list[Any]) -> None:
         from reasongraph.signals import top_rho_threshold

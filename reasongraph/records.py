@@ -9,8 +9,10 @@ again (the two passes of :func:`reasongraph.score_dataset` each read the file). 
 
 * a problem with the whole input (missing file, unknown format, a field name that the input does not have) is an
   :class:`~reasongraph.errors.InputError` raised when the reader is built, before any work starts;
-* a problem with one record (a line that is not JSON, undecodable bytes, a missing, non-string or empty text)
-  yields a :class:`Record` whose ``error`` says what is wrong, so a batch job can skip it and account for it.
+* a problem with one record (a line that is not JSON, undecodable bytes, a missing or non-string text, an empty
+  text without a prompt) yields a :class:`Record` whose ``error`` says what is wrong, so a batch job can skip it
+  and account for it. An empty text with a prompt is a record: a response that ended at once (a trace of no
+  steps, as sampling can give).
 
 Every record has a ``line``: the 1-based line of the file where it starts (JSONL, CSV), or its 1-based row number
 (Parquet, saved datasets). Blank lines in a JSONL file are not records.
@@ -298,12 +300,12 @@ class RecordReader:
             return Record(**base, error=f"missing text field {f['text']!r}")
         if not isinstance(text, str):
             return Record(**base, error=f"text field {f['text']!r} is not a string (got {type(text).__name__})")
-        if not text.strip():
-            return Record(**base, error=f"empty text in field {f['text']!r}")
         prompt = obj.get(f["prompt"]) if f["prompt"] else None
         if prompt is not None and not isinstance(prompt, str):
             return Record(**base, error=f"prompt field {f['prompt']!r} is not a string "
                                         f"(got {type(prompt).__name__})")
+        if not text.strip() and not prompt:  # with a prompt, an empty text is a response that ended at once
+            return Record(**base, error=f"empty text in field {f['text']!r}")
         model = _as_key(obj.get(f["model"])) if f["model"] else None
         if f["model"] and not model:
             return Record(**base, error=f"missing model field {f['model']!r}")

@@ -63,6 +63,22 @@ class TraceCache:
     def has(self, key: str) -> bool:
         return self.path(key).exists()
 
+    def recorded_while_sampling(self, key: str) -> bool:
+        """Whether the entry ``key`` exists and was recorded while its trace was sampled (``meta["recorded"] ==
+        "sampling"``, :mod:`reasongraph.sampled_traces`) rather than extracted. Reads the entry's header only."""
+        import numpy as np
+
+        path = self.path(key)
+        if not path.exists():
+            return False
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                header = json.loads(z["header"].tobytes().decode("utf-8"))
+        except (OSError, ValueError, KeyError):
+            return False  # unreadable: get() deletes it and it is extracted again
+        meta = header.get("meta") if isinstance(header, dict) else None
+        return isinstance(meta, dict) and meta.get("recorded") == "sampling"
+
     def put(self, key: str, trace: Trace) -> Path:
         path = self.path(key)
         path.parent.mkdir(exist_ok=True)

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OPTIONS = dict(samples=2, max_new_tokens=32, segment="window:6", window=12, stride=6, seed=1)
 
 
-def _trainer(tiny_dir, tmp_path, callbacks=(), max_steps=3):
+def _trainer(tiny_dir, tmp_path, callbacks=(), max_steps=3, save_steps=None):
     import torch
     from transformers import Trainer, TrainingArguments
 
@@ -34,9 +34,11 @@ def _trainer(tiny_dir, tmp_path, callbacks=(), max_steps=3):
     model = lm.model.requires_grad_(True).train()
     ids = lm.tokenizer("one two three four five six seven eight nine ten " * 3)["input_ids"][:24]
     data = [{"input_ids": torch.tensor(ids), "labels": torch.tensor(ids)} for _ in range(8)]
+    saving = {"save_strategy": "steps", "save_steps": save_steps, "save_only_model": True} if save_steps else \
+        {"save_strategy": "no"}
     args = TrainingArguments(str(tmp_path / "trainer"), max_steps=max_steps, per_device_train_batch_size=2,
-                             learning_rate=0.05, logging_steps=1, save_strategy="no", report_to=[], use_cpu=True,
-                             disable_tqdm=True, seed=0)
+                             learning_rate=0.05, logging_steps=1, report_to=[], use_cpu=True, disable_tqdm=True,
+                             seed=0, **saving)
     return lm, Trainer(model=model, args=args, train_dataset=data, processing_class=lm.tokenizer,
                        callbacks=list(callbacks))
 
@@ -102,6 +104,25 @@ def test_logs_at_the_right_steps_with_the_model_untouched_and_numbers_equal_a_se
         for key, value in expected.items():
             assert logged[step][f"exploration/{key}"] == pytest.approx(value, rel=1e-6, abs=1e-9)
     assert logged[0]["exploration/H_mean"] != logged[2]["exploration/H_mean"]  # training moved the policy
+
+
+def test_a_live_probe_equals_a_sweep_of_the_checkpoint_saved_at_its_step(tiny_dir, tmp_path):
+    """The probe at step 2 (scored in its sampling pass) against a sweep of checkpoint-2, the same weights saved
+    by the trainer, with the same probe (its reference fixed at step 0) and seed: every measure within 1e-4."""
+    from reasongraph.integrations import ExplorationCallback
+    from reasongraph.sweep import sweep
+
+    lm, trainer = _trainer(tiny_dir, tmp_path, max_steps=2, save_steps=2)
+    watch = ExplorationCallback(PROMPTS, every=2, **OPTIONS).attach(trainer)
+    trainer.train()
+    live = dict(watch.measurements)[2]
+    swept = sweep([tmp_path / "trainer" / "checkpoint-2"], watch.probe, device="cpu", dtype="float32")
+    row = swept.rows[0]
+    assert row["step"] == 2
+    for key in METRICS:
+        if key != "seconds":
+            assert row[key] == pytest.approx(live.metrics[key], rel=1e-4, abs=1e-4, nan_ok=True), key
+    assert [r["text"] for r in swept.samples] == [r["text"] for r in live.rows]
 
 
 def test_every_must_be_a_whole_number_of_at_least_one():

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from reasongraph.cli import main
-from reasongraph.generate import (EntropyRecorder, entropy_dir, generate, load_policy_entropy, load_token_ids,
-                                  manifest_path)
+from reasongraph.generate import entropy_dir, generate, load_policy_entropy, load_token_ids, manifest_path
+from reasongraph.row_sampler import draw
 
 from conftest import wait_for
 
@@ -27,24 +27,48 @@ def _write_prompts(path: Path, prompts: list[str]) -> Path:
 
 
 # ---------------------------------------------------------------------- the recorded entropy
-def test_recorder_check_values_and_float64_reference():
+def test_draw_check_values_and_float64_reference():
+    """draw's entropy and log-prob against science.md's check values and a float64 reference, and its token
+    against the inverse CDF computed independently in float64 (full vocabulary and the top-p nucleus)."""
     import torch
 
     t = 0.7
     # logits T * ln p give softmax(z / T) = p: science.md's check values
     probs = [[.5, .5, 0, 0], [.8, .1, .1, 0], [.25, .25, .25, .25]]
     z = torch.tensor([[t * np.log(x) if x else -1e4 for x in row] for row in probs], dtype=torch.float32)
-    rec = EntropyRecorder(t)
-    assert rec(None, z) is z
+    before = z.clone()
+    token, h, lp = draw(z, torch.tensor([0.6, 0.85, 0.3]), t, 1.0)
+    assert torch.equal(z, before)  # the logits are left as they were
+    np.testing.assert_allclose(h.numpy(), [0.693147, 0.639032, 1.386294], atol=2e-6)
+    assert token.tolist() == [1, 1, 1]  # 0.6 past 0.5; 0.85 past 0.8; 0.3 past 0.25
+    np.testing.assert_allclose(lp.numpy(), np.log([.5, .1, .25]), atol=2e-6)
+
     rng = np.random.default_rng(0)
-    logits = rng.normal(scale=4.0, size=(3, 49152))
-    rec(None, torch.tensor(logits, dtype=torch.float32))
-    got = [rec.entropies(2)[:, 0], rec.entropies(2)[:, 1]]
-    np.testing.assert_allclose(got[0], [0.693147, 0.639032, 1.386294], atol=2e-6)
+    logits = rng.normal(scale=4.0, size=(6, 49152))
+    u = rng.random(6)
     p = np.exp(logits / t - np.max(logits / t, axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
-    reference = -(p * np.log(p)).sum(axis=1)
-    np.testing.assert_allclose(got[1], reference, rtol=1e-5)
+    for top_p in (1.0, 0.9):
+        token, h, lp = draw(torch.tensor(logits, dtype=torch.float32), torch.tensor(u, dtype=torch.float32), t,
+                            top_p)
+        np.testing.assert_allclose(h.numpy(), -(p * np.log(p)).sum(axis=1), rtol=1e-5)
+        for r in range(6):
+            order = np.argsort(-p[r], kind="stable")
+            mass = p[r][order]
+            kept = order[np.cumsum(mass) - mass < top_p]  # the nucleus: mass before the token below top_p
+            cdf = np.cumsum(p[r][kept])
+            want = kept[np.searchsorted(cdf, u[r] * cdf[-1], side="right")] if top_p < 1 else \
+                np.searchsorted(np.cumsum(p[r]), u[r], side="right")
+            assert token[r] == want
+            assert lp[r].item() == pytest.approx(np.log(p[r, want]), abs=1e-4)
+
+
+def test_draw_never_picks_a_token_of_probability_zero():
+    import torch
+
+    z = torch.tensor([[0.0, 0.0, -1e9, -1e9]] * 3)  # the last two tokens have probability 0 in float32
+    token, _, _ = draw(z, torch.tensor([0.0, 0.9999999, 1.0]), 1.0, 1.0)
+    assert token.tolist() == [0, 1, 1]
 
 
 @pytest.mark.model
@@ -77,7 +101,7 @@ def test_policy_entropy_equals_teacher_forced(smollm2, tmp_path, temperature, to
         assert len(h) == len(ids) == r["n_tokens"]
         assert r["finish_reason"] == ("length" if r["n_tokens"] == 24 else "eos")
         if not r["trace"].strip():
-            continue  # EOS came first: nothing to teacher-force (score lists such a record as an error)
+            continue  # EOS came first: nothing to compare
         trace = extract(r["trace"], r["prompt"], model=smollm2, temperature=temperature,
                         prompt_format=prompt_format)
         round_trip = trace.input_ids[trace.prompt_len:].tolist() == ids.tolist()
@@ -166,7 +190,7 @@ def test_rerun_with_other_options_is_refused(tiny, tmp_path, capsys):
     assert manifest_path(out).is_file() and not manifest_path(foreign).exists()
     manifest = json.loads(manifest_path(out).read_text())
     manifest_path(out).write_text(json.dumps({**manifest, "version": 1}))  # an earlier reasongraph's run
-    with pytest.raises(Exception, match="samples differently .generate format version 1, now 2."):
+    with pytest.raises(Exception, match="samples differently .generate format version 1, now 3."):
         generate(PROMPTS, model=tiny, out=out, samples=1, max_new_tokens=4, progress=False)
 
 
@@ -176,7 +200,7 @@ def test_txt_prompts_and_records_that_score_reads(tiny, tiny_dir, tmp_path):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("Say hello.\n\nCount to three.\n")
     out = tmp_path / "traces.jsonl"
-    records = generate(prompts, model=tiny, out=out, samples=2, max_new_tokens=40, temperature=0.8,
+    records = generate(prompts, model=tiny, out=out, samples=2, max_new_tokens=12, temperature=0.8,
                        progress=False)
     assert [r["prompt_id"] for r in records] == ["1", "1", "3", "3"]
     assert {k: records[0][k] for k in ("prompt", "sample", "temperature", "top_p", "seed", "model")} == {

@@ -104,6 +104,20 @@ def test_a_measurement_equals_a_separate_score_of_its_samples(tiny):
     assert m.metrics["forking_share_ref"] == pytest.approx(0.2, abs=0.02)
 
 
+@pytest.mark.parametrize("batch_size", [None, 4])
+def test_scoring_in_the_sampling_pass_equals_a_teacher_forced_probe(tiny, batch_size):
+    """The same samples (whatever the calls' sizes), the same reference, the same measures within 1e-6."""
+    fused = ExplorationProbe(PROMPTS, batch_size=batch_size, **OPTIONS)
+    forced = ExplorationProbe(PROMPTS, scoring="teacher_forced", **OPTIONS)
+    a, b = fused.measure(tiny), forced.measure(tiny)
+    assert [r["text"] for r in a.rows] == [r["text"] for r in b.rows]
+    assert fused.forking_threshold_ == pytest.approx(forced.forking_threshold_, rel=1e-6)
+    for key in METRICS:
+        if key != "seconds":
+            assert a.metrics[key] == pytest.approx(b.metrics[key], rel=1e-6, abs=1e-9, nan_ok=True), key
+    assert [r.get("walk") for r in a.rows] == [r.get("walk") for r in b.rows]
+
+
 def test_the_threshold_is_the_pooled_top_20_percent_of_the_first_measurement(tiny):
     from reasongraph.extraction import extract_batch
 
@@ -207,6 +221,7 @@ def test_is_correct(text, answer, expected):
     ({"answers": [1, None]}, r"answers\[1\].*non-empty"),
     ({"answers": [1, 2], "answer_field": "a"}, "not both"),
     ({"answer_field": "a"}, "JSON Lines"),
+    ({"scoring": "twice"}, "scoring"),
 ])
 def test_bad_options_fail_before_any_model(kwargs, message):
     kwargs = {"prompts": ["What?", "Why?"], **kwargs}

@@ -26,17 +26,22 @@ def add_model_options(parser: argparse.ArgumentParser, *, per_group: bool = Fals
                    help="auto (bfloat16 on cuda, float32 on cpu), float32, bfloat16, float16")
     if not extraction:
         return
-    g.add_argument("--layer", dest="layers", action="append", type=parse_layer, default=None, metavar="LAYER",
-                   help="hidden-state layer: an index (0 = embeddings, -1 = last) or a depth ratio in (0, 1] "
-                        "(default 0.9); repeat to capture several, the first gives the step vectors")
-    g.add_argument("--segment", default="newline", metavar="SEGMENTER",
-                   help="how steps are cut: newline (the paper), sentence, paragraph, window:N, token")
+    add_layer_options(g)
     g.add_argument("--prompt-format", choices=("raw", "chat"), default="raw",
                    help="raw: prompt tokens then trace tokens; chat: the tokenizer's chat template")
     g.add_argument("--temperature", type=float, default=1.0, metavar="T",
                    help="softmax temperature of the token entropies")
     g.add_argument("--truncate", action="store_true",
                    help="keep what fits the model's context instead of failing on a longer trace")
+
+
+def add_layer_options(group: Any) -> None:
+    """--layer (repeatable) and --segment: which hidden states a trace keeps and how its steps are cut."""
+    group.add_argument("--layer", dest="layers", action="append", type=parse_layer, default=None, metavar="LAYER",
+                       help="hidden-state layer: an index (0 = embeddings, -1 = last) or a depth ratio in (0, 1] "
+                            "(default 0.9); repeat to capture several, the first gives the step vectors")
+    group.add_argument("--segment", default="newline", metavar="SEGMENTER",
+                       help="how steps are cut: newline (the paper), sentence, paragraph, window:N, token")
 
 
 def add_alignment_options(group: argparse._ArgumentGroup) -> None:
@@ -111,5 +116,5 @@ def model_map(values: list[str] | None) -> Any:
     return specs[DEFAULT_KEY] if list(specs) == [DEFAULT_KEY] else specs
 
 
-__all__ = ["add_alignment_options", "add_embed_option", "add_model_options", "add_quiet_option", "alignment_options",
-           "extract_options", "model_map", "parse_layer", "positive_int", "whole_number"]
+__all__ = ["add_alignment_options", "add_embed_option", "add_layer_options", "add_model_options", "add_quiet_option",
+           "alignment_options", "extract_options", "model_map", "parse_layer", "positive_int", "whole_number"]

@@ -137,8 +137,11 @@ def format_summary(summary: dict, out: str) -> str:
     from reasongraph.catalogue import summary_keys
     from reasongraph.display import fmt, text_table
 
+    sampled = (summary.get("extraction") or {}).get("sampled", 0)
     lines = [f"scored {summary['n_rows']} of {summary['n_records']} records into {out} ({summary['mode']})"
-             + (f"; {summary['n_errors']} could not be scored (see {out}/errors.jsonl)" if summary["n_errors"] else "")]
+             + (f"; {summary['n_errors']} could not be scored (see {out}/errors.jsonl)" if summary["n_errors"] else "")
+             + (f"; {sampled} from traces recorded while sampling" if sampled else "")
+             + (f"; {summary['n_empty']} empty responses (traces of no step)" if summary.get("n_empty") else "")]
     groups = dict(summary["groups"]) or ({"all": summary["overall"]} if summary["overall"] else {})
     if not groups:
         return lines[0]

@@ -9,7 +9,7 @@ import numpy as np
 from reasongraph.errors import InputError, opt
 from reasongraph.validate import check_choice, check_int, check_optional_int
 
-__all__ = ["ScoringOptions"]
+__all__ = ["ScoringOptions", "trace_cache_options"]
 
 METHODS = ("kmeans", "hdbscan")
 CLUSTER_BY = ("model", "group")
@@ -78,17 +78,26 @@ class ScoringOptions:
         return d
 
     def cache_options(self, layer_ids: tuple[int, ...], temperature: float, *, prefix_tokens: int = 0) -> dict:
-        """What a cached trace depends on: the extraction options (keyword arguments of
-        :func:`~reasongraph.extraction.extract_batch`, layers resolved for a model), whether it keeps its
-        hidden states, and, in a run with a sample group only, how many response tokens' hidden states it keeps
-        for the cross-sample spread (``prefix_tokens``; left out at 0, so runs without a sample group keep the
-        cache keys they had before prefixes existed)."""
-        options = {"layers": list(layer_ids), "segment": self.segment, "temperature": float(temperature),
-                   "prompt_format": self.prompt_format, "truncate": self.truncate, "keep_hidden": self.keep_hidden}
-        if prefix_tokens:
-            options["prefix_tokens"] = int(prefix_tokens)
-        return options
+        """What a cached trace depends on (:func:`trace_cache_options`) in this run, at ``temperature``."""
+        return trace_cache_options(layer_ids, segment=self.segment, temperature=temperature,
+                                   prompt_format=self.prompt_format, truncate=self.truncate,
+                                   keep_hidden=self.keep_hidden, prefix_tokens=prefix_tokens)
 
     def analysis_options(self) -> dict:
         """Keyword arguments of :func:`~reasongraph.analysis.analyze_trace`."""
         return {k: getattr(self, k) for k in self.ANALYSIS_KEYS}
+
+
+def trace_cache_options(layer_ids: tuple[int, ...], *, segment: str, temperature: float, prompt_format: str,
+                        truncate: bool = False, keep_hidden: bool = False, prefix_tokens: int = 0) -> dict:
+    """What a cached trace depends on: the extraction options (keyword arguments of
+    :func:`~reasongraph.extraction.extract_batch`, layers resolved for a model), whether it keeps its hidden
+    states, and, in a run with a sample group only, how many response tokens' hidden states it keeps for the
+    cross-sample spread (``prefix_tokens``; left out at 0, so runs without a sample group keep the cache keys they
+    had before prefixes existed). The one place that forms them: scoring runs and ``generate(score=True)`` key the
+    same trace alike."""
+    options = {"layers": [int(k) for k in layer_ids], "segment": segment, "temperature": float(temperature),
+               "prompt_format": prompt_format, "truncate": truncate, "keep_hidden": keep_hidden}
+    if prefix_tokens:
+        options["prefix_tokens"] = int(prefix_tokens)
+    return options

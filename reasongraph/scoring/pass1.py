@@ -280,6 +280,13 @@ class Pass1:
         cache = self.cache(chunk.unit, chunk.temperature)
         return [cache.key(r.text, r.prompt) for r in chunk.records], [r.line in self.done for r in chunk.records]
 
+    def sampled(self, chunk: Chunk, keys: list[str]) -> list[bool]:
+        """Which records of ``chunk`` have a cache entry recorded while they were sampled: they are no part of
+        the chunk's extraction batch. Such entries exist before the run starts (generate writes them), so the
+        batch of the others is the same in every invocation, as resuming needs."""
+        cache = self.cache(chunk.unit, chunk.temperature)
+        return [cache.recorded_while_sampling(key) for key in keys]
+
     def _extract_unit(self, unit: str, samples: dict, bar: Progress, clusterer: Any) -> None:
         """Pass 1 over the records of one model, chunk by chunk (:meth:`chunks`), then free the model."""
         chunks = self.chunks(unit)
@@ -298,7 +305,8 @@ class Pass1:
         cache = self.cache(unit, t)
         keys, failed_before = self.pending(chunk)
         missing = [not failed and not cache.has(key) for failed, key in zip(failed_before, keys)]
-        fresh = self._extract(unit, t, chunk.records, keys, skip=[not m for m in missing]) if any(missing) else {}
+        fresh = self._extract(unit, t, chunk.records, keys, skip=[not m for m in missing],
+                              exclude=self.sampled(chunk, keys)) if any(missing) else {}
         for i, (rec, key) in enumerate(zip(chunk.records, keys)):
             if failed_before[i]:
                 bar.skip(work=rec.size)
@@ -343,15 +351,15 @@ class Pass1:
         return trace
 
     def _extract(self, unit: str, t: float, recs: list[Record], keys: list[str], *,
-                 skip: list[bool]) -> dict[int, Any]:
+                 skip: list[bool], exclude: list[bool] | None = None) -> dict[int, Any]:
         """Extract ``recs`` as one batch (:func:`extract_chunk`), record the failures, cache the others;
         {position: trace} of those not skipped. Skipped records (cached, or failed before) are extracted with the
         others, since the batch must not change, but neither returned nor cached again: the cached trace stays the
-        one every pass uses."""
+        one every pass uses. ``exclude``: records that are no part of the batch (recorded while sampled)."""
         cache = self.cache(unit, t)
         t0 = time.perf_counter()
         out, errors = extract_chunk(self.model(unit), [r.text for r in recs], [r.prompt for r in recs],
-                                    cache.options, batch_size=self.opts.batch_size, skip=skip)
+                                    cache.options, batch_size=self.opts.batch_size, skip=skip, exclude=exclude)
         self.timing.extract_s += time.perf_counter() - t0
         for i, e in errors.items():
             self.record_error(recs[i], self.reason(e), e)
@@ -370,9 +378,11 @@ class Pass1:
 
 
 def extract_chunk(lm: Any, texts: list[str], prompts: list[str | None], options: dict, *,
-                  batch_size: int | None, skip: list[bool]) -> tuple[dict[int, Any], dict[int, Exception]]:
+                  batch_size: int | None, skip: list[bool], exclude: list[bool] | None = None
+                  ) -> tuple[dict[int, Any], dict[int, Exception]]:
     """Extract one chunk of records (their texts and prompts) with one extract_batch call, as every engine does;
-    if the call fails, each record not skipped alone, so the bad ones are found and the rest scored.
+    if the call fails, each record not skipped alone, so the bad ones are found and the rest scored. Records
+    marked in ``exclude`` (cached while they were sampled, :meth:`Pass1.sampled`) are left out of the batch.
 
     ``options`` are a trace cache's options (:meth:`ScoringOptions.cache_options`). Returns ({position: lean
     trace} of the records not skipped, {position: exception} of those that failed alone). The traces are lean:
@@ -383,17 +393,20 @@ def extract_chunk(lm: Any, texts: list[str], prompts: list[str | None], options:
     from reasongraph.extraction import extract, extract_batch
 
     kwargs = {k: v for k, v in options.items() if k not in ("keep_hidden", "prefix_tokens")}
+    batch = [i for i in range(len(texts)) if not (exclude and exclude[i])]
     traces: dict[int, Any] = {}
     errors: dict[int, Exception] = {}
     with warnings.catch_warnings():
         # truncation is reported once per record (note_extracted), by line and id, not by position in the batch
         warnings.filterwarnings("ignore", message=".*dropped the last", category=UserWarning)
         try:
-            traces = dict(enumerate(extract_batch(texts, prompts, model=lm, batch_size=batch_size, **kwargs)))
+            traces = dict(zip(batch, extract_batch([texts[i] for i in batch], [prompts[i] for i in batch], model=lm,
+                                                   batch_size=batch_size, **kwargs)))
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception:  # noqa: BLE001 - one bad record must not sink the batch: retry one at a time
-            for i, (text, prompt) in enumerate(zip(texts, prompts)):
+            for i in batch:
+                text, prompt = texts[i], prompts[i]
                 if skip[i]:
                     continue  # accounted for already: only the others need isolating
                 try:

@@ -14,7 +14,7 @@ import numpy as np
 from reasongraph.records import Record
 from reasongraph.scoring.pass1 import Pass1
 
-__all__ = ["jsonable", "row_head", "score_trace", "sweep_units"]
+__all__ = ["extraction_kind", "jsonable", "row_head", "score_trace", "sweep_units"]
 
 
 def row_head(run: Pass1, rec: Record) -> dict:
@@ -34,7 +34,8 @@ def sweep_units(run: Pass1, rec: Record) -> tuple[str, list[tuple[str, int, str]
 
 def score_trace(trace: Any, head: dict, clusterer: Any, sweep: list[tuple[Any, int, str]], *, options: dict,
                 fit: dict) -> dict:
-    """One output row: ``head``, token counts, every metric of :func:`~reasongraph.analysis.analyze_trace`, the
+    """One output row: ``head``, which pass gave the trace (``extraction``: "sampled" or "teacher_forced"), token
+    counts, every metric of :func:`~reasongraph.analysis.analyze_trace`, the
     layer sweep (each further layer labeled by its own clusterer, its metrics as "name@layer"), and the pooled
     forking shares against the fit's thresholds.
 
@@ -47,7 +48,7 @@ def score_trace(trace: Any, head: dict, clusterer: Any, sweep: list[tuple[Any, i
     for clu, layer, spec in sweep:
         labels = clu.predict(trace.step_vectors(layer))
         metrics.update({f"{k}@{spec}": v for k, v in layer_metrics(trace, labels, layer).items()})
-    row: dict[str, Any] = {**head, "n_prompt_tokens": int(trace.prompt_len),
+    row: dict[str, Any] = {**head, "extraction": extraction_kind(trace), "n_prompt_tokens": int(trace.prompt_len),
                            "n_tokens_dropped": int(trace.meta.get("tokens_dropped", 0))}
     row.update(metrics)
     h = np.asarray(trace.entropy, dtype=np.float64)
@@ -56,6 +57,12 @@ def score_trace(trace: Any, head: dict, clusterer: Any, sweep: list[tuple[Any, i
     row["forking_share_pooled"] = share(fit["forking_threshold"])
     row["forking_share_by_group"] = {g: share(t) for g, t in fit["forking_threshold_by_group"].items()}
     return {k: jsonable(v) for k, v in row.items()}
+
+
+def extraction_kind(trace: Any) -> str:
+    """"sampled" for a trace recorded while it was sampled (:mod:`reasongraph.sampled_traces`), else
+    "teacher_forced": which pass gave a row its numbers."""
+    return "sampled" if trace.meta.get("recorded") == "sampling" else "teacher_forced"
 
 
 def _on_policy(rec: Record, run: Pass1) -> bool | None:

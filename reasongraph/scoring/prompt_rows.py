@@ -27,6 +27,7 @@ def write_prompt_rows(run: Pass1, clusterers: dict[str, Any], fit: dict) -> list
     Each row: ``group``, ``sample_group``, ``pair`` (the samples' shared pair value, None when they differ), the
     diversity measures (:func:`reasongraph.diversity.diversity_metrics`), the spread measures
     (:func:`reasongraph.spread.prompt_spread`), ``spread_note`` (why samples were left out, "" when none was),
+    ``n_empty`` (samples with an empty response),
     ``scored_by``, ``ids``, ``lines`` and ``walks``.
     """
     from reasongraph.diversity import diversity_metrics
@@ -54,6 +55,7 @@ def write_prompt_rows(run: Pass1, clusterers: dict[str, Any], fit: dict) -> list
         out.append({"group": group, "sample_group": prompt, "pair": pairs.pop() if len(pairs) == 1 else None,
                     **diversity_metrics(walks, [r.text for r in recs], k),
                     **prompt_spread(prefixes, walks, m=m, k=k), "spread_note": _note(prefixes, m),
+                    "n_empty": sum(not r.text for r in recs),  # empty responses (EOS first): an empty walk each
                     "scored_by": run.plan.name_of(recs[0]), "ids": [r.id for r in recs],
                     "lines": [r.line for r in recs], "walks": walks})
     atomic_write(run.store.layout.diversity, lambda p: p.write_text("".join(json.dumps(jsonable(r)) + "\n"

@@ -184,7 +184,8 @@ class RayEngine:
                     continue
                 jobs.append({"unit": unit, "texts": [r.text for r in chunk.records],
                              "prompts": [r.prompt for r in chunk.records], "keys": keys, "skip": skip,
-                             "identity": run.identity(unit), "options": cache.options})
+                             "exclude": run.sampled(chunk, keys), "identity": run.identity(unit),
+                             "options": cache.options})
                 recs.append(chunk.records)
         if not jobs:
             return
@@ -394,7 +395,7 @@ class _Extractor:
         except InputError as e:
             return {"fatal": str(e)}
         traces, errors = extract_chunk(lm, job["texts"], job["prompts"], job["options"], batch_size=self.batch_size,
-                                       skip=job["skip"])
+                                       skip=job["skip"], exclude=job["exclude"])
         cache = TraceCache(self.cache_dir, job["identity"], job["options"])
         for i, trace in traces.items():
             cache.put(job["keys"][i], trace)
