@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "storage", "display", "validate", "catalogue", "progress", "npzfile"),
     ("segment", "trace", "signals", "erank", "markers", "topology", "graph", "align", "stats", "diversity",
      "sampling"),
-    ("models", "vocab_entropy", "extraction", "cluster.*"),
+    ("adapters", "models", "vocab_entropy", "extraction", "cluster.*"),
     ("analysis", "records", "trace_cache", "summary", "pooled", "compare", "collapse", "parquet"),
     ("html.*",),
     ("runs", "runstore", "scoring.*", "dataset", "generate"),
