@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 # --index-url https://download.pytorch.org/whl/cpu (or pick the CUDA build you want) in TORCH_SPEC.
 TORCH_SPEC ?= torch==2.13.0
 OUT ?= out
+# The rl extra (trl, peft) for the GRPO examples, installed when missing.
+RL_EXTRA = $(BIN)/python -c "import trl, peft" 2>/dev/null || $(BIN)/pip install -q -e '.[rl]'
 # Optional extras installed into the venv; CI uses EXTRAS=all (adds umap, hdbscan, datasets) so their tests run.
 EXTRAS ?= gguf,parquet,dev
 # -rs: every skipped test is listed with its reason.
@@ -58,11 +60,11 @@ test-fast: env
 # the CPU, exploration probed live every 5 steps, then a sweep over its bf16 checkpoints and a report. Needs the rl
 # extra (trl), installed here when missing. The smoke version (2 steps, the tiny model) is what CI runs.
 grpo-collapse: env
-	$(BIN)/python -c "import trl" 2>/dev/null || $(BIN)/pip install -q -e '.[rl]'
+	$(RL_EXTRA)
 	$(BIN)/python examples/grpo_collapse.py --out $(OUT)/grpo-collapse
 
 grpo-collapse-smoke: env
-	$(BIN)/python -c "import trl" 2>/dev/null || $(BIN)/pip install -q -e '.[rl]'
+	$(RL_EXTRA)
 	$(BIN)/python examples/grpo_collapse.py --smoke --out $(OUT)/grpo-collapse-smoke
 
 # The GRPO-trained policy that ships in fixtures/smollm2-grpo-lora (examples/grpo_policy.md): a rank-8 LoRA on
@@ -71,11 +73,11 @@ grpo-collapse-smoke: env
 # the shipped one's identity. Needs the rl extra (trl, peft), installed here when missing. The smoke version (2
 # steps, the tiny model, nothing written to fixtures/) is what CI runs.
 grpo-policy: env
-	$(BIN)/python -c "import trl, peft" 2>/dev/null || $(BIN)/pip install -q -e '.[rl]'
+	$(RL_EXTRA)
 	$(BIN)/python examples/grpo_policy.py --out $(OUT)/grpo-policy
 
 grpo-policy-smoke: env
-	$(BIN)/python -c "import trl, peft" 2>/dev/null || $(BIN)/pip install -q -e '.[rl]'
+	$(RL_EXTRA)
 	$(BIN)/python examples/grpo_policy.py --smoke --out $(OUT)/grpo-policy-smoke
 
 bench: env

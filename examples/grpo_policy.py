@@ -132,7 +132,7 @@ def train(settings: dict, rows: list[dict], out: Path) -> dict:
                          learning_rate=settings["learning_rate"], batch_size=n * settings["prompts_per_step"],
                          num_generations=n, max_completion_length=settings["max_completion_length"],
                          beta=settings["beta"], save_strategy="no",
-                         reward_weights=[settings["reward_weights"]["correctness"], settings["reward_weights"]["format"]])
+                         reward_weights=list(settings["reward_weights"].values()))
     lora = LoraConfig(task_type="CAUSAL_LM", **settings["lora"])
     trainer = GRPOTrainer(model=lm.model, reward_funcs=[correctness_reward, format_reward], args=config,
                           train_dataset=chat_dataset(rows), processing_class=lm.tokenizer, peft_config=lora,
@@ -188,7 +188,8 @@ def measure(spec: str, rows: list[dict], prompts: Path, traces: Path, settings: 
     return {"model": records[0]["model"], "samples": len(records), "H_mean": float(np.mean(per_reply)),
             "H_tokens": float(np.concatenate([entropy[r["id"]] for r in records]).mean()),
             "accuracy": float(np.mean(correctness_reward(texts, [answer[r["prompt_id"]] for r in records]))),
-            "format": float(np.mean(format_reward(texts))), "mean_tokens": float(np.mean([r["n_tokens"] for r in records])),
+            "format": float(np.mean(format_reward(texts))),
+            "mean_tokens": float(np.mean([r["n_tokens"] for r in records])),
             "truncated": float(np.mean([r["finish_reason"] == "length" for r in records])),
             "seconds": time.perf_counter() - started}
 
@@ -215,7 +216,8 @@ def curves(history: list[dict]) -> list[dict]:
 def report(run: dict) -> None:
     v = run["validation"]
     drop = 1 - v["policy"]["H_mean"] / v["base"]["H_mean"]
-    print(f"{run['steps_trained']} steps, {run['seconds_per_step']:.1f} s/step; adapter {run['adapter_sha256']['adapter']}")
+    print(f"{run['steps_trained']} steps, {run['seconds_per_step']:.1f} s/step; "
+          f"adapter {run['adapter_sha256']['adapter']}")
     for who in ("base", "policy"):
         m = v[who]
         print(f"{who:>6}: H_mean {m['H_mean']:.3f}  H_tokens {m['H_tokens']:.3f}  accuracy {m['accuracy']:.3f}  "

@@ -188,7 +188,8 @@ def _load_with_adapter(spec: str, base: str, folder: Path, *, device: Any, dtype
     lm = _base_of(spec, lambda: load_model(base, device=device, dtype=dtype))
     model = merge_adapter(lm.model, folder, spec)
     return LoadedModel(model=model, tokenizer=lm.tokenizer, name=f"{lm.name}+{adapter_label(folder, spec)}",
-                       device=lm.device, dtype=lm.dtype, adapters=(*lm.adapters, sha), base_name=lm.base_name or lm.name)
+                       device=lm.device, dtype=lm.dtype, adapters=(*lm.adapters, sha),
+                       base_name=lm.base_name or lm.name)
 
 
 def _base_of(spec: str, load: Any) -> Any:

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,12 +13,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
 
 import grpo_common  # noqa: E402
+from conftest import run_example  # noqa: E402
 
 SETS = ROOT / "fixtures" / "grpo_problems"
 #: Each template's answer, recomputed from the numbers in its text (independently of how they were drawn).
 TEMPLATES = {
     r"has (\d+) \w+, buys (\d+) more and gives away (\d+)\.": lambda a, b, c: a + b - c,
-    r"had (\d+) \w+\. \w+ gave (\d+) to a friend, then found (\d+) and bought (\d+) more\.": lambda a, b, c, d: a - b + c + d,
+    r"had (\d+) \w+\. \w+ gave (\d+) to a friend, then found (\d+) and bought (\d+) more\.":
+        lambda a, b, c, d: a - b + c + d,
     r"buys (\d+) boxes of \w+ with (\d+) \w+ in each box, then gives away (\d+) \w+\.": lambda b, p, c: b * p - c,
     r"has (\d+) \w+ and \w+ has (\d+) \w+\. They put them together and lose (\d+)\.": lambda a, b, c: a + b - c,
 }
@@ -40,7 +40,8 @@ def test_the_shipped_problem_sets_are_what_the_seeds_draw_and_disjoint():
         assert grpo_common.read_jsonl(SETS / f"{name}.jsonl") == sets[name]
     prompts = {name: {p["prompt"] for p in rows} for name, rows in sets.items()}
     assert {name: len(p) for name, p in prompts.items()} == sizes  # no repeat inside a set
-    assert not prompts["test"] & prompts["validation"] and not (prompts["test"] | prompts["validation"]) & prompts["train"]
+    held_out = prompts["test"] | prompts["validation"]
+    assert not prompts["test"] & prompts["validation"] and not held_out & prompts["train"]
     for rows in sets.values():
         assert all(p["answer"] == _answer(p["prompt"]) > 0 for p in rows)
         assert len({p["id"] for p in rows}) == len(rows)
@@ -55,21 +56,22 @@ def test_the_rewards_on_replies_written_by_hand():
     assert grpo_common.format_reward(replies) == [1, 0, 1, 0, 1, 1]
 
 
+def _digests(folder: Path) -> dict:
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+
+
 @pytest.mark.slow
 def test_the_recipe_s_smoke_run(tmp_path):
     """examples/grpo_policy.py --smoke: 2 GRPO steps of a LoRA on the tiny model, both adapters saved in bf16,
     the validation sampled from the base and from BASE+ADAPTER_DIR, nothing written into fixtures/."""
-    pytest.importorskip("trl", reason="the rl extra (trl, peft) is not installed")
+    pytest.importorskip("peft", reason="the rl extra (trl, peft) is not installed")
     from safetensors import safe_open
 
     from reasongraph.adapters import adapter_sha256
 
-    fixtures = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (ROOT / "fixtures").rglob("*") if p.is_file()}
+    fixtures = _digests(ROOT / "fixtures")
     out = tmp_path / "policy"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, str(ROOT / "examples" / "grpo_policy.py"), "--smoke", "--out", str(out)],
-                          env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_example("grpo_policy.py", out)
     run = json.loads((out / "run.json").read_text())
     assert run["steps_trained"] == 2 and [c["step"] for c in run["curves"]] == [1, 2]
     for name in ("adapter", "adapter-mid"):
@@ -80,4 +82,4 @@ def test_the_recipe_s_smoke_run(tmp_path):
     assert v["base"]["samples"] == v["policy"]["samples"] == 4
     assert v["base"]["model"] == "tiny-random-llama-0"
     assert v["policy"]["model"] == f"tiny-random-llama-0+adapter@{run['adapter_sha256']['adapter'][:8]}"
-    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (ROOT / "fixtures").rglob("*") if p.is_file()} == fixtures
+    assert _digests(ROOT / "fixtures") == fixtures
