@@ -15,7 +15,12 @@ import re
 from pathlib import Path
 
 ADDITION = "What is {a} + {b}? Reply with just the number."
-STEPS = "Solve it step by step, one step per line, and end with 'Answer: N', where N is the number."
+#: The word problems' instruction, with one worked example: without it, SmolLM2-135M at T = 1 ended 3 of 64 replies
+#: with an 'Answer: N' line; with it, 14 of 64 had one (examples/grpo_policy_tries.md).
+STEPS = ("Solve the problem step by step, one step per line, and end with 'Answer: N'. For example:\n"
+         "Problem: Ann has 12 apples, buys 7 more and gives away 5. How many apples does Ann have now?\n"
+         "Ann starts with 12 apples.\nShe buys 7 more: 12 + 7 = 19.\nShe gives away 5: 19 - 5 = 14.\nAnswer: 14\n\n"
+         "Problem: ")
 
 _NAMES = ("Ann", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jon", "Kim", "Leo", "Mia", "Noor",
           "Omar", "Pia", "Raj", "Sara", "Tom", "Uma", "Vic", "Wen", "Yan", "Zoe")
@@ -57,7 +62,7 @@ def word_problem(rng: random.Random) -> tuple[str, int]:
     """One word problem with two or three operations (whole numbers, every intermediate result positive)."""
     kind, name, item = rng.choice(_KINDS), rng.choice(_NAMES), rng.choice(_ITEMS)
     text, answer = kind(rng, name, item)
-    return f"{text} {STEPS}", answer
+    return STEPS + text, answer
 
 
 def addition(rng: random.Random, low: int = 2, high: int = 12) -> tuple[str, int]:
@@ -119,11 +124,15 @@ _ANSWER_LINE = re.compile(r"answer:\s*-?\d+\s*\.?", re.IGNORECASE)
 
 
 def format_reward(completions: list, **kwargs) -> list[float]:
-    """GRPO reward: 1.0 when the reply has at least two lines before a last line 'Answer: N', else 0.0."""
+    """GRPO reward in [0, 1]: a third each for a line 'Answer: N', for that line being the last, and for at least
+    two lines before it. Graded, because the base model rarely meets all three at T = 1: an all-or-nothing term
+    left most groups of 8 without any reward variance, so without a gradient."""
     out = []
     for text in _texts(completions):
-        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-        out.append(float(len(lines) >= 3 and _ANSWER_LINE.fullmatch(lines[-1].strip("*# ")) is not None))
+        lines = [line.strip("*# ") for line in text.strip().splitlines() if line.strip()]
+        found = [i for i, line in enumerate(lines) if _ANSWER_LINE.fullmatch(line)]
+        i = found[-1] if found else None
+        out.append(0.0 if i is None else (1 + (i == len(lines) - 1) + (i >= 2)) / 3)
     return out
 
 

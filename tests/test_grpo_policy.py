@@ -27,7 +27,8 @@ TEMPLATES = {
 
 
 def _answer(prompt: str) -> int:
-    found = [(rule, m) for rule, m in ((r, re.search(p, prompt)) for p, r in TEMPLATES.items()) if m]
+    problem = prompt.rsplit("Problem: ", 1)[1]  # after the worked example
+    found = [(rule, m) for rule, m in ((r, re.search(p, problem)) for p, r in TEMPLATES.items()) if m]
     assert len(found) == 1, prompt
     rule, m = found[0]
     return rule(*map(int, m.groups()))
@@ -45,7 +46,7 @@ def test_the_shipped_problem_sets_are_what_the_seeds_draw_and_disjoint():
     for rows in sets.values():
         assert all(p["answer"] == _answer(p["prompt"]) > 0 for p in rows)
         assert len({p["id"] for p in rows}) == len(rows)
-    assert {grpo_common.STEPS in p["prompt"] for p in sets["test"]} == {True}
+    assert {p["prompt"].startswith(grpo_common.STEPS) for p in sets["test"]} == {True}
 
 
 def test_the_rewards_on_replies_written_by_hand():
@@ -53,7 +54,8 @@ def test_the_rewards_on_replies_written_by_hand():
     replies = [good, "Answer: 14", "12 + 7 = 19\n19 - 5 = 14\nAnswer: 15", "12 + 7 = 19\n19 - 5 = 14\nso 14 it is",
                [{"role": "assistant", "content": good + "."}], "First, 12 + 7 = 19.\nThen 19 - 5 = 14.\n**Answer: 14**"]
     assert grpo_common.correctness_reward(replies, answer=[14] * 6) == [1, 1, 0, 1, 1, 1]
-    assert grpo_common.format_reward(replies) == [1, 0, 1, 0, 1, 1]
+    assert grpo_common.format_reward(replies) == [1, 2 / 3, 1, 0, 1, 1]
+    assert grpo_common.format_reward(["Answer: 14\nmore text"]) == [1 / 3]
 
 
 def _digests(folder: Path) -> dict:
