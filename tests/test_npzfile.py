@@ -100,7 +100,11 @@ def test_format_1_clusterer_files_still_load(name, params):
     X = fixture_steps()
     new = X + np.random.default_rng(1).normal(0, 3.0, X.shape).astype(np.float32)
     loaded, refit = load_clusterer(FORMAT_1 / name), StepClusterer(**params).fit(X)
-    assert loaded.get_params() == refit.get_params() and loaded.describe() == refit.describe()
+    assert loaded.get_params() == refit.get_params()
+    # the inertia of a refit moves in the last float32 bits with the scikit-learn release (1e-7 relative)
+    described, redescribed = loaded.describe(), refit.describe()
+    assert described.pop("inertia", None) == pytest.approx(redescribed.pop("inertia", None), rel=1e-5)
+    assert described == redescribed
     np.testing.assert_allclose(loaded.cluster_centers_, refit.cluster_centers_, rtol=1e-5, atol=1e-5)
     for data in (X, new):
         np.testing.assert_array_equal(loaded.predict(data), refit.predict(data))

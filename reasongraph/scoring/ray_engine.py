@@ -197,7 +197,7 @@ class RayEngine:
             ds = self._dataset(jobs, block=1).map_batches(
                 _Extractor, batch_size=1, compute=pool,
                 fn_constructor_kwargs={"plan": worker_plan, "cache_dir": str(run.cache_dir.resolve()),
-                                       "batch_size": run.opts.batch_size},
+                                       "batch_size": run.opts.batch_size, "torch_threads": _torch_threads()},
                 max_task_retries=RETRIES, **self._actor_resources())
         for i, result in self._ordered(ds, len(jobs)):
             chunk, skip = recs[i], jobs[i]["skip"]
@@ -365,8 +365,9 @@ def _probe_model(plan: ModelPlan, unit: str, clusterer: Any) -> dict:
 class _Extractor:
     """An extraction actor: holds one model at a time and extracts one chunk per call into the trace cache."""
 
-    def __init__(self, plan: ModelPlan, cache_dir: str, batch_size: int | None) -> None:
+    def __init__(self, plan: ModelPlan, cache_dir: str, batch_size: int | None, torch_threads: int) -> None:
         self.plan, self.cache_dir, self.batch_size = plan, cache_dir, batch_size
+        self.torch_threads = torch_threads
         self.unit: str | None = None
         self.lm: Any = None
 
@@ -383,6 +384,11 @@ class _Extractor:
         return self.lm
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        import torch
+
+        # the driver's torch threads: a pass that reads a shared prompt's cached keys and values (prefix sharing)
+        # sums its attention in an order that depends on the thread count, and the rows must equal a local run's
+        torch.set_num_threads(self.torch_threads)
         with _blas_as_local():
             out = [json.dumps(self._chunk(json.loads(job))) for job in batch["job"]]
         return {"i": batch["i"], "out": np.array(out, dtype=object)}
@@ -403,15 +409,25 @@ class _Extractor:
                 "errors": {str(i): Pass1.reason(e) for i, e in errors.items()}}
 
 
+def _local_cores() -> int:
+    """The threads a local process on this node uses: one per core it may run on."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return cores or 1
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def _blas_as_local() -> Any:
     """numpy's BLAS with as many threads as a local process on this node has. Ray gives a worker one per CPU it
     holds, but the last bits of an SVD or a matrix product (the hidden-state summaries, the cluster distances)
-    depend on the thread count, and the rows must equal a local run's. (torch's results do not depend on its
-    thread count, so torch keeps Ray's.)"""
+    depend on the thread count, and the rows must equal a local run's."""
     from threadpoolctl import threadpool_limits
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return threadpool_limits(limits=cores or 1, user_api="blas")
+    return threadpool_limits(limits=_local_cores(), user_api="blas")
 
 
 def _free_memory() -> None:
