@@ -34,8 +34,8 @@ def main() -> None:
     from transformers import Trainer, TrainingArguments
 
     import reasongraph as rg
-    from reasongraph.integrations import ExplorationCallback
-    from reasongraph.sweep import sweep
+    from reasongraph.train.callback import ExplorationCallback
+    from reasongraph.train.sweep import sweep
 
     lm = (rg.tiny_random_model(seed=0, device="cpu", dtype="float32")
           if args.model == "tiny" else rg.load_model(args.model, device="cpu", dtype="float32"))

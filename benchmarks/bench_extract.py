@@ -40,10 +40,12 @@ import time
 import torch
 
 import reasongraph as rg
-from reasongraph import vocab_entropy
-from reasongraph.extraction import (_padded_inputs, default_batch_tokens, encode, length_batches, pass_cost_tokens,
-                                    padding_share, resolve_layers)
-from reasongraph.models import resolve_device_dtype
+from reasongraph.models import head_entropy
+from reasongraph.trace.extraction.forward import _padded_inputs
+from reasongraph.trace.extraction.batching import default_batch_tokens, length_batches, pass_cost_tokens, padding_share
+from reasongraph.trace.extraction.encode import encode
+from reasongraph.trace.extraction.layers import resolve_layers
+from reasongraph.models.device import resolve_device_dtype
 
 DEFAULT_TRACES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "traces",
                               "skythought_math500_matched.jsonl")
@@ -132,9 +134,9 @@ def token_texts(lm, batch: int, length: int) -> list[str]:
 def run(lm, texts, method: str, layer: int):
     """One call of ``method`` on ``texts`` (tokenizing included, for every method); returns the tokens run."""
     if method in ("lean", "eager"):
-        vocab_entropy.FUSED_ON_CUDA = method == "lean"
+        head_entropy.FUSED_ON_CUDA = method == "lean"
         traces = rg.extract_batch(texts, model=lm, layers=(layer,), batch_tokens=sys.maxsize)  # one pass, as bare
-        vocab_entropy.FUSED_ON_CUDA = True
+        head_entropy.FUSED_ON_CUDA = True
         return sum(len(t.input_ids) for t in traces)
     ids, mask = _padded_inputs([encode(lm, t, None) for t in texts], lm, pinned=False)
     ids, mask = ids.to(lm.device), mask.to(lm.device)
@@ -223,8 +225,8 @@ def print_padding(lm, path: str, prompt_field: str) -> None:
     (length_batches with the device's pass cost) per scoring chunk and over larger windows."""
     import warnings
 
-    from reasongraph.records import RecordReader
-    from reasongraph.scoring.pass1 import CHUNK_CHARS, DEFAULT_CHUNK
+    from reasongraph.runs.records.reader import RecordReader
+    from reasongraph.runs.scoring.chunks import CHUNK_CHARS, DEFAULT_CHUNK
 
     if not os.path.isfile(path):
         print(f"padded share: {path} is absent; give --traces FILE")

@@ -15,8 +15,9 @@ format as examples/temperature_collapse.py does, at T = 1:
 per prompt, bare : one plain transformers ``model.generate`` call per prompt with ``num_return_sequences`` (the
                    prompt is run in every row), no recording: what a script written straight on transformers does.
                    The baseline.
-per prompt       : reasongraph's sampler (``row_sampler.sample_rows``) with one prompt's samples per call: the
-                   prompt run once and its KV cache shared by its rows, every token's entropy recorded.
+per prompt       : reasongraph's sampler (``reasongraph.trace.sampling.decode.sample_rows``) with one prompt's
+                   samples per call: the prompt run once and its KV cache shared by its rows, every token's entropy
+                   recorded.
 batched          : the same over ``--batch-size`` rows taken across prompts (what ``generate --batch-size`` does).
 batched, --score : the same calls also recording each token's log-prob and layer 0.9's hidden states (what
                    ``generate --score`` does before it writes the trace-cache entries).
@@ -39,8 +40,10 @@ import torch
 
 import reasongraph as rg
 from harness import FIXTURE, first_problems
-from reasongraph.extraction import _prompt_ids, resolve_layers
-from reasongraph.row_sampler import sample_rows, stop_token_ids
+from reasongraph.trace.extraction.encode import _prompt_ids
+from reasongraph.trace.extraction.layers import resolve_layers
+from reasongraph.trace.sampling.decode import sample_rows
+from reasongraph.trace.sampling.draw import stop_token_ids
 
 INSTRUCTION = "Solve the problem. Think step by step, one step per line.\n\nProblem: "
 

@@ -14,7 +14,7 @@ import time
 import networkx as nx
 import numpy as np
 
-from reasongraph.graph import ReasoningGraph
+from reasongraph.graph.reasoning_graph import ReasoningGraph
 
 
 def make_walk(n_steps: int, n_clusters: int, dim: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

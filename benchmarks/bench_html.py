@@ -2,7 +2,7 @@
 a report page with the level-collapse figure, as ratios to the smallest trace page measured in the same run.
 
 Run by hand: ``python benchmarks/bench_html.py [--steps 20,100,300] [--tokens-per-step 27] [--loads 5]``. The
-traces are synthetic (reasongraph.testing: real Trace, real analysis, generated text and hidden states), so
+traces are synthetic (reasongraph.analysis.synthetic: real Trace, real analysis, generated text and hidden states), so
 no model is needed. Load time is the browser's own navigation timing (``loadEventEnd``: parse, scripts, the view
 drawn, first layout) in headless Debian Chromium; draw time is the view alone (parse the data island and draw it
 again into its root, then lay it out). One fresh page per load; the pages take turns, after one warm-up round. An
@@ -43,8 +43,9 @@ def main() -> None:
 
 
 def _trace_page(index: int, steps: int, tokens_per_step: int, folder: Path) -> dict:
-    from reasongraph.html import trace_html, trace_payload
-    from reasongraph.testing import synthetic_analysis
+    from reasongraph.html.write import trace_html
+    from reasongraph.html.trace_view import trace_payload
+    from reasongraph.analysis.synthetic import synthetic_analysis
 
     an = synthetic_analysis(n_steps=steps, tokens_per_step=tokens_per_step, seed=0)
     t0 = time.perf_counter()
@@ -60,7 +61,8 @@ def _report_page(n_rows: int, folder: Path) -> dict:
     """A report of n_rows rows in two groups, with a level-collapse section of 8 measures."""
     import numpy as np
 
-    from reasongraph.html import report_html, report_payload
+    from reasongraph.html.write import report_html
+    from reasongraph.html.report_view import report_payload
 
     rng = np.random.default_rng(0)
     rows = []

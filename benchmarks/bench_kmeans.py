@@ -31,8 +31,8 @@ import time
 import numpy as np
 from sklearn.cluster import KMeans
 
-from reasongraph.cluster import StepClusterer
-from reasongraph.cluster.kmeans import nearest
+from reasongraph.graph.cluster.estimator import StepClusterer
+from reasongraph.graph.cluster.kmeans import nearest
 
 
 def make_steps(n: int, d: int = 576, n_components: int = 300, seed: int = 0) -> np.ndarray:

@@ -29,7 +29,7 @@ SWEEP = (0.9, 0.1, 0.3, 0.5, 0.7)  # the first layer gives the unsuffixed metric
 
 def child(spec: dict) -> None:
     """One scoring run (in a fresh process): print its timing, peak RSS and cache size as one JSON line."""
-    from reasongraph.dataset import score_dataset
+    from reasongraph.runs.scoring.score import score_dataset
 
     t0 = time.perf_counter()
     score_dataset(spec["input"], out=spec["out"], model=spec["model"], layers=tuple(spec["layers"]),

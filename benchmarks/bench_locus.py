@@ -50,9 +50,9 @@ def _interleaved(spec: dict, texts: list[str]) -> dict:
     import torch
 
     import reasongraph as rg
-    from reasongraph.extraction import encode
-    from reasongraph.locate.passes import make_plan, own_pass, patch_pass
-    from reasongraph.locate.store import LayerStore
+    from reasongraph.trace.extraction.encode import encode
+    from reasongraph.train.locus.model_passes import make_plan, own_pass, patch_pass
+    from reasongraph.train.locus.layer_store import LayerStore
 
     out = {"plain_s": 0.0, "entropy_pass_s": 0.0, "own_s": 0.0, "swap_s": 0.0}
     store, plan, inputs = LayerStore(Path(tempfile.mkdtemp(prefix="bench_locus-states-"))), None, None

@@ -38,7 +38,7 @@ GROUPS = ("base", "longcot_sft")
 
 def child(spec: dict) -> None:
     """One scoring run (in a fresh process): print its timing and peak RSS as one JSON line."""
-    from reasongraph.dataset import score_dataset
+    from reasongraph.runs.scoring.score import score_dataset
 
     t0 = time.perf_counter()
     score_dataset(spec["input"], out=spec["out"], model=spec["model"], prompt_field="problem",
@@ -56,7 +56,7 @@ def write_input(path: Path, records: list[dict]) -> Path:
 
 def copy_default_model(folder: Path) -> str:
     """The default model's weights saved to ``folder`` (a second model of the same size, by another name)."""
-    from reasongraph.models import load_model
+    from reasongraph.models.sources import load_model
 
     lm = load_model("smollm2-135m", device="cpu", dtype="float32")
     lm.model.save_pretrained(folder)

@@ -62,7 +62,7 @@ def chunks(records: list[dict]) -> list[list[dict]]:
 
 
 def extract_all(lm, parts: list[list[dict]], share: bool) -> list:
-    from reasongraph.extraction import extract_batch
+    from reasongraph.trace.extraction.teacher_forced import extract_batch
 
     return [t for part in parts for t in extract_batch([r["trace"] for r in part], [r["prompt"] for r in part],
                                                        model=lm, layers=(0.9,), temperature=part[0]["temperature"],

@@ -49,8 +49,8 @@ def main() -> None:
     from trl import GRPOConfig, GRPOTrainer
 
     import grpo_collapse as example
-    from reasongraph.integrations import ExplorationCallback
-    from reasongraph.probe import ExplorationProbe
+    from reasongraph.train.callback import ExplorationCallback
+    from reasongraph.train.probe.probe import ExplorationProbe
 
     torch.set_num_threads(args.threads)
     settings = example.run_settings(argparse.Namespace(smoke=args.smoke, learning_rate=3e-5, seed=0))

@@ -72,7 +72,7 @@ def run_once(args: argparse.Namespace, out: Path, *, engine: str) -> dict:
     """One score_dataset run into a fresh folder (its cache inside); the numbers of the table."""
     import torch
 
-    from reasongraph.dataset import score_dataset
+    from reasongraph.runs.scoring.score import score_dataset
 
     ray_start_s = None
     t0 = time.perf_counter()
@@ -118,10 +118,10 @@ def run_once(args: argparse.Namespace, out: Path, *, engine: str) -> dict:
 
 def _load(args: argparse.Namespace):
     if args.model.startswith("tiny-random"):
-        from reasongraph.models import tiny_random_model
+        from reasongraph.models.tiny import tiny_random_model
 
         return tiny_random_model(device=args.device)
-    from reasongraph.models import load_model
+    from reasongraph.models.sources import load_model
 
     return load_model(args.model, device=args.device)
 

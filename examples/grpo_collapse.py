@@ -2,10 +2,10 @@
 
 SmolLM2-135M-Instruct (the default model) learns to answer "What is 7 + 12?" with a verifiable reward (1 when the
 last number of its reply is the sum, else 0) for as many steps as the time budget allows. While it trains,
-:class:`reasongraph.integrations.ExplorationCallback` probes the live policy every few steps on held-out problems
+:class:`reasongraph.train.ExplorationCallback` probes the live policy every few steps on held-out problems
 (same prompts, samples and seed each time), and a checkpoint is saved every few steps in bfloat16. After training,
-:func:`reasongraph.sweep.sweep` measures every checkpoint again, fits the entropy-performance law on the probe's
-accuracy and writes the report.
+:func:`reasongraph.train.sweep.sweep` measures every checkpoint again, fits the entropy-performance law on the
+probe's accuracy and writes the report.
 
     python examples/grpo_collapse.py --out out/grpo-collapse              # about 30 minutes of training on 2 cores
     python examples/grpo_collapse.py --smoke --out /tmp/grpo-smoke        # 2 steps with the tiny random model
@@ -84,8 +84,8 @@ def train(args: argparse.Namespace, settings: dict, out: Path) -> dict:
     import torch
     from trl import GRPOTrainer
 
-    from reasongraph.integrations import ExplorationCallback
-    from reasongraph.probe import ExplorationProbe
+    from reasongraph.train import ExplorationCallback
+    from reasongraph.train.probe import ExplorationProbe
 
     torch.manual_seed(args.seed)
     lm = load(settings)
@@ -167,7 +167,7 @@ def to_bf16(folder: Path) -> None:
 
 
 def run_sweep(args: argparse.Namespace, settings: dict, out: Path) -> float:
-    from reasongraph.sweep import sweep
+    from reasongraph.train.sweep import sweep
 
     started = time.perf_counter()
     result = sweep([out / "checkpoints"], out / "probes.jsonl", out=out / "sweep", reward_field="reward",

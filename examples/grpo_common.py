@@ -114,8 +114,8 @@ def _texts(completions: list) -> list[str]:
 
 
 def correctness_reward(completions: list, answer: list, **kwargs) -> list[float]:
-    """GRPO reward: 1.0 when the reply's last number is the answer, else 0.0 (reasongraph.probe.is_correct)."""
-    from reasongraph.probe import is_correct
+    """GRPO reward: 1.0 when the reply's last number is the answer, else 0.0 (reasongraph.train.probe.is_correct)."""
+    from reasongraph.train.probe import is_correct
 
     return [float(is_correct(t, a)) for t, a in zip(_texts(completions), answer)]
 

@@ -154,7 +154,7 @@ def save_adapter(model, folder: Path) -> None:
 
 
 def adapter_identity(folder: Path) -> str:
-    from reasongraph.adapters import adapter_sha256
+    from reasongraph.models import adapter_sha256
 
     return adapter_sha256(folder)
 
@@ -175,13 +175,13 @@ def measure(spec: str, rows: list[dict], prompts: Path, traces: Path, settings: 
     ``spec``'s samples of ``prompts`` (resumes from ``traces``)."""
     import numpy as np
 
-    from reasongraph.generate import generate, load_policy_entropy
+    import reasongraph as rg
 
     started = time.perf_counter()
-    records = generate(prompts, model=spec, out=traces, samples=settings["validation_samples"], temperature=1.0,
-                          max_new_tokens=settings["max_completion_length"], seed=0, prompt_format="chat",
-                          batch_size=64, progress=False)
-    entropy = load_policy_entropy(traces)
+    records = rg.generate(prompts, model=spec, out=traces, samples=settings["validation_samples"], temperature=1.0,
+                             max_new_tokens=settings["max_completion_length"], seed=0, prompt_format="chat",
+                             batch_size=64, progress=False)
+    entropy = rg.load_policy_entropy(traces)
     answer = {r["id"]: r["answer"] for r in rows}
     texts = [r["trace"] for r in records]
     per_reply = [float(entropy[r["id"]].mean()) for r in records if len(entropy[r["id"]])]

@@ -31,8 +31,8 @@ CONDITIONS = (("free T=1.0", 1.0, 0), ("free T=1.0, seed 1", 1.0, 1), ("T=0.3", 
 
 def template_samples(free: list[dict], n: int) -> list[dict]:
     """For each prompt, ``n`` copies of its first free answer that holds a number, its first number changed
-    (:func:`reasongraph.spread.template_texts`)."""
-    from reasongraph.spread import template_texts
+    (:func:`reasongraph.analysis.samples.template_texts`)."""
+    from reasongraph.analysis.samples import template_texts
 
     out, done = [], set()
     for s in free:
@@ -46,7 +46,7 @@ def template_samples(free: list[dict], n: int) -> list[dict]:
 
 def window_rows(run, rows: list[dict]) -> dict[int, dict]:
     """Per row line: the W = 16 window measures and the sample's mean hidden state, from the cached prefix."""
-    from reasongraph.spectral import window_measures
+    from reasongraph.trace.hidden import window_measures
 
     out = {}
     for r in rows:
@@ -57,8 +57,8 @@ def window_rows(run, rows: list[dict]) -> dict[int, dict]:
 
 def cross_sample_spectral(run, rows: list[dict], prompt_rows: list[dict]) -> dict[tuple, float]:
     """Spectral entropy of a prompt's samples' mean hidden states (over M tokens): not a spread (scale-invariant)."""
-    from reasongraph.spectral import spectral_entropy
-    from reasongraph.spread import prefix_means
+    from reasongraph.analysis.samples import prefix_means
+    from reasongraph.trace.hidden import spectral_entropy
 
     by_line = {r["line"]: r for r in rows}
     out = {}
@@ -120,7 +120,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import reasongraph as rg
-    from reasongraph.runs import ScoredRun
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -143,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     rg.score_dataset(data, out=out / "run", model=model, prompt_field="prompt", prompt_format="chat",
                      group_field="group", pair_field="prompt_id", sample_group_field="prompt_id",
                      temperature_field="temperature", policy_field="model", k=50, progress=False)
-    print(table(ScoredRun(out / "run")))
+    print(table(rg.ScoredRun(out / "run")))
     print(f"\nsampling {sampled - start:.0f} s, scoring {time.perf_counter() - sampled:.0f} s")
     return 0
 

@@ -57,8 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import reasongraph as rg
-    from reasongraph.collapse import collapse_table
-    from reasongraph.compare import comparison_mode, with_reference_share
+    from reasongraph.analysis.groups import collapse_table, comparison_mode, with_reference_share
 
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -8,56 +8,41 @@ metrics miss.
 Heavy dependencies (torch, transformers) are imported only when a function needs them: the names below are
 resolved lazily on first access.
 """
-from __future__ import annotations
-
-from importlib import import_module
-from typing import Any
+from reasongraph.core.lazy_names import lazy_names
 
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "load_model": "reasongraph.models",
-    "LoadedModel": "reasongraph.models",
-    "tiny_random_model": "reasongraph.models",
-    "extract": "reasongraph.extraction",
-    "extract_batch": "reasongraph.extraction",
-    "Trace": "reasongraph.trace",
-    "Step": "reasongraph.segment",
-    "fit_clusterer": "reasongraph.cluster",
-    "load_clusterer": "reasongraph.cluster",
-    "StepClusterer": "reasongraph.cluster",
-    "ReasoningGraph": "reasongraph.graph",
-    "Revisit": "reasongraph.graph",
-    "effective_rank": "reasongraph.erank",
-    "erank_dynamics": "reasongraph.erank",
-    "entropy_summary": "reasongraph.signals",
-    "forking_tokens": "reasongraph.signals",
-    "find_markers": "reasongraph.markers",
-    "Alignment": "reasongraph.align",
-    "analyze": "reasongraph.analysis",
-    "analyze_trace": "reasongraph.analysis",
-    "Analysis": "reasongraph.analysis",
-    "score_dataset": "reasongraph.dataset",
-    "generate": "reasongraph.generate",
-    "load_policy_entropy": "reasongraph.generate",
-    "ScoredRun": "reasongraph.runs",
-    "compare_groups": "reasongraph.compare",
-    "write_run_report": "reasongraph.run_report",
-    "locus": "reasongraph.locate.run",
-    "InputError": "reasongraph.errors",
+    "load_model": "reasongraph.models.sources",
+    "LoadedModel": "reasongraph.models.loaded",
+    "tiny_random_model": "reasongraph.models.tiny",
+    "extract": "reasongraph.trace.extraction.teacher_forced",
+    "extract_batch": "reasongraph.trace.extraction.teacher_forced",
+    "Trace": "reasongraph.trace.trace",
+    "Step": "reasongraph.trace.steps",
+    "fit_clusterer": "reasongraph.graph.cluster.estimator",
+    "load_clusterer": "reasongraph.graph.cluster.estimator",
+    "StepClusterer": "reasongraph.graph.cluster.estimator",
+    "ReasoningGraph": "reasongraph.graph.reasoning_graph",
+    "Revisit": "reasongraph.graph.walk",
+    "effective_rank": "reasongraph.trace.hidden.effective_rank",
+    "erank_dynamics": "reasongraph.trace.hidden.rank_dynamics",
+    "entropy_summary": "reasongraph.trace.token_signals",
+    "forking_tokens": "reasongraph.trace.token_signals",
+    "find_markers": "reasongraph.trace.markers",
+    "Alignment": "reasongraph.analysis.alignment.alignment",
+    "analyze": "reasongraph.analysis.one_trace",
+    "analyze_trace": "reasongraph.analysis.one_trace",
+    "Analysis": "reasongraph.analysis.result",
+    "score_dataset": "reasongraph.runs.scoring.score",
+    "generate": "reasongraph.runs.generate.generate",
+    "load_policy_entropy": "reasongraph.runs.generate.shards",
+    "ScoredRun": "reasongraph.runs.folder.reader",
+    "compare_groups": "reasongraph.analysis.groups.comparison",
+    "write_run_report": "reasongraph.runs.folder.report",
+    "locus": "reasongraph.train.locus.locus",
+    "InputError": "reasongraph.core.errors",
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'reasongraph' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_names(__name__, _EXPORTS)

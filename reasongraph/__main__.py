@@ -1,5 +1,5 @@
 import sys
 
-from reasongraph.cli import main
+from reasongraph.cli.app import main
 
 sys.exit(main())

@@ -5,6 +5,8 @@ when the shared folder is present, so that a test that should read it cannot sil
 """
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import os
 import subprocess
@@ -16,7 +18,7 @@ import pytest
 
 SHARED_TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
 # The tiny model's own 4096-token byte-level BPE (shipped in the package): it needs no SmolLM2 files.
-from reasongraph.models import TINY_TOKENIZER  # noqa: E402
+from reasongraph.models.tiny import TINY_TOKENIZER
 
 
 @pytest.fixture(scope="session")
@@ -32,13 +34,25 @@ def _default_model_needs_the_model_marker(request, monkeypatch):
     """A test that reaches the default model's files in this process must be marked ``model``: make test-fast
     leaves those out and must run without them (a fresh machine de-quantizes the model for tens of seconds)."""
     if request.node.get_closest_marker("model") is None:
-        import reasongraph.models
-
         def refuse():
             pytest.fail(f"{request.node.nodeid} reaches the default model (SmolLM2) but is not marked model",
                         pytrace=False)
 
-        monkeypatch.setattr(reasongraph.models, "default_gguf_path", refuse)
+        # every module that binds the function (``from ... import default_gguf_path``) is patched, each imported
+        # first: one imported during the test would otherwise keep the patched value for good
+        original = importlib.import_module("reasongraph.models.smollm2").default_gguf_path
+        for name in _gguf_path_users():
+            module = importlib.import_module(name)
+            if getattr(module, "default_gguf_path", None) is original:
+                monkeypatch.setattr(module, "default_gguf_path", refuse)
+
+
+@functools.cache
+def _gguf_path_users() -> tuple[str, ...]:
+    """The package's modules that name ``default_gguf_path``."""
+    package = Path(__file__).resolve().parents[1] / "reasongraph"
+    return tuple(".".join(("reasongraph", *p.relative_to(package).with_suffix("").parts))
+                 for p in sorted(package.rglob("*.py")) if "default_gguf_path" in p.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import reasongraph as rg
-from reasongraph.adapters import adapter_sha256, canonical_config
-from reasongraph.cli import main as cli_main
-from reasongraph.errors import InputError, ModelNotAvailableError
-from reasongraph.models import check_available, model_name
+from reasongraph.models.adapter_identity import adapter_sha256, canonical_config
+from reasongraph.cli.app import main as cli_main
+from reasongraph.core.errors import InputError, ModelNotAvailableError
+from reasongraph.models.sources import check_available, model_name
 
 pytest.importorskip("peft", reason="the peft extra is not installed")
 

@@ -8,9 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from reasongraph.align import Alignment, align, onset_entropy, step_has_spike
-from reasongraph.errors import InputError
-from reasongraph.signals import forking_tokens, top_rho_threshold
+from reasongraph.analysis.alignment.alignment import Alignment
+from reasongraph.analysis.alignment.align import align
+from reasongraph.analysis.alignment.spike_rules import onset_entropy, step_has_spike
+from reasongraph.core.errors import InputError
+from reasongraph.trace.token_signals import forking_tokens, top_rho_threshold
 
 
 def _spans(n_steps: int, length: int) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import reasongraph as rg
-from reasongraph.analysis import load_analysis
+from reasongraph.analysis.one_trace import load_analysis
 
 from conftest import shared_records
 

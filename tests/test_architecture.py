@@ -1,38 +1,34 @@
-"""The shape of the package stays one-way: no import cycle, and no module imports from a layer above its own.
+"""The shape of the package: one folder per layer, imports one way, small modules, light package namespaces.
 
-Read from the modules' own import statements (function-level imports included, which is where heavy and optional
-imports live), so the test fails the moment a new import bends the architecture. docs/architecture.md describes
-the same layers in prose.
+The package's top level is its layer diagram: ``core < stats < models < trace < graph < analysis < html < runs <
+train < cli``. A module imports from its own folder and the folders to its left, never to its right (the one
+exception: ``Analysis.to_html``, the convenience edge from a result to its view), and never in a cycle. The import
+graph is read from the modules' own import statements (function-level imports included, which is where heavy and
+optional imports live), so a test fails the moment a new import bends the architecture. docs/architecture.md
+shows the same tree.
 """
 from __future__ import annotations
 
 import ast
 import functools
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import networkx as nx
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "reasongraph"
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "reasongraph"
 
-#: From the bottom up; a module may import from its own layer and the ones below. "pkg.*" covers a package.
-LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "storage", "display", "validate", "catalogue", "progress", "npzfile", "locate.store"),
-    ("segment", "trace", "signals", "erank", "spectral", "hidden_stats", "markers", "topology", "graph",
-     "concentration", "onset_relative", "align", "stats", "diversity", "spread", "control_range", "sampling",
-     "entropy_dynamics", "law_forecast", "locate", "locate.similarity", "locate.depth", "locate.patching",
-     "locate.temperature", "locate.where", "locate.result"),
-    ("adapters", "models", "vocab_entropy", "extraction", "prefix_sharing", "row_sampler", "cluster.*",
-     "trainer_layouts", "locate.capture", "locate.head", "locate.passes", "locate.pair"),
-    ("analysis", "records", "trace_cache", "summary", "pooled", "compare", "collapse_pairs", "collapse", "parquet"),
-    ("html.*",),
-    ("runs", "runstore", "scoring.*", "dataset", "sampled_traces", "generate"),
-    ("run_report", "testing", "integrations.*", "sweep", "probe", "locate.inputs", "locate.run"),
-    ("commands.*", "cli", "__main__"),
-)
-
-#: The one arrow allowed upwards: Analysis.to_html / _repr_html_, the convenience edge from a result to its view.
-ALLOWED_UPWARD = {("analysis", "html")}
+#: The layers from the bottom up: a module may import from its own folder and the ones before it.
+LAYERS = ("core", "stats", "models", "trace", "graph", "analysis", "html", "runs", "train", "cli")
+#: The one arrow allowed upwards (module, folder): Analysis.to_html / _repr_html_, from a result to its view.
+ALLOWED_UPWARD = {("analysis.result", "html")}
+MAX_LINES = 350
+#: What importing a package namespace or building the CLI parser must never load.
+HEAVY = ("torch", "transformers", "sklearn", "scipy", "umap", "hdbscan", "ray", "pyarrow", "datasets", "peft")
 
 
 def _module_name(path: Path) -> str:
@@ -42,16 +38,18 @@ def _module_name(path: Path) -> str:
 
 
 def _layer(module: str) -> int:
-    for i, names in enumerate(LAYERS):
-        for name in names:
-            if module == name or (name.endswith(".*") and (module == name[:-2] or module.startswith(name[:-1]))):
-                return i
-    raise AssertionError(f"reasongraph.{module} is in no layer of tests/test_architecture.py: place it there "
-                         "and in docs/architecture.md")
+    folder = "cli" if module == "__main__" else module.split(".")[0]
+    assert folder in LAYERS, (f"reasongraph.{module} is in no layer: put it in one of the folders {LAYERS} "
+                              "(see docs/architecture.md)")
+    return LAYERS.index(folder)
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
 
 
 def _imports(path: Path, module: str) -> set[str]:
-    """The reasongraph modules ``path`` imports (relative imports resolved)."""
+    """The reasongraph modules ``path`` imports (relative imports resolved; a package stands for its __init__)."""
     out = set()
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -69,7 +67,7 @@ def _imports(path: Path, module: str) -> set[str]:
             else:
                 name = node.module or ""
             if name.startswith("reasongraph"):
-                submodules = {f"{name}.{a.name}" for a in node.names}  # "from reasongraph.cluster import io"
+                submodules = {f"{name}.{a.name}" for a in node.names}  # "from reasongraph.graph import cycles"
                 known = {f"reasongraph.{m}" for m in _known()}
                 out |= (submodules & known) or {name}
     found = set()
@@ -82,20 +80,31 @@ def _imports(path: Path, module: str) -> set[str]:
 
 @functools.cache
 def _known() -> frozenset[str]:
-    return frozenset(_module_name(p) for p in PACKAGE.rglob("*.py"))
+    return frozenset(_module_name(p) for p in _modules())
 
 
 @functools.cache
 def _graph() -> nx.DiGraph:
     """The import graph of the package, read once per test session (tests only read it)."""
     g = nx.DiGraph()
-    for path in PACKAGE.rglob("*.py"):
+    for path in _modules():
         module = _module_name(path)
         g.add_node(module)
         for target in _imports(path, module):
             if target != "__init__":  # the lazy top-level namespace, imported for its names only
                 g.add_edge(module, target)
     return g
+
+
+def _packages() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("__init__.py") if "__pycache__" not in p.parts)
+
+
+def test_top_level_shows_the_layers():
+    entries = {p.name for p in PACKAGE.iterdir() if p.name != "__pycache__"}
+    assert entries == {*LAYERS, "__init__.py", "__main__.py"}
+    for folder in LAYERS:
+        assert (PACKAGE / folder / "__init__.py").is_file(), folder
 
 
 def test_every_module_has_a_layer():
@@ -115,27 +124,130 @@ def test_no_import_from_a_higher_layer():
         if a == "__init__":
             continue
         la, lb = _layer(a), _layer(b)
-        allowed = any(a.split(".")[0] == x and b.split(".")[0] == y for x, y in ALLOWED_UPWARD)
+        allowed = any(a == m and b.split(".")[0] == folder for m, folder in ALLOWED_UPWARD)
         if lb > la and not allowed:
-            bad.append(f"{a} (layer {la}) imports {b} (layer {lb})")
+            bad.append(f"{a} ({LAYERS[la]}) imports {b} ({LAYERS[lb]})")
     assert not bad, "\n".join(bad)
 
 
 def test_presentation_never_reads_a_run_folder():
     for a, b in _graph().edges:
         if a.startswith("html"):
-            assert b.split(".")[0] not in ("runs", "runstore", "dataset", "scoring", "trace_cache"), (a, b)
+            assert not b.startswith(("runs", "trace.cache")), (a, b)
 
 
-@pytest.mark.parametrize("module", ["reasongraph", "reasongraph.cli"])
-def test_light_imports_stay_light(module):
-    """`import reasongraph` and building the CLI parser import neither torch, transformers nor sklearn."""
-    import subprocess
-    import sys
+def test_no_module_over_350_lines():
+    long = {str(p.relative_to(ROOT)): n for p in _modules()
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert not long, f"modules over {MAX_LINES} lines (split them by concept): {long}"
 
-    code = (f"import sys, {module}; "
-            f"{'reasongraph.cli.build_parser(); ' if module.endswith('cli') else ''}"
-            "heavy = [m for m in ('torch', 'transformers', 'sklearn', 'scipy', 'umap', 'hdbscan') if m in sys.modules];"
-            "print(','.join(heavy))")
+
+def _lazy_table(path: Path) -> dict[str, str]:
+    """The {name: module} table of a package __init__, which must hold nothing else: a docstring, the import of
+    lazy_names, ``_EXPORTS``, ``__all__`` and ``__getattr__, __dir__`` (and ``__version__`` at the top)."""
+    table: dict[str, str] = {}
+    body = ast.parse(path.read_text(encoding="utf-8")).body
+    for i, node in enumerate(body):
+        if i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module == "reasongraph.core.lazy_names":
+            continue
+        targets = [ast.unparse(t) for t in getattr(node, "targets", [getattr(node, "target", None)]) if t]
+        if targets == ["_EXPORTS"]:
+            table = ast.literal_eval(node.value)
+            continue
+        if targets in (["__all__"], ["(__getattr__, __dir__)"], ["__version__"]):
+            continue
+        raise AssertionError(f"{path.relative_to(ROOT)}:{node.lineno}: a package __init__ holds only a docstring "
+                             f"and a lazy name table, not {ast.unparse(node)[:60]!r}")
+    return table
+
+
+def test_packages_are_lazy_name_tables():
+    """Every __init__.py is a table of where its names live; no name is also a submodule of its package (importing
+    that submodule would bind its name in the package and hide the value: ``rg.generate`` must stay the function)."""
+    for path in _packages():
+        table = _lazy_table(path)
+        subs = {p.stem for p in path.parent.glob("*.py")} | {p.name for p in path.parent.iterdir() if p.is_dir()}
+        assert not set(table) & subs, f"{path.relative_to(ROOT)} exports submodule names {set(table) & subs}"
+        outside = {n: m for n, m in table.items() if not m.startswith(_module_of(path) + ".")}
+        assert not outside, f"{path.relative_to(ROOT)} exports names of modules outside the package: {outside}"
+
+
+def _module_of(init: Path) -> str:
+    return ".".join(("reasongraph", *init.parent.relative_to(PACKAGE).parts))
+
+
+def test_package_names_resolve_after_every_module_is_imported():
+    """Each exported name, asked for after every module of the package was imported, is the value its module
+    defines (never a module object), at the top level (``rg.generate`` after ``import reasongraph.runs.generate``)
+    and in every package."""
+    tables = {_module_of(p): _lazy_table(p) for p in _packages()}
+    modules = sorted(f"reasongraph.{m}" for m in _known() if m not in ("__init__", "__main__"))
+    code = f"""
+import importlib, importlib.util, types
+tables, modules = {tables!r}, {modules!r}
+skipped = []
+for m in modules:
+    try:
+        importlib.import_module(m)
+    except ImportError as e:  # an optional dependency (ray, peft) absent here
+        skipped.append(m)
+bad = []
+for package, table in tables.items():
+    ns = importlib.import_module(package)
+    for name, module in table.items():
+        if module in skipped:
+            continue
+        value = getattr(ns, name)
+        if isinstance(value, types.ModuleType) or value is not getattr(importlib.import_module(module), name):
+            bad.append(f"{{package}}.{{name}}: {{value!r}}")
+print("\\n".join(bad))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == ""
+
+
+def test_package_namespaces_import_light():
+    """Importing any package namespace (``reasongraph.graph.cluster``...) loads no heavy dependency."""
+    packages = [_module_of(p) for p in _packages()]
+    code = (f"import importlib, sys\nfor p in {packages!r}: importlib.import_module(p)\n"
+            f"print(','.join(m for m in {HEAVY!r} + ('numpy',) if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+@pytest.mark.parametrize("code", ["import reasongraph", "import reasongraph.cli; reasongraph.cli.build_parser()"])
+def test_light_imports_stay_light(code):
+    """``import reasongraph`` and building the CLI parser (``reasongraph --help``) import no heavy dependency,
+    and the parser not even numpy."""
+    check = f"{code}; import sys; print(','.join(m for m in {HEAVY!r} + ('numpy',) if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
+
+
+def test_architecture_doc_shows_the_tree():
+    """docs/architecture.md's tree block lists every layer folder in order, and every package under them."""
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = re.search(r"```\nreasongraph/\n(.*?)```", doc, re.S)
+    assert block, "docs/architecture.md has no tree block starting with 'reasongraph/'"
+    listed = re.findall(r"^  (\w+)/", block.group(1), re.M)
+    assert listed == list(LAYERS), listed
+    for init in _packages():
+        if init.parent != PACKAGE:
+            assert f"{init.parent.name}/" in block.group(1), f"{init.parent.relative_to(PACKAGE)} not in the tree"
+
+
+#: The public names of ``reasongraph`` before the redesign: none may be lost (new ones may be added).
+PUBLIC_NAMES = ("Alignment", "Analysis", "InputError", "LoadedModel", "ReasoningGraph", "Revisit", "ScoredRun", "Step",
+                "StepClusterer", "Trace", "analyze", "analyze_trace", "compare_groups", "effective_rank",
+                "entropy_summary", "erank_dynamics", "extract", "extract_batch", "find_markers", "fit_clusterer",
+                "forking_tokens", "generate", "load_clusterer", "load_model", "load_policy_entropy", "locus",
+                "score_dataset", "tiny_random_model", "write_run_report")
+
+
+def test_no_public_name_is_lost():
+    import reasongraph
+
+    assert set(PUBLIC_NAMES) <= set(reasongraph.__all__), set(PUBLIC_NAMES) - set(reasongraph.__all__)

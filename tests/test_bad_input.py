@@ -3,7 +3,7 @@ partial files; from Python it is one InputError naming the parameter.
 
 The kinds follow the reliability issue: (1) invalid option values, (2) nonsense that used to be accepted, (3)
 corrupt or foreign files, (4) output paths that cannot be written, (5) huge input, (6) two writers on one run
-folder, (7) messages in the caller's words. Command-line cases run ``reasongraph.cli.main`` in this process with
+folder, (7) messages in the caller's words. Command-line cases run ``reasongraph.cli.app.main`` in this process with
 the tiny random model; the two-writer cases run ``python -m reasongraph`` in subprocesses.
 """
 from __future__ import annotations
@@ -22,14 +22,14 @@ import numpy as np
 import pytest
 
 import reasongraph as rg
-from reasongraph.cli import main as cli_main
-from reasongraph.cluster import StepClusterer, load_clusterer
-from reasongraph.compare import compare_groups
-from reasongraph.dataset import score_dataset
-from reasongraph.errors import InputError
-from reasongraph.records import RecordReader
-from reasongraph.run_report import run_report_html
-from reasongraph.trace import Trace
+from reasongraph.cli.app import main as cli_main
+from reasongraph.graph.cluster.estimator import StepClusterer, load_clusterer
+from reasongraph.analysis.groups.comparison import compare_groups
+from reasongraph.runs.scoring.score import score_dataset
+from reasongraph.core.errors import InputError
+from reasongraph.runs.records.reader import RecordReader
+from reasongraph.runs.folder.report import run_report_html
+from reasongraph.trace.trace import Trace
 
 from conftest import wait_for
 
@@ -208,7 +208,7 @@ def test_python_entry_points_refuse_an_invalid_parameter_by_its_name(work, tiny,
     elif call == "report":
         python_refuses(run_report_html, name, work["run"], **kwargs)
     else:
-        from reasongraph.html import write_trace_html
+        from reasongraph.html.write import write_trace_html
 
         analysis = rg.analyze_trace(Trace.load(work["cached"]), n_shifts=10)
         path = tmp_path if kwargs.get("path") == "FOLDER" else tmp_path / "x.html"
@@ -481,7 +481,7 @@ def test_an_output_path_of_the_wrong_kind_is_refused_before_any_work(capsys, wor
 
 
 def test_python_writers_refuse_an_output_path_of_the_wrong_kind(work, tmp_path):
-    from reasongraph.run_report import write_run_report
+    from reasongraph.runs.folder.report import write_run_report
 
     analysis = rg.analyze_trace(Trace.load(work["cached"]), n_shifts=10)
     file = tmp_path / "a-file"

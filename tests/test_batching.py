@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 
 import reasongraph as rg
-from reasongraph.errors import InputError
-from reasongraph.vocab_entropy import check_head
-from reasongraph.extraction import (BATCH_TOKEN_BUDGET, CPU_PASS_TOKENS, CUDA_BATCH_TOKEN_BUDGET, CUDA_PASS_TOKENS,
-                                    default_batch_tokens, encode, length_batches, pass_cost_tokens, padding_share)
+from reasongraph.core.errors import InputError
+from reasongraph.models.head_entropy import check_head
+from reasongraph.trace.extraction.batching import (BATCH_TOKEN_BUDGET, CPU_PASS_TOKENS, CUDA_BATCH_TOKEN_BUDGET,
+                                                   CUDA_PASS_TOKENS, default_batch_tokens, length_batches,
+                                                   pass_cost_tokens, padding_share)
+from reasongraph.trace.extraction.encode import encode
 
 from conftest import shared_records
 
@@ -231,16 +233,16 @@ def _cuda_texts() -> list[str]:
 def test_cuda_float32_matches_cpu_in_several_passes(monkeypatch):
     """Pinned non-blocking copies, the side stream, the compiled head (over many vocabulary tiles) and the
     pipelined passes give the CPU's numbers: float32 on both, TF32 off (torch's default for matmul)."""
-    from reasongraph import vocab_entropy
+    from reasongraph.models import head_entropy
 
-    monkeypatch.setattr(vocab_entropy, "ACCELERATOR_TILE_BYTES", 1 << 20)  # ~1000 columns a tile, not all 20k
+    monkeypatch.setattr(head_entropy, "ACCELERATOR_TILE_BYTES", 1 << 20)  # ~1000 columns a tile, not all 20k
     cpu, gpu = _llama_pair("float32")
     texts, prompts = _cuda_texts(), ["Q1", None, "Question three?", None, "Q5"]
     ref = rg.extract_batch(texts, prompts, model=cpu, layers=(0, 2, -1), batch_size=1)
     with _PassShapes(gpu) as shapes:
         out = rg.extract_batch(texts, prompts, model=gpu, layers=(0, 2, -1), batch_tokens=200)
     assert len(shapes) >= 3 and any(rows > 1 for rows, _ in shapes)
-    assert vocab_entropy._compiled.get(vocab_entropy.COMPILE_BACKEND) is not None, "the fused head did not compile"
+    assert head_entropy._compiled.get(head_entropy.COMPILE_BACKEND) is not None, "the fused head did not compile"
     for r, o in zip(ref, out):
         np.testing.assert_array_equal(o.input_ids, r.input_ids)
         np.testing.assert_allclose(o.entropy, r.entropy, atol=1e-4)

@@ -11,8 +11,9 @@ import json
 
 import pytest
 
-from reasongraph.errors import InputError
-from reasongraph.probe import METRICS, ExplorationProbe
+from reasongraph.core.errors import InputError
+from reasongraph.train.probe.measurement import METRICS
+from reasongraph.train.probe.probe import ExplorationProbe
 from conftest import run_example
 from test_probe import PROMPTS, assert_metrics_match, rescore
 
@@ -64,7 +65,7 @@ def _spy():
 def test_logs_at_the_right_steps_with_the_model_untouched_and_numbers_equal_a_separate_score(tiny_dir, tmp_path):
     import torch
 
-    from reasongraph.integrations import ExplorationCallback
+    from reasongraph.train.callback import ExplorationCallback
 
     before, after = _spy(), _spy()
     lm, trainer = _trainer(tiny_dir, tmp_path, callbacks=[before])
@@ -105,8 +106,8 @@ def test_logs_at_the_right_steps_with_the_model_untouched_and_numbers_equal_a_se
 def test_a_live_probe_equals_a_sweep_of_the_checkpoint_saved_at_its_step(tiny_dir, tmp_path):
     """The probe at step 2 (scored in its sampling pass) against a sweep of checkpoint-2, the same weights saved
     by the trainer, with the same probe (its reference fixed at step 0) and seed: every measure within 1e-4."""
-    from reasongraph.integrations import ExplorationCallback
-    from reasongraph.sweep import sweep
+    from reasongraph.train.callback import ExplorationCallback
+    from reasongraph.train.sweep import sweep
 
     lm, trainer = _trainer(tiny_dir, tmp_path, max_steps=2, save_steps=2)
     watch = ExplorationCallback(PROMPTS, every=2, **OPTIONS).attach(trainer)
@@ -122,7 +123,7 @@ def test_a_live_probe_equals_a_sweep_of_the_checkpoint_saved_at_its_step(tiny_di
 
 
 def test_every_must_be_a_whole_number_of_at_least_one():
-    from reasongraph.integrations import ExplorationCallback
+    from reasongraph.train.callback import ExplorationCallback
 
     for every in (0, -3, 1.5, "2", True):
         with pytest.raises(InputError, match="every must be"):
@@ -130,7 +131,7 @@ def test_every_must_be_a_whole_number_of_at_least_one():
 
 
 def test_bad_probe_input_fails_when_the_callback_is_made(tmp_path):
-    from reasongraph.integrations import ExplorationCallback
+    from reasongraph.train.callback import ExplorationCallback
 
     files = [tmp_path / "probes.jsonl", tmp_path / "probes.txt"]
     for path in files:
@@ -143,7 +144,7 @@ def test_bad_probe_input_fails_when_the_callback_is_made(tmp_path):
 
 
 def test_a_callback_that_was_not_attached_stops_before_training(tiny_dir, tmp_path):
-    from reasongraph.integrations import ExplorationCallback
+    from reasongraph.train.callback import ExplorationCallback
 
     watch = ExplorationCallback(PROMPTS, every=1, **OPTIONS)
     lm, trainer = _trainer(tiny_dir, tmp_path, callbacks=[watch])

@@ -7,11 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reasongraph import catalogue
-from reasongraph.erank import effective_rank, effective_rank_from_singular_values, erank_velocity
-from reasongraph.graph import ReasoningGraph
-from reasongraph.signals import entropy_of
-from reasongraph.testing import synthetic_analysis
+from reasongraph.analysis import catalogue
+from reasongraph.core import metric
+from reasongraph.trace.hidden.effective_rank import effective_rank, effective_rank_from_singular_values
+from reasongraph.trace.hidden.rank_dynamics import erank_velocity
+from reasongraph.graph.reasoning_graph import ReasoningGraph
+from reasongraph.trace.token_signals import entropy_of
+from reasongraph.analysis.synthetic import synthetic_analysis
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
 ROW_ONLY = {"forking_share_pooled", "forking_share_ref"}  # pooled over a run, added by score / compare
@@ -19,14 +21,14 @@ ROW_ONLY = {"forking_share_pooled", "forking_share_ref"}  # pooled over a run, a
 
 def test_docs_are_generated_from_the_catalogue():
     assert DOCS.read_text(encoding="utf-8") == catalogue.markdown(), \
-        "docs/metrics.md is stale: python -m reasongraph.catalogue > docs/metrics.md"
+        "docs/metrics.md is stale: python -m reasongraph.analysis.catalogue > docs/metrics.md"
 
 
 def test_every_catalogued_metric_is_produced_and_keys_are_unique():
-    from reasongraph.collapse import collapse_table
-    from reasongraph.diversity import diversity_metrics
-    from reasongraph.pooled import pool_alignment
-    from reasongraph.spread import prompt_spread
+    from reasongraph.analysis.groups.level_collapse import collapse_table
+    from reasongraph.analysis.samples.diversity import diversity_metrics
+    from reasongraph.analysis.groups.pooled_alignment import pool_alignment
+    from reasongraph.analysis.samples.spread import prompt_spread
 
     keys = [m.key for m in catalogue.METRICS]
     assert len(keys) == len(set(keys))
@@ -40,14 +42,14 @@ def test_every_catalogued_metric_is_produced_and_keys_are_unique():
     produced |= set(scope["summary"]) | set(scope["layers"]) | set(scope["splits"])
     assert set(keys) - produced == ROW_ONLY
     for m in catalogue.METRICS:
-        assert m.panel in (None, *dict(catalogue.PANELS)) and m.direction in ("", "+", "-"), m.key
+        assert m.panel in (None, *dict(metric.PANELS)) and m.direction in ("", "+", "-"), m.key
         assert m.level in ("size", "graph", "token", "hidden", "levels", "samples", "group", "locus"), m.key
 
 
 def _locus_scope() -> dict:
     """A locus scope summarized from synthetic per-text numbers (no model): the keys locus.json holds."""
-    from reasongraph.locate.result import LocusData, summarize_scope
-    from reasongraph.locate.similarity import similarity_profile
+    from reasongraph.train.locus.scopes import LocusData, summarize_scope
+    from reasongraph.train.locus.similarity import similarity_profile
 
     rng = np.random.default_rng(0)
     own = [rng.uniform(0, 2, size=8) for _ in range(3)]
@@ -69,19 +71,19 @@ def test_compare_shows_token_then_hidden_measures():
 
 
 def _mh(tables):
-    from reasongraph.stats import mantel_haenszel
+    from reasongraph.stats.mantel_haenszel import mantel_haenszel
 
     return mantel_haenszel(np.array(tables)).odds_ratio
 
 
 def _distinct(walks):
-    from reasongraph.diversity import distinct_walk_share
+    from reasongraph.analysis.samples.diversity import distinct_walk_share
 
     return distinct_walk_share(walks)
 
 
 def _similarity(name):
-    from reasongraph.locate import similarity
+    from reasongraph.train.locus import similarity
 
     x = np.array([[1, 0, 0], [0, 2, 0], [0, 0, 3], [1, 1, 1]], float)
     y = np.array([[1, 2, 0], [0, 1, 0], [3, 0, 1], [0, 1, 2]], float)
@@ -89,7 +91,7 @@ def _similarity(name):
 
 
 def _late_share(*e):
-    from reasongraph.locate.patching import late_share
+    from reasongraph.train.locus.patching import late_share
 
     return late_share(*e)
 

@@ -14,9 +14,10 @@ from sklearn.datasets import make_blobs
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score
 
-from reasongraph.cluster import StepClusterer, fit_clusterer, k_for_steps, load_clusterer
-from reasongraph.segment import Step
-from reasongraph.trace import Trace
+from reasongraph.graph.cluster.estimator import StepClusterer, fit_clusterer, load_clusterer
+from reasongraph.graph.cluster.kmeans import k_for_steps
+from reasongraph.trace.steps import Step
+from reasongraph.trace.trace import Trace
 
 
 def blobs(n: int = 300, centers: int = 5, dim: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

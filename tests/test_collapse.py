@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from reasongraph.collapse import MEASURES, collapse_table
-from reasongraph.summary import FEWER_THAN_2
-from reasongraph.erank import erank_window, level_coupling
-from reasongraph.errors import InputError
+from reasongraph.analysis.groups.level_collapse import MEASURES, collapse_table
+from reasongraph.analysis.groups.per_group import FEWER_THAN_2
+from reasongraph.trace.hidden.rank_dynamics import erank_window, level_coupling
+from reasongraph.core.errors import InputError
 
 
 # ---------------------------------------------------------------------- windows of hidden states

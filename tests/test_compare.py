@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from reasongraph.compare import compare_groups
-from reasongraph.errors import InputError
-from reasongraph.stats import bootstrap_ci
-from reasongraph.storage import JsonlAppender, read_jsonl
-from reasongraph.summary import numeric_metrics, summarize, summarize_values
+from reasongraph.analysis.groups.comparison import compare_groups
+from reasongraph.core.errors import InputError
+from reasongraph.stats.bootstrap import bootstrap_ci
+from reasongraph.core.storage import JsonlAppender, read_jsonl
+from reasongraph.analysis.groups.per_group import numeric_metrics, summarize, summarize_values
 
 
 def _row(line, group, pair, ent, loop, count, diam=None):

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from reasongraph.diversity import (collapse_runs, distinct_3gram_share, distinct_walk_share, diversity_metrics,
-                                   levenshtein, node_coverage, walk_distance)
+from reasongraph.analysis.samples.diversity import (collapse_runs, distinct_3gram_share, distinct_walk_share,
+                                                    diversity_metrics, levenshtein, node_coverage, walk_distance)
 
 
 def _recursive_levenshtein(a: tuple, b: tuple) -> int:

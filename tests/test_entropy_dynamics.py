@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from reasongraph.entropy_dynamics import (entropy_changes, group_advantages, logprob_advantage_covariance,
-                                          sample_covariance)
-from reasongraph.law_forecast import forecast_entropy_law
+from reasongraph.stats.entropy_dynamics import (entropy_changes, group_advantages, logprob_advantage_covariance,
+                                                sample_covariance)
+from reasongraph.stats.entropy_law import forecast_entropy_law
 
 
 def test_group_advantages_normalize_within_prompts_and_count_flat_groups():
@@ -68,7 +68,7 @@ def test_the_law_fit_on_the_first_third_recovers_a_and_b_and_forecasts_the_rest(
 
 
 def test_a_probe_reports_the_covariance_of_its_own_samples(tiny):
-    from reasongraph.probe import ExplorationProbe
+    from reasongraph.train.probe.probe import ExplorationProbe
 
     probe = ExplorationProbe(["What is 2 + 2?", "Name a color."], samples=3, max_new_tokens=12, answers=[4, "red"],
                              segment="window:4", window=4, stride=2)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import reasongraph as rg
-from reasongraph.errors import InputError
-from reasongraph.extraction import resolve_layers
+from reasongraph.core.errors import InputError
+from reasongraph.trace.extraction.layers import resolve_layers
 
 from conftest import TINY_TOKENIZER, shared_records
 
@@ -108,8 +108,8 @@ def test_batch_equals_single_tiny(tiny):
 @pytest.mark.model
 def test_step_spans_exact_on_real_traces(smollm2):
     for rec in shared_records("thought_anchors_math_r1distill.jsonl", 4):
-        from reasongraph.extraction import encode
-        from reasongraph.segment import segment_steps
+        from reasongraph.trace.extraction.encode import encode
+        from reasongraph.trace.steps import segment_steps
 
         enc = encode(smollm2, rec["trace"], rec["problem"], truncate=True)
         for segment in ("newline", "sentence", "paragraph", "window:16", "token"):
@@ -231,7 +231,7 @@ def test_step_vectors_mean_and_last(tiny):
 
 
 def test_load_model_names_the_tiny_model():
-    lm = rg.load_model("tiny-random-3")  # with the small tokenizer shipped in reasongraph/assets: no other files
+    lm = rg.load_model("tiny-random-3")  # with the small tokenizer shipped in reasongraph/models/assets: no other files
     assert lm.name == "tiny-random-llama-3" and lm.num_layers == 2
     assert lm.model.config.vocab_size == len(lm.tokenizer) == 4096
 
@@ -243,7 +243,7 @@ def test_tiny_model_takes_the_real_smollm2_tokenizer():
 
 
 def test_load_model_reports_missing_files(tmp_path):
-    from reasongraph.errors import ModelNotAvailableError
+    from reasongraph.core.errors import ModelNotAvailableError
 
     with pytest.raises(ModelNotAvailableError, match="GGUF file not found"):
         rg.load_model(tmp_path / "missing.gguf")
@@ -279,7 +279,7 @@ def test_second_load_in_a_new_process_reads_the_cache(smollm2, tmp_path):
 
     import torch
 
-    from reasongraph.models import _dequantized_dir, default_gguf_path
+    from reasongraph.models.smollm2 import _dequantized_dir, default_gguf_path
 
     cache = _dequantized_dir(default_gguf_path())  # the smollm2 fixture made sure it exists
     before = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}

@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reasongraph.cli import main
-from reasongraph.generate import entropy_dir, generate, load_policy_entropy, load_token_ids, manifest_path
-from reasongraph.row_sampler import draw
+from reasongraph.cli.app import main
+from reasongraph.runs.generate.output import entropy_dir, manifest_path
+from reasongraph.runs.generate.generate import generate
+from reasongraph.runs.generate.shards import load_policy_entropy, load_token_ids
+from reasongraph.trace.sampling.draw import draw
 
 from conftest import wait_for
 
@@ -87,7 +89,7 @@ def test_policy_entropy_equals_teacher_forced(smollm2, tmp_path, temperature, to
     (a BOS or template difference, T applied twice or not at all, top-p in the entropy) changes whole
     distributions, far beyond that.
     """
-    from reasongraph.extraction import extract
+    from reasongraph.trace.extraction.teacher_forced import extract
 
     out = tmp_path / "traces.jsonl"
     records = generate([*PROMPTS, "Hi"], model=smollm2, out=out, samples=2, temperature=temperature, top_p=top_p,
@@ -224,7 +226,7 @@ def test_txt_prompts_and_records_that_score_reads(tiny, tiny_dir, tmp_path):
 def test_progress_counts_samples_and_tokens():
     import io
 
-    from reasongraph.progress import Progress
+    from reasongraph.core.progress import Progress
 
     now = [0.0]
     stream = io.StringIO()
@@ -241,11 +243,11 @@ def test_progress_counts_samples_and_tokens():
 @pytest.fixture
 def no_loading(monkeypatch):
     """Bad input must fail before the model loads: loading one fails the test."""
-    import reasongraph.models
+    import reasongraph.models.sources
 
     def refuse(*args, **kwargs):
         raise AssertionError("the model was loaded before the input was checked")
-    monkeypatch.setattr(reasongraph.models, "load_model", refuse)
+    monkeypatch.setattr(reasongraph.models.sources, "load_model", refuse)
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from reasongraph import topology
-from reasongraph.graph import ReasoningGraph, Revisit, walk_runs
-from reasongraph.segment import Step
-from reasongraph.trace import Trace
+from reasongraph.graph import cycles, shape
+from reasongraph.graph.reasoning_graph import ReasoningGraph
+from reasongraph.graph.walk import Revisit, walk_runs
+from reasongraph.trace.steps import Step
+from reasongraph.trace.trace import Trace
 
 NAN = float("nan")
 METRIC_KEYS = [
@@ -232,7 +233,7 @@ def test_cycles_upto_k_match_networkx_on_random_graphs():
         g = random_digraph(rng, int(rng.integers(1, 10)), float(rng.uniform(0.05, 0.7)),
                            self_loops=trial % 3 == 0)  # self-loops send the count down the search path
         for k in (1, 2, 3, 4, 5, 6):  # k = 6 also takes the search path
-            assert topology.count_cycles_upto(csgraph(g), k) == (nx_cycles(g, k), False), (trial, k)
+            assert cycles.count_cycles_upto(csgraph(g), k) == (nx_cycles(g, k), False), (trial, k)
 
 
 def test_cycles_upto_k_of_walk_graphs_match_networkx():
@@ -247,16 +248,16 @@ def test_closed_walk_and_search_counts_agree_on_a_larger_graph():
     g = random_digraph(np.random.default_rng(3), 30, 0.15)
     a = csgraph(g)
     want = nx_cycles(g, 5)
-    assert topology._cycles_by_closed_walks(topology._dense_pattern(a), 5) == want
-    assert topology._cycles_by_search(a, 5, 10**9) == want
+    assert cycles._cycles_by_closed_walks(cycles._dense_pattern(a), 5) == want
+    assert cycles._cycles_by_search(a, 5, 10**9) == want
 
 
 def test_cycle_count_is_capped_and_flagged():
     complete = csgraph(nx.complete_graph(8, create_using=nx.DiGraph))
     n5 = nx_cycles(nx.complete_graph(8, create_using=nx.DiGraph), 5)
-    assert topology.count_cycles_upto(complete, 5, max_cycles=50) == (50, True)  # closed-walk path
-    assert topology.count_cycles_upto(complete, 6, max_cycles=50) == (50, True)  # search path
-    assert topology.count_cycles_upto(complete, 5, max_cycles=n5) == (n5, False)  # exactly at the cap
+    assert cycles.count_cycles_upto(complete, 5, max_cycles=50) == (50, True)  # closed-walk path
+    assert cycles.count_cycles_upto(complete, 6, max_cycles=50) == (50, True)  # search path
+    assert cycles.count_cycles_upto(complete, 5, max_cycles=n5) == (n5, False)  # exactly at the cap
     # 200 steps over 10 clusters hold far more cycles than the cap: the bounded search still returns at once
     walk = random_walk(np.random.default_rng(4), 200, 10, p_stay=0.0)
     m = ReasoningGraph.from_walk(walk).metrics(length_bound=10, max_cycles=1000)
@@ -267,11 +268,11 @@ def test_cycle_arguments_are_validated():
     a = csgraph(nx.DiGraph([(0, 1), (1, 0)]))
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="length_bound must be"):
-            topology.count_cycles_upto(a, bad)
+            cycles.count_cycles_upto(a, bad)
     with pytest.raises(ValueError, match="max_cycles"):
-        topology.count_cycles_upto(a, 5, max_cycles=0)
+        cycles.count_cycles_upto(a, 5, max_cycles=0)
     with pytest.raises(ValueError, match="square scipy sparse"):
-        topology.count_cycles_upto(np.zeros((2, 2)))
+        cycles.count_cycles_upto(np.zeros((2, 2)))
 
 
 # ------------------------------------------------------------------------------------------- topology vs networkx
@@ -306,7 +307,7 @@ def test_topology_metrics_match_networkx(n_steps, n_clusters, n_walks):
         m = g.metrics()
         want = networkx_reference(g.to_networkx())
         assert_metrics(m, want)
-        assert same(m["small_world"], topology.small_world_index(
+        assert same(m["small_world"], shape.small_world_index(
             want["avg_clustering"], want["c_rand"], want["path_length"], want["l_rand"]))
 
 
@@ -320,35 +321,35 @@ def test_topology_functions_match_networkx_on_general_digraphs():
             g.edges[u, v]["weight"] = float(rng.uniform(0.0, 3.0))
         a = sp.csr_array(nx.to_scipy_sparse_array(g, nodelist=range(len(g)), weight="weight", format="csr"))
         want = networkx_reference(g)
-        assert topology.cyclomatic_number(a) == want["cyclomatic"]
-        assert same(topology.scc_share(a), want["scc_share"])
-        assert same(topology.distance_summary(a)[0], want["diameter"])
-        assert same(topology.distance_summary(a, unweighted=True)[1], want["path_length_hops"])
-        assert same(topology.average_clustering(a), want["avg_clustering"])
-        got = topology.topology_metrics(a)
+        assert cycles.cyclomatic_number(a) == want["cyclomatic"]
+        assert same(cycles.scc_share(a), want["scc_share"])
+        assert same(shape.distance_summary(a)[0], want["diameter"])
+        assert same(shape.distance_summary(a, unweighted=True)[1], want["path_length_hops"])
+        assert same(shape.average_clustering(a), want["avg_clustering"])
+        got = shape.topology_metrics(a)
         assert same(got["scc_share"], want["scc_share"]) and same(got["l_rand"], want["l_rand"])
 
 
 def test_sparse_clustering_path_matches_networkx():
-    g = random_digraph(np.random.default_rng(6), topology._DENSE_MAX_NODES + 20, 0.01)
+    g = random_digraph(np.random.default_rng(6), cycles._DENSE_MAX_NODES + 20, 0.01)
     a = csgraph(g)
     u = nx.Graph(g)
     clustering = nx.clustering(u)
     deg2 = [clustering[v] for v in u if u.degree(v) >= 2]
-    assert topology.average_clustering(a) == pytest.approx(sum(deg2) / len(deg2))
-    assert topology.mean_degree(a) == pytest.approx(2 * u.number_of_edges() / len(u))
+    assert shape.average_clustering(a) == pytest.approx(sum(deg2) / len(deg2))
+    assert shape.mean_degree(a) == pytest.approx(2 * u.number_of_edges() / len(u))
     # large graphs take the search path; the closed-walk formulas (checked against networkx above) agree
-    assert topology.count_cycles_upto(a, 5)[0] == topology._cycles_by_closed_walks(topology._dense_pattern(a), 5)
+    assert cycles.count_cycles_upto(a, 5)[0] == cycles._cycles_by_closed_walks(cycles._dense_pattern(a), 5)
 
 
 def test_small_world_baselines():
-    assert topology.random_graph_baselines(5, 2.0) == pytest.approx((0.5, math.log(5) / math.log(2)))
-    c_rand, l_rand = topology.random_graph_baselines(4, 1.0)
+    assert shape.random_graph_baselines(5, 2.0) == pytest.approx((0.5, math.log(5) / math.log(2)))
+    c_rand, l_rand = shape.random_graph_baselines(4, 1.0)
     assert c_rand == pytest.approx(1 / 3) and math.isnan(l_rand)
-    assert all(math.isnan(x) for x in topology.random_graph_baselines(1, 0.0))
-    assert topology.small_world_index(0.5, 0.25, 2.0, 4.0) == pytest.approx(4.0)
-    assert math.isnan(topology.small_world_index(0.5, 0.25, 0.0, 4.0))
-    assert math.isnan(topology.small_world_index(NAN, 0.25, 2.0, 4.0))
+    assert all(math.isnan(x) for x in shape.random_graph_baselines(1, 0.0))
+    assert shape.small_world_index(0.5, 0.25, 2.0, 4.0) == pytest.approx(4.0)
+    assert math.isnan(shape.small_world_index(0.5, 0.25, 0.0, 4.0))
+    assert math.isnan(shape.small_world_index(NAN, 0.25, 2.0, 4.0))
 
 
 # ------------------------------------------------------------------------------------------- export

@@ -69,7 +69,7 @@ def test_the_recipe_s_smoke_run(tmp_path):
     pytest.importorskip("peft", reason="the rl extra (trl, peft) is not installed")
     from safetensors import safe_open
 
-    from reasongraph.adapters import adapter_sha256
+    from reasongraph.models.adapter_identity import adapter_sha256
 
     fixtures = _digests(ROOT / "fixtures")
     out = tmp_path / "policy"

@@ -10,10 +10,10 @@ import math
 import numpy as np
 import pytest
 
-from reasongraph.collapse import collapse_table
-from reasongraph.compare import compare_groups
-from reasongraph.errors import InputError
-from reasongraph.trace import PREFIX_TOKENS, Trace
+from reasongraph.analysis.groups.level_collapse import collapse_table
+from reasongraph.analysis.groups.comparison import compare_groups
+from reasongraph.core.errors import InputError
+from reasongraph.trace.trace import PREFIX_TOKENS, Trace
 
 H = {"base": [2.0, 1.0, 1.5], "rl": [0.5, 0.4, 0.6], "cold": [0.2, 0.2, 0.3]}  # mean_entropy per pair p0..p2
 SPREAD = {"base": [0.06, 0.04, 0.05], "rl": [0.05, 0.04, 0.03], "cold": [0.01, 0.02, 0.01]}  # cosine_spread
@@ -116,7 +116,7 @@ def test_compare_groups_control_share():
 
 # ---------------------------------------------------------------------- prefix hidden states through a run
 def test_lean_trace_keeps_the_first_tokens_in_float16(tiny, tmp_path):
-    from reasongraph.extraction import extract
+    from reasongraph.trace.extraction.teacher_forced import extract
 
     trace = extract("Step one adds the tens.\nStep two adds the ones.\nSo the sum is 85.", "What is 47 + 38?",
                     model=tiny, layers=(1, 2))
@@ -134,7 +134,7 @@ def test_lean_trace_keeps_the_first_tokens_in_float16(tiny, tmp_path):
 
 
 def test_an_old_summary_reports_new_measures_as_nan(tiny):
-    from reasongraph.extraction import extract
+    from reasongraph.trace.extraction.teacher_forced import extract
 
     text = "\n".join(f"Line {i} of the reasoning adds {i} to the sum." for i in range(20))
     lean = extract(text, model=tiny, layers=(1,)).lean()
@@ -154,8 +154,8 @@ def test_an_old_summary_reports_new_measures_as_nan(tiny):
 
 @pytest.fixture(scope="module")
 def sampled_run(tiny, tmp_path_factory):
-    from reasongraph.dataset import score_dataset
-    from reasongraph.generate import generate
+    from reasongraph.runs.scoring.score import score_dataset
+    from reasongraph.runs.generate.generate import generate
 
     root = tmp_path_factory.mktemp("spread_run")
     records = []
@@ -172,8 +172,8 @@ def sampled_run(tiny, tmp_path_factory):
 
 
 def test_a_run_with_a_sample_group_caches_prefixes_and_writes_spread_rows(sampled_run):
-    from reasongraph.runs import ScoredRun
-    from reasongraph.spread import prefix_means, spread_length
+    from reasongraph.runs.folder.reader import ScoredRun
+    from reasongraph.analysis.samples.spread import prefix_means, spread_length
 
     run = ScoredRun(sampled_run / "run")
     rows = {r["line"]: r for r in run.rows()}
@@ -185,7 +185,7 @@ def test_a_run_with_a_sample_group_caches_prefixes_and_writes_spread_rows(sample
         traces = [run.trace(rows[ln]) for ln in p["lines"]]
         assert all(t.prefix_hidden().dtype == np.float16 for t in traces)
         means = prefix_means([t.prefix_hidden() for t in traces], p["spread_tokens"])
-        from reasongraph.spread import cosine_spread
+        from reasongraph.analysis.samples.spread import cosine_spread
 
         assert p["cosine_spread"] == pytest.approx(cosine_spread(means), rel=1e-12)
     summary = run.summary["diversity"]
@@ -193,7 +193,7 @@ def test_a_run_with_a_sample_group_caches_prefixes_and_writes_spread_rows(sample
 
 
 def test_compare_with_a_control_group_end_to_end(sampled_run, capsys):
-    from reasongraph.cli import main
+    from reasongraph.cli.app import main
 
     assert main(["compare", str(sampled_run / "run"), "--a", "T=1.0", "--b", "T=0.5", "--control", "T=0.2",
                  "--json"]) == 0
@@ -209,7 +209,7 @@ def test_compare_with_a_control_group_end_to_end(sampled_run, capsys):
 
 
 def test_runs_without_a_sample_group_keep_their_cache_keys(tiny):
-    from reasongraph.scoring.options import ScoringOptions
+    from reasongraph.runs.scoring.options import ScoringOptions
 
     opts = ScoringOptions.checked(layers=(0.9,), segment="newline", prompt_format="raw", temperature=1.0,
                                   truncate=False, k=5, method="kmeans", cluster_by="model", fit_sample=None, rho=0.2,
@@ -226,9 +226,9 @@ def test_a_block_projected_to_rank_r_gives_erank_at_most_r(tiny):
     (its input is rank r, its own weights are not) is not held to it."""
     import torch
 
-    from reasongraph.erank import effective_rank
-    from reasongraph.extraction import extract
-    from reasongraph.spectral import window_measures
+    from reasongraph.trace.hidden.effective_rank import effective_rank
+    from reasongraph.trace.extraction.teacher_forced import extract
+    from reasongraph.trace.hidden.spectral import window_measures
 
     text = "\n".join(f"Line {i}: we add {i} and {2 * i} to get {3 * i}." for i in range(12))
     rng = np.random.default_rng(0)
@@ -254,7 +254,7 @@ def test_a_block_projected_to_rank_r_gives_erank_at_most_r(tiny):
 
 
 def test_the_report_shows_the_spread_of_runs_that_have_it():
-    from reasongraph.html import report_payload
+    from reasongraph.html.report_view import report_payload
 
     row = {"group": "a", "sample_group": "p", "walk_distance": 0.5, "walks": [[0], [1]], "cosine_spread": 0.06,
            "spread_variance": 900.0, "node_entropy": 1.2, "node_entropy_cap": 2.0, "node_information": 0.4}

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reasongraph.spread import cosine_spread, prefix_means, spread_length, spread_variance, template_texts
+from reasongraph.analysis.samples.spread import (cosine_spread, prefix_means, spread_length, spread_variance,
+                                                 template_texts)
 
 pytestmark = pytest.mark.model
 
@@ -33,8 +34,8 @@ def _template(free: list[dict]) -> list[dict]:
 @pytest.fixture(scope="module")
 def spreads(smollm2, tmp_path_factory):
     """{group: {prompt id: (cosine spread, variance)}} over each prompt's M tokens, and the float32 check."""
-    from reasongraph.extraction import extract_batch
-    from reasongraph.generate import generate
+    from reasongraph.trace.extraction.teacher_forced import extract_batch
+    from reasongraph.runs.generate.generate import generate
 
     root = tmp_path_factory.mktemp("controls")
     prompts = [PROMPT.format(a, b) for a, b in PROBLEMS]
@@ -90,7 +91,7 @@ def test_the_cached_float16_prefix_gives_the_float32_spread(spreads):
 
 
 def test_identical_real_samples_give_no_spread(smollm2):
-    from reasongraph.extraction import extract
+    from reasongraph.trace.extraction.teacher_forced import extract
 
     t = extract("47 + 38 = 85.\nSo the answer is 85.", PROMPT.format(47, 38), model=smollm2, layers=(0.9,),
                 prompt_format="chat").lean(prefix_tokens=512)

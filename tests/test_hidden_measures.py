@@ -8,13 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from reasongraph.concentration import visit_concentration, visit_counts, visit_decay, visit_gini
-from reasongraph.control_range import control_share
-from reasongraph.onset_relative import NEAR_SATURATED, near_saturated, relative_alignment, relative_spikes
-from reasongraph.spectral import (erank_window_norm, spectral_bound, spectral_entropy, spectral_entropy_window,
-                                  window_measures)
-from reasongraph.spread import (cosine_spread, node_entropy, node_information, prefix_means, prompt_spread,
-                                spread_length, spread_variance)
+from reasongraph.graph.visit_concentration import visit_concentration, visit_counts, visit_decay, visit_gini
+from reasongraph.stats.control_share import control_share
+from reasongraph.analysis.alignment.onset_relative import (NEAR_SATURATED, near_saturated, relative_alignment,
+                                                           relative_spikes)
+from reasongraph.trace.hidden.spectral import (erank_window_norm, spectral_bound, spectral_entropy,
+                                               spectral_entropy_window, window_measures)
+from reasongraph.analysis.samples.spread import (cosine_spread, node_entropy, node_information, prefix_means,
+                                                 prompt_spread, spread_length, spread_variance)
 
 X4 = np.array([[1, 0, 0], [0, 2, 0], [0, 0, 3], [1, 1, 1]], dtype=np.float64)
 
@@ -196,7 +197,7 @@ def test_relative_alignment_table_and_row_fields():
 
 
 def test_near_saturated_flag_in_a_trace_alignment():
-    from reasongraph.align import align
+    from reasongraph.analysis.alignment.align import align
 
     # 10 steps of 5 tokens; every step begins with the trace's highest entropies: the token-relative rule saturates
     entropy = np.full(50, 0.01)
@@ -217,8 +218,8 @@ def _cells(prefix, t):
 
 
 def test_pooled_onset_relative_tables_and_spike_rate():
-    from reasongraph.pooled import pool_alignment
-    from reasongraph.stats import mantel_haenszel
+    from reasongraph.analysis.groups.pooled_alignment import pool_alignment
+    from reasongraph.stats.mantel_haenszel import mantel_haenszel
 
     main = [[[2, 1], [5, 0]], [[1, 0], [3, 1]]]
     rel = [[[1, 2], [1, 4]], [[0, 1], [1, 3]]]
@@ -248,7 +249,7 @@ def test_control_share_by_hand():
 
 
 def test_template_texts_change_only_the_last_number():
-    from reasongraph.spread import template_texts
+    from reasongraph.analysis.samples.spread import template_texts
 
     assert template_texts("So 47 + 38 = 85.", 3) == ["So 47 + 38 = 85.", "So 48 + 38 = 85.", "So 49 + 38 = 85."]
     assert template_texts("no digits here", 4) is None

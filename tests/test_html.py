@@ -13,19 +13,22 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from reasongraph.analysis import analyze_trace
-from reasongraph.graph import ReasoningGraph
-from reasongraph.html import report_html, trace_html, trace_payload, write_report_html, write_trace_html
-from reasongraph.html.layout import graph_layout
-from reasongraph.html.page import render_view, to_json
-from reasongraph.html.curves import smooth_entropy
-from reasongraph.html.payload import build_trace_payload, metric_groups
-from reasongraph.html.report import most_cyclic_ids, report_payload
-from reasongraph.html.strip import ENTROPY_BINS, FLAG_AHA, FLAG_FORK, entropy_bins
-from reasongraph.runs import ScoredRun, page_name
-from reasongraph.stats import wilson_interval
-from reasongraph.testing import synthetic_analysis, synthetic_trace
-from reasongraph.segment import Step
+from reasongraph.analysis.one_trace import analyze_trace
+from reasongraph.graph.reasoning_graph import ReasoningGraph
+from reasongraph.html.write import report_html, trace_html, write_report_html, write_trace_html
+from reasongraph.html.trace_view import trace_payload
+from reasongraph.html.graph_layout import graph_layout
+from reasongraph.html.document import render_view, to_json
+from reasongraph.html.trace_curves import smooth_entropy
+from reasongraph.html.trace_view import build_trace_payload
+from reasongraph.html.trace_view_tables import metric_groups
+from reasongraph.html.report_view import most_cyclic_ids, report_payload
+from reasongraph.html.text_strip import ENTROPY_BINS, FLAG_AHA, FLAG_FORK, entropy_bins
+from reasongraph.runs.folder.reader import ScoredRun
+from reasongraph.runs.folder.layout import page_name
+from reasongraph.stats.bootstrap import wilson_interval
+from reasongraph.analysis.synthetic import synthetic_analysis, synthetic_trace
+from reasongraph.trace.steps import Step
 
 PAYLOADS = ("<script>window.__pwned=1</script>", "</script><img src=x onerror=window.__pwned=1>",
             '"><svg onload=window.__pwned=1>')
@@ -287,7 +290,7 @@ def test_real_trace_from_the_tiny_model(tiny):
     """One end-to-end render of a trace extracted by a real (tiny, random) model, non-BMP characters included."""
     from sklearn.cluster import KMeans
 
-    from reasongraph.extraction import extract
+    from reasongraph.trace.extraction.teacher_forced import extract
 
     lines = ["Let x be the number of apples.", "Then 3x + 2 = 11 so x = 3.", "Wait, let me double-check that.",
              "So \U0001d465 = 3, and 3*3 + 2 = 11.", "The answer is 3."]
@@ -362,7 +365,7 @@ def test_report_payload_statistics_from_a_run_dir(tmp_path):
 
 
 def test_report_compare_table_and_unsafe_links(tmp_path):
-    from reasongraph.compare import compare_groups
+    from reasongraph.analysis.groups.comparison import compare_groups
 
     rows = _rows()
     cmp = compare_groups(rows, "base", "rl <b>", pair_field="pair", n_boot=200)
@@ -402,7 +405,7 @@ def test_report_html_embeds_traces_and_escapes(tmp_path, analysis):
 
 # ---------------------------------------------------------------------------------------------- CLI
 def _cli(argv):
-    from reasongraph.commands import html as html_cmd
+    from reasongraph.cli import html as html_cmd
 
     parser = argparse.ArgumentParser()
     html_cmd.add_parser(parser.add_subparsers())
@@ -411,7 +414,7 @@ def _cli(argv):
 
 
 def test_cli_renders_saved_analysis_trace_payload_and_run(tmp_path, analysis, capsys):
-    from reasongraph.errors import InputError
+    from reasongraph.core.errors import InputError
 
     saved = analysis.save(tmp_path / "an")
     assert _cli([str(saved)]) == 0 and (saved / "trace.html").is_file()
@@ -449,7 +452,7 @@ def test_cli_analyzes_a_bare_trace_file(tmp_path):
 
 
 def test_cli_exit_codes(tmp_path, capsys):
-    from reasongraph.cli import main
+    from reasongraph.cli.app import main
 
     run = _run_dir(tmp_path, _rows())
     assert main(["html", str(run), "-o", str(tmp_path / "r.html"), "--embed", "0"]) == 0

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from reasongraph.html.page import ENTRIES, SCRIPTS, asset, render_view
+from reasongraph.html.document import ENTRIES, SCRIPTS, asset, render_view
 
 NAMES = sorted({n for names in SCRIPTS.values() for n in names})
 SINKS = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "Function(", "srcdoc",

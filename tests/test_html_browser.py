@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reasongraph.graph import ReasoningGraph
-from reasongraph.html import report_html, trace_html, write_report_html, write_trace_html
-from reasongraph.html.payload import build_trace_payload
-from reasongraph.html.report import line_key
-from reasongraph.testing import synthetic_analysis
-from reasongraph.segment import Step
+from reasongraph.graph.reasoning_graph import ReasoningGraph
+from reasongraph.html.write import report_html, trace_html, write_report_html, write_trace_html
+from reasongraph.html.trace_view import build_trace_payload
+from reasongraph.html.report_view import line_key
+from reasongraph.analysis.synthetic import synthetic_analysis
+from reasongraph.trace.steps import Step
 
 pytestmark = pytest.mark.browser
 
@@ -231,7 +231,7 @@ def test_degenerate_traces_render_without_errors(browser, tmp_path):
 
 
 def test_trace_view_shows_the_onset_relative_table_and_flags_a_saturated_rule(browser, tmp_path):
-    from reasongraph.analysis import analyze_trace
+    from reasongraph.analysis.one_trace import analyze_trace
 
     an = synthetic_analysis(n_steps=60, seed=5)
     trace = an.trace
@@ -256,7 +256,7 @@ def test_trace_view_shows_the_onset_relative_table_and_flags_a_saturated_rule(br
 
 # ---------------------------------------------------------------------------------------------- report
 def test_report_page(browser, tmp_path):
-    from reasongraph.compare import compare_groups
+    from reasongraph.analysis.groups.comparison import compare_groups
 
     rng = np.random.default_rng(0)
     rows = []
@@ -334,7 +334,7 @@ def collapse_section(rows: list[dict]) -> dict:
 
 
 def small_report_payload() -> dict:
-    from reasongraph.html import report_payload
+    from reasongraph.html.report_view import report_payload
 
     rows = [{"line": i + 1, "id": f"t{i}", "group": g, "loop_exists": i % 3 > 0, "loop_count": i % 3,
              "n_revisits": i % 4, "mean_entropy": 0.1 * (i + 1)} for i, g in enumerate(["base", "rl"] * 6)]
@@ -497,8 +497,8 @@ def open_report(browser, tmp_path, html: str, name: str = "sections.html") -> Op
 
 
 def test_report_sections_alignment_layers_diversity(browser, tmp_path):
-    from reasongraph.html import report_payload
-    from reasongraph.pooled import pool_alignment
+    from reasongraph.html.report_view import report_payload
+    from reasongraph.analysis.groups.pooled_alignment import pool_alignment
 
     rows, drows = section_rows(), diversity_rows()
     payload = report_payload(rows, layers=LAYERS, diversity=drows)

@@ -10,7 +10,7 @@ real files through the public API with the tiny random models and compares them 
 - ``models.json`` (the model identities) of those runs;
 - the trace-cache keys (the entries' file names), recomputed here from the key's formula and the literal cache
   options of each record;
-- ``<out>.manifest.json`` of :func:`reasongraph.generate` with and without ``score``, and the keys of the entries
+- ``<out>.manifest.json`` of :func:`reasongraph.runs.generate` with and without ``score``, and the keys of the entries
   that ``generate(score=True)`` writes (one plain, one with the prompt-prefix states a sample-group run reads).
 
 The model config enters identities as a SHA-256 of its full JSON, which holds the transformers version; that hash is

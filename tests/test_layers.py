@@ -8,9 +8,9 @@ import random
 import numpy as np
 import pytest
 
-from reasongraph.dataset import score_dataset
-from reasongraph.storage import read_jsonl
-from reasongraph.trace import Trace
+from reasongraph.runs.scoring.score import score_dataset
+from reasongraph.core.storage import read_jsonl
+from reasongraph.trace.trace import Trace
 
 WORDS = "the sum of two numbers is seven so we check again wait maybe compute carefully hmm".split()
 OPTS = dict(prompt_field="problem", group_field="model", pair_field="pair_key", k=6, n_shifts=50, progress=False)
@@ -66,7 +66,7 @@ def test_the_lean_cache_gives_the_rows_of_full_hidden_states_at_a_fraction_of_th
 
 
 def test_reports_embed_traces_from_the_lean_cache(data, tiny):
-    from reasongraph.runs import ScoredRun
+    from reasongraph.runs.folder.reader import ScoredRun
 
     run = ScoredRun(data / "lean")
     rows = list(read_jsonl(run.layout.rows))[:2]

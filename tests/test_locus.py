@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 import reasongraph as rg
-from reasongraph.errors import InputError
-from reasongraph.locate.run import locus
-from reasongraph.models import LoadedModel
+from reasongraph.core.errors import InputError
+from reasongraph.train.locus.locus import locus
+from reasongraph.models.loaded import LoadedModel
 
 TEXTS = [f"Step {i}: we add {i} and {i + 2}.\nWait, check it again.\nThen we get {2 * i + 2}.\nSo the answer is "
          f"{2 * i + 2}." for i in range(6)]
@@ -102,8 +102,8 @@ def test_ground_truth_one_middle_block_changed(block):
 def test_the_last_state_is_taken_before_the_final_norm(base):
     import torch
 
-    from reasongraph.extraction import _final_norm
-    from reasongraph.locate.capture import capture_residuals, decoder_output
+    from reasongraph.models.hooks import final_norm
+    from reasongraph.train.locus.residuals import capture_residuals, decoder_output
 
     ids = torch.tensor([base.tokenizer(TEXTS[0])["input_ids"]])
     seen = {}
@@ -112,15 +112,15 @@ def test_the_last_state_is_taken_before_the_final_norm(base):
         out = base.model(input_ids=ids, output_hidden_states=True)
     h_last = out.hidden_states[-1]
     assert torch.equal(h_last, final)  # HF's last hidden state is the decoder's output ...
-    assert torch.allclose(h_last, _final_norm(base.model)(seen[4]), atol=1e-6)  # ... which is norm(h_L)
+    assert torch.allclose(h_last, final_norm(base.model)(seen[4]), atol=1e-6)  # ... which is norm(h_L)
     assert (h_last - seen[4]).abs().max() > 1.0  # and not h_L
     assert torch.equal(out.hidden_states[0], seen[0])
 
 
 def test_a_model_patched_with_its_own_states_is_itself_and_the_lens_reads_its_entropy(base, tmp_path):
-    from reasongraph.extraction import encode
-    from reasongraph.locate.passes import lens, make_plan, own_pass, patch_pass
-    from reasongraph.locate.store import LayerStore
+    from reasongraph.trace.extraction.encode import encode
+    from reasongraph.train.locus.model_passes import lens, make_plan, own_pass, patch_pass
+    from reasongraph.train.locus.layer_store import LayerStore
 
     enc = [encode(base, t, "Question?") for t in TEXTS[:3]]
     inputs = [e.input_ids for e in enc]
@@ -142,7 +142,7 @@ def test_a_model_patched_with_its_own_states_is_itself_and_the_lens_reads_its_en
 def test_entropy_at_several_temperatures_in_one_pass(base):
     import torch
 
-    from reasongraph.vocab_entropy import entropy_at_temperatures, entropy_tensors
+    from reasongraph.models.head_entropy import entropy_at_temperatures, entropy_tensors
 
     h = torch.randn(37, base.hidden_size, generator=torch.Generator().manual_seed(0))
     grid = entropy_at_temperatures(base.model, h, [0.3, 1.0, 2.5], tile_bytes=1 << 14)  # several column tiles
@@ -152,7 +152,7 @@ def test_entropy_at_several_temperatures_in_one_pass(base):
 
 
 def test_the_token_sample_is_seeded_and_bounded():
-    from reasongraph.locate.passes import make_plan
+    from reasongraph.train.locus.model_passes import make_plan
 
     args = ([40, 30, 50], [10, 0, 5], 4)
     one = make_plan(*args, layer_stride=2, patch_stride=3, max_tokens=20, seed=3, temperature=1.0)
@@ -202,7 +202,7 @@ def folders(tmp_path_factory, base):
 
 
 def test_cli_writes_locus_json_and_the_report_per_source(folders, capsys):
-    from reasongraph.cli import main
+    from reasongraph.cli.app import main
 
     out = folders / "out"
     rc = main(["locus", "--a", str(folders / "A"), "--b", str(folders / "B"), str(folders / "base.jsonl"),
@@ -228,7 +228,7 @@ def test_cli_writes_locus_json_and_the_report_per_source(folders, capsys):
 
 
 def test_cli_refuses_a_pair_of_different_shapes_in_one_line(folders, tmp_path, capsys):
-    from reasongraph.cli import main
+    from reasongraph.cli.app import main
 
     small = rg.tiny_random_model(seed=0, num_layers=2)
     small.model.save_pretrained(tmp_path / "small")

@@ -8,8 +8,8 @@ import copy
 import pytest
 from test_html_browser import SHOTS, Opened, browser  # noqa: F401 - the browser fixture
 
-from reasongraph.locate.run import locus
-from reasongraph.models import LoadedModel
+from reasongraph.train.locus.locus import locus
+from reasongraph.models.loaded import LoadedModel
 
 pytestmark = pytest.mark.browser
 HOSTILE = "<img src=x onerror=window.__pwned=1>"

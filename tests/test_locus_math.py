@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from scipy.linalg import orthogonal_procrustes
 
-from reasongraph.locate.depth import lens_profile, locus_layer
-from reasongraph.locate.patching import half_drop_layer, late_share, patch_profile
-from reasongraph.locate.similarity import knn_overlap, linear_cka, procrustes_residual, spectral_entropy
-from reasongraph.locate.store import LayerStore
-from reasongraph.locate.temperature import fit_temperature
-from reasongraph.locate.where import text_profile
-from reasongraph.stats import holm
+from reasongraph.train.locus.depth_profile import lens_profile, locus_layer
+from reasongraph.train.locus.patching import half_drop_layer, late_share, patch_profile
+from reasongraph.train.locus.similarity import knn_overlap, linear_cka, procrustes_residual, spectral_entropy
+from reasongraph.train.locus.layer_store import LayerStore
+from reasongraph.train.locus.temperature_fit import fit_temperature
+from reasongraph.train.locus.where_in_text import text_profile
+from reasongraph.stats.paired import holm
 
 X = np.array([[1, 0, 0], [0, 2, 0], [0, 0, 3], [1, 1, 1]], dtype=float)
 Y = np.array([[1, 2, 0], [0, 1, 0], [3, 0, 1], [0, 1, 2]], dtype=float)

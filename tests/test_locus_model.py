@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reasongraph.locate.run import locus
-from reasongraph.models import LoadedModel
+from reasongraph.train.locus.locus import locus
+from reasongraph.models.loaded import LoadedModel
 
 pytestmark = pytest.mark.model
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "skythought_math500_24x3.jsonl"
@@ -40,9 +40,9 @@ def test_readout_only_change_on_smollm2(smollm2):
 
 def test_smollm2s_own_logit_lens_is_not_monotone_in_depth(smollm2, tmp_path):
     """science.md: about 1.13 nats at layer 1, 0.56 at 23 and 1.05 at the last, on 3 SkyThought texts."""
-    from reasongraph.extraction import encode
-    from reasongraph.locate.passes import lens, make_plan, own_pass
-    from reasongraph.locate.store import LayerStore
+    from reasongraph.trace.extraction.encode import encode
+    from reasongraph.train.locus.model_passes import lens, make_plan, own_pass
+    from reasongraph.train.locus.layer_store import LayerStore
 
     records = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines()[:3]]
     enc = [encode(smollm2, r["trace"], None) for r in records]

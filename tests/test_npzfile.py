@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
 
-from reasongraph.cluster import StepClusterer, load_clusterer
-from reasongraph.errors import InputError
-from reasongraph.npzfile import Array, load_npz, save_npz
-from reasongraph.segment import Step
-from reasongraph.trace import Trace
+from reasongraph.graph.cluster.estimator import StepClusterer, load_clusterer
+from reasongraph.core.errors import InputError
+from reasongraph.core.npz_format import Array, load_npz, save_npz
+from reasongraph.trace.steps import Step
+from reasongraph.trace.trace import Trace
 
-FORMAT_1 = Path(__file__).parent / "data" / "npz_v1"  # written by reasongraph 26ce37f, before npzfile.py
+FORMAT_1 = Path(__file__).parent / "data" / "npz_v1"  # written by reasongraph 26ce37f, before the .npz format module
 
 
 def fixture_steps() -> np.ndarray:
@@ -89,7 +89,7 @@ def test_load_npz_checks_dimensions_and_dtype_kinds(tmp_path):
         load_npz(path, format="f", max_version=1, what="test", optional_arrays={"h_*": Array(2, "f")})
 
 
-# ---------------------------------------------------------------------- files written before npzfile.py
+# ---------------------------------------------------------------------- files written before the .npz format module
 def test_format_1_trace_file_still_loads():
     assert_same_trace(Trace.load(FORMAT_1 / "trace.npz"), fixture_trace())
 

@@ -7,10 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from reasongraph.cli import main
-from reasongraph.generate import generate, load_policy_entropy
-from reasongraph.runs import ScoredRun
-from reasongraph.summary import ON_POLICY
+from reasongraph.cli.app import main
+from reasongraph.runs.generate.generate import generate
+from reasongraph.runs.generate.shards import load_policy_entropy
+from reasongraph.runs.folder.reader import ScoredRun
+from reasongraph.analysis.groups.per_group import ON_POLICY
 
 PROMPTS = ["Add 3 and 4.", "Count to five.", "Name a prime."]
 
@@ -30,7 +31,7 @@ def run(tiny, tmp_path_factory):
 
 
 def test_each_sample_is_scored_at_its_own_temperature_by_its_own_policy(run, tiny):
-    from reasongraph.dataset import score_dataset
+    from reasongraph.runs.scoring.score import score_dataset
 
     rows = score_dataset(run["input"], out=run["root"] / "run", model=tiny, prompt_field="prompt",
                          group_field="group", pair_field="prompt_id", sample_group_field="prompt_id",

@@ -13,9 +13,11 @@ import math
 import numpy as np
 import pytest
 
-from reasongraph.cli import main
-from reasongraph.generate import generate, load_policy_entropy, load_token_ids
-from reasongraph.row_sampler import row_uniforms, sample_rows
+from reasongraph.cli.app import main
+from reasongraph.runs.generate.generate import generate
+from reasongraph.runs.generate.shards import load_policy_entropy, load_token_ids
+from reasongraph.trace.sampling.draw import row_uniforms
+from reasongraph.trace.sampling.decode import sample_rows
 
 PROMPTS = ["Add 3 and 4.", "Count to five.", "Name a prime."]
 
@@ -50,7 +52,7 @@ def test_a_sample_depends_only_on_seed_prompt_and_sample_index(tiny, tmp_path):
 def test_sampling_leaves_the_torch_rng_alone(tiny):
     import torch
 
-    from reasongraph.extraction import _prompt_ids
+    from reasongraph.trace.extraction.encode import _prompt_ids
 
     torch.manual_seed(3)
     before = torch.random.get_rng_state()
@@ -60,7 +62,7 @@ def test_sampling_leaves_the_torch_rng_alone(tiny):
 
 # ---------------------------------------------------------------------- generate --score on the tiny model
 def test_score_of_a_sampled_file_finds_every_recorded_trace(tiny, tmp_path):
-    from reasongraph.dataset import score_dataset
+    from reasongraph.runs.scoring.score import score_dataset
 
     out = tmp_path / "s.jsonl"
     records = generate(PROMPTS, model=tiny, out=out, samples=3, max_new_tokens=10, score=True, segment="window:3",
@@ -91,7 +93,7 @@ def test_score_of_a_sampled_file_finds_every_recorded_trace(tiny, tmp_path):
 
 
 def test_resumed_generate_with_score_writes_the_same_entries(tiny, tmp_path):
-    from reasongraph.trace import Trace
+    from reasongraph.trace.trace import Trace
 
     kw = {"model": tiny, "samples": 2, "max_new_tokens": 8, "score": True, "batch_size": 4, "progress": False}
     full = generate(PROMPTS, out=tmp_path / "full.jsonl", **kw)
@@ -146,7 +148,7 @@ def eager_to_stop(tiny_dir, monkeypatch):
 
 
 def test_empty_completions_are_scored_as_traces_of_no_step(eager_to_stop, tmp_path):
-    from reasongraph.dataset import score_dataset
+    from reasongraph.runs.scoring.score import score_dataset
 
     lm = eager_to_stop
     out = tmp_path / "s.jsonl"
@@ -174,7 +176,7 @@ def test_empty_completions_are_scored_as_traces_of_no_step(eager_to_stop, tmp_pa
 
 
 def test_an_empty_text_without_a_prompt_is_still_an_error(tmp_path):
-    from reasongraph.records import RecordReader
+    from reasongraph.runs.records.reader import RecordReader
 
     path = _write(tmp_path / "t.jsonl", [{"trace": "", "prompt": "Q"}, {"trace": ""}, {"trace": " ", "prompt": ""}])
     recs = list(RecordReader(path, prompt_field="prompt"))
@@ -202,10 +204,10 @@ def test_scored_while_sampling_equals_teacher_forced(smollm2, tmp_path):
     teacher-forced in both runs), entropies within 1.5e-5 nats, step vectors at cosine >= 0.999999, the same walks
     and graph metrics on 24 of 24 traces, collapse ratios within 1.1e-6 (the test allows 1e-4 nats, 0.9999, 98%
     and 1%)."""
-    from reasongraph.collapse import collapse_table
-    from reasongraph.dataset import score_dataset
-    from reasongraph.runs import ScoredRun
-    from reasongraph.trace import Trace
+    from reasongraph.analysis.groups.level_collapse import collapse_table
+    from reasongraph.runs.scoring.score import score_dataset
+    from reasongraph.runs.folder.reader import ScoredRun
+    from reasongraph.trace.trace import Trace
 
     problems = [json.loads(line)["problem"] for line in open(_fixture(), encoding="utf-8")]
     prompts = list(dict.fromkeys(problems))[:3]
@@ -262,7 +264,7 @@ def _fixture():
 
 
 def _entry(folder, key):
-    from reasongraph.trace_cache import TraceCache
+    from reasongraph.trace.cache import TraceCache
 
     return TraceCache.entry_path(folder, key)
 
@@ -281,7 +283,8 @@ def _cuda() -> bool:
 def test_cuda_sampling_records_what_teacher_forcing_on_the_cpu_computes():
     """float32 on both devices: the GPU draws the CPU's tokens, and its recorded entropies, log-probs and hidden
     states equal a teacher-forced CPU pass over those tokens."""
-    from reasongraph.extraction import _Encoded, _launch
+    from reasongraph.trace.extraction.encode import _Encoded
+    from reasongraph.trace.extraction.forward import _launch
     from test_batching import _llama_pair
 
     lms = _llama_pair("float32")

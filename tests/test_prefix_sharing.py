@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reasongraph.extraction import extract_batch
-from reasongraph.prefix_sharing import shared_prompt_groups
+from reasongraph.trace.extraction.teacher_forced import extract_batch
+from reasongraph.trace.extraction.prefix_sharing import shared_prompt_groups
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "skythought_math500_24x3.jsonl"
 

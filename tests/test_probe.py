@@ -13,8 +13,11 @@ import math
 import numpy as np
 import pytest
 
-from reasongraph.errors import InputError
-from reasongraph.probe import METRICS, ExplorationProbe, is_correct, live_model, probe_mode
+from reasongraph.core.errors import InputError
+from reasongraph.train.probe.measurement import METRICS
+from reasongraph.train.probe.probe import ExplorationProbe
+from reasongraph.train.probe.answers import is_correct
+from reasongraph.train.probe.live_model import live_model, probe_mode
 
 PROMPTS = ["What is 2 + 3?", "Count from one to five.", "Name a color."]
 OPTIONS = dict(samples=3, max_new_tokens=40, segment="window:6", window=12, stride=6, seed=3)
@@ -48,7 +51,7 @@ def _revisits(walk: list[int]) -> int:
 
 def rescore(lm, probe: ExplorationProbe, rows: list[dict]) -> dict:
     """The probe's metrics of ``rows`` (its samples) from a separate extraction, computed from the definitions."""
-    from reasongraph.extraction import extract_batch
+    from reasongraph.trace.extraction.teacher_forced import extract_batch
 
     rows = [r for r in rows if r["text"].strip()]
     prompt = {p.id: p.text for p in probe.prompts_}
@@ -119,7 +122,7 @@ def test_scoring_in_the_sampling_pass_equals_a_teacher_forced_probe(tiny, batch_
 
 
 def test_the_threshold_is_the_pooled_top_20_percent_of_the_first_measurement(tiny):
-    from reasongraph.extraction import extract_batch
+    from reasongraph.trace.extraction.teacher_forced import extract_batch
 
     probe = ExplorationProbe(PROMPTS, **OPTIONS)
     m = probe.measure(tiny)

@@ -16,10 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reasongraph.align import align, onset_entropy
-from reasongraph.errors import InputError
-from reasongraph.graph import ReasoningGraph
-from reasongraph.records import RecordReader
+from reasongraph.analysis.alignment.align import align
+from reasongraph.analysis.alignment.spike_rules import onset_entropy
+from reasongraph.core.errors import InputError
+from reasongraph.graph.reasoning_graph import ReasoningGraph
+from reasongraph.runs.records.reader import RecordReader
 
 # ---------------------------------------------------------------------- strategies
 FLOATS = st.floats(allow_nan=True, allow_infinity=True, width=64)
@@ -192,8 +193,8 @@ def test_random_jsonl_records_read_as_records_or_errors(data, fields):
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=jsonl_files())
 def test_random_jsonl_records_through_score_dataset_account_for_every_record(data, tiny):
-    from reasongraph.dataset import score_dataset
-    from reasongraph.runs import ScoredRun
+    from reasongraph.runs.scoring.score import score_dataset
+    from reasongraph.runs.folder.reader import ScoredRun
 
     with tempfile.TemporaryDirectory() as folder:
         path = _write(data, folder)

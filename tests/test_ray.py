@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from reasongraph import dataset as ds
-from reasongraph.cli import main as cli_main
-from reasongraph.dataset import score_dataset
-from reasongraph.errors import InputError
-from reasongraph.runstore import RunStore
-from reasongraph.scoring.pass1 import Pass1
-from reasongraph.storage import read_jsonl
+from reasongraph.runs.scoring import fit as scoring_fit  # writes fit.json
+from reasongraph.cli.app import main as cli_main
+from reasongraph.runs.scoring.score import score_dataset
+from reasongraph.core.errors import InputError
+from reasongraph.runs.folder.writer import RunStore
+from reasongraph.runs.scoring.pass1 import Pass1
+from reasongraph.core.storage import read_jsonl
 
 from conftest import TINY_TOKENIZER
 
@@ -129,7 +129,7 @@ def test_a_loaded_model_is_refused_and_workers_check_the_cache(data, cluster, ti
     out = tmp_path / "never"
     with pytest.raises(InputError, match="loads each model on its workers"):
         score_dataset(data["input"], model=tiny, out=out, engine="ray", **OPTS)
-    from reasongraph.scoring.ray_engine import RayEngine
+    from reasongraph.runs.engines.ray.engine import RayEngine
 
     engine = RayEngine.connect(None, 2)
     cache = tmp_path / "cache"
@@ -163,8 +163,8 @@ def test_resume_after_killing_the_driver_at_three_points(data, cluster, monkeypa
             _ray(data, out)
     assert not (out / "fit.json").exists() and any((out / "traces").rglob("*.npz"))
     with monkeypatch.context() as m:
-        real = ds.atomic_write_json
-        m.setattr(ds, "atomic_write_json", lambda p, o: (_ for _ in ()).throw(KeyboardInterrupt)
+        real = scoring_fit.atomic_write_json
+        m.setattr(scoring_fit, "atomic_write_json", lambda p, o: (_ for _ in ()).throw(KeyboardInterrupt)
                   if Path(p).name == "fit.json" else real(p, o))
         with pytest.raises(KeyboardInterrupt):
             _ray(data, out)

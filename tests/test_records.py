@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from reasongraph import records
-from reasongraph.errors import InputError
-from reasongraph.records import Record, RecordReader, detect_format
+from reasongraph.runs.records import columnar
+from reasongraph.core.errors import InputError
+from reasongraph.runs.records.record import Record
+from reasongraph.runs.records.reader import RecordReader
+from reasongraph.runs.records.formats import detect_format
 
 HF_FIXTURE = Path(__file__).parent / "data" / "hf_saved_dataset"  # written by datasets 5.2 save_to_disk
 
@@ -173,7 +175,7 @@ def _check_hf_fixture(path: Path) -> None:
 
 def test_saved_dataset_read_with_pyarrow_when_datasets_is_absent(monkeypatch):
     pytest.importorskip("pyarrow")
-    monkeypatch.setattr(records, "_hf_has_datasets", lambda: False)
+    monkeypatch.setattr(columnar, "_hf_has_datasets", lambda: False)
     assert detect_format(HF_FIXTURE) == "hf"
     _check_hf_fixture(HF_FIXTURE)
 

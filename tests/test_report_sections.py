@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from reasongraph.html import report_payload
-from reasongraph.pooled import pool_alignment
-from reasongraph.summary import layer_table
+from reasongraph.html.report_view import report_payload
+from reasongraph.analysis.groups.pooled_alignment import pool_alignment
+from reasongraph.analysis.groups.per_group import layer_table
 
 Z95 = 1.959963984540054  # the 97.5% normal quantile
 

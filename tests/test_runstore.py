@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reasongraph.errors import InputError
-from reasongraph.runstore import RunStore
-from reasongraph.storage import JsonlAppender, atomic_write, atomic_write_json, read_jsonl, repair_jsonl
-from reasongraph.trace_cache import TraceCache
-from reasongraph.segment import Step
-from reasongraph.trace import Trace
+from reasongraph.core.errors import InputError
+from reasongraph.runs.folder.writer import RunStore
+from reasongraph.core.storage import JsonlAppender, atomic_write, atomic_write_json, read_jsonl, repair_jsonl
+from reasongraph.trace.cache import TraceCache
+from reasongraph.trace.steps import Step
+from reasongraph.trace.trace import Trace
 
 from conftest import wait_for
 
@@ -103,7 +103,7 @@ def test_appends_survive_sigkill(tmp_path: Path):
     """A writer killed with SIGKILL at a random moment leaves only whole lines after repair."""
     p = tmp_path / "rows.jsonl"
     child = textwrap.dedent(f"""
-        from reasongraph.storage import JsonlAppender
+        from reasongraph.core.storage import JsonlAppender
         app = JsonlAppender({str(p)!r})
         i = 0
         while True:

@@ -18,16 +18,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reasongraph import dataset as ds
-from reasongraph.cli import main as cli_main
-from reasongraph.dataset import score_dataset
-from reasongraph.errors import InputError
-from reasongraph.progress import Progress, format_duration
-from reasongraph.runs import ScoredRun
-from reasongraph.runstore import RunStore
-from reasongraph.sampling import StreamSample as _StreamSample
-from reasongraph.storage import read_jsonl
-from reasongraph.summary import summarize
+from reasongraph.runs.scoring import fit as scoring_fit  # writes fit.json
+from reasongraph.cli.app import main as cli_main
+from reasongraph.runs.scoring.score import score_dataset
+from reasongraph.core.errors import InputError
+from reasongraph.core.progress import Progress, format_duration
+from reasongraph.runs.folder.reader import ScoredRun
+from reasongraph.runs.folder.writer import RunStore
+from reasongraph.stats.reservoir import ReservoirSample
+from reasongraph.core.storage import read_jsonl
+from reasongraph.analysis.groups.per_group import summarize
 
 from conftest import shared_path, wait_for
 
@@ -119,9 +119,9 @@ def test_rows_and_errors_account_for_every_record(data):
 
 
 def test_rows_hold_identity_counts_and_metrics(data, tiny):
-    from reasongraph.analysis import analyze_trace
-    from reasongraph.cluster import load_clusterer
-    from reasongraph.extraction import extract
+    from reasongraph.analysis.one_trace import analyze_trace
+    from reasongraph.graph.cluster.estimator import load_clusterer
+    from reasongraph.trace.extraction.teacher_forced import extract
 
     ref, rows = data["ref"], data["rows"]
     row = rows[0]
@@ -144,8 +144,8 @@ def test_rows_hold_identity_counts_and_metrics(data, tiny):
 
 
 def test_pooled_forking_threshold_and_share(data):
-    from reasongraph.signals import top_rho_threshold
-    from reasongraph.trace import Trace
+    from reasongraph.trace.token_signals import top_rho_threshold
+    from reasongraph.trace.trace import Trace
 
     ref = data["ref"]
     fit = json.loads((ref / "fit.json").read_text())
@@ -195,8 +195,8 @@ def test_complete_run_reruns_as_a_no_op_and_other_options_are_refused(data, tiny
 
 def _cache_paths(data, tiny, directory: Path, first_line: int = 1) -> list[Path]:
     """Cache entries (in ``directory``) of the valid records at or after ``first_line``, in file order."""
-    from reasongraph.extraction import resolve_layers
-    from reasongraph.trace_cache import TraceCache
+    from reasongraph.trace.extraction.layers import resolve_layers
+    from reasongraph.trace.cache import TraceCache
 
     options = json.loads((data["ref"] / "manifest.json").read_text())["options"]
     cache = TraceCache(directory, tiny.identity(),
@@ -224,17 +224,17 @@ def test_resume_after_crashes_at_three_points(data, tiny, monkeypatch):
         p.unlink()
     run = dict(model=tiny, out=out, cache_dir=cache, progress=False, **OPTS)
 
-    real_json = ds.atomic_write_json
+    real_json = scoring_fit.atomic_write_json
 
     def crash_at_fit_json(path, obj):
         if Path(path).name == "fit.json":
             raise KeyboardInterrupt
         return real_json(path, obj)
 
-    monkeypatch.setattr(ds, "atomic_write_json", crash_at_fit_json)
+    monkeypatch.setattr(scoring_fit, "atomic_write_json", crash_at_fit_json)
     with pytest.raises(KeyboardInterrupt):
         score_dataset(data["input"], **run)
-    monkeypatch.setattr(ds, "atomic_write_json", real_json)
+    monkeypatch.setattr(scoring_fit, "atomic_write_json", real_json)
     assert all(p.exists() for p in chunk3)
     assert (out / "clusterer.npz").exists() and not (out / "fit.json").exists()
 
@@ -284,22 +284,22 @@ def test_fit_sample_bounds_the_fit(data, tiny):
 
 def test_stream_sample_is_seeded_uniform_and_order_preserving():
     X = np.arange(1000, dtype=np.float64).reshape(-1, 1)
-    whole = _StreamSample(100, seed=3)
+    whole = ReservoirSample(100, seed=3)
     whole.add(X)
-    parts = _StreamSample(100, seed=3)
+    parts = ReservoirSample(100, seed=3)
     for start in range(0, 1000, 37):  # compaction happens at other moments: same sample
         parts.add(X[start:start + 37])
     a, b = whole.values(), parts.values()
     assert a.shape == (100, 1) and np.array_equal(a, b)
     assert np.all(np.diff(a[:, 0]) > 0) and len(np.unique(a)) == 100  # stream order, no repeats
-    assert not np.array_equal(a, (s := _StreamSample(100, seed=4), s.add(X), s.values())[2])
-    everything = _StreamSample(None, seed=0)
+    assert not np.array_equal(a, (s := ReservoirSample(100, seed=4), s.add(X), s.values())[2])
+    everything = ReservoirSample(None, seed=0)
     everything.add(X[:10])
     everything.add(X[10:])
     assert np.array_equal(everything.values(), X)
     hits = np.zeros(1000)  # inclusion frequency of every row is cap / n = 0.1
     for seed in range(200):
-        s = _StreamSample(100, seed=seed)
+        s = ReservoirSample(100, seed=seed)
         s.add(X)
         hits[s.values()[:, 0].astype(int)] += 1
     assert abs(hits.mean() / 200 - 0.1) < 1e-12 and hits.std() / 200 < 0.03
@@ -382,8 +382,8 @@ def test_run_analyses_rebuild_the_rows_metrics(data, tmp_path):
 
 def test_report_embeds_by_line_when_ids_repeat(data, tmp_path):
     """Two rows with one id (the same problem under two models) each embed their own trace."""
-    from reasongraph.html import most_cyclic_rows
-    from reasongraph.run_report import run_report_html
+    from reasongraph.html.report_view import most_cyclic_rows
+    from reasongraph.runs.folder.report import run_report_html
 
     run = shutil.copytree(data["ref"], tmp_path / "run")
     rows = list(read_jsonl(run / "rows.jsonl"))
@@ -551,9 +551,9 @@ def test_cli_on_thought_anchors_with_the_default_model(smollm2, tmp_path, capsys
     SmolLM2's 8192-token context (about 4.4k tokens each), so both must give rows; the first row's numbers are
     recomputed: its tokens and steps from the tokenizer and the text, its metrics by extracting and analyzing
     the record alone with the run's clusterer."""
-    from reasongraph.analysis import analyze_trace
-    from reasongraph.cluster import load_clusterer
-    from reasongraph.extraction import extract
+    from reasongraph.analysis.one_trace import analyze_trace
+    from reasongraph.graph.cluster.estimator import load_clusterer
+    from reasongraph.trace.extraction.teacher_forced import extract
 
     path = shared_path("thought_anchors_math_r1distill.jsonl")
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[:2]]

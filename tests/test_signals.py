@@ -6,24 +6,13 @@ import math
 import numpy as np
 import pytest
 
-from reasongraph.segment import Step
-from reasongraph.signals import (
-    AHA_MARKERS,
-    Marker,
-    effective_rank,
-    effective_rank_by_layer,
-    effective_rank_from_singular_values,
-    entropy_of,
-    entropy_performance_fit,
-    entropy_summary,
-    erank_dynamics,
-    erank_profile,
-    erank_velocity,
-    find_markers,
-    top_rho_threshold,
-    forking_tokens,
-    markers_per_step,
-)
+from reasongraph.trace.steps import Step
+from reasongraph.trace.markers import AHA_MARKERS, Marker, find_markers, markers_per_step
+from reasongraph.trace.hidden.effective_rank import (effective_rank, effective_rank_by_layer,
+                                                     effective_rank_from_singular_values)
+from reasongraph.trace.token_signals import entropy_of, entropy_summary, top_rho_threshold, forking_tokens
+from reasongraph.stats.entropy_law import entropy_performance_fit
+from reasongraph.trace.hidden.rank_dynamics import erank_dynamics, erank_profile, erank_velocity
 
 
 def _reference_erank(X: np.ndarray, center: bool) -> float:

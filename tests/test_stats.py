@@ -10,18 +10,12 @@ import numpy as np
 import pytest
 from scipy.stats import chi2, fisher_exact, norm
 
-from reasongraph.errors import InputError
-from reasongraph.pooled import pool_alignment
-from reasongraph.stats import (
-    TwoByTwo,
-    bootstrap_interval,
-    fisher_p_values,
-    mantel_haenszel,
-    odds_ratio,
-    paired_ratio,
-    pooled_share,
-    sign_flip_p,
-)
+from reasongraph.core.errors import InputError
+from reasongraph.analysis.groups.pooled_alignment import pool_alignment
+from reasongraph.stats.two_by_two import TwoByTwo, fisher_p_values, odds_ratio
+from reasongraph.stats.bootstrap import bootstrap_interval
+from reasongraph.stats.mantel_haenszel import mantel_haenszel, pooled_share
+from reasongraph.stats.paired import paired_ratio, sign_flip_p
 
 
 # ---------------------------------------------------------------------- one 2x2 table

@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reasongraph.errors import InputError
-from reasongraph.probe import ExplorationProbe
-from reasongraph.sweep import find_checkpoints, fit_entropy_law, read_rewards, sweep
+from reasongraph.core.errors import InputError
+from reasongraph.train.probe.probe import ExplorationProbe
+from reasongraph.train.checkpoints import find_checkpoints, read_rewards
+from reasongraph.stats.entropy_law import fit_entropy_law
+from reasongraph.train.sweep import sweep
 
 PROBE = dict(samples=2, max_new_tokens=32, segment="window:6", window=12, stride=6, answer_field="answer")
 STEPS = {0: 1.0, 5: 2.5, 10: 6.0}  # step -> scale of the final norm
@@ -83,7 +85,7 @@ def test_reward_is_the_mean_logged_since_the_previous_checkpoint(swept):
 
 
 def test_collapse_columns_equal_the_collapse_table_against_the_first(swept):
-    from reasongraph.collapse import collapse_table
+    from reasongraph.analysis.groups.level_collapse import collapse_table
 
     scored = [s for s in swept.samples if s.get("scored")]
     for row in swept.rows[1:]:
@@ -116,7 +118,7 @@ def test_files_and_laws(run, swept):
 
 
 def test_covariance_and_entropy_change_beside_it(run, swept):
-    from reasongraph.entropy_dynamics import sample_covariance
+    from reasongraph.stats.entropy_dynamics import sample_covariance
 
     h = [r["H_mean"] for r in swept.rows]
     assert [r["H_change_next"] for r in swept.rows[:2]] == pytest.approx([h[1] - h[0], h[2] - h[1]])
@@ -130,7 +132,7 @@ def test_covariance_and_entropy_change_beside_it(run, swept):
 
 
 def test_six_checkpoints_forecast_the_law_from_the_first_two(tmp_path, tiny):
-    from reasongraph.law_forecast import forecast_entropy_law
+    from reasongraph.stats.entropy_law import forecast_entropy_law
 
     for step in range(6):
         _save(tmp_path / f"checkpoint-{step}", 1.0 + step, step, tiny.tokenizer)
@@ -232,7 +234,7 @@ def test_a_reward_field_that_is_not_numeric(run, tmp_path, tiny):
 
 # ---------------------------------------------------------------------- the command line
 def test_cli_sweep(run, tmp_path, capsys):
-    from reasongraph.cli import main
+    from reasongraph.cli.app import main
 
     code = main(["sweep", str(run / "checkpoints"), "--prompts", str(run / "probes.jsonl"), "--out",
                  str(tmp_path / "cli"), "--answer-field", "answer", "--reward-field", "reward", "--samples", "2",
@@ -246,7 +248,7 @@ def test_cli_sweep(run, tmp_path, capsys):
 
 
 def test_cli_bad_input_is_one_line_in_flags(run, tmp_path, capsys):
-    from reasongraph.cli import main
+    from reasongraph.cli.app import main
 
     code = main(["sweep", str(run / "checkpoints"), "--prompts", str(run / "probes.jsonl"), "--out",
                  str(tmp_path / "cli"), "--reward-field", "score"])
@@ -276,8 +278,8 @@ def _synthetic_rows(names: list[str]) -> list[dict]:
 def test_sweep_page_in_a_browser(tmp_path):
     from test_html_browser import ARGS, CHROMIUM, Opened
 
-    from reasongraph.html.sweep import write_sweep_html
-    from reasongraph.sweep import fit_entropy_law
+    from reasongraph.html.sweep_view import write_sweep_html
+    from reasongraph.stats.entropy_law import fit_entropy_law
 
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing (Debian package chromium)")

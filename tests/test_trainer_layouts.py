@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from reasongraph.errors import InputError
-from reasongraph.sweep import find_checkpoints, sweep
-from reasongraph.trainer_layouts import checkpoint_folders, model_folder
+from reasongraph.core.errors import InputError
+from reasongraph.train.checkpoints import find_checkpoints
+from reasongraph.train.sweep import sweep
+from reasongraph.train.trainer_layouts import checkpoint_folders, model_folder
 
 GARBAGE = b"not a pickle"
 
@@ -101,7 +102,7 @@ def test_sweep_runs_over_a_verl_run(verl, tmp_path):
 
 
 def test_locus_reads_checkpoint_folders_of_both_trainers(verl, openrlhf):
-    from reasongraph.locate.run import locus
+    from reasongraph.train.locus.locus import locus
 
     result = locus(str(verl / "merged" / "global_step_10"), str(openrlhf / "with_hf" / "global_step6_hf"),
                    ["We add 2 and 2.\nSo 4."], n_boot=20)

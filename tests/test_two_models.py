@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reasongraph.cli import main as cli_main
-from reasongraph.dataset import score_dataset
+from reasongraph.cli.app import main as cli_main
+from reasongraph.runs.scoring.score import score_dataset
 
 from conftest import wait_for
 
@@ -114,7 +114,7 @@ def test_scored_by_and_the_mode_say_which_model_scored_which_group(runs):
 
 @pytest.mark.model
 def test_one_clusterer_per_model_with_the_same_steps_per_cluster(runs):
-    from reasongraph.cluster import load_clusterer
+    from reasongraph.graph.cluster.estimator import load_clusterer
 
     fit, out = runs["fit"], runs["out"]
     units = fit["units"]
@@ -166,7 +166,7 @@ def test_the_first_model_is_freed_before_the_second_loads(small_input, tmp_path,
     import gc
     import weakref
 
-    from reasongraph.scoring.plan import ModelPlan
+    from reasongraph.runs.scoring.model_plan import ModelPlan
 
     real_load, loaded, alive_at_load = ModelPlan.load, [], []
 

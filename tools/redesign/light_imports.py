@@ -22,7 +22,8 @@ for m, p in files.items():
     tree = ast.parse(p.read_text())
     typing = {id(n) for b in ast.walk(tree) if isinstance(b, ast.If) and getattr(b.test, "id", "") == "TYPE_CHECKING"
               for n in ast.walk(b)}
-    in_fn = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in ast.walk(f)}
+    in_fn = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+             for n in ast.walk(f)}
     top[m] = set()
     for node in ast.walk(tree):
         if id(node) in typing: continue

@@ -4,7 +4,7 @@
  * collapse ratio against the first; below them the entropy-performance law, the level-collapse table of the last
  * checkpoint against the first (collapse.js) and the table of every checkpoint.
  *
- * Needs common.js and collapse.js. The payload (reasongraph/html/sweep.py):
+ * Needs common.js and collapse.js. The payload (reasongraph/html/sweep_view.py):
  *   { title, steps: [step per checkpoint], checkpoints: [name], charts: [{key, label, level, values: []}],
  *     ratios: [{key, label, level, value: [], lo: [], hi: []}], laws: [{field, n, a, b, ceiling, a_ci, b_ci,
  *     ceiling_ci, r2, ci, points: {H: [], R: []}}], collapse: CollapseTable.as_dict() or null,

@@ -6,7 +6,7 @@
  *   patch   the Shapley late share by split layer (residual patching), with its intervals and the 1/2 line;
  *   text    the drop by A's entropy percentile (deciles), and the forking-token and onset numbers.
  *
- * Needs common.js. The payload (reasongraph/html/locus.py): { title, a, b, options, notes, n_texts, n_skipped,
+ * Needs common.js. The payload (reasongraph/html/locus_view.py): { title, a, b, options, notes, n_texts, n_skipped,
  * scopes: [{name, n_texts, n_tokens, n_sampled, summary: {}, layers: {layer: [], ...}, splits: {layer: [], ...},
  * temperature: {}, text: {buckets: [], ...}}] }. Any number may be null. Data reaches the page only through
  * textContent / setAttribute, never innerHTML.

@@ -1,6 +1,6 @@
 /* reasongraph: the interactive view of one reasoning trace, window.ReasonGraph.renderTrace(root, payload).
  *
- * Needs common.js, graph.js and text.js. Draws a payload built by reasongraph.html.payload into one root element:
+ * Needs common.js, graph.js and text.js. Draws a payload built by reasongraph.html.trace_view into one root element:
  * header, graph and text side by side, curves, metrics, help. The view holds the selection (what is hovered or
  * pinned) and lights it up in every panel, so a node links to its steps and a step to its node and its way back.
  */

@@ -1,0 +1,267 @@
+"""One call from a trace to everything reasongraph knows about it: :func:`analyze` and :class:`Analysis`.
+
+The stages are plain values passed one way: Trace -> step labels (clustering) -> ReasoningGraph -> signals
+(token entropy, forking tokens, aha markers, effective rank) -> alignment of revisits with entropy spikes.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from reasongraph.analysis.alignment.align import align
+from reasongraph.analysis.alignment.alignment import Alignment
+from reasongraph.analysis.alignment.spike_rules import MAX_SHIFTS
+from reasongraph.analysis.result import Analysis
+from reasongraph.core.checks import check_choice, check_int, check_number, check_optional_int, check_seed
+from reasongraph.core.errors import InputError, opt
+from reasongraph.core.storage import read_json
+from reasongraph.graph.reasoning_graph import ReasoningGraph
+from reasongraph.graph.visit_concentration import visit_concentration
+from reasongraph.trace.markers import Marker, compile_patterns, find_markers, markers_per_step
+from reasongraph.trace.token_signals import entropy_summary, forking_tokens
+from reasongraph.trace.trace import Trace
+
+
+_EXTRACT_KEYS = ("layers", "segment", "temperature", "prompt_format", "truncate")
+
+
+def analyze(text: str, prompt: str | None = None, *, model: Any = None, clusterer: Any = None,
+            **options: Any) -> Analysis:
+    """Extract a trace with ``model`` and analyze it (see :func:`analyze_trace`).
+
+    ``options`` go to :func:`~reasongraph.trace.extraction.teacher_forced.extract` (layers, segment, temperature,
+    prompt_format, truncate) or to :func:`analyze_trace` (k, rho, forking_threshold, rule, onset_tokens, lookback,
+    n_shifts, seed, markers, length_bound). Every option is checked before the model runs, and a ``clusterer``
+    (fitted, or the path of a saved one) against the model's hidden size before its forward pass.
+    """
+    from reasongraph.trace.options import check_extract_options
+    from reasongraph.trace.extraction.teacher_forced import extract, resolve_model
+
+    extract_options = {k: v for k, v in options.items() if k in _EXTRACT_KEYS}
+    analysis_options = {k: v for k, v in options.items() if k not in _EXTRACT_KEYS}
+    check_extract_options(**extract_options)
+    check_analysis_options(**analysis_options)
+    layers = extract_options.get("layers", (0.9,))
+    if not isinstance(layers, (int, float, np.integer)) and not len(layers):
+        raise InputError(f"{opt('layers')} must name at least one layer: the first gives the step vectors")
+    if clusterer is not None:
+        from reasongraph.graph.cluster.estimator import check_clusterer
+        from reasongraph.graph.cluster.inputs import check_width
+
+        clusterer = check_clusterer("clusterer", clusterer)
+    lm = resolve_model(model)
+    if clusterer is not None:
+        check_width("clusterer", clusterer, lm.hidden_size, f"the model {lm.name}")
+    trace = extract(text, prompt, model=lm, **extract_options)
+    return analyze_trace(trace, clusterer, **analysis_options)
+
+
+def check_analysis_options(*, k: int | None = None, rho: float = 0.2, forking_threshold: float | None = None,
+                           rule: str = "onset", onset_tokens: int = 1, lookback: int = 0, n_shifts: int = 1000,
+                           seed: int = 0, markers: Sequence[str] | None = None, length_bound: int = 5,
+                           labels: Any = None, layer: int | None = None) -> None:
+    """Raise InputError for the first option of :func:`analyze_trace` out of range (or unknown)."""
+    from reasongraph.analysis.alignment.spike_rules import RULES
+
+    check_optional_int("k", k, low=1)
+    check_number("rho", rho, 0, 1, low_open=True, high_open=True)
+    if forking_threshold is not None:
+        check_number("forking_threshold", forking_threshold, low=0)
+    check_choice("rule", rule, RULES)
+    check_int("onset_tokens", onset_tokens, low=1)
+    check_int("lookback", lookback, low=0)
+    check_int("n_shifts", n_shifts, low=0, high=MAX_SHIFTS)
+    check_seed("seed", seed)
+    check_int("length_bound", length_bound, low=2)
+    if markers is not None:
+        compile_patterns(markers, name="markers")
+
+
+def analyze_trace(trace: Trace, clusterer: Any = None, *, labels: Sequence[int] | None = None,
+                  layer: int | None = None, k: int | None = None, rho: float = 0.2,
+                  forking_threshold: float | None = None, rule: str = "onset", onset_tokens: int = 1,
+                  lookback: int = 0, n_shifts: int = 1000, seed: int = 0, markers: Sequence[str] | None = None,
+                  length_bound: int = 5) -> Analysis:
+    """Analyze an extracted trace.
+
+    Parameters
+    ----------
+    trace : from :func:`~reasongraph.trace.extraction.teacher_forced.extract`.
+    clusterer : a fitted clusterer (dataset level, as the paper) whose ``label_trace`` names each step's node;
+        None clusters this trace alone with KMeans and K from :func:`~reasongraph.graph.cluster.kmeans.k_for_steps`.
+    labels : step labels computed elsewhere (overrides ``clusterer``).
+    layer : which captured layer gives the step vectors (default: the first captured).
+    k : K for the single-trace KMeans (default: the step-count rule).
+    rho, forking_threshold : forking tokens are the top ``rho`` share by entropy, or those above
+        ``forking_threshold`` (nats).
+    rule, onset_tokens, lookback : when a step has an entropy spike (see
+        :func:`reasongraph.analysis.alignment.align`): "onset"
+        (default) when the largest entropy over its first ``onset_tokens`` tokens and the ``lookback`` before them
+        is a forking one; "span" when any of its tokens (or the ``lookback`` before) is.
+    n_shifts, seed : circular shifts of the span rule's permutation p-value, and the seed of it and the KMeans.
+    markers : regular expressions of aha markers (default :data:`~reasongraph.trace.markers.AHA_MARKERS`).
+    length_bound : the longest cycle (in nodes) counted by ``cycles_upto_k``.
+    """
+    from threadpoolctl import threadpool_limits
+
+    check_analysis_options(k=k, rho=rho, forking_threshold=forking_threshold, rule=rule, onset_tokens=onset_tokens,
+                           lookback=lookback, n_shifts=n_shifts, seed=seed, markers=markers,
+                           length_bound=length_bound)
+    layer, clusterer, labels = _check_inputs(trace, clusterer, labels, layer)
+    options = {"rho": rho, "forking_threshold": forking_threshold, "rule": rule, "onset_tokens": onset_tokens,
+               "lookback": lookback, "n_shifts": n_shifts, "seed": seed, "length_bound": length_bound,
+               "markers": None if markers is None else list(markers)}
+    # One BLAS thread: the per-trace linear algebra is small, and OpenBLAS threads spinning against torch's idle
+    # OpenMP pool after a forward pass made it up to 40x slower on a 2-core machine.
+    with threadpool_limits(1, user_api="blas"):
+        return _analyze_trace(trace, clusterer, labels, layer, k, options)
+
+
+def _check_inputs(trace: Any, clusterer: Any, labels: Any, layer: Any) -> tuple[int, Any, np.ndarray | None]:
+    """The layer of the step vectors, the clusterer (loaded when given as a path) and the labels, checked against
+    the trace: each problem is an InputError naming the parameter."""
+    if not isinstance(trace, Trace):
+        raise InputError(f"{opt('trace')} must be a Trace (from extract or Trace.load), got {type(trace).__name__}")
+    if layer is None:
+        if not trace.layers:
+            raise InputError(f"{opt('trace')} holds no hidden states (extracted with layers=()); extract it with at "
+                             "least one layer")
+        layer = trace.layers[0]
+    elif check_int("layer", layer) not in trace.layers:
+        raise InputError(f"{opt('layer')} {layer} was not captured: the trace holds layers {list(trace.layers)}")
+    if labels is not None:
+        return layer, None, _check_labels(labels, trace.n_steps)
+    if clusterer is not None:
+        from reasongraph.graph.cluster.estimator import check_clusterer
+        from reasongraph.graph.cluster.inputs import check_width
+
+        clusterer = check_clusterer("clusterer", clusterer)
+        used = next((v for v in (getattr(clusterer, "layer_", None), getattr(clusterer, "layer", None), layer)
+                     if v is not None))
+        if used not in trace.layers:
+            raise InputError(f"{opt('clusterer')} labels the steps of layer {used}, which the trace does not hold "
+                             f"(it holds {list(trace.layers)})")
+        check_width("clusterer", clusterer, trace.width(used),
+                    f"the trace (model {trace.model_name or '?'}, layer {used})")
+    return layer, clusterer, None
+
+
+def _check_labels(labels: Any, n_steps: int) -> np.ndarray:
+    try:
+        arr = np.asarray(labels)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"{opt('labels')} must be a sequence of whole numbers ({e})") from None
+    if arr.shape != (n_steps,) or arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise InputError(f"{opt('labels')} must hold one whole-number cluster id per step ({n_steps} steps), got "
+                         f"shape {arr.shape} and dtype {arr.dtype}")
+    return arr.astype(np.int64)
+
+
+def _analyze_trace(trace: Trace, clusterer: Any, labels: np.ndarray | None, layer: int, k: int | None,
+                   options: dict) -> Analysis:
+    if labels is None:
+        labels, cluster_params = _label_steps(trace, clusterer, layer, k, options["seed"])
+    else:
+        cluster_params = {"cluster_method": "given"}
+    graph = ReasoningGraph.from_trace(trace, labels, layer)
+    forking = forking_tokens(trace.entropy, rho=options["rho"], forking_threshold=options["forking_threshold"])
+    found = find_markers(trace.text, options["markers"])
+    revisits = graph.revisits()
+    # Steps dropped as noise (negative labels) stay in the step-level tables as "no revisit" steps.
+    alignment = align(trace.entropy, trace.step_spans(), np.array([r.step for r in revisits], dtype=np.int64),
+                      rule=options["rule"], rho=options["rho"], forking_threshold=options["forking_threshold"],
+                      onset_tokens=options["onset_tokens"], lookback=options["lookback"],
+                      n_shifts=options["n_shifts"], seed=options["seed"],
+                      marker_steps=markers_per_step(found, trace.steps))
+    summary = trace.hidden_summary(layer)
+    erank_curve = tuple(np.asarray(v, dtype=np.float64) for v in summary["erank_curve"])
+    metrics = {**_metrics(trace, graph, forking, found, alignment, summary, options["length_bound"]),
+               **cluster_params}
+    params = {"layer": layer, **options, **cluster_params}
+    events = _events(trace, revisits, forking, found, alignment)
+    return Analysis(trace, labels, graph, alignment, found, forking, erank_curve, metrics, events, params)
+
+
+def _label_steps(trace: Trace, clusterer: Any, layer: int, k: int | None, seed: int) -> tuple[np.ndarray, dict]:
+    """Step labels from a fitted clusterer, or from KMeans on this trace alone."""
+    from reasongraph.graph.cluster.estimator import StepClusterer
+    from reasongraph.graph.cluster.kmeans import k_for_steps
+
+    if clusterer is None:
+        vectors = trace.step_vectors(layer)
+        if len(vectors) < 2:
+            return np.zeros(len(vectors), dtype=np.int64), {"cluster_method": "none", "cluster_k": len(vectors)}
+        clusterer = StepClusterer(method="kmeans", k=k or k_for_steps(len(vectors)), random_state=seed)
+        labels = clusterer.fit_predict(vectors)
+    else:
+        labels = clusterer.label_trace(trace)
+    return labels, {f"cluster_{key}": value for key, value in clusterer.describe().items()}
+
+
+def _metrics(trace: Trace, graph: ReasoningGraph, forking: np.ndarray, markers: list[Marker],
+             alignment: Alignment, hidden: dict, length_bound: int) -> dict:
+    metrics = {"n_tokens": trace.n_tokens, **graph_metrics(graph, length_bound), **visit_concentration(graph.walk),
+               **entropy_summary(trace.entropy),
+               "n_forking": int(forking.sum()), "forking_share": float(forking.mean()) if forking.size else math.nan,
+               "n_markers": len(markers), **{k: v for k, v in hidden.items() if k != "erank_curve"}}
+    if len(trace.layers) > 1:
+        metrics.update({f"effective_rank_layer{k}": trace.hidden_summary(k)["effective_rank"] for k in trace.layers})
+    metrics.update(alignment.as_dict())
+    return metrics
+
+
+#: What a layer sweep reports for each layer beyond the first (rows get them as "<name>@<layer spec>").
+SWEEP_METRICS = ("n_nodes", "loop_exists", "loop_count", "max_revisits", "n_revisits", "revisits_per_step",
+                 "cycles_upto_k", "diameter_hops", "small_world_hops", "effective_rank", "erank_window")
+
+
+def layer_metrics(trace: Trace, labels: Sequence[int], layer: int, *, length_bound: int = 5) -> dict:
+    """The :data:`SWEEP_METRICS` of one more layer of a trace whose steps at that layer were labeled ``labels``."""
+    metrics = {**graph_metrics(ReasoningGraph.from_trace(trace, labels, layer), length_bound),
+               **trace.hidden_summary(layer)}
+    return {k: metrics[k] for k in SWEEP_METRICS}
+
+
+def graph_metrics(graph: ReasoningGraph, length_bound: int = 5) -> dict:
+    """The graph's metrics and its revisits per step (the length-controlled rate of revisits)."""
+    metrics = graph.metrics(length_bound=length_bound)
+    metrics["revisits_per_step"] = metrics["n_revisits"] / metrics["n_steps"] if metrics["n_steps"] else math.nan
+    return metrics
+
+
+def _events(trace: Trace, revisits: list, forking: np.ndarray, markers: list[Marker],
+            alignment: Alignment) -> dict:
+    revisit_dicts = [{**r.as_dict(), "text": trace.steps[r.step].text} for r in revisits]
+    hidden_only = set(alignment.hidden_only.tolist())
+    return {
+        "revisits": revisit_dicts,
+        "hidden_only": [r for r in revisit_dicts if r["step"] in hidden_only],
+        "token_only": [{"step": int(s), "text": trace.steps[s].text} for s in alignment.token_only],
+        "spikes": np.flatnonzero(forking).tolist(),
+        "markers": [{"start_char": m.start_char, "end_char": m.end_char, "text": m.text} for m in markers],
+    }
+
+
+def load_analysis(directory: str | Path) -> Analysis:
+    """Rebuild an :class:`Analysis` written by :meth:`Analysis.save` (same labels and parameters; no model)."""
+    directory = Path(directory)
+    path = directory / "analysis.json"
+    saved = read_json(path, "saved analysis")
+    if not isinstance(saved, dict) or not {"params", "labels"} <= set(saved) or not isinstance(saved["params"], dict) \
+            or "layer" not in saved["params"]:
+        raise InputError(f"{path}: not a saved reasongraph analysis (no params with a layer, or no labels)")
+    p = saved["params"]
+    options = {k: p[k] for k in ("rho", "forking_threshold", "rule", "onset_tokens", "lookback", "n_shifts", "seed",
+                                 "length_bound", "markers") if k in p}
+    trace = Trace.load(directory / "trace.npz")
+    try:
+        analysis = analyze_trace(trace, labels=saved["labels"], layer=p["layer"], **options)
+    except InputError as e:  # the saved parameters, not the caller's: name the file
+        raise InputError(f"{path}: the saved analysis does not fit its trace.npz ({e.template})") from None
+    cluster_params = {k: v for k, v in p.items() if k.startswith("cluster_")}
+    analysis.params.update(cluster_params)  # how the saved labels were made, not "given"
+    analysis.metrics.update(cluster_params)
+    return analysis

@@ -1,0 +1,86 @@
+"""``reasongraph analyze FILE``: one trace, one forward pass, the full analysis."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from reasongraph.cli.shared import (add_alignment_options, add_model_options, add_quiet_option, alignment_options,
+                                    extract_options)
+
+
+def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
+               formatter: type = argparse.HelpFormatter) -> argparse.ArgumentParser:
+    p = sub.add_parser("analyze", help="analyze one reasoning trace", parents=list(parents), formatter_class=formatter,
+                       description="Run the model over one trace (teacher-forced), cluster its steps into a "
+                                   "reasoning graph, count revisits and align them with token-entropy spikes.")
+    p.add_argument("file", help="the trace as a UTF-8 text file, or - for standard input")
+    p.add_argument("--prompt-file", metavar="FILE", help="a text file with the prompt the trace answers")
+    add_model_options(p)
+    g = p.add_argument_group("analysis")
+    g.add_argument("--clusterer", metavar="FILE", help="a clusterer saved by a score run (default: KMeans on this "
+                                                       "trace's own steps)")
+    g.add_argument("--k", type=int, default=None, help="K of the single-trace KMeans (default: a third of the steps)")
+    add_alignment_options(g)
+    o = p.add_argument_group("output")
+    o.add_argument("--json", action="store_true", help="print metrics and events as JSON instead of a summary")
+    o.add_argument("--save", metavar="DIR", help="write trace.npz and analysis.json into DIR")
+    o.add_argument("--html", metavar="FILE", help="write the interactive HTML view to FILE")
+    add_quiet_option(o)
+    p.set_defaults(run=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from reasongraph.analysis.one_trace import analyze, check_analysis_options
+    from reasongraph.trace.options import check_extract_options
+    from reasongraph.models.sources import load_model
+    from reasongraph.core.checks import check_path_writable
+
+    # Everything that can be wrong with the options or the outputs fails now, before the model loads.
+    options = {**extract_options(args), **alignment_options(args), "k": args.k}
+    check_extract_options(**extract_options(args))
+    check_analysis_options(**alignment_options(args), k=args.k)
+    if args.save:
+        check_path_writable("save", args.save, folder=True)
+    if args.html:
+        check_path_writable("html", args.html)
+    text = read_text(args.file, "trace")
+    prompt = read_text(args.prompt_file, "prompt") if args.prompt_file else None
+    clusterer = None
+    if args.clusterer:
+        from reasongraph.graph.cluster.estimator import load_clusterer
+
+        clusterer = load_clusterer(args.clusterer)
+    model = load_model(args.model, device=args.device, dtype=args.dtype)
+    analysis = analyze(text, prompt, model=model, clusterer=clusterer, **options)
+    if args.json:
+        json.dump(analysis.as_dict(), sys.stdout, indent=1)
+        print()
+    else:
+        print(analysis.summary())
+    if args.save:
+        analysis.save(args.save)
+        print(f"wrote {args.save}/ (trace.npz, analysis.json)", file=sys.stderr)
+    if args.html:
+        path = analysis.to_html(args.html)
+        print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)", file=sys.stderr)
+    return 0
+
+
+def read_text(path: str, what: str) -> str:
+    """A text file (or - for stdin) as str: UTF-8, a byte-order mark dropped; InputError naming the file."""
+    from reasongraph.core.errors import InputError
+
+    try:
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except IsADirectoryError:
+        raise InputError(f"the {what} file {path} is a folder") from None
+    except OSError as e:
+        raise InputError(f"cannot read the {what} file {path}: {e.strerror}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: the {what} is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start})") \
+            from None

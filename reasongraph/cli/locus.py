@@ -1,0 +1,142 @@
+"""``reasongraph locus --a BASE --b RL TEXTS``: where along depth, and where in the text, B's token entropy parts
+from A's."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from reasongraph.cli.formatting import positive_int, whole_number
+from reasongraph.cli.shared import add_quiet_option
+
+EPILOG = """\
+TEXTS are JSONL, CSV/TSV or Parquet files read as score reads them (--text-field, --prompt-field ...), or run
+folders of reasongraph score, whose scored samples are read back from their trace cache. With several TEXTS, each
+is reported on its own beside all of them (with --group-by, each group is).
+
+A and B are any models load_model accepts: smollm2-135m, a model folder, a .gguf file, a hub id, a verl step folder
+after its model merger (global_step_N, read from actor/huggingface) or an OpenRLHF global_stepN_hf folder. They
+must share every parameter shape and the tokenizer. One model is in memory at a time (A, then B, then A again);
+the layer states travel through disk (--states-dir).
+
+DIR gets locus.json (every number, with sample sizes, strides and notes) and report.html (--html elsewhere).
+  reasongraph locus --a smollm2-135m --b ./rl-checkpoint samples.jsonl --prompt-field prompt --out locus/
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
+               formatter: type = argparse.HelpFormatter) -> argparse.ArgumentParser:
+    p = sub.add_parser("locus", help="where two checkpoints' token entropy parts: depth, head, text",
+                       epilog=EPILOG, parents=list(parents), formatter_class=formatter,
+                       description="Teacher-force the same texts through a base checkpoint A and a trained "
+                                   "checkpoint B. Per layer: the logit-lens entropy ratio B/A (each model's head, "
+                                   "and A's head on both trunks) with the collapse locus, linear CKA, Procrustes, "
+                                   "10-NN overlap and spectral entropy. Residual patching: the share of the drop "
+                                   "produced after each layer, and by the head alone. The temperature on A that "
+                                   "mimics B. Where in the text the drop lies.")
+    p.add_argument("texts", nargs="+", metavar="TEXTS", help="record files or score run folders")
+    p.add_argument("--a", required=True, metavar="SPEC", help="the base model A")
+    p.add_argument("--b", required=True, metavar="SPEC", help="the trained model B")
+    p.add_argument("--out", metavar="DIR", default=None, help="write locus.json and report.html into DIR")
+    p.add_argument("--html", metavar="FILE", default=None, help="write the HTML report to FILE")
+    p.add_argument("--json", action="store_true", help="print locus.json instead of tables")
+    f = p.add_argument_group("fields")
+    f.add_argument("--text-field", default="trace", metavar="FIELD", help="field holding the text")
+    f.add_argument("--prompt-field", default=None, metavar="FIELD", help="field holding the prompt")
+    f.add_argument("--id-field", default="id", metavar="FIELD", help="field holding the record id, if present")
+    f.add_argument("--group-by", dest="group_field", default=None, metavar="FIELD",
+                   help="field naming each text's group, reported on its own")
+    f.add_argument("--limit", type=whole_number, default=None, metavar="N", help="read at most N records per source")
+    m = p.add_argument_group("models and extraction")
+    m.add_argument("--device", default=None, metavar="DEVICE", help="cpu, cuda, cuda:N (default: cuda if present)")
+    m.add_argument("--dtype", default=None, metavar="DTYPE",
+                   help="float32, bfloat16, float16 (default: float32 on cpu, bfloat16 on cuda)")
+    m.add_argument("--prompt-format", choices=("raw", "chat"), default=None,
+                   help="raw or chat (default: the run folders' own, else raw)")
+    m.add_argument("--temperature", type=float, default=1.0, metavar="T", help="softmax temperature of entropies")
+    m.add_argument("--truncate", action="store_true", help="keep what fits the context instead of failing")
+    m.add_argument("--segment", default="newline", metavar="SEGMENTER", help="steps, for the onsets")
+    a = p.add_argument_group("analysis")
+    a.add_argument("--layer-stride", type=positive_int, default=1, metavar="S",
+                   help="lens and similarities at every S-th layer and the last")
+    a.add_argument("--patch-stride", type=positive_int, default=5, metavar="S",
+                   help="patching splits at every S-th layer and the last (the head swap)")
+    a.add_argument("--max-tokens", type=positive_int, default=4096, metavar="N",
+                   help="seeded sample of tokens for the lens, the similarities and the temperature fit")
+    a.add_argument("--k", type=positive_int, default=10, help="neighbours of the k-NN overlap")
+    a.add_argument("--seed", type=int, default=0, help="seed of the token sample and the bootstraps")
+    a.add_argument("--n-boot", type=positive_int, default=2000, metavar="N", help="bootstrap resamples over texts")
+    r = p.add_argument_group("run")
+    r.add_argument("--states-dir", default=None, metavar="DIR",
+                   help="where the layer states go while the run lasts (default: DIR/states, else a temporary "
+                        "folder)")
+    r.add_argument("--keep-states", action="store_true", help="keep the layer states after the run")
+    add_quiet_option(r)
+    p.set_defaults(run=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from reasongraph.train.locus.locus import locus
+
+    result = locus(args.a, args.b, args.texts, out=args.out, html=args.html, text_field=args.text_field,
+                   prompt_field=args.prompt_field, id_field=args.id_field, group_field=args.group_field,
+                   limit=args.limit, prompt_format=args.prompt_format, temperature=args.temperature,
+                   truncate=args.truncate, segment=args.segment, layer_stride=args.layer_stride,
+                   patch_stride=args.patch_stride, max_tokens=args.max_tokens, k=args.k, seed=args.seed,
+                   n_boot=args.n_boot, device=args.device, dtype=args.dtype, states_dir=args.states_dir,
+                   keep_states=args.keep_states)
+    data = result.as_dict()
+    if args.json:
+        json.dump(data, sys.stdout, indent=1)
+        print()
+        return 0
+    print(format_locus(data))
+    written = [f"{args.out}/locus.json"] if args.out else []
+    written += [args.html or f"{args.out}/report.html"] if (args.html or args.out) else []
+    if written:
+        print(f"wrote {', '.join(written)}")
+    return 0
+
+
+def format_locus(data: dict) -> str:
+    """locus.json as text: per scope, the headline numbers, the depth table and the patching profile."""
+    from reasongraph.core.display import fmt, fmt_ci, text_table
+
+    lines = [f"A = {data['a']['name']}, B = {data['b']['name']}: {data['n_texts']} texts"]
+    for s in data["scopes"]:
+        m, t = s["summary"], s["layers"]
+        lines += ["", f"[{s['name']}] {s['n_texts']} texts, {s['n_tokens']} tokens ({s['n_sampled']} sampled)",
+                  f"  drop D = E(A,A) - E(B,B) = {fmt(m['E_AA'])} - {fmt(m['E_BB'])} = {fmt(m['drop'])} "
+                  f"{fmt_ci(m['drop_ci_low'], m['drop_ci_high'])} nats",
+                  f"  collapse locus (A's head): layer {fmt(m['locus_layer'])}; own heads: layer "
+                  f"{fmt(m['locus_layer_own_head'])}",
+                  f"  head-only share {fmt(m['head_only_share'])} "
+                  f"{fmt_ci(m['head_only_share_ci_low'], m['head_only_share_ci_high'])}; half the drop produced "
+                  f"by layer {fmt(m['half_drop_layer'])}",
+                  f"  temperature-equivalent t* = {fmt(m['t_star'])}, explaining {fmt(m['t_share_explained'])}",
+                  f"  A's top-20% tokens carry {fmt(m['top20_drop_share'])} "
+                  f"{fmt_ci(m['top20_drop_share_ci_low'], m['top20_drop_share_ci_high'])} of the drop; B keeps "
+                  f"{fmt(m['top20_overlap'])} {fmt_ci(m['top20_overlap_ci_low'], m['top20_overlap_ci_high'])} of "
+                  "their positions", ""]
+        body = [[str(layer), fmt(t["H_A"][i]), fmt(t["H_B"][i]),
+                 f"{fmt(t['lens_ratio'][i])} {fmt_ci(t['lens_ratio_ci_low'][i], t['lens_ratio_ci_high'][i])}",
+                 f"{fmt(t['lens_ratio_a_head'][i])} "
+                 f"{fmt_ci(t['lens_ratio_a_head_ci_low'][i], t['lens_ratio_a_head_ci_high'][i])}",
+                 fmt(t["lens_ratio_a_head_p_holm"][i]), fmt(t["cka"][i]), fmt(t["procrustes"][i]),
+                 fmt(t["knn_overlap"][i])] for i, layer in enumerate(t["layer"])]
+        lines.append(text_table(["layer", "H_A", "H_B", "ratio (own heads)", "ratio (A's head)", "p Holm", "CKA",
+                                 "Procrustes", "10-NN"], body))
+        sp = s["splits"]
+        body = [[str(layer), fmt(sp["E_AB"][i]), fmt(sp["E_BA"][i]),
+                 f"{fmt(sp['late_share'][i])} {fmt_ci(sp['late_share_ci_low'][i], sp['late_share_ci_high'][i])}"]
+                for i, layer in enumerate(sp["layer"])]
+        lines += ["", text_table(["split", "E(A to l, B)", "E(B to l, A)", "late share"], body)]
+    mem, t = data["memory"], data["timings"]
+    above = None if None in (mem["peak_rss_mib"], mem["rss_start_mib"]) else mem["peak_rss_mib"] - mem["rss_start_mib"]
+    lines += ["", f"peak memory {fmt(mem['peak_rss_mib'])} MiB ({fmt(above)} MiB "
+              f"above the start) for models of {fmt(mem['model_mib'])} MiB; {fmt(t['total_s'])} s in all (passes "
+              f"{fmt(t.get('passes_s'))}, head swap {fmt(t.get('head_swap_s'))}, patching {fmt(t.get('patch_s'))}, "
+              f"lens {fmt(t.get('lens_s'))}, temperature {fmt(t.get('temperature_s'))})"]
+    lines += [f"note: {n}" for n in data["notes"]]
+    return "\n".join(lines)

@@ -1,0 +1,131 @@
+"""``reasongraph sweep CHECKPOINT_DIR... --prompts P.jsonl --out DIR``: exploration over a run's saved checkpoints."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from reasongraph.cli.formatting import positive_int
+from reasongraph.cli.shared import add_quiet_option, parse_layer
+
+EPILOG = """\
+Each CHECKPOINT_DIR is a saved model folder (config.json, .safetensors weights, a tokenizer) or a training run's
+output folder, whose checkpoint-<step> folders are all taken. Checkpoints are measured in order of their step
+(trainer_state.json's global_step, else the number in checkpoint-<step>), one loaded at a time. Each samples the
+same probe prompts with the same seed and scores its own samples; the first fixes the clustering and the forking
+threshold every later one is measured against.
+
+DIR gets sweep.jsonl (one row per checkpoint), samples.jsonl (every probe sample with its measures), summary.json
+(the entropy-law fits and the collapse of the last checkpoint against the first) and report.html.
+
+Accuracy: --answer-field names the field of the prompts file holding each prompt's reference answer (a number is
+compared with the last number of a sample). Reward: --reward-field names a field the trainer logged (TRL GRPO logs
+"reward"), read from each checkpoint's trainer_state.json. With either, the entropy law R = -a*exp(H) + b is fit
+over the checkpoints and its ceiling b - a (R at H = 0) is reported with a 95% interval; with 6 checkpoints or
+more, the law fit on the first third forecasts the rest, and the forecast's error is reported. With answers, each
+checkpoint also gets Cui et al.'s covariance of ln pi(a_t) and the GRPO advantage over its sampled tokens (column
+cov(lp,A)), beside the change of H_mean to the next checkpoint (dH_next): a positive covariance predicts a fall.
+
+Checkpoint folders: checkpoint-<step> (Hugging Face Trainer, TRL), global_step_<step>/actor/huggingface (verl,
+after python -m verl.model_merger merge) and global_step<step>_hf (OpenRLHF with --save_hf_ckpt). The trainers'
+own pickled checkpoints are refused, with the command that exports them.
+
+Short completions (RL on short answers) need a smaller --window and --stride than the paper's 128 and 40 for
+erank_window and ERV to be defined, and --segment window:N when they have too few lines to make a walk.
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
+               formatter: type = argparse.HelpFormatter) -> argparse.ArgumentParser:
+    p = sub.add_parser("sweep", help="measure exploration over a run's saved checkpoints", epilog=EPILOG,
+                       parents=list(parents), formatter_class=formatter,
+                       description="Probe every checkpoint of a training run on the same prompts (on-policy "
+                                   "samples, scored by the checkpoint itself): token entropy, the hidden states' "
+                                   "effective rank, revisits, the diversity of the samples; fit the entropy-"
+                                   "performance law and compare each checkpoint with the first.")
+    p.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT_DIR",
+                   help="saved model folders, or run folders holding checkpoint-<step> folders")
+    p.add_argument("--prompts", required=True, metavar="FILE",
+                   help="the probe prompts: .jsonl, .csv, .tsv, .parquet, a saved datasets folder, or .txt")
+    p.add_argument("--out", required=True, metavar="DIR", help="the output folder (created)")
+    f = p.add_argument_group("fields")
+    f.add_argument("--prompt-field", default="prompt", metavar="FIELD", help="field holding the prompt")
+    f.add_argument("--id-field", default="id", metavar="FIELD", help="field holding the prompt id, if present")
+    f.add_argument("--answer-field", default=None, metavar="FIELD",
+                   help="field of the prompts file holding the reference answer (gives the accuracy column)")
+    f.add_argument("--reward-field", default=None, metavar="FIELD",
+                   help="a numeric field the trainer logged, read from each checkpoint's trainer_state.json")
+    s = p.add_argument_group("probe")
+    s.add_argument("--samples", type=int, default=4, metavar="N", help="samples per prompt")
+    s.add_argument("--temperature", type=float, default=1.0, metavar="T", help="sampling and scoring temperature")
+    s.add_argument("--max-new-tokens", type=int, default=256, metavar="N", help="longest sample, in tokens")
+    s.add_argument("--seed", type=int, default=0, help="seed of the sampling")
+    s.add_argument("--prompt-format", choices=("raw", "chat"), default="raw",
+                   help="raw: prompt tokens then the sample; chat: the tokenizer's chat template")
+    s.add_argument("--layer", type=parse_layer, default=0.9, metavar="LAYER",
+                   help="hidden-state layer: an index or a depth ratio in (0, 1]")
+    s.add_argument("--segment", default="newline", metavar="SEGMENTER",
+                   help="how samples are cut into steps: newline, sentence, paragraph, window:N, token")
+    s.add_argument("--k", default="auto", metavar="K",
+                   help="clusters of the reference clustering, or auto (a third of its steps, at most 200)")
+    s.add_argument("--window", type=int, default=128, metavar="W", help="tokens per window of erank_window")
+    s.add_argument("--stride", type=int, default=40, metavar="S", help="stride of ERV")
+    s.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
+                   help="sequences per scoring forward pass (default: about 4096 tokens)")
+    m = p.add_argument_group("model and statistics")
+    m.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    m.add_argument("--dtype", default=None, help="float32, bfloat16, float16 (default: fp32 on CPU, bf16 on CUDA)")
+    m.add_argument("--n-boot", type=int, default=2000, metavar="N", help="bootstrap resamples of the collapse")
+    o = p.add_argument_group("output")
+    o.add_argument("--title", default=None, help="the report's title")
+    o.add_argument("--json", action="store_true", help="print the rows and the fits as JSON instead of a table")
+    add_quiet_option(o)
+    p.set_defaults(run=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from reasongraph.core.display import fmt, fmt_ci, text_table
+    from reasongraph.train.sweep import sweep
+
+    k = args.k if args.k == "auto" else _int(args.k)
+    result = sweep(args.checkpoints, args.prompts, out=args.out, reward_field=args.reward_field, device=args.device,
+                   dtype=args.dtype, n_boot=args.n_boot, title=args.title, samples=args.samples,
+                   temperature=args.temperature, max_new_tokens=args.max_new_tokens, seed=args.seed,
+                   prompt_format=args.prompt_format, answer_field=args.answer_field, prompt_field=args.prompt_field,
+                   id_field=args.id_field, layer=args.layer, segment=args.segment, k=k, window=args.window,
+                   stride=args.stride, batch_size=args.batch_size)
+    if args.json:
+        json.dump({"rows": result.rows, "laws": {n: law.as_dict() for n, law in result.laws.items()},
+                   "law_forecasts": result.forecasts}, sys.stdout, indent=1)
+        print()
+        return 0
+    keys = ["H_mean", "H_low_share", "forking_share_ref", "erank_window", "erv", "revisits_per_step",
+            "distinct_walk_share", "accuracy", *([args.reward_field] if args.reward_field else []),
+            "cov_logp_adv", "H_change_next", "token_collapse", "hidden_collapse_erank"]
+    head = ["checkpoint", "step", "H_mean", "H<0.01", "fork_ref", "erank_w", "ERV", "rev/step", "distinct",
+            "accuracy", *([args.reward_field] if args.reward_field else []), "cov(lp,A)", "dH_next", "tok_coll",
+            "hid_coll"]
+    body = [[r["checkpoint"], str(r["step"]), *(fmt(r.get(key)) for key in keys)] for r in result.rows]
+    print(text_table(head, body, rule=True))
+    for name, law in result.laws.items():
+        print(f"entropy law {name} = -a*exp(H) + b over {law.n} checkpoints: a = {fmt(law.a)} "
+              f"{fmt_ci(*law.a_ci)}, b = {fmt(law.b)} {fmt_ci(*law.b_ci)}; predicted ceiling b - a = "
+              f"{fmt(law.ceiling)} {fmt_ci(*law.ceiling_ci)}; R^2 = {fmt(law.r2)}")
+    for name, f in result.forecasts.items():
+        print(f"entropy law {name} fit on the first {f['n_fit']} of {f['n']} checkpoints: a = {fmt(f['a'])}, "
+              f"b = {fmt(f['b'])}; its forecast of the other {f['n'] - f['n_fit']}: mean absolute error "
+              f"{fmt(f['mae'])}, largest {fmt(f['max_error'])}")
+    seconds = [r["seconds"] + r["load_seconds"] for r in result.rows]
+    print(f"wrote {args.out}/sweep.jsonl, samples.jsonl, summary.json and report.html; "
+          f"{fmt(sum(seconds) / len(seconds))} s per checkpoint")
+    return 0
+
+
+def _int(value: str) -> int:
+    from reasongraph.core.errors import InputError, opt
+
+    try:
+        return int(value)
+    except ValueError:
+        raise InputError(f"{opt('k')} must be a whole number or auto, got {value!r}") from None

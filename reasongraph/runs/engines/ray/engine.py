@@ -1,0 +1,321 @@
+"""The Ray engine of :func:`reasongraph.score_dataset` (``engine="ray"``): both passes spread over a Ray cluster.
+
+The driver (the process that calls score_dataset) keeps everything that makes a run a run: the run store and its
+lock, the chunking, the clustering fit and every write of rows.jsonl, errors.jsonl and summary.json. Workers do
+the heavy, independent work and write nothing but trace cache entries (each an atomic file):
+
+- Pass 1, extraction, is a Ray Data ``map_batches`` over a pool of actors, one chunk per call. The driver forms
+  exactly the chunks the local engine forms (:meth:`Pass1.chunks`), so the padded batches, and with them the
+  hidden states, are the same to the last bit; an actor extracts a chunk with :func:`extract_chunk` and caches
+  each trace. An actor holds one model at a time (one GPU each where the cluster has GPUs) and switches when the
+  chunks of the next model arrive, so with a model per group every model runs on the same pool.
+- The fit stays on the driver: it reads the step vectors back from the cache in the local engine's order.
+- Pass 2 is ``map_batches`` over CPU tasks: each labels and measures a few cached traces with
+  :func:`~reasongraph.runs.scoring.row.score_trace` and sends the rows back; the driver appends them in input order.
+
+So rows equal the local engine's, and the engine is no part of the run's identity: a run begun on one engine
+resumes on the other. Killing the driver loses nothing: cache entries are whole or absent, rows and errors are
+only written by the driver, once each, and a rerun skips what is done. A worker that dies is retried by Ray
+(``RETRIES`` times); the records of a chunk or batch that fails on every retry are written to errors.jsonl.
+
+The cache must be one folder that the driver and every worker see (a shared filesystem on a cluster of several
+nodes): :meth:`RayEngine.check_cache` makes sure of it before any work.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import logging
+import os
+import time
+import uuid
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from reasongraph.core.errors import InputError, opt
+from reasongraph.core.progress import Progress
+from reasongraph.runs.engines.ray.cluster import CONNECT_TIMEOUT_S, _check_reachable, _probe_cache, _probe_model
+from reasongraph.runs.engines.ray.workers import _Extractor, _score_batch, _torch_threads
+from reasongraph.runs.scoring.model_plan import ModelPlan
+from reasongraph.runs.scoring.pass1 import Pass1
+
+__all__ = ["INSTALL", "RETRIES", "RayEngine"]
+
+log = logging.getLogger("reasongraph")
+
+
+INSTALL = 'pip install "reasongraph[ray]"'
+RETRIES = 3  # tries after the first of a chunk or batch whose worker died
+PASS2_BLOCK = 4  # records per pass 2 task: small, so a batch that fails on every retry costs few records
+
+
+class RayEngine:
+    """A connection to a Ray cluster and the two passes run on it. Open it with :meth:`connect`."""
+
+    def __init__(self, ray: Any, *, workers: int, gpus: int, nodes: list[dict], started: bool) -> None:
+        self.ray = ray
+        self.workers, self.gpus, self.nodes, self._started = workers, gpus, nodes, started
+
+    # ------------------------------------------------------------------ the cluster
+    @classmethod
+    def connect(cls, address: str | None, workers: int | None) -> "RayEngine":
+        """Join the Ray cluster at ``address`` (None: the one this process already joined, the one RAY_ADDRESS
+        names, the one ``ray start`` started on this machine, or a new local one: ray.init's own order).
+
+        ``workers``: extraction actors; None is one per GPU, or one per node without GPUs. Raises InputError when
+        Ray is not installed or the address cannot be reached within ``CONNECT_TIMEOUT_S``.
+        """
+        try:
+            import ray
+            import ray.data  # noqa: F401 - Ray Data ships as the extra ray[data]
+        except ImportError:
+            raise InputError(f"{opt('engine', 'ray')} needs Ray, which is not installed: {INSTALL}") from None
+        if address not in (None, "auto", "local"):
+            _check_reachable(address)
+        started = not ray.is_initialized()  # a process already in a Ray session goes on in it
+        if started:
+            try:
+                ray.init(address=address, logging_level=logging.WARNING, include_dashboard=False,
+                         log_to_driver=False)
+            except (ConnectionError, TimeoutError, ValueError, RuntimeError) as e:
+                raise InputError(f"{opt('ray_address', address)}: cannot join a Ray cluster there "
+                                 f"({' '.join(str(e).split())})") from None
+        logging.getLogger("ray.data").setLevel(logging.ERROR)  # its notices would interleave with our progress
+        nodes = [n for n in ray.nodes() if n.get("Alive")]
+        gpus = int(ray.cluster_resources().get("GPU", 0))
+        n = workers if workers is not None else (gpus or len(nodes))
+        log.info("ray: %d nodes, %d GPUs, %d extraction workers", len(nodes), gpus, n)
+        return cls(ray, workers=n, gpus=gpus, nodes=nodes, started=started)
+
+    def close(self) -> None:
+        """Leave the cluster if :meth:`connect` joined it (a caller's own Ray session stays open)."""
+        if self._started:
+            self.ray.shutdown()
+
+    @property
+    def device(self) -> str:
+        """Where models load when the caller names no device: the workers' GPUs, if the cluster has any."""
+        return "cuda" if self.gpus else "cpu"
+
+    def _actor_resources(self) -> dict:
+        """One GPU per extraction actor where there are GPUs; else the CPUs split between the actors (Ray gives
+        torch as many threads as an actor has CPUs)."""
+        if self.gpus:
+            return {"num_gpus": 1}
+        cpus = int(self.ray.cluster_resources().get("CPU", 1))
+        return {"num_cpus": max(1, cpus // self.workers)}
+
+    def check_cache(self, given: str | Path, cache_dir: Path, *, name: str) -> None:
+        """Make sure every node's workers see and can write the cache folder ``cache_dir`` (``given``: as the user
+        wrote it, under the option ``name``), before any work: a worker that caches a trace where the driver
+        cannot read it back would lose it."""
+        if len(self.nodes) > 1 and not Path(given).is_absolute():
+            raise InputError(f"{opt(name, str(given))}: a Ray cluster of {len(self.nodes)} nodes needs an absolute "
+                             "path on a filesystem every node mounts (NFS, Lustre...), not a relative one")
+        target = cache_dir.resolve()  # the folder to be, or its nearest existing parent: nothing is created now
+        while not target.exists() and target != target.parent:
+            target = target.parent
+        token = uuid.uuid4().hex
+        marker = target / f".ray-probe-{token}"
+        try:
+            marker.write_text(token)
+        except OSError as e:
+            raise InputError(f"{opt(name, str(given))}: cannot write in {target} ({e.strerror})") from None
+        try:
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+            probe = self.ray.remote(_probe_cache)
+            on = [NodeAffinitySchedulingStrategy(n["NodeID"], soft=False) for n in self.nodes]
+            refs = [probe.options(num_cpus=0, scheduling_strategy=s).remote(str(target), marker.name, token)
+                    for s in on]
+            answers = self.ray.get(refs, timeout=CONNECT_TIMEOUT_S)
+        except self.ray.exceptions.GetTimeoutError:
+            raise InputError(f"{opt(name, str(given))}: the Ray workers did not answer within "
+                             f"{CONNECT_TIMEOUT_S} s whether they can write there") from None
+        finally:
+            marker.unlink(missing_ok=True)
+        for node, problem in zip(self.nodes, answers):
+            if problem:
+                where = f" on node {node.get('NodeManagerAddress', node['NodeID'])}" if len(self.nodes) > 1 else ""
+                raise InputError(f"{opt(name, str(given))}: the Ray workers{where} {problem}; the trace cache "
+                                 "must be a folder every worker can write and the driver can read")
+
+    # ------------------------------------------------------------------ models
+    @staticmethod
+    def check_models(model: Any) -> None:
+        """Workers load the models themselves: each must be given by name or folder (``model`` as score_dataset
+        takes it)."""
+        from reasongraph.models.loaded import LoadedModel
+
+        if any(isinstance(m, LoadedModel) for m in (model.values() if isinstance(model, Mapping) else [model])):
+            raise InputError(f"{opt('engine', 'ray')} loads each model on its workers: give {opt('model')} by name "
+                             "or folder, not as a loaded model")
+
+    def identities(self, plan: ModelPlan, units: list[str], clusterer: Any = None) -> dict[str, dict]:
+        """Load each model of ``units`` once on a worker and return its identity (the cache keys hang on it); a
+        model that cannot be loaded or scored (or that does not fit ``clusterer``) is an InputError now."""
+        probe = self.ray.remote(_probe_model).options(**self._actor_resources(), max_retries=RETRIES)
+        worker_plan = _worker_plan(plan)
+        answers = self.ray.get([probe.remote(worker_plan, u, clusterer) for u in units])
+        for answer in answers:
+            if "error" in answer:
+                raise InputError(answer["error"])
+        return {u: a["identity"] for u, a in zip(units, answers)}
+
+    # ------------------------------------------------------------------ pass 1
+    def pass1(self, run: Pass1, bar: Progress) -> None:
+        """Extract every chunk that misses a trace on the actor pool; record the failures as the results come in,
+        in chunk order."""
+        jobs, recs = [], []
+        for unit in run.plan.units:
+            for chunk in run.chunks(unit):
+                cache = run.cache(unit, chunk.temperature)
+                keys, failed = run.pending(chunk)
+                skip = [f or cache.has(k) for f, k in zip(failed, keys)]
+                if all(skip):
+                    for rec in chunk.records:
+                        bar.skip(work=rec.size)
+                    continue
+                jobs.append({"unit": unit, "texts": [r.text for r in chunk.records],
+                             "prompts": [r.prompt for r in chunk.records], "keys": keys, "skip": skip,
+                             "exclude": run.sampled(chunk, keys), "identity": run.identity(unit),
+                             "options": cache.options})
+                recs.append(chunk.records)
+        if not jobs:
+            return
+        t0 = time.perf_counter()
+        worker_plan = _worker_plan(run.plan)
+        # One chunk in flight per actor: a chunk queued behind one that kills its actor would fail with it.
+        pool = self.ray.data.ActorPoolStrategy(size=min(self.workers, len(jobs)), max_tasks_in_flight_per_actor=1)
+        with _remote_args_deprecation_ignored():
+            ds = self._dataset(jobs, block=1).map_batches(
+                _Extractor, batch_size=1, compute=pool,
+                fn_constructor_kwargs={"plan": worker_plan, "cache_dir": str(run.cache_dir.resolve()),
+                                       "batch_size": run.opts.batch_size, "torch_threads": _torch_threads()},
+                max_task_retries=RETRIES, **self._actor_resources())
+        for i, result in self._ordered(ds, len(jobs)):
+            chunk, skip = recs[i], jobs[i]["skip"]
+            if result is not None and "fatal" in result:
+                raise InputError(result["fatal"])
+            for j, rec in enumerate(chunk):
+                if skip[j]:
+                    bar.skip(work=rec.size)
+                elif result is None:
+                    run.record_error(rec, f"the Ray worker extracting it failed on every one of {RETRIES + 1} "
+                                          "tries")
+                    bar.update(work=rec.size)
+                elif str(j) in result["errors"]:
+                    run.record_error(rec, result["errors"][str(j)])
+                    bar.update(work=rec.size)
+                else:
+                    n_tokens, dropped = result["traces"][str(j)]
+                    run.note_extracted(rec, dropped, n_tokens)
+                    bar.update(tokens=n_tokens, work=rec.size)
+        run.timing.extract_s += time.perf_counter() - t0
+
+    # ------------------------------------------------------------------ pass 2
+    def pass2(self, run: Pass1, fit: dict, score_here: Any) -> None:
+        """Label and measure every record not done on CPU tasks; append rows and errors in input order.
+
+        The workers get the run's clusterers as their files (fit.json names them). ``score_here(rec, trace)``:
+        pass 2 of one record on the driver, for a trace the workers could not read from the cache (it is
+        extracted again here); True when it gave a row.
+        """
+        from reasongraph.runs.scoring.row import row_head, sweep_units
+        from reasongraph.trace.cache import TraceCache
+
+        todo = [rec for rec in run.reader if rec.line not in run.done and rec.ok]
+        jobs = []
+        for rec in todo:
+            unit, sweep = sweep_units(run, rec)
+            jobs.append({"path": str(TraceCache.entry_path(run.cache_dir.resolve(), run.cache_key(rec))),
+                         "head": row_head(run, rec), "unit": unit, "sweep": sweep})
+        files = {u: (run.store.dir / e["clusterer_file"]).read_bytes() for u, e in fit["units"].items()
+                 if e["clusterer_file"]}
+        results = iter(())
+        t0 = time.perf_counter()
+        if jobs:
+            with _remote_args_deprecation_ignored():
+                ds = self._dataset(jobs, block=PASS2_BLOCK).map_batches(
+                    _score_batch, batch_size=PASS2_BLOCK, num_cpus=1, max_retries=RETRIES,
+                    fn_kwargs={"clusterers": files, "options": run.opts.analysis_options(), "fit": fit})
+            results = (result for _, result in self._ordered(ds, len(jobs)))
+        with Progress(run.total, "pass 2/2 analyze", enabled=run.progress, total_work=run.total_chars) as bar:
+            for rec in run.reader:
+                if rec.line in run.done:
+                    bar.skip(work=rec.size)
+                elif not rec.ok:
+                    run.record_error(rec, rec.error)
+                    bar.update(work=rec.size)
+                else:
+                    bar.update(tokens=self._take(run, rec, next(results), score_here), work=rec.size)
+        run.timing.analyze_s += time.perf_counter() - t0
+
+    @staticmethod
+    def _take(run: Pass1, rec: Any, result: dict | None, score_here: Any) -> int:
+        """Write one record's pass 2 result; the number of tokens scored."""
+        if result is None:
+            run.record_error(rec, f"the Ray task scoring it failed on every one of {RETRIES + 1} tries")
+            return 0
+        if "error" in result:
+            run.record_error(rec, result["error"])
+            return 0
+        if "row" not in result:  # the cache entry is gone or unreadable: extract it again, here
+            trace = run.cached_trace(rec)
+            return trace.n_tokens if trace is not None and score_here(rec, trace) else 0
+        run.add_row(rec, result["row"], result["n_tokens"])
+        return result["n_tokens"]
+
+    # ------------------------------------------------------------------ Ray Data
+    def _dataset(self, jobs: list[dict], *, block: int) -> Any:
+        """A dataset of ``jobs`` (JSON text, so any record survives the trip) in blocks of ``block`` jobs: a block
+        is what fails alone when its worker dies on every retry."""
+        items = [{"i": i, "job": json.dumps(job)} for i, job in enumerate(jobs)]
+        return self.ray.data.from_items(items, override_num_blocks=max(1, -(-len(items) // block)))
+
+    def _ordered(self, ds: Any, n: int):
+        """(job index, result or None) for every job, in job order, as the results come in; None for a job whose
+        block failed on every retry (Ray Data drops such blocks, since the run must go on)."""
+        ctx = ds.context
+        ctx.execution_options.preserve_order = True
+        ctx.max_errored_blocks = -1
+        ctx.enable_progress_bars = False
+        ctx.print_on_execution_start = False
+        expected = 0
+        for batch in ds.iter_batches(batch_size=1, batch_format="numpy"):
+            for i, out in zip(batch["i"], batch["out"]):
+                while expected < i:
+                    yield expected, None
+                    expected += 1
+                yield int(i), json.loads(out)
+                expected = int(i) + 1
+        while expected < n:
+            yield expected, None
+            expected += 1
+
+
+@contextmanager
+def _remote_args_deprecation_ignored() -> Iterator[None]:
+    """Ray 2.60 deprecates map_batches' remote arguments (removed in 2.64: the extra stays below it) and names no
+    replacement for the retry counts yet, which must stay finite: a record that kills its worker on every try
+    would otherwise be retried forever. The warning is of no use to a user, so it is kept from them."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.* is deprecated", category=DeprecationWarning)
+        yield
+
+
+def _worker_plan(plan: ModelPlan) -> ModelPlan:
+    """The plan as workers load it: model paths made absolute, since a worker runs in a folder of its own."""
+    out = copy.copy(plan)
+    out.units = {name: dataclasses.replace(u, spec=_absolute(u.spec)) for name, u in plan.units.items()}
+    return out
+
+
+def _absolute(spec: Any) -> Any:
+    if isinstance(spec, (str, os.PathLike)) and Path(spec).expanduser().exists():
+        return str(Path(spec).expanduser().resolve())
+    return spec

@@ -1,0 +1,125 @@
+"""Bootstrap confidence intervals (of a mean, of a difference of means, of a ratio of sums) and Wilson's interval of
+a share.
+
+Everything is float64 and seeded (``numpy.random.default_rng(seed)``): the same seed gives the same numbers."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from reasongraph.core.errors import InputError, opt
+
+__all__ = ["bootstrap_ci", "bootstrap_interval"]
+
+
+_BOOT_CHUNK = 1 << 20  # resampled values drawn per chunk, so memory stays bounded for large groups
+
+
+# ---------------------------------------------------------------------- bootstrap of a mean
+def bootstrap_ci(x: Sequence[float] | np.ndarray, n_boot: int = 2000, ci: float = 0.95,
+                 seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the mean of ``x``.
+
+    Parameters
+    ----------
+    x : finite values (NaN must be dropped before).
+    n_boot : number of resamples with replacement.
+    ci : coverage, e.g. 0.95 for the 2.5th and 97.5th percentiles of the resampled means.
+    seed : seeds ``numpy.random.default_rng``; the same seed gives the same interval.
+
+    Returns
+    -------
+    (low, high); (nan, nan) for an empty ``x``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must be in (0, 1), got {ci}")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    if x.size == 0:
+        return math.nan, math.nan
+    means = _boot_means(x, n_boot, np.random.default_rng(seed))
+    return _percentiles(means, ci)
+
+
+def _boot_means(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    n = x.size
+    per_chunk = max(1, _BOOT_CHUNK // n)
+    out = np.empty(n_boot)
+    for start in range(0, n_boot, per_chunk):
+        stop = min(n_boot, start + per_chunk)
+        out[start:stop] = x[rng.integers(0, n, size=(stop - start, n))].mean(axis=1)
+    return out
+
+
+def _percentiles(values: np.ndarray, ci: float) -> tuple[float, float]:
+    alpha = (1 - ci) / 2
+    lo, hi = np.percentile(values, [100 * alpha, 100 * (1 - alpha)])
+    return float(lo), float(hi)
+
+
+def _check_boot(n_boot: int, ci: float) -> None:
+    if not 0 < ci < 1:
+        raise InputError(f"{opt('ci')} must be in (0, 1), got {ci!r}")
+    if n_boot < 1:
+        raise InputError(f"{opt('n_boot')} must be >= 1, got {n_boot!r}")
+
+
+def bootstrap_difference_ci(xa: Sequence[float] | np.ndarray, xb: Sequence[float] | np.ndarray, *,
+                            n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI of mean(xb) - mean(xa) for two independent samples, each resampled on its own
+    (B's resamples drawn first, then A's, from one generator seeded with ``seed``).
+
+    Returns (nan, nan) when either sample is empty.
+    """
+    _check_boot(n_boot, ci)
+    xa, xb = np.asarray(xa, dtype=np.float64), np.asarray(xb, dtype=np.float64)
+    if xa.size == 0 or xb.size == 0:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    diffs = _boot_means(xb, n_boot, rng) - _boot_means(xa, n_boot, rng)
+    return _percentiles(diffs, ci)
+
+
+def wilson_interval(k: int, n: int, ci: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion k / n (scipy.stats.binomtest); (nan, nan) when n == 0.
+
+    Wilson rather than the normal approximation because detection ratios sit near 0 or 1 on small groups, where
+    the normal interval leaves [0, 1].
+    """
+    from scipy.stats import binomtest
+
+    if n == 0:
+        return math.nan, math.nan
+    interval = binomtest(int(k), int(n)).proportion_ci(confidence_level=ci, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
+def bootstrap_interval(n: int, stat: Callable[[np.ndarray], np.ndarray], *, n_boot: int = 2000, ci: float = 0.95,
+                       seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of any statistic of ``n`` resampled units (traces, pairs).
+
+    ``stat`` maps an (m, n) array of indices (m resamples of range(n) with replacement) to (m,) values, so a
+    statistic of several aligned arrays resamples them together (``lambda idx: xb[idx].mean(1) /
+    xa[idx].mean(1)`` keeps pairs intact). The indices are drawn in bounded chunks exactly as
+    :func:`bootstrap_ci` draws them, so statistics of the same units under one seed see the same resamples.
+    Resamples where the statistic is undefined (NaN, inf: e.g. a zero denominator) are left out of the
+    percentiles.
+
+    Returns
+    -------
+    (low, high); NaN when n = 0 or no resample gives a finite value.
+    """
+    _check_boot(n_boot, ci)
+    if n < 1:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    per_chunk = max(1, _BOOT_CHUNK // n)
+    values = np.empty(n_boot)
+    for start in range(0, n_boot, per_chunk):
+        stop = min(n_boot, start + per_chunk)
+        values[start:stop] = stat(rng.integers(0, n, size=(stop - start, n)))
+    values = values[np.isfinite(values)]
+    return _percentiles(values, ci) if values.size else (math.nan, math.nan)
