@@ -10,10 +10,14 @@ the policy's own recorded token entropy gives the drop.
 
     python examples/grpo_policy.py --out out/grpo-policy           # the shipped recipe; compares the hash
     python examples/grpo_policy.py --smoke --out /tmp/grpo-policy  # 2 steps with the tiny random model (CI)
+    python examples/grpo_policy.py --measure-shipped --out out/grpo-validation  # the shipped adapters, no training
 
 Writes into --out: adapter/ (the final adapter), adapter-mid/ (the adapter halfway), log_history.json (what the
 trainer logged at every step: reward, entropy, ...), validation/ (the samples of the base and of the policy) and
-run.json (settings, versions, times, the adapter's identity, the validation numbers, the curves). ``--ship`` also
+run.json (settings, versions, times, the adapter's identity, the validation numbers, the curves). The validation
+numbers of the base, the mid and the final adapter: mean token entropy, the policy / base ratio with a bootstrap CI
+over problems, accuracy, format and length. ``--measure-shipped`` trains nothing and measures the adapters shipped
+in fixtures/ (validation.json in --out). ``--ship`` also
 copies both adapters into fixtures/ with their recipe.json, and ``--write-sets`` rewrites the validation and test
 problems in fixtures/ (both are drawn with seeds, so they come out the same).
 """
@@ -54,9 +58,11 @@ def main(argv: list[str] | None = None) -> int:
                    "samples are reused from there")
     p.add_argument("--ship", action="store_true", help="copy the adapters into fixtures/")
     p.add_argument("--write-sets", action="store_true", help="rewrite fixtures/grpo_problems/*.jsonl")
+    p.add_argument("--measure-shipped", action="store_true",
+                   help="train nothing: measure the base and the shipped adapters on the validation set")
     args = p.parse_args(argv)
-    if args.smoke and (args.ship or args.write_sets):
-        p.error("--smoke writes nothing into fixtures/")
+    if args.smoke and (args.ship or args.write_sets or args.measure_shipped):
+        p.error("--smoke writes nothing into fixtures/ and measures no shipped adapter")
     import torch
 
     torch.set_num_threads(args.threads)
@@ -64,9 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     settings = run_settings(args)
     sets = problem_sets(settings, write=args.write_sets)
+    where = Path(args.validation_dir or out / "validation")
+    if args.measure_shipped:
+        validation = validate(settings, sets["validation"], SHIPPED, where)
+        (out / "validation.json").write_text(json.dumps(validation, indent=1))
+        report_validation(validation)
+        return 0
     trained = train(settings, sets["train"], out)
     adapter_sha = {name: adapter_identity(out / name) for name in ("adapter", "adapter-mid")}
-    validation = validate(settings, sets["validation"], out, Path(args.validation_dir or out / "validation"))
+    validation = validate(settings, sets["validation"], {name: out / name for name in SHIPPED}, where)
     run = {"settings": settings, "versions": versions(), **trained, "adapter_sha256": adapter_sha,
            "validation": validation, "curves": curves(json.loads((out / "log_history.json").read_text()))}
     (out / "run.json").write_text(json.dumps(run, indent=1))
@@ -159,39 +171,71 @@ def adapter_identity(folder: Path) -> str:
     return adapter_sha256(folder)
 
 
-def validate(settings: dict, rows: list[dict], out: Path, where: Path) -> dict:
-    """Sample the base and the policy on the validation problems at T = 1 and read their own token entropy."""
+def validate(settings: dict, rows: list[dict], adapters: dict[str, Path], where: Path) -> dict:
+    """Sample the base and each adapter (``adapter``: the final, ``adapter-mid``) on the validation problems at
+    T = 1 and read their own token entropy; each adapter's H_mean as a ratio to the base's, with a CI."""
     where.mkdir(parents=True, exist_ok=True)
     prompts = where / "problems.jsonl"
     write_jsonl([{"id": r["id"], "prompt": r["prompt"]} for r in rows], prompts)
-    base, policy = settings["base"], f"{settings['base']}+{out / 'adapter'}"
-    return {"base": measure(base, rows, prompts, where / "base.jsonl", settings),
-            "policy": measure(policy, rows, prompts, where / f"policy-{adapter_identity(out / 'adapter')[:8]}.jsonl",
-                              settings)}
+    base = settings["base"]
+    found = {"base": measure(base, rows, prompts, where / "base.jsonl", settings)}
+    for name, key in (("adapter-mid", "mid"), ("adapter", "policy")):
+        sha = adapter_identity(adapters[name])[:8]
+        found[key] = measure(f"{base}+{adapters[name]}", rows, prompts, where / f"{key}-{sha}.jsonl", settings)
+        found[key]["ratio_to_base"] = ratio_ci(found["base"]["_sums"], found[key]["_sums"], seed=settings["seed"])
+    for m in found.values():
+        m.pop("_sums", None)
+    return found
 
 
 def measure(spec: str, rows: list[dict], prompts: Path, traces: Path, settings: dict) -> dict:
-    """Mean token entropy (per reply, then over replies; and over all tokens), accuracy, format and length of
-    ``spec``'s samples of ``prompts`` (resumes from ``traces``)."""
+    """Mean token entropy (per reply, then over replies; over all tokens; over each reply's first 32 tokens),
+    accuracy, format and length of ``spec``'s samples of ``prompts`` (resumes from ``traces``)."""
     import numpy as np
 
-    from reasongraph.generate import generate, load_policy_entropy
+    import reasongraph as rg
 
+    generate = rg.generate  # bound before load_policy_entropy imports the generate module under the same name
     started = time.perf_counter()
     records = generate(prompts, model=spec, out=traces, samples=settings["validation_samples"], temperature=1.0,
-                          max_new_tokens=settings["max_completion_length"], seed=0, prompt_format="chat",
-                          batch_size=64, progress=False)
-    entropy = load_policy_entropy(traces)
+                       max_new_tokens=settings["max_completion_length"], seed=0, prompt_format="chat",
+                       batch_size=64, progress=False)
+    entropy = rg.load_policy_entropy(traces)
     answer = {r["id"]: r["answer"] for r in rows}
     texts = [r["trace"] for r in records]
-    per_reply = [float(entropy[r["id"]].mean()) for r in records if len(entropy[r["id"]])]
-    return {"model": records[0]["model"], "samples": len(records), "H_mean": float(np.mean(per_reply)),
+    replies = [r for r in records if len(entropy[r["id"]])]
+    sums: dict[str, list[float]] = {}
+    for r in replies:
+        s = sums.setdefault(r["prompt_id"], [0.0, 0])
+        s[0] += float(entropy[r["id"]].mean())
+        s[1] += 1
+    return {"model": records[0]["model"], "samples": len(records), "empty": len(records) - len(replies),
+            "H_mean": float(np.mean([entropy[r["id"]].mean() for r in replies])),
             "H_tokens": float(np.concatenate([entropy[r["id"]] for r in records]).mean()),
+            "H_first32": float(np.mean([entropy[r["id"]][:32].mean() for r in replies])),
             "accuracy": float(np.mean(correctness_reward(texts, [answer[r["prompt_id"]] for r in records]))),
             "format": float(np.mean(format_reward(texts))),
             "mean_tokens": float(np.mean([r["n_tokens"] for r in records])),
             "truncated": float(np.mean([r["finish_reason"] == "length" for r in records])),
-            "seconds": time.perf_counter() - started}
+            "seconds": time.perf_counter() - started, "_sums": sums}
+
+
+def ratio_ci(base: dict[str, list], policy: dict[str, list], *, seed: int, n_boot: int = 2000) -> dict:
+    """H_mean(policy) / H_mean(base) (means over replies) with a percentile bootstrap CI that resamples problems
+    (a problem's replies stay together), and on how many problems the policy's mean is the lower."""
+    import numpy as np
+
+    keys = sorted(set(base) & set(policy))
+    b, p = (np.array([d[k] for k in keys], dtype=float) for d in (base, policy))  # columns: sum of means, count
+
+    def ratio(idx: np.ndarray) -> np.ndarray:
+        return (p[idx, 0].sum(-1) / p[idx, 1].sum(-1)) / (b[idx, 0].sum(-1) / b[idx, 1].sum(-1))
+
+    rng = np.random.default_rng(seed)
+    boots = ratio(rng.integers(0, len(keys), size=(n_boot, len(keys))))
+    lower = int(np.sum(p[:, 0] / p[:, 1] < b[:, 0] / b[:, 1]))
+    return {"value": float(ratio(np.arange(len(keys)))), "ci_low": float(np.percentile(boots, 2.5)),
+            "ci_high": float(np.percentile(boots, 97.5)), "problems": len(keys), "lower_on": lower}
 
 
 def versions() -> dict:
@@ -214,15 +258,9 @@ def curves(history: list[dict]) -> list[dict]:
 
 
 def report(run: dict) -> None:
-    v = run["validation"]
-    drop = 1 - v["policy"]["H_mean"] / v["base"]["H_mean"]
     print(f"{run['steps_trained']} steps, {run['seconds_per_step']:.1f} s/step; "
           f"adapter {run['adapter_sha256']['adapter']}")
-    for who in ("base", "policy"):
-        m = v[who]
-        print(f"{who:>6}: H_mean {m['H_mean']:.3f}  H_tokens {m['H_tokens']:.3f}  accuracy {m['accuracy']:.3f}  "
-              f"format {m['format']:.3f}  tokens {m['mean_tokens']:.1f}  truncated {m['truncated']:.2f}")
-    print(f"entropy drop {drop:.3f} (policy / base {1 - drop:.3f})")
+    report_validation(run["validation"])
     print("| step | reward | correct | format | entropy | length | zero-std groups |")
     for c in run["curves"]:
         print("| " + " | ".join(f"{c[k]:.3f}" if isinstance(c[k], float) else str(c[k]) for k in
@@ -231,6 +269,18 @@ def report(run: dict) -> None:
     if shipped.is_file() and run["settings"]["base"] != "tiny-random":
         same = json.loads(shipped.read_text())["adapter_sha256"] == run["adapter_sha256"]["adapter"]
         print(f"the shipped adapter {'has the same' if same else 'has ANOTHER'} identity ({shipped.parent})")
+
+
+def report_validation(v: dict) -> None:
+    """One line per model, then each adapter's entropy ratio to the base with its CI."""
+    for who, m in v.items():
+        print(f"{who:>6}: H_mean {m['H_mean']:.3f}  H_tokens {m['H_tokens']:.3f}  H_first32 {m['H_first32']:.3f}  "
+              f"accuracy {m['accuracy']:.3f}  format {m['format']:.3f}  tokens {m['mean_tokens']:.1f}  "
+              f"truncated {m['truncated']:.2f}  ({m['samples']} samples, {m['empty']} empty, {m['seconds']:.0f} s)")
+    for who in ("mid", "policy"):
+        r = v[who]["ratio_to_base"]
+        print(f"{who} / base H_mean: {r['value']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}] (drop "
+              f"{1 - r['value']:.1%}; lower on {r['lower_on']} of {r['problems']} problems)")
 
 
 def ship(out: Path, run: dict) -> None:
