@@ -1,4 +1,7 @@
-"""The seed question on real traces: does entropy collapse in the tokens only, or inside the model too?
+"""A PROXY of the seed question on real traces: one small model reads three other models' answers.
+
+This is the second worked example; the first, examples/seed_question.py, is the faithful on-policy comparison
+(each trace scored by the policy that sampled it).
 
 Three models answered the same 24 MATH500 problems (fixtures/skythought_math500_24x3.jsonl, from NovaSky-AI's
 SkyThought): a base model (Qwen2.5-Math-7B), a long-CoT model distilled from QwQ-style traces
@@ -16,22 +19,21 @@ which needs those models' weights and far more than a CPU.
 Run it (10-12 minutes of CPU time, ~53k tokens through SmolLM2; 20-45 minutes wall on a busy 2-core machine;
 rerun to resume after an interruption)::
 
-    python examples/seed_question.py              # or: make seed-question
-    python examples/seed_question.py --b instruct # base vs instruct instead
+    python examples/proxy_skythought.py              # or: make proxy-question
+    python examples/proxy_skythought.py --b instruct # base vs instruct instead
 
 The same with the command line::
 
-    reasongraph score fixtures/skythought_math500_24x3.jsonl --out out/seed_question/run --prompt-field problem \\
-        --group-by model_type --pair-key pair_key --k 50 --truncate
-    reasongraph compare out/seed_question/run --a base --b longcot_sft --html out/seed_question/report.html
+    reasongraph score fixtures/skythought_math500_24x3.jsonl --out out/proxy_question/run --prompt-field problem \\
+        --group-by model_type --pair-by pair_key --k 50 --truncate
+    reasongraph compare out/proxy_question/run --a base --b longcot_sft --html out/proxy_question/report.html
 
-Outputs under ``--out`` (default out/seed_question/): run/ (the resumable run folder: rows, summary, clusterer,
+Outputs under ``--out`` (default out/proxy_question/): run/ (the resumable run folder: rows, summary, clusterer,
 trace cache), compare.json (the comparison and the collapse table) and report.html.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -44,7 +46,7 @@ FIXTURE = REPO / "fixtures" / "skythought_math500_24x3.jsonl"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--input", type=Path, default=FIXTURE, help="matched traces (JSONL with model_type, pair_key)")
-    p.add_argument("--out", type=Path, default=REPO / "out" / "seed_question", help="output folder")
+    p.add_argument("--out", type=Path, default=REPO / "out" / "proxy_question", help="output folder")
     p.add_argument("--a", default="base", help="the reference group A (a model_type)")
     p.add_argument("--b", default="longcot_sft", help="the group B compared with A")
     p.add_argument("--k", type=int, default=50,
@@ -57,42 +59,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import reasongraph as rg
-    from reasongraph.collapse import collapse_table
-    from reasongraph.compare import comparison_mode, with_reference_share
+    from cli_call import reasongraph_cli
 
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
     run_dir = args.out / "run"
     t0 = time.perf_counter()
     # A fresh run scores all records; a rerun into the same folder resumes where the last one stopped.
-    rows = rg.score_dataset(args.input, out=run_dir, model=args.model, prompt_field="problem",
-                            group_field="model_type", pair_field="pair_key", k=args.k, truncate=True,
-                            progress=not args.quiet)
+    rg.score_dataset(args.input, out=run_dir, model=args.model, prompt_field="problem", group_field="model_type",
+                     pair_field="pair_key", k=args.k, truncate=True, progress=not args.quiet)
     score_s = time.perf_counter() - t0
-    run = rg.ScoredRun(run_dir)
-    summary = run.summary
+    summary = rg.ScoredRun(run_dir).summary
     print(f"scored {summary['n_rows']} of {summary['n_records']} traces into {run_dir} in {score_s:.0f} s "
           f"(this invocation); {summary['mode']}")
 
     t0 = time.perf_counter()
-    cmp = rg.compare_groups(rows, args.a, args.b, group_field="group", pair_field="pair")
-    cmp.group_name, cmp.pair_name = "model_type", "pair_key"
-    cmp.mode = comparison_mode(rows, args.a, args.b)
-    collapse = collapse_table(with_reference_share(rows, args.a), args.a, args.b, mode=cmp.mode)
-    result = {**cmp.as_dict(), "collapse": collapse.as_dict()}
-    (args.out / "compare.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    report = rg.write_run_report(run, args.out / "report.html", compare=result)
-    compare_s = time.perf_counter() - t0
-
+    common = ["compare", str(run_dir), "--a", args.a, "--b", args.b]
+    (args.out / "compare.json").write_text(reasongraph_cli(*common, "--json"), encoding="utf-8")
     print()
-    print(collapse.to_table())
-    print()
-    print(cmp.to_table())
-    print()
-    if cmp.mode and cmp.mode.startswith("proxy"):
+    print(reasongraph_cli(*common, "--html", str(args.out / "report.html")))
+    if str(summary["mode"]).startswith("proxy"):
         print("This is a PROXY: one model scored every group, so the token entropies are its surprise at other "
               "models' text, not each policy's own entropy.")
-    print(f"wrote {args.out / 'compare.json'} and {report} (compare and report: {compare_s:.0f} s)")
+    print(f"wrote {args.out / 'compare.json'} and {args.out / 'report.html'} (compare and report: "
+          f"{time.perf_counter() - t0:.0f} s)")
     return 0
 
 

@@ -29,6 +29,8 @@ _EXPORTS = {
     "ReasoningGraph": "reasongraph.graph",
     "Revisit": "reasongraph.graph",
     "effective_rank": "reasongraph.erank",
+    "window_measures": "reasongraph.spectral",
+    "template_texts": "reasongraph.spread",
     "erank_dynamics": "reasongraph.erank",
     "entropy_summary": "reasongraph.signals",
     "forking_tokens": "reasongraph.signals",
