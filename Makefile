@@ -50,9 +50,9 @@ seed-question: env
 	OMP_NUM_THREADS=1 $(BIN)/python examples/seed_question.py --out $(OUT)/seed_question
 
 # Where along depth the policy's entropy collapse appears: reasongraph locus, the base against the shipped policy, on
-# the seed question's first 2 samples of every problem from each model (each file reported on its own), in the chat
-# format they were sampled with; every layer's lens on a seeded sample of 2,048 tokens, patching every 5th block.
-# About 14 minutes of CPU on one thread.
+# the seed question's first sample of every problem from each model (48 texts; each file reported on its own), in the
+# chat format they were sampled with; every layer's lens on a seeded sample of 2,048 tokens, patching every 5th block.
+# Measured: 601 s of CPU on one thread (10 minutes; more wall time on a loaded machine). It does not resume.
 locus-question: seed-question
 	OMP_NUM_THREADS=1 $(BIN)/reasongraph locus --a smollm2-135m --b smollm2-135m+fixtures/smollm2-grpo-lora \
 		$(OUT)/seed_question/locus_base.jsonl $(OUT)/seed_question/locus_rl.jsonl \

@@ -53,7 +53,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="clusters (graph nodes) of the group with the most steps; the others get K in proportion")
     p.add_argument("--window", type=int, default=16, help="W of the within-trajectory window table")
     p.add_argument("--batch-size", type=int, default=64, help="samples per generate call, across prompts")
-    p.add_argument("--locus-samples", type=int, default=2,
+    p.add_argument("--locus-samples", type=int, default=1,
                    help="samples per problem of each model written to locus_base.jsonl and locus_rl.jsonl, the "
                         "texts of make locus-question (the first ones: chosen before any result)")
     p.add_argument("--policy", default=POLICY, help="the RL policy's model spec (default: the shipped adapter)")
