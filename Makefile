@@ -15,8 +15,8 @@ EXTRAS ?= gguf,parquet,dev
 # -rs: every skipped test is listed with its reason.
 PYTEST := $(BIN)/python -m pytest -q -rs
 
-.PHONY: demo test test-fast bench env clean seed-question temperature-collapse grpo-collapse grpo-collapse-smoke \
-	grpo-policy grpo-policy-smoke
+.PHONY: demo test test-fast bench env clean seed-question locus-question proxy-question temperature-collapse \
+	grpo-collapse grpo-collapse-smoke grpo-policy grpo-policy-smoke
 
 comma := ,
 # One stamp per set of extras: asking for other extras installs them.
@@ -40,10 +40,28 @@ demo: env
 		--save $(OUT)/demo --html $(OUT)/demo.html
 	@echo "wrote $(OUT)/demo/ (trace.npz, analysis.json) and $(OUT)/demo.html"
 
-# The seed question on real traces: base vs long-CoT on 24 MATH500 problems, scored with the default model (a proxy;
-# see examples/seed_question.md). Writes $(OUT)/seed_question/ (resumable: run it again after an interruption).
+# The seed question, faithful and on-policy: the base and the shipped GRPO policy (fixtures/smollm2-grpo-lora) each
+# sample 8 replies to 24 held-out problems, each scored by the model that sampled it, with two controls of known
+# collapse; the collapse table, the controls' dynamic range and the report (examples/seed_question.py; about 11
+# minutes of CPU on one thread). Writes $(OUT)/seed_question/ (resumable: run it again after an interruption).
+# Needs peft (the rl extra), installed here when missing.
 seed-question: env
-	$(BIN)/python examples/seed_question.py --out $(OUT)/seed_question
+	$(RL_EXTRA)
+	OMP_NUM_THREADS=1 $(BIN)/python examples/seed_question.py --out $(OUT)/seed_question
+
+# Where along depth the policy's entropy collapse appears: reasongraph locus, the base against the shipped policy, on
+# the seed question's first sample of every problem from each model (48 texts; each file reported on its own), in the
+# chat format they were sampled with; every layer's lens on a seeded sample of 2,048 tokens, patching every 5th block.
+# Measured: 601 s of CPU on one thread (10 minutes; more wall time on a loaded machine). It does not resume.
+locus-question: seed-question
+	OMP_NUM_THREADS=1 $(BIN)/reasongraph locus --a smollm2-135m --b smollm2-135m+fixtures/smollm2-grpo-lora \
+		$(OUT)/seed_question/locus_base.jsonl $(OUT)/seed_question/locus_rl.jsonl \
+		--prompt-field prompt --prompt-format chat --max-tokens 2048 --out $(OUT)/locus_question
+
+# A PROXY of the seed question on real traces: base vs long-CoT on 24 MATH500 problems, all scored by the default
+# model (examples/proxy_skythought.md). Writes $(OUT)/proxy_question/ (resumable).
+proxy-question: env
+	$(BIN)/python examples/proxy_skythought.py --out $(OUT)/proxy_question
 
 test: env
 	$(PYTEST) tests

@@ -1,97 +1,160 @@
-"""The seed question on real traces: does entropy collapse in the tokens only, or inside the model too?
+"""The seed question, faithful and on-policy: when GRPO collapses a policy's token entropy, do its hidden states follow?
 
-Three models answered the same 24 MATH500 problems (fixtures/skythought_math500_24x3.jsonl, from NovaSky-AI's
-SkyThought): a base model (Qwen2.5-Math-7B), a long-CoT model distilled from QwQ-style traces
-(Sky-T1-math-correct-5K-27B) and an instruct model (Qwen2.5-14B-Instruct). This example scores all 72 traces
-with the default model, SmolLM2-135M-Instruct, and compares base (A) against long-CoT (B): first the
-level-collapse table (token-level and hidden-level measures as ratios B/A over the 24 problems), then every
-metric as a paired difference, then an HTML report with the collapse figure first.
+The base model (SmolLM2-135M-Instruct) and the GRPO policy shipped in fixtures/smollm2-grpo-lora (the base plus a
+rank-8 LoRA, 24 steps; examples/grpo_policy.md) each sample 8 replies to every held-out problem of
+fixtures/grpo_problems/test.jsonl (24 word problems never used in training or tuning), with the prompt format and
+length of training: chat format, at most 96 new tokens, T = 1. Each model records its own token entropy and hidden
+states while it samples (``rg.generate(..., score=True)``), so every trace is scored by the model and the
+temperature that sampled it, with no second forward pass. Two controls of known collapse come from the base:
+- ``base T=0.3``: the base cooled to T = 0.3 (the sampler's collapse: the token level's control);
+- ``one template``: 8 copies of the base's first free reply to each problem with its first number changed
+  (+0..+7), teacher-forced by the base: hidden diversity truly collapses (the hidden rows' positive control).
+One scoring run reads all four groups (each group by its own model; the prompt's samples form a sample group, so
+the cross-sample spread averages the same first M tokens in every group; each group has its own clustering, K in
+proportion to its steps, so that adding the controls does not change the base's nodes), then ``reasongraph compare`` puts RL (B)
+against base (A), paired by problem, once with each control (the collapse table, the diversity, each collapse as a
+share of the control's range), and writes the HTML report. Last, two tables this script computes from the run: the
+within-trajectory window measures at W = 16 (the replies are shorter than the run's 128-token window), and the
+controls' dynamic range (each hidden row on the base's free samples against the controls and the policy).
 
-Read the result as a PROXY (the run says ``mode: proxy: all groups scored by SmolLM2-135M-Instruct``): the token
-entropies are SmolLM2's surprise at text other models wrote, and the hidden states are SmolLM2's, not the
-policies' own. The faithful comparison runs each group through the model that wrote it
-(``model={"base": "Qwen/Qwen2.5-Math-7B", "longcot_sft": ...}``, or ``--model GROUP=SPEC`` on the command line),
-which needs those models' weights and far more than a CPU.
+    python examples/seed_question.py [--out out/seed_question]      # or: make seed-question
+    python examples/seed_question.py --smoke --out /tmp/seedq       # 3 problems x 2 samples (CI)
 
-Run it (10-12 minutes of CPU time, ~53k tokens through SmolLM2; 20-45 minutes wall on a busy 2-core machine;
-rerun to resume after an interruption)::
-
-    python examples/seed_question.py              # or: make seed-question
-    python examples/seed_question.py --b instruct # base vs instruct instead
-
-The same with the command line::
-
-    reasongraph score fixtures/skythought_math500_24x3.jsonl --out out/seed_question/run --prompt-field problem \\
-        --group-by model_type --pair-key pair_key --k 50 --truncate
-    reasongraph compare out/seed_question/run --a base --b longcot_sft --html out/seed_question/report.html
-
-Outputs under ``--out`` (default out/seed_question/): run/ (the resumable run folder: rows, summary, clusterer,
-trace cache), compare.json (the comparison and the collapse table) and report.html.
+Every stage resumes: rerun the same command after an interruption (a finished run reruns in seconds). The README's
+first worked example is this script's output; ``make locus-question`` then asks where along depth the collapse
+appears, on the first ``--locus-samples`` samples of each problem from each model (locus_base.jsonl, locus_rl.jsonl).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import logging
+import resource
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURE = REPO / "fixtures" / "skythought_math500_24x3.jsonl"
+from cli_call import reasongraph_cli
+from seed_tables import alignment_table, dynamic_range, same_tokens_table, window_table
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST = ROOT / "fixtures" / "grpo_problems" / "test.jsonl"
+POLICY = f"smollm2-135m+{ROOT / 'fixtures' / 'smollm2-grpo-lora'}"
+A, B, COLD, TEMPLATE = "base", "rl", "base T=0.3", "one template"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--input", type=Path, default=FIXTURE, help="matched traces (JSONL with model_type, pair_key)")
-    p.add_argument("--out", type=Path, default=REPO / "out" / "seed_question", help="output folder")
-    p.add_argument("--a", default="base", help="the reference group A (a model_type)")
-    p.add_argument("--b", default="longcot_sft", help="the group B compared with A")
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", type=Path, default=ROOT / "out" / "seed_question", help="output folder")
+    p.add_argument("--problems", type=int, default=24, help="the first N held-out problems of test.jsonl")
+    p.add_argument("--samples", type=int, default=8, help="samples per problem and group")
+    p.add_argument("--max-new-tokens", type=int, default=96, help="as in training")
+    p.add_argument("--cold", type=float, default=0.3, help="the temperature of the base's control group")
     p.add_argument("--k", type=int, default=50,
-                   help="clusters (graph nodes); 50 gives ~30 steps per cluster on the fixture's ~1.6k steps")
-    p.add_argument("--model", default=None, help="the scoring model (default: SmolLM2-135M-Instruct)")
+                   help="clusters (graph nodes) of the group with the most steps; the others get K in proportion")
+    p.add_argument("--window", type=int, default=16, help="W of the within-trajectory window table")
+    p.add_argument("--batch-size", type=int, default=64, help="samples per generate call, across prompts")
+    p.add_argument("--locus-samples", type=int, default=1,
+                   help="samples per problem of each model written to locus_base.jsonl and locus_rl.jsonl, the "
+                        "texts of make locus-question (the first ones: chosen before any result)")
+    p.add_argument("--policy", default=POLICY, help="the RL policy's model spec (default: the shipped adapter)")
+    p.add_argument("--smoke", action="store_true", help="3 problems x 2 samples: the CI version")
     p.add_argument("--quiet", action="store_true", help="no progress")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.problems, args.samples = 3, 2
+    return args
+
+
+def write_prompts(n: int, path: Path) -> Path:
+    lines = TEST.read_text(encoding="utf-8").splitlines()[:n]
+    path.write_text("".join(json.dumps({k: json.loads(x)[k] for k in ("id", "prompt", "answer")}) + "\n"
+                            for x in lines), encoding="utf-8")
+    return path
+
+
+def sample(args: argparse.Namespace, models: dict) -> list[dict]:
+    """The base and the policy at T = 1 and the base at ``--cold``, each recorded for scoring while it samples."""
+    import reasongraph as rg
+
+    prompts = write_prompts(args.problems, args.out / "prompts.jsonl")
+    records = []
+    for group, temperature in ((A, 1.0), (B, 1.0), (COLD, args.cold)):
+        drawn = rg.generate(prompts, model=models[group], out=args.out / f"samples_{group.replace(' ', '_')}.jsonl",
+                            samples=args.samples, temperature=temperature, max_new_tokens=args.max_new_tokens,
+                            seed=0, prompt_format="chat", batch_size=args.batch_size, score=True,
+                            cache_dir=args.out / "traces", progress=not args.quiet)
+        records += [{**r, "group": group} for r in drawn]
+    for group in (A, B):
+        chosen = [r for r in records if r["group"] == group and r["sample"] < args.locus_samples]
+        (args.out / f"locus_{group}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in chosen), encoding="utf-8")
+    return records + template_records([r for r in records if r["group"] == A], args.samples)
+
+
+def template_records(free: list[dict], n: int) -> list[dict]:
+    """Per problem, ``n`` copies of the base's first free reply that holds a number, its first number changed
+    (``rg.template_texts``); they name no policy, so they are teacher-forced by the base, not on-policy."""
+    import reasongraph as rg
+
+    out, done = [], set()
+    for r in free:
+        texts = rg.template_texts(r["trace"], n) if r["prompt_id"] not in done else None
+        if texts:
+            done.add(r["prompt_id"])
+            out += [{**r, "id": f"{r['prompt_id']}/t{k}", "sample": k, "trace": t, "model": "template",
+                     "group": TEMPLATE, "recorded": False} for k, t in enumerate(texts)]
+    return out
+
+
+def compare(run_dir: Path, out: Path) -> str:
+    """RL (B) against base (A) with each control: the tables as text, compare_<control>.json, the report."""
+    texts = []
+    for control, name in ((COLD, "compare.json"), (TEMPLATE, "compare_template.json")):
+        common = [str(run_dir), "--a", A, "--b", B, "--control", control]
+        (out / name).write_text(reasongraph_cli("compare", *common, "--json"), encoding="utf-8")
+        html = ["--html", str(out / "report.html")] if control == COLD else []
+        texts.append(f"== control C = {control} ==\n" + reasongraph_cli("compare", *common, *html))
+    return "\n".join(texts)
+
+
+def cpu_seconds() -> float:
+    own, children = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import reasongraph as rg
-    from reasongraph.analysis.groups import collapse_table, comparison_mode, with_reference_share
 
-    if not args.quiet:
-        logging.basicConfig(level=logging.INFO, format="%(message)s")
-    run_dir = args.out / "run"
-    t0 = time.perf_counter()
-    # A fresh run scores all records; a rerun into the same folder resumes where the last one stopped.
-    rows = rg.score_dataset(args.input, out=run_dir, model=args.model, prompt_field="problem",
-                            group_field="model_type", pair_field="pair_key", k=args.k, truncate=True,
-                            progress=not args.quiet)
-    score_s = time.perf_counter() - t0
-    run = rg.ScoredRun(run_dir)
-    summary = run.summary
-    print(f"scored {summary['n_rows']} of {summary['n_records']} traces into {run_dir} in {score_s:.0f} s "
-          f"(this invocation); {summary['mode']}")
-
-    t0 = time.perf_counter()
-    cmp = rg.compare_groups(rows, args.a, args.b, group_field="group", pair_field="pair")
-    cmp.group_name, cmp.pair_name = "model_type", "pair_key"
-    cmp.mode = comparison_mode(rows, args.a, args.b)
-    collapse = collapse_table(with_reference_share(rows, args.a), args.a, args.b, mode=cmp.mode)
-    result = {**cmp.as_dict(), "collapse": collapse.as_dict()}
-    (args.out / "compare.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    report = rg.write_run_report(run, args.out / "report.html", compare=result)
-    compare_s = time.perf_counter() - t0
-
-    print()
-    print(collapse.to_table())
-    print()
-    print(cmp.to_table())
-    print()
-    if cmp.mode and cmp.mode.startswith("proxy"):
-        print("This is a PROXY: one model scored every group, so the token entropies are its surprise at other "
-              "models' text, not each policy's own entropy.")
-    print(f"wrote {args.out / 'compare.json'} and {report} (compare and report: {compare_s:.0f} s)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    base, policy = rg.load_model("smollm2-135m"), rg.load_model(args.policy)
+    models = {A: base, B: policy, COLD: base, TEMPLATE: base}
+    records = sample(args, models)
+    data = args.out / "samples.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    sampled = time.perf_counter()
+    rg.score_dataset(data, out=args.out / "run", model=models, prompt_field="prompt", prompt_format="chat",
+                     group_field="group", pair_field="prompt_id", sample_group_field="prompt_id",
+                     temperature_field="temperature", policy_field="model", cache_dir=args.out / "traces",
+                     k=args.k, cluster_by="group", progress=not args.quiet)
+    scored = time.perf_counter()
+    run = rg.ScoredRun(args.out / "run")
+    tables = compare(args.out / "run", args.out)
+    windows, window_text = window_table(run, A, B, args.window, controls=(COLD, TEMPLATE))
+    ranges, range_text = dynamic_range(run, [A, B, COLD, TEMPLATE], windows)
+    alignment, alignment_text = alignment_table(run, [A, B, COLD, TEMPLATE])
+    same, same_text = same_tokens_table(run, A, B)
+    times = {"sampling_s": sampled - start, "scoring_s": scored - sampled, "wall_s": time.perf_counter() - start,
+             "cpu_s": cpu_seconds(), "recorded": sum(bool(r.get("recorded")) for r in records),
+             "samples": len(records)}
+    (args.out / "tables.json").write_text(json.dumps({"window": windows["summary"], "dynamic_range": ranges,
+                                                      "alignment": alignment, "same_tokens": same, "times": times}, indent=1), encoding="utf-8")
+    print(tables)
+    print(same_text, window_text, range_text, alignment_text, sep="\n\n")
+    print(f"\nsampling {times['sampling_s']:.0f} s, scoring {times['scoring_s']:.0f} s, in all {times['wall_s']:.0f} s "
+          f"wall and {times['cpu_s']:.0f} s of CPU (user + sys, this process and its children); "
+          f"{times['recorded']} of {len(records)} traces scored from their sampling pass; report: "
+          f"{args.out / 'report.html'}")
     return 0
 
 

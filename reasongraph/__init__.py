@@ -26,6 +26,8 @@ _EXPORTS = {
     "ReasoningGraph": "reasongraph.graph.reasoning_graph",
     "Revisit": "reasongraph.graph.walk",
     "effective_rank": "reasongraph.trace.hidden.effective_rank",
+    "window_measures": "reasongraph.trace.hidden.spectral",
+    "template_texts": "reasongraph.analysis.samples.spread",
     "erank_dynamics": "reasongraph.trace.hidden.rank_dynamics",
     "entropy_summary": "reasongraph.trace.token_signals",
     "forking_tokens": "reasongraph.trace.token_signals",
