@@ -38,7 +38,6 @@ demo: env
 	mkdir -p $(OUT)
 	$(BIN)/reasongraph analyze examples/trace.txt --prompt-file examples/prompt.txt \
 		--save $(OUT)/demo --html $(OUT)/demo.html
-	@echo "wrote $(OUT)/demo/ (trace.npz, analysis.json) and $(OUT)/demo.html"
 
 # The seed question on real traces: base vs long-CoT on 24 MATH500 problems, scored with the default model (a proxy;
 # see examples/seed_question.md). Writes $(OUT)/seed_question/ (resumable: run it again after an interruption).
