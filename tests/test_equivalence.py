@@ -289,9 +289,9 @@ def test_added_k_keys_say_what_the_old_k_was(runs, case):
     k = CASES[case]["k"]
     assert (summary["k_option"], summary["fit"]["k_option"]) == (k, k)
     top = max((u for u in old_fit["units"].values() if u["k"]), key=lambda u: u["n_steps"])
-    assert summary["k"] == top["k"] and summary["k_rule"].startswith(f"given: K = {k}")
+    assert summary["k"] == top["k"] and summary["k_rule"].startswith("given")
     for unit, entry in summary["fit"]["units"].items():
-        assert entry["k"] == old_fit["units"][unit]["k"] and entry["k_rule"].startswith("given: "), unit
+        assert entry["k"] == old_fit["units"][unit]["k"] and entry["k_rule"].startswith("given"), unit
 
 
 @pytest.mark.parametrize("case", ["P", "S"])

@@ -40,8 +40,8 @@ def test_one_unit_small_and_large():
 
 
 def test_a_given_k_is_kept_and_lowered_to_the_fitted_steps():
-    assert unit_ks({"m": 246}, {"m": 246}, 20)[0] == {"m": (20, "given: K = 20")}
-    assert unit_ks({"m": 21}, {"m": 21}, 200)[0] == {"m": (21, "given: K = 200, lowered to the 21 fitted steps")}
+    assert unit_ks({"m": 246}, {"m": 246}, 20)[0] == {"m": (20, "given")}
+    assert unit_ks({"m": 21}, {"m": 21}, 200)[0] == {"m": (21, "given, lowered to the 21 fitted steps")}
 
 
 def test_several_units_keep_the_largest_units_steps_per_cluster():
@@ -52,7 +52,8 @@ def test_several_units_keep_the_largest_units_steps_per_cluster():
     ks, c = unit_ks({"base": 3000, "rl": 1200}, {"base": 3000, "rl": 1200}, "auto")
     assert (ks["base"][0], ks["rl"][0], c) == (200, 80, 15.0)
     ks, c = unit_ks({"base": 300, "rl": 120}, {"base": 300, "rl": 120}, 50)
-    assert (ks["base"][0], ks["rl"][0], c) == (50, 20, 6.0)
+    assert (ks["base"], ks["rl"][0], c) == ((50, "given"), 20, 6.0)
+    assert ks["rl"][1] == "given: in proportion to base (K = 50 for 300 steps), 120 steps / 6"
 
 
 def test_warning_above_a_third_only():
@@ -100,15 +101,15 @@ def test_a_large_given_k_is_warned_about_on_stderr_in_the_summary_table_and_repo
     captured = capsys.readouterr()
     summary = json.loads((out / "summary.json").read_text())
     n = summary["fit"]["units"][next(iter(summary["fit"]["units"]))]["n_fit_steps"]
-    assert summary["k"] == 40 and summary["k_rule"] == "given: K = 40"
+    assert summary["k"] == 40 and summary["k_rule"] == "given"
     assert len(summary["notes"]) == 1 and summary["notes"][0].startswith(f"K = 40 for ")
     assert f"exceeds a third of its {n} fitted steps" in summary["notes"][0]
     assert [line for line in captured.err.splitlines() if "exceeds a third" in line] == [
         f"reasongraph score: {summary['notes'][0]}"]
-    assert f"({summary['k_rule']}; {n} fitted steps)" in captured.out
+    assert f"K = 40 for {tiny_dir.name} (given; {n} fitted steps)" in captured.out
     assert f"note: {summary['notes'][0]}" in captured.out
     html = report.read_text(encoding="utf-8")
-    assert "40 (given: K = 40)" in html and summary["notes"][0] in html
+    assert "40 (given)" in html and summary["notes"][0] in html
 
 
 def test_a_folder_started_with_a_whole_number_k_is_not_resumed_under_auto(records, tiny, tmp_path):

@@ -356,7 +356,7 @@ def test_cli_score_json_table_and_html_report(data, tmp_path, capsys):
     table = capsys.readouterr().out.splitlines()
     assert table[0].startswith(f"scored {10 - n_bad} of 10 records into {out} (proxy: all groups scored by ")
     assert table[0].endswith(f"; {n_bad} could not be scored (see {out}/errors.jsonl)")
-    assert table[1].startswith(f"K = 12 for {data['cli'][-1].rsplit('/', 1)[-1]} (given: K = 12; ")
+    assert table[1].startswith(f"K = 12 for {data['cli'][-1].rsplit('/', 1)[-1]} (given; ")
     head = next(i for i, line in enumerate(table) if line.startswith("group"))
     assert table[head].split()[:3] == ["group", "n", "detection"]
     assert {line.split()[0] for line in table[head + 1:head + 3]} == {"base", "rl"}

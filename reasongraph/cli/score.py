@@ -166,6 +166,10 @@ def format_summary(summary: dict, out: str) -> str:
 def _k_lines(summary: dict) -> list[str]:
     """The K of each clustering and why, then the run's notes (a K above a third of the fitted steps...)."""
     units = {name: u for name, u in ((summary.get("fit") or {}).get("units") or {}).items() if u.get("k")}
-    lines = [f"K = {u['k']} for {name} ({u.get('k_rule') or 'chosen before k_rule was recorded'}; "
-             f"{u['n_fit_steps']} fitted steps)" for name, u in units.items()]
+    lines = [f"K = {u['k']} for {name} ({_k_reason(u)})" for name, u in units.items()]
     return lines + [f"note: {note}" for note in summary.get("notes") or []]
+
+
+def _k_reason(unit: dict) -> str:
+    rule = unit.get("k_rule") or "chosen before k_rule was recorded"
+    return rule if "fitted steps" in rule else f"{rule}; {unit['n_fit_steps']} fitted steps"

@@ -56,14 +56,14 @@ def unit_ks(n_steps: Mapping[str, int], n_fit: Mapping[str, int], k: int | str) 
     if not units:
         return {}, None
     top = max(units, key=lambda u: n_steps[u])
-    k_top, why_top = auto_k(n_fit[top]) if k == AUTO else (int(k), f"given: K = {k}")
+    k_top, why_top = auto_k(n_fit[top]) if k == AUTO else (int(k), "given")
     if len(units) == 1:
         out, c = {top: (k_top, why_top)}, None
     else:
         c = n_steps[top] / k_top
         out = {u: (max(1, round(n_steps[u] / c)),
-                   why_top if u == top else f"{why_top.split(':')[0]}: in proportion to {top} (K = {k_top} for "
-                                             f"{n_steps[top]} steps), {n_steps[u]} steps / {c:.3g}")
+                   why_top if u == top else f"{'auto' if k == AUTO else 'given'}: in proportion to {top} (K = "
+                                             f"{k_top} for {n_steps[top]} steps), {n_steps[u]} steps / {c:.3g}")
                for u in units}
     return {u: _within(kk, why, n_fit[u]) for u, (kk, why) in out.items()}, c
 
