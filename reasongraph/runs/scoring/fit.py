@@ -81,7 +81,7 @@ def _fit(run: Pass1, samples: dict, given: tuple) -> dict:
         elif clu is not None:
             entry["k"], entry["source"] = getattr(clu, "k_", None), given[2]
             entry["k_rule"] = f"the saved clusterer's K ({given[2]})"
-        warning = k_warning(unit, entry["k"], len(X)) if entry["k"] and len(X) else None
+        warning = k_warning(unit, entry["k"], len(X)) if entry["source"] == "fitted" else None
         if warning:
             log.warning("%s", warning)
             fit["notes"].append(warning)

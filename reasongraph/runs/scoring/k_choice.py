@@ -20,11 +20,15 @@ AUTO = "auto"
 
 
 def check_k(k: Any) -> None:
-    """``k`` is "auto" or a whole number >= 1 (bool is not a number here)."""
-    if k == AUTO and isinstance(k, str):
+    """``k`` is "auto" or a whole number >= 1."""
+    from reasongraph.core.checks import check_int
+
+    if isinstance(k, str) and k == AUTO:
         return
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise InputError(f"{opt('k')} must be a whole number >= 1 or auto, got {k!r}")
+    try:
+        check_int("k", k, low=1)
+    except InputError:
+        raise InputError(f"{opt('k')} must be a whole number >= 1 or auto, got {k!r}") from None
 
 
 def auto_k(n_fit: int) -> tuple[int, str]:
