@@ -38,7 +38,6 @@ demo: env
 	mkdir -p $(OUT)
 	$(BIN)/reasongraph analyze examples/trace.txt --prompt-file examples/prompt.txt \
 		--save $(OUT)/demo --html $(OUT)/demo.html
-	@echo "wrote $(OUT)/demo/ (trace.npz, analysis.json) and $(OUT)/demo.html"
 
 # The seed question, faithful and on-policy: the base and the shipped GRPO policy (fixtures/smollm2-grpo-lora) each
 # sample 8 replies to 24 held-out problems, each scored by the model that sampled it, with two controls of known

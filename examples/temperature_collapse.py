@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     sampled = time.perf_counter()
     rg.score_dataset(both, out=out / "run", model=model, prompt_field="prompt", prompt_format="chat",
                      group_field="group", pair_field="prompt_id", sample_group_field="prompt_id",
-                     temperature_field="temperature", policy_field="model", cache_dir=traces)
+                     temperature_field="temperature", policy_field="model", cache_dir=traces,
+                     k=200)  # the paper's K, as the README's numbers were made (the default is auto)
     scored = time.perf_counter()
     code = cli(["compare", str(out / "run"), "--a", "T=1.0", "--b", "T=0.6", "--html", str(out / "report.html")])
     with open(out / "compare.json", "w") as f, contextlib.redirect_stdout(f):

@@ -643,3 +643,18 @@ def test_report_sections_degenerate_never_crash(browser, tmp_path, sections):
     assert o.count(".rg-dist-card") > 0  # the rest of the report is drawn
     o.assert_clean()
     o.close()
+
+
+# ---------------------------------------------------------------------------------------------- the run's K
+def test_report_states_the_chosen_k_and_the_runs_notes(browser, tmp_path):
+    """The K a run chose and why, and its notes (issue 21.1), are visible above the report, as text."""
+    rows = [{"line": i + 1, "id": f"r{i}", "loop_exists": i % 2 == 0, "loop_count": i % 2, "n_revisits": i % 3}
+            for i in range(6)]
+    note = f"K = 40 for tiny exceeds a third of its 60 fitted steps {PAYLOADS[1]}"
+    path = write_report_html(rows, tmp_path / "k.html", options={"k": "auto", "k_chosen": "20 (auto: n/3 of 60 "
+                                                                  "fitted steps = 20)", "notes": [note]})
+    o = Opened(browser, path.as_uri())
+    assert "K = 20 (auto: n/3 of 60 fitted steps = 20)" in o.page.locator(".rg-facts").first.inner_text()
+    assert o.page.locator(".rg-run-note").all_inner_texts() == [f"Note: {note}"]
+    o.assert_clean()
+    o.close()

@@ -356,8 +356,10 @@ def test_cli_score_json_table_and_html_report(data, tmp_path, capsys):
     table = capsys.readouterr().out.splitlines()
     assert table[0].startswith(f"scored {10 - n_bad} of 10 records into {out} (proxy: all groups scored by ")
     assert table[0].endswith(f"; {n_bad} could not be scored (see {out}/errors.jsonl)")
-    assert table[2].split()[:3] == ["group", "n", "detection"]
-    assert {line.split()[0] for line in table[3:5]} == {"base", "rl"}
+    assert table[1].startswith(f"K = 12 for {data['cli'][-1].rsplit('/', 1)[-1]} (given; ")
+    head = next(i for i, line in enumerate(table) if line.startswith("group"))
+    assert table[head].split()[:3] == ["group", "n", "detection"]
+    assert {line.split()[0] for line in table[head + 1:head + 3]} == {"base", "rl"}
     top = _report_data(report)
     embedded = [r["embed"] for r in top["top"]["rows"] if r["embed"]]
     assert len(embedded) == 2 and sorted(top["embeds"]) == sorted(embedded)

@@ -16,7 +16,8 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
                        description="Run the model over one trace (teacher-forced), cluster its steps into a "
                                    "reasoning graph, count revisits and align them with token-entropy spikes.")
     p.add_argument("file", help="the trace as a UTF-8 text file, or - for standard input")
-    p.add_argument("--prompt-file", metavar="FILE", help="a text file with the prompt the trace answers")
+    p.add_argument("--prompt-file", metavar="FILE",
+                   help="a text file with the prompt the trace answers (default: none, the trace alone)")
     add_model_options(p)
     g = p.add_argument_group("analysis")
     g.add_argument("--clusterer", metavar="FILE", help="a clusterer saved by a score run (default: KMeans on this "
@@ -25,8 +26,8 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
     add_alignment_options(g)
     o = p.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="print metrics and events as JSON instead of a summary")
-    o.add_argument("--save", metavar="DIR", help="write trace.npz and analysis.json into DIR")
-    o.add_argument("--html", metavar="FILE", help="write the interactive HTML view to FILE")
+    o.add_argument("--save", metavar="DIR", help="write trace.npz and analysis.json into DIR (default: not saved)")
+    o.add_argument("--html", metavar="FILE", help="write the interactive HTML view to FILE (default: none)")
     add_quiet_option(o)
     p.set_defaults(run=run)
     return p

@@ -28,7 +28,8 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
     p.add_argument("--b", required=True, metavar="GROUP", help="the group B compared with A (e.g. the RL model)")
     p.add_argument("--control", default=None, metavar="GROUP",
                    help="a control group C of known collapse (e.g. the base at a low temperature, or one-template "
-                        "samples): each collapse is also given as (A - B) / (A - C), the share of C's range")
+                        "samples): each collapse is also given as (A - B) / (A - C), the share of C's range "
+                        "(default: none)")
     p.add_argument("--group-by", dest="group_field", default=None, metavar="FIELD",
                    help="the grouping field (default: the run's --group-by)")
     p.add_argument("--pair-by", "--pair-key", dest="pair_field", default=None, metavar="FIELD",
@@ -39,7 +40,8 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
     p.add_argument("--n-boot", type=positive_int, default=2000, metavar="N", help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     p.add_argument("--json", action="store_true", help="print the comparison (and the collapse table) as JSON")
-    p.add_argument("--html", metavar="FILE", help="write the run's HTML report with this comparison to FILE")
+    p.add_argument("--html", metavar="FILE",
+                   help="write the run's HTML report with this comparison to FILE (default: none)")
     add_embed_option(p)
     p.set_defaults(run=run)
     return p

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-__all__ = ["HelpFormatter", "flag_spelling", "positive_int", "whole_number"]
+__all__ = ["HelpFormatter", "flag_spelling", "k_or_auto", "positive_int", "whole_number"]
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Wraps option help and descriptions at the terminal's width and appends every default that says something
-    (not None or False); a paragraph of a description or epilog with indented lines (an example command) keeps
+    (not None or False: an option whose default is None states in its own words what happens without it); a
+    paragraph of a description or epilog with indented lines (an example command) keeps
     its own line breaks."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
@@ -24,7 +25,9 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         default = action.default
-        if "%(default)" in text or default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+        # identity, not ==: a default of 0 (a seed, a lookback) is stated; None and False say nothing by themselves
+        if "%(default)" in text or default is None or default is False or default is argparse.SUPPRESS \
+                or not action.option_strings:
             return text
         shown = ", ".join(map(str, default)) if isinstance(default, (list, tuple)) else "%(default)s"
         return f"{text} (default: {shown})"
@@ -47,6 +50,11 @@ def positive_int(value: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}")
     return n
+
+
+def k_or_auto(value: str) -> int | str:
+    """An argparse type: "auto" or an int >= 1 (a clustering's K)."""
+    return "auto" if value == "auto" else positive_int(value)
 
 
 def flag_spelling(parser: argparse.ArgumentParser) -> Callable[[str, str | None], str]:

@@ -29,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
     p.add_argument("-o", "--out", metavar="FILE",
                    help="the HTML file to write (default: report.html or trace.html in the input folder, or the "
                         "input file with .html)")
-    p.add_argument("--compare", metavar="JSON", help="report: the output of `reasongraph compare --json` to include")
+    p.add_argument("--compare", metavar="JSON",
+                   help="report: the output of `reasongraph compare --json` to include (default: none)")
     p.add_argument("--top", type=int, default=10, metavar="N",
                    help="report: how many of the most cyclic traces to list")
     add_embed_option(p)

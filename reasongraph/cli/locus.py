@@ -37,16 +37,19 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
     p.add_argument("texts", nargs="+", metavar="TEXTS", help="record files or score run folders")
     p.add_argument("--a", required=True, metavar="SPEC", help="the base model A")
     p.add_argument("--b", required=True, metavar="SPEC", help="the trained model B")
-    p.add_argument("--out", metavar="DIR", default=None, help="write locus.json and report.html into DIR")
-    p.add_argument("--html", metavar="FILE", default=None, help="write the HTML report to FILE")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="write locus.json and report.html into DIR (default: none)")
+    p.add_argument("--html", metavar="FILE", default=None, help="write the HTML report to FILE (default: none)")
     p.add_argument("--json", action="store_true", help="print locus.json instead of tables")
     f = p.add_argument_group("fields")
     f.add_argument("--text-field", default="trace", metavar="FIELD", help="field holding the text")
-    f.add_argument("--prompt-field", default=None, metavar="FIELD", help="field holding the prompt")
+    f.add_argument("--prompt-field", default=None, metavar="FIELD",
+                   help="field holding the prompt (default: none, each text alone)")
     f.add_argument("--id-field", default="id", metavar="FIELD", help="field holding the record id, if present")
     f.add_argument("--group-by", dest="group_field", default=None, metavar="FIELD",
-                   help="field naming each text's group, reported on its own")
-    f.add_argument("--limit", type=whole_number, default=None, metavar="N", help="read at most N records per source")
+                   help="field naming each text's group, reported on its own (default: none, one group)")
+    f.add_argument("--limit", type=whole_number, default=None, metavar="N",
+                   help="read at most N records per source (default: all)")
     m = p.add_argument_group("models and extraction")
     m.add_argument("--device", default=None, metavar="DEVICE", help="cpu, cuda, cuda:N (default: cuda if present)")
     m.add_argument("--dtype", default=None, metavar="DTYPE",

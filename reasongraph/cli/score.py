@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from reasongraph.cli.formatting import positive_int, whole_number
+from reasongraph.cli.formatting import k_or_auto, positive_int, whole_number
 from reasongraph.cli.shared import (add_alignment_options, add_embed_option, add_model_options, add_quiet_option,
                                     alignment_options, extract_options, model_map)
 
@@ -36,35 +36,43 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
     p.add_argument("--out", required=True, metavar="DIR", help="the run folder (created; rerun to resume)")
     f = p.add_argument_group("fields")
     f.add_argument("--text-field", default="trace", metavar="FIELD", help="field holding the trace")
-    f.add_argument("--prompt-field", default=None, metavar="FIELD", help="field holding the prompt")
+    f.add_argument("--prompt-field", default=None, metavar="FIELD",
+                   help="field holding the prompt (default: none, each trace alone)")
     f.add_argument("--id-field", default="id", metavar="FIELD", help="field holding the record id, if present")
     f.add_argument("--group-by", dest="group_field", default=None, metavar="FIELD",
-                   help="field naming the group to summarize by, e.g. model")
+                   help="field naming the group to summarize by, e.g. model (default: none, one group)")
     f.add_argument("--pair-by", "--pair-key", dest="pair_field", default=None, metavar="FIELD",
-                   help="field pairing records across groups, e.g. pair_key (the problem)")
+                   help="field pairing records across groups, e.g. pair_key (the problem; default: none, unpaired)")
     f.add_argument("--sample-group", dest="sample_group_field", default=None, metavar="FIELD",
                    help="field that several samples of one prompt share (e.g. prompt_id of reasongraph generate): "
-                        "writes diversity.jsonl, the diversity of each prompt's samples")
+                        "writes diversity.jsonl, the diversity of each prompt's samples (default: none)")
     f.add_argument("--temperature-field", default=None, metavar="FIELD",
                    help="field with the temperature each trace was sampled at: score it at that temperature "
-                        "(on-policy samples of reasongraph generate: temperature)")
+                        "(on-policy samples of reasongraph generate: temperature; default: none, all at --temperature)")
     f.add_argument("--policy-field", default=None, metavar="FIELD",
                    help="field naming the model that sampled each trace, to mark rows scored on-policy "
-                        "(reasongraph generate: model)")
-    f.add_argument("--limit", type=whole_number, default=None, metavar="N", help="score only the first N records")
+                        "(reasongraph generate: model; default: none)")
+    f.add_argument("--limit", type=whole_number, default=None, metavar="N",
+                   help="score only the first N records (default: all)")
     add_model_options(p, per_group=True)
     g = p.add_argument_group("clustering and analysis")
-    g.add_argument("--clusterer", metavar="FILE", help="reuse a saved clusterer instead of fitting one")
-    g.add_argument("--k", type=int, default=200, help="clusters (nodes) to fit over the steps of the largest unit")
+    g.add_argument("--clusterer", metavar="FILE",
+                   help="reuse a saved clusterer instead of fitting one (default: none, fit one)")
+    g.add_argument("--k", type=k_or_auto, default="auto", metavar="K|auto",
+                   help="clusters (nodes) of the clustering with the most steps, others in proportion; auto: a third "
+                        "of its fitted steps, at most 200 (docs/choosing_k.md). A K above a third of the fitted "
+                        "steps is warned about: revisits are then rare by construction")
     g.add_argument("--method", choices=("kmeans", "hdbscan"), default="kmeans", help="clustering method")
     g.add_argument("--cluster-by", choices=("model", "group"), default="model",
                    help="one clustering per model (groups of one model share it) or per group")
     g.add_argument("--fit-sample", type=positive_int, default=None, metavar="N",
-                   help="fit on a seeded uniform sample of at most N step vectors (bounds memory and time)")
+                   help="fit on a seeded uniform sample of at most N step vectors (bounds memory and time; default: "
+                        "all steps)")
     add_alignment_options(g)
     r = p.add_argument_group("run")
     r.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
-                   help="records per extraction batch (default 16, fewer for long traces)")
+                   help="records per extraction batch (default: automatic, 16 records, fewer once a batch holds 32k "
+                        "characters; the manifest records it as null)")
     r.add_argument("--cache-dir", default=None, metavar="DIR",
                    help="extraction cache folder (default DIR/traces); shareable between runs")
     r.add_argument("--keep-hidden", action="store_true",
@@ -87,7 +95,7 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
     o = p.add_argument_group("output")
     add_quiet_option(o)
     o.add_argument("--json", action="store_true", help="print summary.json instead of a table")
-    o.add_argument("--html", metavar="FILE", help="also write the HTML report of the run to FILE")
+    o.add_argument("--html", metavar="FILE", help="also write the HTML report of the run to FILE (default: none)")
     add_embed_option(o)
     p.set_defaults(run=run)
     return p
@@ -142,9 +150,10 @@ def format_summary(summary: dict, out: str) -> str:
              + (f"; {summary['n_errors']} could not be scored (see {out}/errors.jsonl)" if summary["n_errors"] else "")
              + (f"; {sampled} from traces recorded while sampling" if sampled else "")
              + (f"; {summary['n_empty']} empty responses (traces of no step)" if summary.get("n_empty") else "")]
+    lines += _k_lines(summary)
     groups = dict(summary["groups"]) or ({"all": summary["overall"]} if summary["overall"] else {})
     if not groups:
-        return lines[0]
+        return "\n".join(lines)
     head = ["group", "n", "detection"] + [label for _, label in summary_keys()]
     body = [[name, str(g["n"]), fmt(g["detection_ratio"])]
             + [fmt(g["metrics"].get(key, {}).get("mean")) for key, _ in summary_keys()] for name, g in groups.items()]
@@ -152,3 +161,15 @@ def format_summary(summary: dict, out: str) -> str:
               "(means per record; detection = share of records with a loop; summary.json has medians, 95% CIs and "
               "the pooled alignment statistics)"]
     return "\n".join(lines)
+
+
+def _k_lines(summary: dict) -> list[str]:
+    """The K of each clustering and why, then the run's notes (a K above a third of the fitted steps...)."""
+    units = {name: u for name, u in ((summary.get("fit") or {}).get("units") or {}).items() if u.get("k")}
+    lines = [f"K = {u['k']} for {name} ({_k_reason(u)})" for name, u in units.items()]
+    return lines + [f"note: {note}" for note in summary.get("notes") or []]
+
+
+def _k_reason(unit: dict) -> str:
+    rule = unit.get("k_rule") or "chosen before k_rule was recorded"
+    return rule if "fitted steps" in rule else f"{rule}; {unit['n_fit_steps']} fitted steps"

@@ -17,7 +17,7 @@ def add_model_options(parser: argparse.ArgumentParser, *, per_group: bool = Fals
                             "a HF id, each optionally +ADAPTER_DIR (a peft LoRA folder); GROUP=SPEC gives the traces of one group their own model (repeat it; a plain "
                             "SPEC then covers the other groups)")
         g.add_argument("--model-field", metavar="FIELD", default=None,
-                       help="instead of --model, the field naming each record's model")
+                       help="instead of --model, the field naming each record's model (default: none, --model decides)")
     else:
         g.add_argument("--model", default="smollm2-135m", metavar="SPEC",
                        help="smollm2-135m (offline), tiny-random, a .gguf file, a model folder or a HF id, each "
@@ -50,13 +50,16 @@ def add_alignment_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--rho", type=float, default=0.2, metavar="SHARE",
                        help="share of a trace's tokens that are forking tokens")
     group.add_argument("--forking-threshold", type=float, default=None, metavar="NATS",
-                       help="an absolute entropy threshold for forking tokens instead of the top --rho share")
+                       help="an absolute entropy threshold for forking tokens instead of the top --rho share "
+                            "(default: none, the top --rho share)")
     group.add_argument("--rule", choices=("onset", "span"), default="onset",
-                       help="when a step has an entropy spike: onset (its first tokens fork; can fail) or span "
-                            "(any of its tokens forks; nearly always true on long steps)")
+                       help="when a step has an entropy spike: onset (one of its first --onset-tokens tokens "
+                            "forks, so a step can have none and the revisit x spike test can tell something) or "
+                            "span (any of its tokens forks: nearly always true on long steps, so the test tells "
+                            "little)")
     group.add_argument("--onset-tokens", type=int, default=1, metavar="M", help="tokens of a step's onset")
     group.add_argument("--lookback", type=int, default=0, metavar="W",
-                       help="tokens before a step that count for its spike")
+                       help="tokens before a step that count for its spike (0: the step's own tokens only)")
     group.add_argument("--n-shifts", type=int, default=1000, metavar="N",
                        help="circular shifts of the span rule's permutation p-value (0: none)")
     group.add_argument("--seed", type=int, default=0, help="seed of clustering, sampling, bootstrap, permutations")

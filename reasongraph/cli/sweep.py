@@ -52,9 +52,11 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
     f.add_argument("--prompt-field", default="prompt", metavar="FIELD", help="field holding the prompt")
     f.add_argument("--id-field", default="id", metavar="FIELD", help="field holding the prompt id, if present")
     f.add_argument("--answer-field", default=None, metavar="FIELD",
-                   help="field of the prompts file holding the reference answer (gives the accuracy column)")
+                   help="field of the prompts file holding the reference answer (gives the accuracy column; default: "
+                        "none, no accuracy)")
     f.add_argument("--reward-field", default=None, metavar="FIELD",
-                   help="a numeric field the trainer logged, read from each checkpoint's trainer_state.json")
+                   help="a numeric field the trainer logged, read from each checkpoint's trainer_state.json (default: "
+                        "none)")
     s = p.add_argument_group("probe")
     s.add_argument("--samples", type=int, default=4, metavar="N", help="samples per prompt")
     s.add_argument("--temperature", type=float, default=1.0, metavar="T", help="sampling and scoring temperature")
@@ -73,11 +75,12 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
     s.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
                    help="sequences per scoring forward pass (default: about 4096 tokens)")
     m = p.add_argument_group("model and statistics")
-    m.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    m.add_argument("--dtype", default=None, help="float32, bfloat16, float16 (default: fp32 on CPU, bf16 on CUDA)")
+    m.add_argument("--device", default="auto", metavar="DEVICE", help="auto (cuda when present), cpu, cuda, cuda:N")
+    m.add_argument("--dtype", default="auto", metavar="DTYPE",
+                   help="auto (bfloat16 on cuda, float32 on cpu), float32, bfloat16, float16")
     m.add_argument("--n-boot", type=int, default=2000, metavar="N", help="bootstrap resamples of the collapse")
     o = p.add_argument_group("output")
-    o.add_argument("--title", default=None, help="the report's title")
+    o.add_argument("--title", default=None, help="the report's title (default: Exploration over training checkpoints)")
     o.add_argument("--json", action="store_true", help="print the rows and the fits as JSON instead of a table")
     add_quiet_option(o)
     p.set_defaults(run=run)

@@ -60,7 +60,11 @@
     if (d.n_errors !== null && d.n_errors !== undefined) facts.push(d.n_errors + " not scored (errors.jsonl)");
     facts.push(d.groups.length + " group" + (d.groups.length === 1 ? "" : "s") + ": " +
       d.groups.map(function (g, i) { return g + " (" + d.group_sizes[i] + ")"; }).join(", "));
+    if (d.run && d.run.k_chosen !== undefined) facts.push("K = " + d.run.k_chosen);
     h.appendChild(el("p", "rg-facts", facts.join(" \u00b7 ")));
+    (Array.isArray(d.run && d.run.notes) ? d.run.notes : []).forEach(function (n) {
+      h.appendChild(el("p", "rg-help rg-run-note", "Note: " + n));
+    });
     h.appendChild(el("p", "rg-lead",
       "Each trace was run through the model; its steps were clustered into the nodes of a reasoning graph " +
       "(one clustering for the whole dataset). A revisit is a step that returns to an earlier node; loop count " +

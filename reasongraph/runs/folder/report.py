@@ -44,7 +44,7 @@ def run_report_html(run: ScoredRun | str | os.PathLike, *, compare: Any = None, 
         collapse = compare.get("collapse")
     return report_html(rows, compare=compare, collapse=collapse, top=top, title=title or f"reasongraph report · "
                        f"{run.path.resolve().name}", analyses=_embeds(run, most_cyclic_rows(rows, min(embed, top))),
-                       links=run.trace_pages(link_base), options=run.options, n_errors=run.n_errors,
+                       links=run.trace_pages(link_base), options=_options(run), n_errors=run.n_errors,
                        layers=(run.summary or {}).get("layers"), diversity=run.diversity(), full_page=full_page)
 
 
@@ -58,6 +58,20 @@ def write_run_report(run: ScoredRun | str | os.PathLike, path: str | Path, **kwa
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path
+
+
+def _options(run: ScoredRun) -> dict:
+    """The run's options as given (``k`` may be "auto"), then the K its largest clustering got and why, and the
+    run's notes (summary.json's ``k``, ``k_rule`` and ``notes``; fit.json's before the summary exists)."""
+    summary, fit = run.summary or {}, run.fit or {}
+    k, rule = summary.get("k"), summary.get("k_rule")
+    if k is None:
+        units = [u for u in (fit.get("units") or {}).values() if u.get("k")]
+        top = max(units, key=lambda u: u["n_steps"], default={})
+        k, rule = top.get("k"), top.get("k_rule")
+    extra = {"k_chosen": f"{k} ({rule})" if rule else k} if k is not None else {}
+    notes = summary.get("notes", fit.get("notes"))
+    return {**run.options, **extra, **({"notes": list(notes)} if notes else {})}
 
 
 def _embeds(run: ScoredRun, rows: list[dict]) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""The fit of a scoring run: one clusterer per clustering unit (K by the steps-per-cluster rule) and the pooled
-forking thresholds, written to fit.json last."""
+"""The fit of a scoring run: one clusterer per clustering unit (K by :mod:`~reasongraph.runs.scoring.k_choice`)
+and the pooled forking thresholds, written to fit.json last."""
 from __future__ import annotations
 
 import logging
@@ -13,6 +13,7 @@ from reasongraph.core.errors import InputError, opt
 from reasongraph.core.hashing import file_sha256
 from reasongraph.core.storage import atomic_write, atomic_write_json, read_json
 from reasongraph.runs.folder.writer import RunStore
+from reasongraph.runs.scoring.k_choice import k_warning, unit_ks
 from reasongraph.runs.scoring.model_plan import ModelPlan
 from reasongraph.runs.scoring.options import ScoringOptions
 from reasongraph.runs.scoring.pass1 import Pass1
@@ -63,20 +64,27 @@ def _fit(run: Pass1, samples: dict, given: tuple) -> dict:
     t0 = time.perf_counter()
     opts = run.opts
     vectors: dict[str, ReservoirSample] = samples["vectors"]
-    ks = _unit_ks({u: s.n_seen for u, s in vectors.items()}, opts.k)
-    fit = {"method": opts.method, "cluster_by": opts.cluster_by, "steps_per_cluster": ks.pop(None),
-           "units": {}, **_thresholds(samples["entropy"], samples["entropy_by_group"], opts)}
+    fitted = {u: s.values() for u, s in vectors.items()}
+    ks, c = unit_ks({u: s.n_seen for u, s in vectors.items()}, {u: len(X) for u, X in fitted.items()}, opts.k)
+    fit = {"method": opts.method, "cluster_by": opts.cluster_by, "k_option": opts.k, "steps_per_cluster": c,
+           "units": {}, "notes": [], **_thresholds(samples["entropy"], samples["entropy_by_group"], opts)}
     for i, (unit, sample) in enumerate(vectors.items()):
-        X = sample.values()
-        entry = {"n_steps": int(sample.n_seen), "n_fit_steps": int(len(X)), "k": None, "source": None,
-                 "clusterer_file": None}
+        X = fitted[unit]
+        entry = {"n_steps": int(sample.n_seen), "n_fit_steps": int(len(X)), "k": None, "k_rule": None,
+                 "source": None, "clusterer_file": None}
         clu = given[0]
         if clu is None and len(X):
-            entry["k"] = min(ks[unit], len(X))
-            log.info("fitting %s with K=%d on %d steps (%s)", opts.method, entry["k"], len(X), unit)
+            entry["k"], entry["k_rule"] = ks[unit]
+            log.info("fitting %s with K=%d on %d steps (%s; %s)", opts.method, entry["k"], len(X), unit,
+                     entry["k_rule"])
             clu, entry["source"] = fit_clusterer(X, method=opts.method, k=entry["k"], random_state=opts.seed), "fitted"
         elif clu is not None:
             entry["k"], entry["source"] = getattr(clu, "k_", None), given[2]
+            entry["k_rule"] = f"the saved clusterer's K ({given[2]})"
+        warning = k_warning(unit, entry["k"], len(X)) if entry["source"] == "fitted" else None
+        if warning:
+            log.warning("%s", warning)
+            fit["notes"].append(warning)
         if clu is not None:
             entry["clusterer_file"] = "clusterer.npz" if len(vectors) == 1 else f"clusterer-{i}.npz"
             atomic_write(run.store.dir / entry["clusterer_file"], clu.save, suffix=".npz")
@@ -84,15 +92,6 @@ def _fit(run: Pass1, samples: dict, given: tuple) -> dict:
     run.timing.fit_s += time.perf_counter() - t0
     atomic_write_json(run.store.layout.fit, fit)
     return fit
-
-
-def _unit_ks(n_steps: Mapping[str, int], k: int) -> dict:
-    """K per clustering unit: ``k`` for one unit; for several, the same steps-per-cluster ratio c for all, with
-    c = (steps of the largest unit) / k, so K_g = round(n_steps_g / c). The key None holds c."""
-    if len(n_steps) <= 1:
-        return {**{u: k for u in n_steps}, None: None}
-    c = max(n_steps.values()) / k
-    return {**{u: max(1, round(n / c)) if c else k for u, n in n_steps.items()}, None: c}
 
 
 def _thresholds(entropy: ReservoirSample, by_group: Mapping[str, ReservoirSample], opts: ScoringOptions) -> dict:

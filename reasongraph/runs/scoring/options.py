@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from reasongraph.core.checks import check_choice, check_int, check_optional_int
+from reasongraph.core.checks import check_choice, check_optional_int
 from reasongraph.core.errors import InputError, opt
+from reasongraph.runs.scoring.k_choice import check_k
 from reasongraph.trace.cache import trace_cache_options
 
 __all__ = ["ScoringOptions"]
@@ -26,7 +27,7 @@ class ScoringOptions:
     prompt_format: str
     temperature: float
     truncate: bool
-    k: int
+    k: int | str
     method: str
     cluster_by: str
     fit_sample: int | None
@@ -54,7 +55,7 @@ class ScoringOptions:
                               prompt_format=given["prompt_format"], temperature=given["temperature"],
                               truncate=given["truncate"])
         check_analysis_options(**{k: given[k] for k in cls.ANALYSIS_KEYS})  # the checks analyze_trace makes
-        check_int("k", given["k"], low=1)
+        check_k(given["k"])
         check_choice("method", given["method"], METHODS)
         check_choice("cluster_by", given["cluster_by"], CLUSTER_BY)
         check_optional_int("fit_sample", given["fit_sample"], low=1)

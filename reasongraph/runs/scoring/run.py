@@ -14,6 +14,7 @@ from reasongraph.runs.folder.writer import RunStore
 from reasongraph.runs.records.reader import RecordReader
 from reasongraph.runs.scoring.extract_here import load_checked
 from reasongraph.runs.scoring.fit import _fit, _given_clusterer, _load_clusterers, _load_fit
+from reasongraph.runs.scoring.k_choice import check_resumed_k
 from reasongraph.runs.scoring.model_plan import ModelPlan
 from reasongraph.runs.scoring.options import ScoringOptions
 from reasongraph.runs.scoring.pass1 import Pass1
@@ -77,6 +78,7 @@ def _score(path: str | Path, reader: RecordReader, opts: ScoringOptions, ray: An
                 "fields": reader.fields, "limit": limit, **plan.identity(), **opts.identity(),
                 "clusterer": given_clu[1]}
     layout = RunLayout(Path(out))
+    check_resumed_k(layout.manifest, opts.k)
     loaded, load_s, identities = {}, 0.0, {}
     t0 = time.perf_counter()
     if ray is not None:

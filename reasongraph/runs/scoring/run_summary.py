@@ -30,6 +30,8 @@ def _summary(run: Pass1, rows: list[dict], fit: dict, diversity: list[dict] | No
         "mode": _mode(rows, run.plan),
         "scored_by": run.plan.scored_by(),
         "fit": fit,
+        **_chosen_k(fit),
+        "notes": list(fit.get("notes") or []),
         "trace_cache": run.cache_location(),
         "overall": overall,
         "groups": groups,
@@ -37,6 +39,13 @@ def _summary(run: Pass1, rows: list[dict], fit: dict, diversity: list[dict] | No
         "diversity": _diversity_summary(diversity, seed) if diversity is not None else None,
         "timing": asdict(run.timing),
     }
+
+
+def _chosen_k(fit: dict) -> dict:
+    """The K of the clustering with the most steps and its reason (the others are in ``fit["units"]``)."""
+    units = [u for u in fit.get("units", {}).values() if u.get("k")]
+    top = max(units, key=lambda u: u["n_steps"], default={})
+    return {"k_option": fit.get("k_option"), "k": top.get("k"), "k_rule": top.get("k_rule")}
 
 
 def _mode(rows: list[dict], plan: ModelPlan) -> str:

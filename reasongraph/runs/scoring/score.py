@@ -38,7 +38,7 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
                   policy_field: str | None = None, limit: int | None = None,
                   layers: Any = (0.9,), segment: str = "newline", prompt_format: str = "raw",
                   temperature: float = 1.0, truncate: bool = False, device: Any = None, dtype: Any = None,
-                  clusterer: Any = None, k: int = 200, method: str = "kmeans", cluster_by: str = "model",
+                  clusterer: Any = None, k: int | str = "auto", method: str = "kmeans", cluster_by: str = "model",
                   fit_sample: int | None = None, rho: float = 0.2, forking_threshold: float | None = None,
                   rule: str = "onset", onset_tokens: int = 1, lookback: int = 0, n_shifts: int = 1000,
                   batch_size: int | None = None, cache_dir: str | Path | None = None, keep_hidden: bool = False,
@@ -72,9 +72,14 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
     device, dtype : where and how models given by spec are loaded (see :func:`~reasongraph.models.sources.load_model`).
     clusterer : None fits clusterings over the steps of the dataset; a path (or a fitted clusterer) reuses one
         (a single model only).
-    k, method : the clustering to fit. With one clustering unit K is lowered to the number of steps when there
-        are fewer; with several, unit g gets K_g = round(n_steps_g / c), c set so the largest unit gets ``k``:
-        a fixed K would give the unit with more steps more revisits by construction.
+    k, method : the clustering to fit. ``k="auto"`` (default): K = n // 3 of the n steps a clusterer is fitted
+        on, at least 2, at most the paper's 200 (the single-trace rule; docs/choosing_k.md has the evidence). A
+        whole number is taken as given, lowered to the steps when there are fewer. With several clustering units
+        the unit with the most steps gets that K and unit g gets K_g = round(n_steps_g / c), c set so that unit
+        keeps its K: a fixed K would give the unit with more steps more revisits by construction. fit.json and
+        summary.json hold each K with its reason (``k_rule``); a K above a third of the fitted steps is warned
+        about (logged, and in summary.json's ``notes``). A run folder started with a whole-number K resumes only
+        with that K.
     cluster_by : "model" (default: groups scored by one model share its clustering) or "group" (one per group).
     fit_sample : fit each clustering on a seeded uniform sample of at most this many step vectors.
     rho, forking_threshold, rule, onset_tokens, lookback, n_shifts : alignment options of
