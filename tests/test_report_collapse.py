@@ -66,6 +66,13 @@ def test_write_run_report_with_a_comparison_object_draws_the_figure(browser, pai
 def test_a_run_of_two_paired_groups_draws_it_without_a_comparison(browser, paired_run, tmp_path):  # noqa: F811
     out = write_run_report(paired_run, tmp_path / "r.html", embed=0)
     assert _figure_drawn(browser, out)
+    # the level coupling per group says how many traces it comes from, flagged when few (traces of < 384 tokens
+    # have no coupling: 0 here)
+    o = Opened(browser, out.as_uri())
+    coupling = o.page.locator(".rg-cl-coupling")
+    assert coupling.inner_text().startswith("Coupling per group: base n/a (n = 0)")
+    assert coupling.locator(".rg-small-sample").count() == 2 and coupling.locator(".rg-small-sample").first.is_visible()
+    o.close()
     run = ScoredRun(paired_run)
     rows = [r for r in run.rows() if r["group"] == "base"]
     assert report_collapse(run, rows) is None  # one group: nothing to compare
