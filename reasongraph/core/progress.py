@@ -68,11 +68,7 @@ class Progress:
         self._closed = False
         self._bar: Any = None
         if enabled and self.tty:
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=total, initial=done, file=self.stream, desc=desc, unit=f" {unit}",
-                             bar_format="{desc}: {n_fmt}/{total_fmt} |{bar:24}| {postfix}", leave=True,
-                             mininterval=0, miniters=0, dynamic_ncols=True)
+            self._bar = _tqdm_bar(total=total, initial=done, file=self.stream, desc=desc)
         self._maybe_draw(force=True)  # the stage has started, and says what an earlier run did
 
     # ------------------------------------------------------------------ counting
@@ -161,7 +157,8 @@ class Progress:
         self._last_draw = now
         if self._bar is not None:
             self._bar.n = self.n
-            self._bar.set_postfix_str(self.status(), refresh=True)
+            self._bar.status = self.status()
+            self._bar.refresh()
         else:
             self.stream.write("reasongraph " + self.text() + "\n")
             self.stream.flush()
@@ -181,3 +178,19 @@ class Progress:
 
     def __exit__(self, exc_type: type | None, *exc: object) -> None:
         self.close(interrupted=exc_type is not None and issubclass(exc_type, KeyboardInterrupt))
+
+
+def _tqdm_bar(**kwargs: Any) -> Any:
+    """A tqdm bar whose line ends with our status (tokens, tokens/s, the ETA from tokens) rather than tqdm's own
+    record rate and ETA: a ``status`` field in its format (tqdm's postfix would add a comma)."""
+    from tqdm import tqdm
+
+    class Bar(tqdm):  # type: ignore[misc, valid-type]
+        status = ""
+
+        @property
+        def format_dict(self) -> dict:
+            return {**super().format_dict, "status": self.status}
+
+    return Bar(bar_format="{desc}: {n_fmt}/{total_fmt} |{bar:24}| {status}", leave=True, mininterval=0,
+               miniters=0, dynamic_ncols=True, **kwargs)
