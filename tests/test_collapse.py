@@ -152,8 +152,9 @@ def test_collapse_table_by_hand():
     assert np.all(per_pair > 0) and d["p"] == pytest.approx(2 / 8)
 
     assert out["coupling"] == {"base": pytest.approx(0.2), "rl": None}
+    assert out["coupling_n"] == {"base": 3, "rl": 0}  # the traces behind each median
     json.dumps(out)  # NaN stays NaN; the structure is JSON-able
-    assert set(out) == {"a", "b", "mode", "n_pairs", "rows", "summary", "saturation", "coupling"}
+    assert set(out) == {"a", "b", "mode", "n_pairs", "rows", "summary", "saturation", "coupling", "coupling_n"}
     assert set(h) == {"key", "label", "level", "mean_a", "mean_b", "ratio", "ci_low", "ci_high", "p", "test", "n",
                       "note"}
     assert set(s["difference_erank"]) == set(s["difference_spread"]) == {"value", "ci_low", "ci_high", "p"}

@@ -223,22 +223,6 @@ def test_txt_prompts_and_records_that_score_reads(tiny, tiny_dir, tmp_path):
             assert rows[r["id"]]["mean_entropy"] == pytest.approx(float(np.mean(entropy[r["id"]])), rel=1e-4)
 
 
-def test_progress_counts_samples_and_tokens():
-    import io
-
-    from reasongraph.core.progress import Progress
-
-    now = [0.0]
-    stream = io.StringIO()
-    with Progress(total=8, desc="generate", stream=stream, interval=0.0, clock=lambda: now[0],
-                  unit="samples") as bar:
-        bar.skip(2)  # written by an earlier run: counted, not in the rates
-        now[0] = 10.0
-        bar.update(3, tokens=150)
-    assert stream.getvalue().splitlines()[-1] == ("reasongraph generate: 5/8 samples (62%), 0.30 samples/s, "
-                                                  "15 tokens/s, ETA 0:00:10, elapsed 0:00:10")
-
-
 # ---------------------------------------------------------------------- bad input, on the command line
 @pytest.fixture
 def no_loading(monkeypatch):

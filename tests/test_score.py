@@ -4,7 +4,6 @@ The real default model runs only in the test marked ``model`` (on ../shared/trac
 """
 from __future__ import annotations
 
-import io
 import json
 import math
 import random
@@ -22,7 +21,6 @@ from reasongraph.runs.scoring import fit as scoring_fit  # writes fit.json
 from reasongraph.cli.app import main as cli_main
 from reasongraph.runs.scoring.score import score_dataset
 from reasongraph.core.errors import InputError
-from reasongraph.core.progress import Progress, format_duration
 from reasongraph.runs.folder.reader import ScoredRun
 from reasongraph.runs.folder.writer import RunStore
 from reasongraph.stats.reservoir import ReservoirSample
@@ -476,74 +474,6 @@ def test_resume_after_sigkill_in_pass_1_and_in_pass_2(data, tiny):
     assert "set --truncate" in cli_words
     assert cli_words.replace("set --truncate", "set truncate=True") == \
         (data["ref"] / "errors.jsonl").read_text(encoding="utf-8")
-
-
-# ---------------------------------------------------------------------- progress
-class _Clock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-class _Tty(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_progress_log_lines_when_not_a_tty():
-    """A log reader sees a line at once, another after the first record (never a meaningless "0.00 records/s,
-    ETA ?"), then one every interval, and the final state."""
-    clock, stream = _Clock(), io.StringIO()
-    bar = Progress(total=10, desc="extract", stream=stream, interval=30.0, clock=clock)
-    bar.skip(2)                      # done by an earlier run: counted, not in the rates
-    assert stream.getvalue() == "reasongraph extract: 0/10 records (0%), starting, elapsed 0:00:00\n"
-    clock.t = 10.0
-    bar.update(4, tokens=2000)       # 4 records in 10 s -> 0.4 records/s, 200 tokens/s, 4 left -> 10 s
-    clock.t = 20.0
-    bar.update(1, tokens=500)
-    assert stream.getvalue().count("\n") == 2  # the next line only 30 s after the last
-    clock.t = 50.0
-    bar.update(1, tokens=500)
-    bar.close()
-    lines = stream.getvalue().splitlines()
-    assert lines[1] == ("reasongraph extract: 6/10 records (60%), 0.40 records/s, 200 tokens/s, ETA 0:00:10, "
-                        "elapsed 0:00:10")
-    assert lines[2] == ("reasongraph extract: 8/10 records (80%), 0.12 records/s, 60 tokens/s, ETA 0:00:17, "
-                        "elapsed 0:00:50")
-    assert len(lines) == 4 and lines[3] == lines[2]  # close() prints the final state
-    assert "\r" not in stream.getvalue()
-
-
-def test_progress_eta_follows_the_work_left_and_a_resume_says_what_was_done():
-    clock, stream = _Clock(), io.StringIO()
-    bar = Progress(total=4, desc="extract", stream=stream, interval=30.0, clock=clock, total_work=1000)
-    bar.skip(1, work=100)
-    assert bar.text() == "extract: 1/4 records (25%), 1 done before, starting, elapsed 0:00:00"
-    clock.t = 10.0
-    bar.update(1, tokens=50, work=100)  # 100 units in 10 s; 800 of 1000 left: 80 s
-    assert bar.rates()[2] == pytest.approx(80.0)  # a record count would say 20 s: the long records are left
-
-
-def test_progress_bar_on_a_tty():
-    clock, stream = _Clock(), _Tty()
-    bar = Progress(total=4, desc="analyze", stream=stream, clock=clock)
-    clock.t = 2.0
-    bar.update(1, tokens=100)
-    clock.t = 4.0
-    bar.update(1, tokens=100)
-    bar.close()
-    out = stream.getvalue()
-    assert out.startswith("\r\x1b[K[######..................] analyze: 1/4 records (25%), 0.50 records/s, "
-                          "50 tokens/s, ETA 0:00:06")
-    assert "[############............] analyze: 2/4 records (50%), 0.50 records/s, 50 tokens/s, ETA 0:00:04" in out
-    assert out.endswith("\n")
-    quiet = io.StringIO()
-    with Progress(total=3, stream=quiet, enabled=False) as p:
-        p.update(3)
-    assert quiet.getvalue() == ""
-    assert format_duration(3725.2) == "1:02:05" and format_duration(float("nan")) == "?"
 
 
 # ---------------------------------------------------------------------- the real default model

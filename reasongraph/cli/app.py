@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reasongraph {args.command}: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"reasongraph {args.command}: interrupted", file=sys.stderr)
+        print(_interrupted(args.command, sys.argv[1:] if argv is None else argv), file=sys.stderr, flush=True)
         return 130
     except Exception as e:  # noqa: BLE001 - the CLI's last line of defence: one line, exit 1
         if args.debug:
@@ -77,6 +77,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         handler.close()
+
+
+#: Commands whose output folder or file resumes where an interrupted run stopped.
+RESUMABLE = ("score", "generate")
+
+
+def _interrupted(command: str, argv: list[str]) -> str:
+    """The one line after Ctrl-C: for a command that resumes, the command line that resumes it."""
+    if command not in RESUMABLE:
+        return f"reasongraph {command}: interrupted"
+    import shlex
+
+    return (f"reasongraph {command}: interrupted; what was done is kept: to resume, run the same command again: "
+            f"{shlex.join(['reasongraph', *argv])}")
 
 
 def _warning_line(command: str):

@@ -48,6 +48,7 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
 
 
 def run(args: argparse.Namespace) -> int:
+    from reasongraph.analysis.groups.caveats import caveat_notes
     from reasongraph.analysis.groups.level_collapse import collapse_table
     from reasongraph.analysis.groups.comparison import compare_groups, comparison_mode, with_reference_share
     from reasongraph.core.errors import InputError
@@ -86,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
         tables = (collapse.to_table() if collapse is not None else None, cmp.to_table(),
                   _diversity_table(diversity, args.a, args.b) if diversity else None)
         print("\n\n".join(t for t in tables if t))
+        for group in (args.a, args.b):
+            for note in caveat_notes(r for r in rows if str(r.get(group_field)) == group):
+                print(f"{group}: {note}")
     return 0
 
 

@@ -137,6 +137,10 @@ def run(args: argparse.Namespace) -> int:
         print()
     else:
         print(format_summary(summary, args.out))
+        from reasongraph.analysis.groups.caveats import caveat_notes
+
+        for note in caveat_notes(rows):
+            print(note)
     return 0
 
 

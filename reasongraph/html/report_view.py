@@ -208,7 +208,8 @@ def _top_rows(rows: list[dict], top: int, links: Mapping[str, str], embeds: Mapp
             "href": href if href is not None and _SAFE_HREF.match(href) else None,
             "embed": next((k for k in (line_key(r.get("line")), rid) if k is not None and k in embeds), None),
         })
-    return {"columns": cols, "rows": items}
+    return {"columns": cols, "labels": [catalogue.by_key(c).label for c in cols],
+            "help": [catalogue.by_key(c).help for c in cols], "rows": items}
 
 
 # ---------------------------------------------------------------------------------------------- sweeps, samples

@@ -72,6 +72,8 @@ def alignment_tables(alignment: Any) -> list[dict]:
 
 
 def _statistics(t: Any) -> str:
-    corrected = " (Haldane-corrected: a cell is 0)" if t.odds_ratio_corrected else ""
-    return (f"odds ratio {fmt(t.odds_ratio)}{corrected}, Fisher p = {fmt_p(t.fisher_p)} "
-            f"(one-sided, OR > 1: {fmt_p(t.fisher_p_greater)})")
+    """The odds ratio with its exact interval and small-sample flag, as analyze's summary words it, and Fisher p."""
+    from reasongraph.analysis.summary_text import odds_ratio_text
+
+    return (f"odds ratio {odds_ratio_text(t.table, t.odds_ratio, t.odds_ratio_corrected)}, Fisher p = "
+            f"{fmt_p(t.fisher_p)} (one-sided, OR > 1: {fmt_p(t.fisher_p_greater)})")

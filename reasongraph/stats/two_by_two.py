@@ -10,7 +10,7 @@ import numpy as np
 
 from reasongraph.core.errors import InputError
 
-__all__ = ["TwoByTwo", "fisher_p_values", "odds_ratio"]
+__all__ = ["TwoByTwo", "fisher_p_values", "odds_ratio", "odds_ratio_interval"]
 
 
 # ---------------------------------------------------------------------- one 2x2 table
@@ -47,6 +47,19 @@ def odds_ratio(table: Any) -> tuple[float, bool]:
     if corrected:
         t = t + 0.5
     return float(t[0, 0] * t[1, 1] / (t[0, 1] * t[1, 0])), corrected
+
+
+def odds_ratio_interval(table: Any, level: float = 0.95) -> tuple[float, float]:
+    """The exact (conditional) confidence interval of a 2x2 table's odds ratio, ``scipy.stats.contingency.
+    odds_ratio(table).confidence_interval(level)``: it holds for small counts and zero cells, where it is open on
+    one side (0 or inf). (NaN, NaN) for a table with an empty row or column, which says nothing."""
+    from scipy.stats.contingency import odds_ratio as scipy_odds_ratio
+
+    t = _as_table(table)
+    if np.any(t.sum(axis=0) == 0) or np.any(t.sum(axis=1) == 0):
+        return math.nan, math.nan
+    ci = scipy_odds_ratio(t).confidence_interval(level)
+    return float(ci.low), float(ci.high)
 
 
 def fisher_p_values(table: Any) -> tuple[float, float]:

@@ -4,6 +4,7 @@ the level-collapse table.
 from reasongraph.core.lazy_names import lazy_names
 
 _EXPORTS = {
+    "caveat_notes": "reasongraph.analysis.groups.caveats",
     "collapse_table": "reasongraph.analysis.groups.level_collapse",
     "CollapseRow": "reasongraph.analysis.groups.level_collapse",
     "COLLAPSES": "reasongraph.analysis.groups.level_collapse",

@@ -113,6 +113,7 @@ class CollapseTable:
     collapses: dict[str, dict[str, float]]
     differences: dict[str, dict[str, float]]
     coupling: dict[str, float | None] = field(default_factory=dict)
+    coupling_n: dict[str, int] = field(default_factory=dict)  # the traces behind each group's median coupling
     control: dict[str, Any] | None = None
     saturation: dict[str, dict[str, Any]] = field(default_factory=dict)
     ci: float = 0.95
@@ -137,7 +138,7 @@ class CollapseTable:
                             **{k: dict(v) for k, v in self.differences.items()},
                             "control_share": self.control, "renamed": dict(RENAMED)},
                 "saturation": {g: dict(v) for g, v in self.saturation.items()},
-                "coupling": dict(self.coupling)}
+                "coupling": dict(self.coupling), "coupling_n": dict(self.coupling_n)}
 
     def to_table(self) -> str:
         """Plain text for the terminal: token rows, hidden rows, then the summary lines."""
@@ -175,7 +176,8 @@ class CollapseTable:
                          + ", ".join(f"{g} {_saturation(s)}" for g, s in self.saturation.items()))
         if self.coupling:
             lines.append("level coupling (median Spearman, window entropy vs effective rank): "
-                         + ", ".join(f"{g} {fmt(v, 4)}" for g, v in self.coupling.items()))
+                         + ", ".join(f"{g} {fmt(v, 4)}{_n_note(self.coupling_n.get(g))}"
+                                     for g, v in self.coupling.items()))
         return lines
 
 
@@ -246,6 +248,10 @@ def _difference(ha: np.ndarray, hb: np.ndarray, ea: np.ndarray, eb: np.ndarray, 
         per_pair = eb / ea - hb / ha
     return {"value": float(diff(np.arange(ha.size))), "ci_low": lo, "ci_high": hi,
             "p": sign_flip_p(per_pair, seed=seed)}
+
+
+def _n_note(n: int | None) -> str:
+    return "" if n is None else f" (n = {n} traces{', small sample' if n < 5 else ''})"
 
 
 def _median(values: list[float]) -> float | None:
@@ -338,5 +344,7 @@ def collapse_table(rows: Iterable[Mapping[str, Any]], a: str, b: str, *, group_f
         differences=differences, control=share,
         saturation={g: r for g, r in rates.items() if r["n_traces"]},
         coupling={str(g): _median(column(members[g], "level_coupling")) for g in (a, b)},
+        coupling_n={str(g): int(np.isfinite(np.array(column(members[g], "level_coupling"), dtype=np.float64)).sum())
+                    for g in (a, b)},
         ci=ci,
     )

@@ -16,12 +16,35 @@
   var RG = window.ReasonGraph;
   var C = RG._common, el = C.el, fmt = C.fmt, isNum = C.isNum, estimate = C.estimate;
 
-  // the columns: key (data-col of each cell), head, the cell's text from an entry e, its help line
+  // Fewer traces or events than this behind a pooled number: its cell carries a visible "small sample" flag.
+  var SMALL = 5;
+
+  // why a pooled odds ratio deserves a flag, with its n; null when it does not
+  function ratioFlag(value, lo, hi, nTraces) {
+    if (!isNum(value)) return null;
+    if (!isNum(lo) || !isNum(hi)) return "no interval (empty cells; n = " + fmt(nTraces) + " traces)";
+    if (isNum(nTraces) && nTraces < SMALL) return "small sample (n = " + fmt(nTraces) + " traces)";
+    return null;
+  }
+  // why a pooled share deserves a flag: few events, few traces, or an interval of no width
+  function shareFlag(value, lo, hi, nEvents, nTraces) {
+    if (!isNum(value)) return null;
+    if (isNum(nEvents) && nEvents < SMALL) return "small sample (n = " + fmt(nEvents) + " revisits)";
+    if (isNum(nTraces) && nTraces < SMALL) return "small sample (n = " + fmt(nTraces) + " traces)";
+    if (isNum(lo) && lo === hi) {
+      return "no spread: every trace gives " + fmt(lo) + " (n = " + fmt(nTraces) + " traces)";
+    }
+    return null;
+  }
+
+  // the columns: key (data-col of each cell), head, the cell's text from an entry e, its help line; small(e): the
+  // small-sample flag of the cell, or null
   var COLUMNS = [
     { key: "traces", head: "traces", text: function (e) { return fmt(e.n_traces); }, num: true,
       help: "traces with a revisit \u00d7 onset-spike table (the strata pooled)." },
     { key: "revisit_spike", head: "revisit \u00d7 onset spike: OR_MH [95% CI]", p: "cmh_p", num: true,
       text: function (e) { return estimate(e.mh_odds_ratio, e.mh_ci_low, e.mh_ci_high); },
+      small: function (e) { return ratioFlag(e.mh_odds_ratio, e.mh_ci_low, e.mh_ci_high, e.n_traces); },
       help: "do revisits begin with a token-entropy spike more often than other steps? The Mantel-Haenszel " +
         "odds ratio pools the per-trace 2\u00d72 tables (each trace a stratum, so traces with many steps do not " +
         "fake an association); above 1: revisits and spikes go together." },
@@ -30,6 +53,10 @@
     { key: "hidden_only", head: "hidden-only share [95% CI]", num: true,
       text: function (e) {
         return estimate(e.hidden_only_share, e.hidden_only_share_ci_low, e.hidden_only_share_ci_high);
+      },
+      small: function (e) {
+        return shareFlag(e.hidden_only_share, e.hidden_only_share_ci_low, e.hidden_only_share_ci_high,
+          e.n_revisits, e.n_traces);
       },
       help: "hidden-only = revisits whose onset shows no entropy spike: the exploration token entropy misses. " +
         "Their share of all revisits, pooled over traces, with a bootstrap interval over traces." },
@@ -45,6 +72,9 @@
         "hidden-only events are then few by construction, and the onset-relative columns are the ones to read." },
     { key: "rel_revisit_spike", head: "onset-relative: OR_MH [95% CI]", p: "rel_cmh_p", num: true,
       text: function (e) { return estimate(e.rel_mh_odds_ratio, e.rel_mh_ci_low, e.rel_mh_ci_high); },
+      small: function (e) {
+        return ratioFlag(e.rel_mh_odds_ratio, e.rel_mh_ci_low, e.rel_mh_ci_high, e.rel_n_traces);
+      },
       help: "the same question under a rule that cannot saturate: in each trace (of at least 5 steps) the " +
         "ceil(rho \u00d7 n) steps with the highest onset entropy spike, ties to the earlier step. Above 1: " +
         "revisits begin at the trace's more uncertain decisions." },
@@ -52,12 +82,20 @@
       text: function (e) {
         return estimate(e.rel_hidden_only_share, e.rel_hidden_only_share_ci_low, e.rel_hidden_only_share_ci_high);
       },
+      small: function (e) {
+        return shareFlag(e.rel_hidden_only_share, e.rel_hidden_only_share_ci_low, e.rel_hidden_only_share_ci_high,
+          e.rel_n_revisits, e.rel_n_traces);
+      },
       help: "revisits that are not among their trace's top onsets, of all revisits. An association only: rho of " +
         "the steps spike by construction, whatever the policy does." },
     { key: "marker_revisit", head: "marker \u00d7 revisit: OR_MH [95% CI]", p: "marker_revisit_cmh_p",
       num: true,
       text: function (e) {
         return estimate(e.marker_revisit_mh_odds_ratio, e.marker_revisit_mh_ci_low, e.marker_revisit_mh_ci_high);
+      },
+      small: function (e) {
+        return ratioFlag(e.marker_revisit_mh_odds_ratio, e.marker_revisit_mh_ci_low, e.marker_revisit_mh_ci_high,
+          e.marker_revisit_mh_n_strata);
       },
       help: "do steps with a self-correction marker (\"Wait\", \"Actually\", \"let me double-check\", ...) " +
         "revisit a node more often? The paper's claim that cycles are aha moments; n/a when markers were not " +
@@ -94,6 +132,11 @@
         if (e && c.flag && c.flag(e)) {
           td.appendChild(document.createTextNode(" "));
           td.appendChild(el("span", "rg-flag rg-near-saturated", "near-saturated"));
+        }
+        var small = e && c.small ? c.small(e) : null;
+        if (small) {
+          td.appendChild(document.createTextNode(" "));
+          td.appendChild(el("span", "rg-flag rg-small-sample", small));
         }
         tr.appendChild(td);
       });

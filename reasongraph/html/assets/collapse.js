@@ -170,8 +170,19 @@
     if (sat) out.appendChild(sat);
     var cp = c.coupling || {}, groups = Object.keys(cp);
     if (groups.length) {
-      out.appendChild(el("p", null, "Coupling per group: " + groups.map(function (g) { return g + " " + fmt(cp[g]); })
-        .join(" \u00b7 ")));
+      var cn = c.coupling_n || {}, line = el("p", "rg-cl-coupling", "Coupling per group: ");
+      groups.forEach(function (g, i) {
+        if (i) line.appendChild(document.createTextNode(" \u00b7 "));
+        line.appendChild(document.createTextNode(g + " " + fmt(cp[g])));
+        if (isNum(cn[g])) {  // the traces behind the median; a visible flag under 5
+          line.appendChild(document.createTextNode(" (n = " + fmt(cn[g]) + ")"));
+          if (cn[g] < 5) {
+            line.appendChild(document.createTextNode(" "));
+            line.appendChild(el("span", "rg-flag rg-small-sample", "small sample (n = " + fmt(cn[g]) + " traces)"));
+          }
+        }
+      });
+      out.appendChild(line);
     }
     return out;
   }

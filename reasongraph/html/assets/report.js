@@ -230,7 +230,16 @@
       "Ranked by loop count, then revisit events. Open one to see its reasoning graph and text.");
     var wrap = el("div", "rg-scroll"), tb = el("table", "rg-table rg-top");
     var head = el("tr");
-    ["#", "id", "group"].concat(t.columns).concat(["view"]).forEach(function (c) { head.appendChild(el("th", "rg-colhead", c)); });
+    // the catalogue's labels, its help as the tooltip (a payload saved before labels existed shows the keys)
+    var labels = Array.isArray(t.labels) && t.labels.length === t.columns.length ? t.labels : t.columns;
+    var helps = Array.isArray(t.help) ? t.help : [];
+    ["#", "id", "group"].forEach(function (c) { head.appendChild(el("th", "rg-colhead", c)); });
+    labels.forEach(function (c, i) {
+      var th = el("th", "rg-colhead", c);
+      if (typeof helps[i] === "string") th.title = helps[i];
+      head.appendChild(th);
+    });
+    head.appendChild(el("th", "rg-colhead", "view"));
     tb.appendChild(head);
     var embeds = el("div", "rg-embeds");
     t.rows.forEach(function (r, i) {

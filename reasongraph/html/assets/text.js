@@ -178,8 +178,9 @@
   function CurvesPanel(parent, d, width, host) {
     var panel = C.section(parent, "rg-curves-panel", "Along the trace: token entropy and hidden-state spread",
       "Top: token entropy, moving average over " + d.curves.entropy.window + " tokens. Middle: events at their " +
-      "token position. Bottom: effective rank of the hidden states in sliding windows of " + d.curves.erank.window +
-      " tokens. When entropy falls but effective rank stays up, the model still explores internally. " +
+      "token position. Bottom: effective rank of the hidden states in consecutive windows of " +
+      d.curves.erank.window + " tokens (those of the metric effective rank (W=128), when the trace is that long). " +
+      "When entropy falls but effective rank stays up, the model still explores internally. " +
       "Click to jump to that step.");
     var W = Math.max(600, Math.round(width - 66));
     var L = 44, R = 12, T = 8, H1 = 110, EV = 34, H2 = 90, B = 26, H = T + H1 + EV + H2 + B;

@@ -15,7 +15,7 @@ from typing import Any
 from reasongraph.core.checks import check_int, check_path_writable
 from reasongraph.runs.folder.reader import ScoredRun
 
-__all__ = ["run_report_html", "write_run_report"]
+__all__ = ["report_collapse", "run_report_html", "write_run_report"]
 
 
 def run_report_html(run: ScoredRun | str | os.PathLike, *, compare: Any = None, collapse: Mapping | None = None,
@@ -26,8 +26,9 @@ def run_report_html(run: ScoredRun | str | os.PathLike, *, compare: Any = None, 
     Parameters
     ----------
     run : a :class:`~reasongraph.runs.folder.reader.ScoredRun` or its folder.
-    compare, collapse : a comparison and a level-collapse table to show (see :func:`reasongraph.html.write.report_html`;
-        a comparison's dict that holds ``collapse`` provides it).
+    compare, collapse : a comparison and a level-collapse table to show (see :func:`reasongraph.html.write.report_html`).
+        Without ``collapse`` the figure is drawn whenever it can be (:func:`report_collapse`): from the comparison's
+        ``collapse``, else computed for its groups, else for a run of two groups with pairs.
     embed : how many of the most cyclic traces to embed as interactive views (at most ``top``).
     top : how many of the most cyclic traces to list.
     title : page title (default: the folder's name).
@@ -40,8 +41,8 @@ def run_report_html(run: ScoredRun | str | os.PathLike, *, compare: Any = None, 
     check_int("top", top, low=0)
     run = run if isinstance(run, ScoredRun) else ScoredRun(run)
     rows = list(run.rows())
-    if collapse is None and isinstance(compare, Mapping):
-        collapse = compare.get("collapse")
+    if collapse is None:
+        collapse = report_collapse(run, rows, compare)
     return report_html(rows, compare=compare, collapse=collapse, top=top, title=title or f"reasongraph report · "
                        f"{run.path.resolve().name}", analyses=_embeds(run, most_cyclic_rows(rows, min(embed, top))),
                        links=run.trace_pages(link_base), options=_options(run), n_errors=run.n_errors,
@@ -89,3 +90,49 @@ def _embeds(run: ScoredRun, rows: list[dict]) -> dict[str, Any]:
     titles = {r["line"]: " · ".join(str(v) for v in (r.get("id") or f"line {r['line']}", r.get("group")) if v)
               for r in rows}
     return {line_key(line): trace_payload(a, title=titles[line]) for line, a in analyses.items()}
+
+
+def report_collapse(run: ScoredRun, rows: list[dict], compare: Any = None) -> dict | None:
+    """The level-collapse table a report of ``run`` draws: the one ``compare`` holds (the dict or JSON file of
+    ``reasongraph compare --json``), else computed for ``compare``'s groups A and B (a Comparison from
+    :func:`~reasongraph.compare_groups`, or a dict without ``collapse``), else, with no comparison, for a run
+    of exactly two groups (A the first in the input) that share pairs. None when there is nothing to pair."""
+    from reasongraph.core.storage import read_json
+
+    if hasattr(compare, "as_dict"):
+        compare = compare.as_dict()
+    if isinstance(compare, (str, os.PathLike)):
+        compare = read_json(compare, "comparison (the output of reasongraph compare --json)")
+    if isinstance(compare, Mapping):
+        if isinstance(compare.get("collapse"), Mapping):
+            return dict(compare["collapse"])
+        if not {"a", "b"} <= set(compare):
+            return None
+        a, b, control = str(compare["a"]), str(compare["b"]), compare.get("control")
+        group_field, pair_field = compare.get("group_field") or "group", compare.get("pair_field", "pair")
+    elif compare is None:
+        group_field, pair_field, control = run.column(None, "group"), run.column(None, "pair"), None
+        groups = list(dict.fromkeys(str(r[group_field]) for r in rows if r.get(group_field) is not None)) \
+            if group_field else []
+        if len(groups) != 2:
+            return None
+        a, b = groups
+    else:
+        return None
+    return _collapse_of(run, rows, a, b, group_field=group_field, pair_field=pair_field, control=control)
+
+
+def _collapse_of(run: ScoredRun, rows: list[dict], a: str, b: str, *, group_field: str, pair_field: str | None,
+                 control: str | None) -> dict | None:
+    """The level-collapse table of ``b`` against ``a``, as ``reasongraph compare`` computes it; None without
+    pairs shared by the two groups."""
+    from reasongraph.analysis.groups.comparison import comparison_mode, with_reference_share
+    from reasongraph.analysis.groups.level_collapse import collapse_table
+
+    pairs = {g: {r.get(pair_field) for r in rows if str(r.get(group_field)) == g} - {None} for g in (a, b)} \
+        if pair_field else {}
+    if not pairs or not pairs[a] & pairs[b]:
+        return None
+    return collapse_table(with_reference_share(rows, a), a, b, group_field=group_field, pair_field=pair_field,
+                          prompt_rows=run.diversity(), control=control,
+                          mode=comparison_mode(rows, a, b, group_field=group_field)).as_dict()

@@ -166,12 +166,13 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
     common = {"model": lm.name, "temperature": float(temperature), "top_p": float(top_p), "seed": seed,
               "prompt_format": prompt_format}
     rows = [(p, k) for p in items for k in range(samples)]
-    with Progress(len(rows), "generate", enabled=progress, unit="samples") as bar, JsonlAppender(out) as sink:
+    before = sum(sample_id(p.id, k) in done for p, k in rows)  # the first line counts what an earlier run wrote
+    with Progress(len(rows), "generate", enabled=progress, unit="samples", done=before) as bar, \
+            JsonlAppender(out) as sink:
         for start in range(0, len(rows), chunk):
             batch = rows[start:start + chunk]
             rids = [sample_id(p.id, k) for p, k in batch]
             new = [rid not in done for rid in rids]
-            bar.skip(len(batch) - sum(new))
             if not any(new):
                 continue
             drawn = _sample(lm, batch, prompt_ids, seed=seed, temperature=temperature, top_p=top_p,

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
-from reasongraph.core.progress import Progress
 from reasongraph.core.storage import atomic_write_json, read_json
 from reasongraph.runs.folder.writer import RunStore
 from reasongraph.runs.records.reader import RecordReader
@@ -25,6 +24,7 @@ from reasongraph.runs.scoring.extract_here import extract_chunk, load_checked
 from reasongraph.runs.scoring.model_plan import ModelPlan
 from reasongraph.runs.scoring.options import ScoringOptions
 from reasongraph.runs.scoring.state import Timing
+from reasongraph.runs.scoring.tally import Tally, extracted_before, open_bar
 from reasongraph.stats.reservoir import ReservoirSample
 from reasongraph.trace.cache import TraceCache
 from reasongraph.trace.trace import PREFIX_TOKENS
@@ -164,38 +164,37 @@ class Pass1:
         return text if isinstance(exc, InputError) else f"{type(exc).__name__}: {text}"
 
     # ------------------------------------------------------------------ pass 1
-    def extract_all(self, clusterer: Any = None, remote: Callable[["Pass1", Progress], None] | None = None) -> dict:
+    def extract_all(self, clusterer: Any = None, remote: Callable[["Pass1", Tally], None] | None = None) -> dict:
         """Extract and cache every record, one model at a time; return the samples the fit needs.
 
         ``{"vectors": {cluster unit: ReservoirSample of step vectors}, "entropy": ReservoirSample of token entropies,
         "entropy_by_group": {group: ReservoirSample}}``. ``clusterer``: a saved clusterer whose input width every
         model must match, checked before any extraction. ``remote``: another engine's pass 1 (the Ray engine's),
-        called with this run and the progress bar: it extracts every chunk of :meth:`chunks` that misses a trace
+        called with this run and its :class:`Tally`: it extracts every chunk of :meth:`chunks` that misses a trace
         into the cache and records the failures; the samples are then read back from the cache here, in the order
         the local engine feeds them, so both engines fit the same clustering.
         """
         samples = {"vectors": {}, "entropy": ReservoirSample(ENTROPY_SAMPLE, self.opts.seed + 1),
                    "entropy_by_group": {}}
-        unreadable = 0
-        with Progress(self.total, "pass 1/2 extract", enabled=self.progress, total_work=self.total_chars) as bar:
+        unreadable = []
+        with open_bar(self, "pass 1/2 extract", extracted_before(self)) as tally:
             for rec in self.reader:  # records that cannot even be read, first, in file order
                 if not rec.ok:
                     if rec.line not in self.done:
                         self.record_error(rec, rec.error)
-                    bar.skip()
-                    unreadable += 1
+                    tally.skip(rec)
+                    unreadable.append(rec)
             if remote is not None:
                 for unit in self.plan.units:
                     self._check_width(clusterer, unit)
-                remote(self, bar)
+                remote(self, tally)
             else:
                 for unit in self.plan.units:
-                    self._extract_unit(unit, samples, bar, clusterer)
+                    self._extract_unit(unit, samples, tally, clusterer)
         if remote is not None:
-            with Progress(self.total, "pass 1/2 read back", enabled=self.progress, total_work=self.total_chars) as bar:
-                bar.skip(unreadable)
+            with open_bar(self, "pass 1/2 read back", unreadable) as tally:
                 for unit in self.plan.units:
-                    self._extract_unit(unit, samples, bar, clusterer)
+                    self._extract_unit(unit, samples, tally, clusterer)
         for key in self._cluster_units():
             samples["vectors"].setdefault(key, ReservoirSample(self.opts.fit_sample, self.opts.seed))
         return samples
@@ -246,7 +245,7 @@ class Pass1:
         cache = self.cache(chunk.unit, chunk.temperature)
         return [cache.recorded_while_sampling(key) for key in keys]
 
-    def _extract_unit(self, unit: str, samples: dict, bar: Progress, clusterer: Any) -> None:
+    def _extract_unit(self, unit: str, samples: dict, tally: Tally, clusterer: Any) -> None:
         """Pass 1 over the records of one model, chunk by chunk (:meth:`chunks`), then free the model."""
         chunks = self.chunks(unit)
         first = next(chunks, None)
@@ -254,10 +253,10 @@ class Pass1:
             return
         self._check_width(clusterer, unit)
         for chunk in itertools.chain([first], chunks):
-            self._extract_chunk(chunk, samples, bar)
+            self._extract_chunk(chunk, samples, tally)
         self.release(unit)
 
-    def _extract_chunk(self, chunk: Chunk, samples: dict, bar: Progress) -> None:
+    def _extract_chunk(self, chunk: Chunk, samples: dict, tally: Tally) -> None:
         """Extract one chunk unless all of it is cached (or failed before), then feed each record's step vectors
         and entropies to the samples in file order, cached or not, so a resumed fit sees the same data."""
         unit, t = chunk.unit, chunk.temperature
@@ -265,23 +264,24 @@ class Pass1:
         keys, failed_before = self.pending(chunk)
         missing = [not failed and not cache.has(key) for failed, key in zip(failed_before, keys)]
         fresh = self._extract(unit, t, chunk.records, keys, skip=[not m for m in missing],
-                              exclude=self.sampled(chunk, keys)) if any(missing) else {}
+                              exclude=self.sampled(chunk, keys), on_pass=lambda positions, tokens: tally.passed(
+                                  [chunk.records[i] for i in positions], tokens)) if any(missing) else {}
         for i, (rec, key) in enumerate(zip(chunk.records, keys)):
             if failed_before[i]:
-                bar.skip(work=rec.size)
+                tally.skip(rec)
                 continue
             trace = fresh.get(i)
             if trace is None and rec.line in self.done:  # its extraction failed just now
-                bar.update(work=rec.size)
+                tally.finish(rec)
                 continue
             if trace is None:
                 trace = self._cached_or_extract(unit, t, rec, key)
                 if trace is None:
-                    bar.update(work=rec.size)
+                    tally.finish(rec)
                     continue
-                bar.skip(work=rec.size)
+                tally.skip(rec)
             else:
-                bar.update(tokens=len(trace.input_ids), work=rec.size)
+                tally.finish(rec, tokens=len(trace.input_ids))
             self._sample(rec, trace, samples)
 
     def _sample(self, rec: Record, trace: Any, samples: dict) -> None:
@@ -310,7 +310,8 @@ class Pass1:
         return trace
 
     def _extract(self, unit: str, t: float, recs: list[Record], keys: list[str], *,
-                 skip: list[bool], exclude: list[bool] | None = None) -> dict[int, Any]:
+                 skip: list[bool], exclude: list[bool] | None = None,
+                 on_pass: Callable[[list[int], list[int]], None] | None = None) -> dict[int, Any]:
         """Extract ``recs`` as one batch (:func:`extract_chunk`), record the failures, cache the others;
         {position: trace} of those not skipped. Skipped records (cached, or failed before) are extracted with the
         others, since the batch must not change, but neither returned nor cached again: the cached trace stays the
@@ -318,7 +319,8 @@ class Pass1:
         cache = self.cache(unit, t)
         t0 = time.perf_counter()
         out, errors = extract_chunk(self.model(unit), [r.text for r in recs], [r.prompt for r in recs],
-                                    cache.options, batch_size=self.opts.batch_size, skip=skip, exclude=exclude)
+                                    cache.options, batch_size=self.opts.batch_size, skip=skip, exclude=exclude,
+                                    on_pass=on_pass)
         self.timing.extract_s += time.perf_counter() - t0
         for i, e in errors.items():
             self.record_error(recs[i], self.reason(e), e)

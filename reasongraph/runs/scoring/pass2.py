@@ -4,27 +4,26 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from reasongraph.core.progress import Progress
 from reasongraph.runs.records.record import Record
 from reasongraph.runs.scoring.pass1 import Pass1
 from reasongraph.runs.scoring.row import row_head, score_trace, sweep_units
+from reasongraph.runs.scoring.tally import open_bar
 
 
 # ---------------------------------------------------------------------- pass 2: label, analyze, append rows
 def _pass2(run: Pass1, clusterers: dict[str, Any], fit: dict) -> None:
     options = run.opts.analysis_options()
-    with Progress(run.total, "pass 2/2 analyze", enabled=run.progress, total_work=run.total_chars) as bar:
+    with open_bar(run, "pass 2/2 analyze", [rec for rec in run.reader if rec.line in run.done]) as tally:
         for rec in run.reader:
-            if rec.line in run.done:
-                bar.skip(work=rec.size)
+            if rec.line in tally.counted:
                 continue
             if not rec.ok:
                 run.record_error(rec, rec.error)
-                bar.update(work=rec.size)
+                tally.finish(rec)
                 continue
             trace = run.cached_trace(rec)
             scored = trace is not None and score_record(run, rec, trace, clusterers, options=options, fit=fit)
-            bar.update(tokens=trace.n_tokens if scored else 0, work=rec.size)
+            tally.finish(rec, tokens=trace.n_tokens if scored else 0)
 
 
 def score_record(run: Pass1, rec: Record, trace: Any, clusterers: dict[str, Any], *, options: dict,

@@ -64,7 +64,8 @@ def extract(text: str, prompt: str | None = None, model: Any = None, layers: Seq
 def extract_batch(texts: Sequence[str], prompts: Sequence[str | None] | None = None, model: Any = None,
                   batch_size: int | None = None, layers: Sequence[LayerSpec] = (0.9,), segment: str = "newline",
                   temperature: float = 1.0, prompt_format: str = "raw", truncate: bool = False,
-                  batch_tokens: int | None = None, share_prefix: bool = True) -> list[Trace]:
+                  batch_tokens: int | None = None, share_prefix: bool = True,
+                  on_pass: Callable[[list[int], list[int]], None] | None = None) -> list[Trace]:
     """:func:`extract` for many traces: padded, masked batches, results equal to one-at-a-time extraction.
 
     Traces are sorted by token count and grouped into forward passes of at most ``batch_tokens`` padded tokens
@@ -74,7 +75,8 @@ def extract_batch(texts: Sequence[str], prompts: Sequence[str | None] | None = N
     one-at-a-time results up to float rounding (padded passes multiply matrices of another shape, so the last bits
     differ). ``share_prefix``: traces that answer the same prompt run it once
     (:mod:`reasongraph.trace.extraction.prefix_sharing`); their passes read only the trace after the prompt's cached
-    keys and values (equal up to float rounding).
+    keys and values (equal up to float rounding). ``on_pass(indices, tokens)``: called as each forward pass's
+    traces are built, with their indices and token counts, so a caller can show progress inside one call.
     """
     check_extract_options(layers=layers, segment=segment, temperature=temperature, prompt_format=prompt_format,
                           truncate=truncate)
@@ -98,6 +100,8 @@ def extract_batch(texts: Sequence[str], prompts: Sequence[str | None] | None = N
     def collect(batch: list[int], outputs: Callable[[], Outputs]) -> None:
         for i, (entropy, logprob, hidden) in zip(batch, outputs()):
             results[i] = make_trace(encoded[i], entropy, logprob, hidden, lm, layer_ids, segment, temperature)
+        if on_pass is not None:
+            on_pass(batch, [len(encoded[i].input_ids) for i in batch])
 
     # Each batch is launched before the one before it is collected: on CUDA its forward pass runs while the host
     # builds the Traces of the last; on CPU launching does all the work, and the order changes nothing.

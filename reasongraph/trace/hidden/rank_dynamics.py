@@ -220,5 +220,6 @@ def level_coupling(entropy: np.ndarray, X: np.ndarray, window: int = 128) -> flo
 
 #: W of :func:`erank_window` and :func:`level_coupling` in a trace's summary: the length-controlled hidden level.
 WINDOW = 128
-#: Rows per window of the effective-rank curve drawn along a trace.
-PROFILE_WINDOW = 64
+#: Rows per window of the effective-rank curve drawn along a trace: the metric's own W, so the curve's points are
+#: the windows whose mean is ``erank_window`` (plus, for a trace not a multiple of W, one ending at its last row).
+PROFILE_WINDOW = WINDOW

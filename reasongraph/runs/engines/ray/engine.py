@@ -37,11 +37,11 @@ from pathlib import Path
 from typing import Any
 
 from reasongraph.core.errors import InputError, opt
-from reasongraph.core.progress import Progress
 from reasongraph.runs.engines.ray.cluster import CONNECT_TIMEOUT_S, _check_reachable, _probe_cache, _probe_model
 from reasongraph.runs.engines.ray.workers import _Extractor, _score_batch, _torch_threads
 from reasongraph.runs.scoring.model_plan import ModelPlan
 from reasongraph.runs.scoring.pass1 import Pass1
+from reasongraph.runs.scoring.tally import Tally, open_bar
 
 __all__ = ["INSTALL", "RETRIES", "RayEngine"]
 
@@ -167,7 +167,7 @@ class RayEngine:
         return {u: a["identity"] for u, a in zip(units, answers)}
 
     # ------------------------------------------------------------------ pass 1
-    def pass1(self, run: Pass1, bar: Progress) -> None:
+    def pass1(self, run: Pass1, tally: Tally) -> None:
         """Extract every chunk that misses a trace on the actor pool; record the failures as the results come in,
         in chunk order."""
         jobs, recs = [], []
@@ -178,7 +178,7 @@ class RayEngine:
                 skip = [f or cache.has(k) for f, k in zip(failed, keys)]
                 if all(skip):
                     for rec in chunk.records:
-                        bar.skip(work=rec.size)
+                        tally.skip(rec)
                     continue
                 jobs.append({"unit": unit, "texts": [r.text for r in chunk.records],
                              "prompts": [r.prompt for r in chunk.records], "keys": keys, "skip": skip,
@@ -203,18 +203,18 @@ class RayEngine:
                 raise InputError(result["fatal"])
             for j, rec in enumerate(chunk):
                 if skip[j]:
-                    bar.skip(work=rec.size)
+                    tally.skip(rec)
                 elif result is None:
                     run.record_error(rec, f"the Ray worker extracting it failed on every one of {RETRIES + 1} "
                                           "tries")
-                    bar.update(work=rec.size)
+                    tally.finish(rec)
                 elif str(j) in result["errors"]:
                     run.record_error(rec, result["errors"][str(j)])
-                    bar.update(work=rec.size)
+                    tally.finish(rec)
                 else:
                     n_tokens, dropped = result["traces"][str(j)]
                     run.note_extracted(rec, dropped, n_tokens)
-                    bar.update(tokens=n_tokens, work=rec.size)
+                    tally.finish(rec, tokens=n_tokens)
         run.timing.extract_s += time.perf_counter() - t0
 
     # ------------------------------------------------------------------ pass 2
@@ -244,15 +244,15 @@ class RayEngine:
                     _score_batch, batch_size=PASS2_BLOCK, num_cpus=1, max_retries=RETRIES,
                     fn_kwargs={"clusterers": files, "options": run.opts.analysis_options(), "fit": fit})
             results = (result for _, result in self._ordered(ds, len(jobs)))
-        with Progress(run.total, "pass 2/2 analyze", enabled=run.progress, total_work=run.total_chars) as bar:
+        with open_bar(run, "pass 2/2 analyze", [rec for rec in run.reader if rec.line in run.done]) as tally:
             for rec in run.reader:
-                if rec.line in run.done:
-                    bar.skip(work=rec.size)
-                elif not rec.ok:
+                if rec.line in tally.counted:
+                    continue
+                if not rec.ok:
                     run.record_error(rec, rec.error)
-                    bar.update(work=rec.size)
+                    tally.finish(rec)
                 else:
-                    bar.update(tokens=self._take(run, rec, next(results), score_here), work=rec.size)
+                    tally.finish(rec, tokens=self._take(run, rec, next(results), score_here))
         run.timing.analyze_s += time.perf_counter() - t0
 
     @staticmethod
