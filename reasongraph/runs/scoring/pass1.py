@@ -94,6 +94,10 @@ class Pass1:
         if lm is not None:
             self.plan.release(unit, lm)
 
+    def identity_known(self, unit: str) -> bool:
+        """Whether the identity of ``unit`` is known without loading its model (saved by an earlier invocation)."""
+        return unit in self._identities
+
     def identity(self, unit: str) -> dict:
         """The model identity of ``unit``: saved by an earlier invocation, or read off the loaded model."""
         if unit not in self._identities:

@@ -22,6 +22,8 @@ def extracted_before(run: Pass1) -> list[Record]:
     """The records pass 1 need not extract: failed in an earlier run, or with a trace in the cache."""
     before = [rec for rec in run.reader if rec.line in run.done]
     for unit in run.plan.units:
+        if not run.identity_known(unit):  # a model new to this run: its cache keys would need it loaded now, beside
+            continue                      # the others; its cached records are counted when the pass reaches them
         for chunk in run.chunks(unit):
             cache = run.cache(unit, chunk.temperature)
             keys, failed = run.pending(chunk)
