@@ -1,4 +1,5 @@
-"""Values made JSON-able: finite floats or null, plain Python scalars, strict JSON (NaN as null)."""
+"""Values made JSON-able, in one place: :func:`json_value` (rows keep NaN; pages and strict files write it as null,
+and pages also replace lone surrogates and write anything else as text), finite floats or null, JSON scalars."""
 from __future__ import annotations
 
 import math
@@ -6,7 +7,43 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["finite_or_none", "scalar", "strict_json"]
+from reasongraph.core.text import replace_lone_surrogates
+
+__all__ = ["finite_or_none", "json_value", "scalar", "strict_json"]
+
+
+def json_value(v: Any, *, nonfinite: str = "keep", clean_text: bool = False, unknown: str = "keep") -> Any:
+    """``v`` with NumPy scalars and arrays (anything with ``tolist``) as plain Python values, tuples as lists and
+    dict keys as text, recursively.
+
+    nonfinite : ``"keep"`` NaN and infinities (rows, written as NaN), or ``"null"`` (strict JSON: None).
+    clean_text : replace lone surrogates in strings and keys by U+FFFD (they cannot be written as UTF-8).
+    unknown : ``"keep"`` any other value as it is, or ``"str"``: sets as lists sorted by their text, anything else
+        but None as its text (a page's payload holds nothing json.dumps refuses).
+    """
+    def again(x: Any) -> Any:
+        return json_value(x, nonfinite=nonfinite, clean_text=clean_text, unknown=unknown)
+
+    if isinstance(v, str):
+        return replace_lone_surrogates(v) if clean_text else v
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return None if nonfinite == "null" and not math.isfinite(f) else f
+    if isinstance(v, dict):
+        return {(replace_lone_surrogates(str(k)) if clean_text else str(k)): again(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [again(x) for x in v]
+    if hasattr(v, "tolist") and not isinstance(v, (bytes, bytearray)):
+        return again(v.tolist())
+    if unknown == "keep" or v is None:
+        return v
+    if isinstance(v, (set, frozenset)):
+        return [again(x) for x in sorted(v, key=str)]
+    return again(str(v))
 
 
 def finite_or_none(v: Any) -> float | None:
@@ -32,14 +69,4 @@ def scalar(v: Any) -> Any:
 def strict_json(value: Any) -> Any:
     """``value`` made strict JSON, recursively: NaN and infinities as None, NumPy scalars and arrays as Python
     values (through their ``tolist``), tuples as lists."""
-    import math
-
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        value = value.tolist()
-    if isinstance(value, dict):
-        return {k if isinstance(k, str) else str(k): strict_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict_json(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return json_value(value, nonfinite="null")

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import re
 import uuid
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import numpy as np
+from reasongraph.core.json_values import json_value
+from reasongraph.core.text import replace_lone_surrogates
 
 __all__ = ["ENTRIES", "SCRIPTS", "asset", "new_root_id", "render_view", "to_json"]
 
@@ -44,7 +44,6 @@ SCRIPTS = {
 #: the function of window.ReasonGraph each view's bootstrap calls
 ENTRIES = {"trace": "renderTrace", "report": "renderReport", "sweep": "renderSweep", "locus": "renderLocus"}
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _ROOT_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
@@ -66,7 +65,8 @@ def to_json(payload: Any) -> str:
     NaN and infinities become null (JSON has no NaN), numpy values become Python values, lone surrogates
     become U+FFFD (they cannot be written as UTF-8), and ``<``, ``>``, ``&`` (plus U+2028/9) are escaped.
     """
-    text = json.dumps(_jsonable(payload), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    value = json_value(payload, nonfinite="null", clean_text=True, unknown="str")
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     return re.sub("[<>&\u2028\u2029]", lambda m: _SCRIPT_ESCAPES[m.group(0)], text)
 
 
@@ -103,7 +103,8 @@ def render_view(kind: str, payload: dict, *, full_page: bool = True, root_id: st
     )
     if not full_page:
         return body
-    page_title = html.escape(_clean(title if title is not None else str(payload.get("title", "reasongraph"))))
+    page_title = title if title is not None else str(payload.get("title", "reasongraph"))
+    page_title = html.escape(replace_lone_surrogates(page_title))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -112,25 +113,3 @@ def render_view(kind: str, payload: dict, *, full_page: bool = True, root_id: st
     )
 
 
-def _clean(s: str) -> str:
-    return _SURROGATE.sub("\ufffd", s)
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, str):
-        return _clean(obj)
-    if obj is None or isinstance(obj, (bool, int)):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {_clean(str(k)): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    if isinstance(obj, (set, frozenset)):
-        return [_jsonable(v) for v in sorted(obj, key=str)]
-    return _clean(str(obj))

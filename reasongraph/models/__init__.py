@@ -19,12 +19,18 @@ _EXPORTS = {
     "entropy_tensors": "reasongraph.models.head_entropy",
     "load_model": "reasongraph.models.sources",
     "LoadedModel": "reasongraph.models.loaded",
+    "load_folder": "reasongraph.models.pretrained",
     "merge_adapter": "reasongraph.models.adapters",
+    "ModelSource": "reasongraph.models.source",
+    "not_available": "reasongraph.models.source",
+    "register_source": "reasongraph.models.sources",
+    "resolve": "reasongraph.models.sources",
     "model_name": "reasongraph.models.sources",
     "resolve_device_dtype": "reasongraph.models.device",
     "split_adapter_spec": "reasongraph.models.adapters",
     "tile_logits": "reasongraph.models.head_entropy",
     "tiny_random_model": "reasongraph.models.tiny",
+    "unregister_source": "reasongraph.models.sources",
     "token_entropy": "reasongraph.models.head_entropy",
 }
 

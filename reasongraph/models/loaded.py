@@ -1,10 +1,11 @@
 """A loaded model, its tokenizer and what identifies its outputs (:class:`LoadedModel`)."""
 from __future__ import annotations
 
-import hashlib
 import sys
 from dataclasses import dataclass
 from typing import Any
+
+from reasongraph.core.hashing import config_sha256
 
 
 @dataclass(eq=False)
@@ -40,11 +41,9 @@ class LoadedModel:
         """What identifies this model's outputs (for caches and run manifests): name, dtype, device type, the
         hidden size and a hash of the full config; with adapters, the base model's name and the adapters' hashes
         (not their folders: a moved adapter is the same model)."""
-        config = self.model.config
-        text = config.to_json_string(use_diff=False) if hasattr(config, "to_json_string") else repr(config)
         found = {"name": self.base_name if self.adapters else self.name, "dtype": str(self.dtype),
                  "device": getattr(self.device, "type", str(self.device)), "hidden_size": self.hidden_size,
-                 "num_layers": self.num_layers, "config": hashlib.sha256(text.encode()).hexdigest()}
+                 "num_layers": self.num_layers, "config": config_sha256(self.model.config)}
         return {**found, "adapters": list(self.adapters)} if self.adapters else found
 
     def __repr__(self) -> str:

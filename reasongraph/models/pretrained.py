@@ -1,5 +1,5 @@
 """Models and tokenizers saved by transformers: a model folder or a hub id (the local Hugging Face cache first),
-safetensors weights only."""
+safetensors weights only; their model sources (:class:`FolderSource`, :class:`HubSource`)."""
 from __future__ import annotations
 
 import logging
@@ -8,11 +8,66 @@ from pathlib import Path
 from typing import Any
 
 from reasongraph.core.errors import ModelNotAvailableError
+from reasongraph.models.device import resolve_device_dtype
+from reasongraph.models.loaded import LoadedModel
+from reasongraph.models.source import ModelSource
 
 log = logging.getLogger("reasongraph")
 
 
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+
+
+class FolderSource(ModelSource):
+    """A model folder saved by transformers (``save_pretrained``): a spec that exists or is written like a path."""
+
+    @staticmethod
+    def matches(spec: str) -> bool:
+        path = Path(spec).expanduser()
+        return path.exists() or _looks_like_path(spec, path)
+
+    @property
+    def name(self) -> str:
+        path = Path(self.spec).expanduser()
+        return path.resolve().name if path.is_dir() else self.spec
+
+    def check(self) -> None:
+        _local_or_hub(self.spec)
+
+    def load(self, *, device: Any = None, dtype: Any = None) -> LoadedModel:
+        device, dtype = resolve_device_dtype(device, dtype)
+        directory, name = _local_or_hub(self.spec)
+        return load_pretrained(directory, name=name, device=device, dtype=dtype)
+
+
+class HubSource(ModelSource):
+    """A Hugging Face hub id, read from the local Hugging Face cache first (else the hub): any other spec."""
+
+    @property
+    def name(self) -> str:
+        return self.spec
+
+    def check(self) -> None:
+        _hub_config(self.spec)
+
+    def load(self, *, device: Any = None, dtype: Any = None) -> LoadedModel:
+        return load_pretrained(self.spec, name=self.spec, device=device, dtype=dtype)
+
+
+def load_folder(path: str | os.PathLike, *, device: Any = None, dtype: Any = None) -> LoadedModel:
+    """Load the transformers model saved in the folder ``path`` (config, tokenizer, safetensors weights)."""
+    return FolderSource(os.fspath(path)).load(device=device, dtype=dtype)
+
+
+def load_pretrained(directory: str | Path, *, name: str, device: Any = None, dtype: Any = None) -> LoadedModel:
+    """The model and tokenizer ``from_pretrained`` reads from ``directory`` (a folder or a hub id), named ``name``."""
+    device, dtype = resolve_device_dtype(device, dtype)
+    model, tokenizer = _from_pretrained(directory, dtype, f"{name} ({device}, {str(dtype).removeprefix('torch.')})")
+    return LoadedModel(model=model.to(device), tokenizer=tokenizer, name=name, device=device, dtype=dtype)
+
+
+def _looks_like_path(spec: str, path: Path) -> bool:
+    return spec.startswith((".", "/", "~")) or os.sep in spec and path.parts[0] in (".", "..", "/")
 
 
 def _hub_config(hub_id: str) -> None:
@@ -38,8 +93,7 @@ def _local_or_hub(spec: str) -> tuple[str, str]:
     and tokenizer files. Anything else is a hub id, read from the local Hugging Face cache (or the hub).
     """
     path = Path(spec).expanduser()
-    looks_like_path = spec.startswith((".", "/", "~")) or os.sep in spec and path.parts[0] in (".", "..", "/")
-    if path.exists() or looks_like_path:
+    if path.exists() or _looks_like_path(spec, path):
         if not path.is_dir():
             raise ModelNotAvailableError(f"model {spec!r}: {path} is not a model folder"
                                          + ("" if path.exists() else " (no such path)"))

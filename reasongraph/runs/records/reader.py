@@ -3,7 +3,6 @@ the input formats."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections.abc import Iterator
 from itertools import islice
@@ -12,10 +11,11 @@ from typing import Any
 
 from reasongraph.core.checks import check_optional_int, check_path
 from reasongraph.core.errors import InputError, opt
-from reasongraph.core.hashing import file_sha256
+from reasongraph.core.hashing import RECORDS_V1, tree_sha256
+from reasongraph.core.text import has_lone_surrogate
 from reasongraph.runs.records.columnar import _hf_columns, _hf_num_rows, _hf_rows, _parquet_file, _parquet_rows
 from reasongraph.runs.records.formats import FORMATS, detect_format
-from reasongraph.runs.records.record import Record, Scan, _as_key, _has_surrogate, _temperature
+from reasongraph.runs.records.record import Record, Scan, _as_key, _temperature
 from reasongraph.runs.records.text_formats import _LineTap, _quote_start
 
 
@@ -146,12 +146,7 @@ class RecordReader:
 
     def sha256(self) -> str:
         """Content hash of the input (every file of a saved-dataset folder), so a changed input is not resumed."""
-        if self.path.is_file():
-            return file_sha256(self.path)
-        h = hashlib.sha256()
-        for p in sorted(q for q in self.path.rglob("*") if q.is_file()):
-            h.update(str(p.relative_to(self.path)).encode() + b"\0" + file_sha256(p).encode())
-        return h.hexdigest()
+        return tree_sha256(self.path, scheme=RECORDS_V1)
 
     def scan(self) -> "Scan":
         """One pass over the records: how many, how many characters, and the groups and models they name."""
@@ -198,7 +193,7 @@ class RecordReader:
         """Validate one decoded record's fields and build its :class:`Record`."""
         f = self.fields
         rid = _as_key(obj.get(f["id"])) if f["id"] else None
-        unicode = next((role for role, name in f.items() if name and _has_surrogate(obj.get(name))), None)
+        unicode = next((role for role, name in f.items() if name and has_lone_surrogate(obj.get(name))), None)
         if unicode is not None:  # JSON escapes such as "\ud800" decode to text that is not Unicode
             return Record(line=line, id=rid.encode("utf-8", "backslashreplace").decode() if rid else rid,
                           error=f"{unicode} field {f[unicode]!r} holds a lone surrogate (a \\ud800-style escape): "
@@ -306,7 +301,7 @@ class RecordReader:
                     yield start, None, (f"malformed CSV: {len(values)} fields where the header has {len(header)} "
                                         f"(a field holding the delimiter {self._delimiter!r} must be quoted)")
                     continue
-                if any(_has_surrogate(v) for v in values):
+                if any(has_lone_surrogate(v) for v in values):
                     yield start, None, "undecodable bytes: not UTF-8"
                     continue
                 row = {k: (v if v != "" else None) for k, v in zip(header, values)}

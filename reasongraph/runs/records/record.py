@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -77,8 +74,3 @@ def _temperature(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return t if math.isfinite(t) and t > 0 else None
-
-
-def _has_surrogate(value: Any) -> bool:
-    """A str holding a lone surrogate: undecodable bytes kept by surrogateescape, or a JSON \\ud800 escape."""
-    return isinstance(value, str) and _SURROGATE.search(value) is not None

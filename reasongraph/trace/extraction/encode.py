@@ -1,7 +1,6 @@
 """Tokenizing a prompt and a trace apart and joining their ids, so the trace's character offsets stay exact."""
 from __future__ import annotations
 
-import re
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -9,12 +8,12 @@ from typing import Any
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
+from reasongraph.core.text import find_lone_surrogate
 
 
 # A token of a real tokenizer rarely spans more than ~16 characters; text beyond the context times this factor
 # cannot fit, whatever its tokens.
 MAX_CHARS_PER_TOKEN = 32
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -77,7 +76,7 @@ def _check_text(text: Any, where: str, allow_blank: bool = False) -> None:
         raise InputError(f"{where} must be a str, got {type(text).__name__}")
     if not allow_blank and not text.strip():
         raise InputError(f"{where} is empty or whitespace-only, with no prompt; there is nothing to analyze")
-    bad = _SURROGATE.search(text)
+    bad = find_lone_surrogate(text)
     if bad:
         raise InputError(f"{where} holds a lone surrogate (U+{ord(bad.group()):04X}) at character {bad.start()}: "
                          "it is not valid Unicode text (was it decoded with errors='surrogateescape'?)")

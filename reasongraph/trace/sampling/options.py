@@ -7,11 +7,9 @@ from typing import Any
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
+from reasongraph.trace.options import PROMPT_FORMATS
 
 __all__ = ["check_options"]
-
-
-PROMPT_FORMATS = ("raw", "chat")
 
 
 # ---------------------------------------------------------------------- validation
