@@ -13,12 +13,12 @@ from reasongraph.core.progress import Progress
 from reasongraph.runs.records.record import Record
 
 if TYPE_CHECKING:
-    from reasongraph.runs.scoring.pass1 import Pass1
+    from reasongraph.runs.scoring.state import RunState
 
 __all__ = ["Tally", "extracted_before", "open_bar"]
 
 
-def extracted_before(run: Pass1) -> list[Record]:
+def extracted_before(run: RunState) -> list[Record]:
     """The records pass 1 need not extract: failed in an earlier run, or with a trace in the cache."""
     before = [rec for rec in run.reader if rec.line in run.done]
     for unit in run.plan.units:
@@ -29,7 +29,7 @@ def extracted_before(run: Pass1) -> list[Record]:
     return before
 
 
-def open_bar(run: Pass1, desc: str, before: Iterable[Record]) -> Tally:
+def open_bar(run: RunState, desc: str, before: Iterable[Record]) -> Tally:
     """A :class:`Tally` on a new bar for one pass over ``run``'s records, ``before`` counted as done."""
     before = list(before)
     bar = Progress(run.total, desc, enabled=run.progress, total_work=run.total_chars, done=len(before),
