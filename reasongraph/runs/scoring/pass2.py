@@ -33,8 +33,10 @@ def score_rows(state: RunState, results: Iterator[tuple[Record, Scored]], here: 
                 state.record_error(rec, rec.error)
                 tally.finish(rec)
                 continue
-            got, result = next(results)
-            assert got.line == rec.line, f"the engine answered line {got.line} for line {rec.line}"
+            got, result = next(results, (None, None))
+            if got is None or got.line != rec.line:
+                raise RuntimeError(f"the engine's pass-2 results must come one per record in input order: line "
+                                   f"{rec.line} got {'none' if got is None else f'line {got.line}'}")
             if isinstance(result, Missing):
                 trace = here.cached_trace(rec)
                 if trace is None:
@@ -42,7 +44,8 @@ def score_rows(state: RunState, results: Iterator[tuple[Record, Scored]], here: 
                     continue
                 result = score_here(state, rec, trace, clusterers, fit=fit)
             tally.finish(rec, tokens=_take(state, rec, result))
-        next(results, None)  # let the engine's iterator end: its bookkeeping (timing) runs there
+        if next(results, None) is not None:  # ends the engine's iterator: its bookkeeping (timing) runs there
+            raise RuntimeError("the engine gave more pass-2 results than records to score")
 
 
 def _take(state: RunState, rec: Record, result: Row | Failed) -> int:

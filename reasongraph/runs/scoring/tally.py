@@ -75,6 +75,10 @@ class Tally:
         self.counted.add(rec.line)
         return True
 
+    def close(self) -> None:
+        """End the pass's bar now (a pass that goes on under another bar); closing it again does nothing."""
+        self.bar.close()
+
     def __enter__(self) -> Tally:
         return self
 

@@ -202,7 +202,7 @@ class RayEngine:
         for unit in state.plan.units:
             check_width(state, clusterer, unit)
         self._extract(state, tally)
-        tally.bar.close()
+        tally.close()
         with open_bar(state, "pass 1/2 read back", [rec for rec in state.reader if not rec.ok]) as back:
             yield from extract_here(state, here, back, clusterer=clusterer)
 
