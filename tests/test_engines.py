@@ -147,3 +147,11 @@ def test_naming_the_engines_imports_none():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO,
                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin"}).stdout.split("\n")
     assert out[:2] == ["('local', 'ray')", "[]"]
+
+
+def test_results_out_of_input_order_are_refused(data):
+    class Reversed(RecordingEngine):
+        def pass2(self, state, fit, clusterers):
+            return reversed(list(super().pass2(state, fit, clusterers)))
+    with pytest.raises(RuntimeError, match="one per record in input order: line 1 got line 9"):
+        _score(data, data["root"] / "reversed", Reversed())
