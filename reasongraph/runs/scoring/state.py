@@ -92,6 +92,10 @@ class RunState:
             self.adopt_identity(unit, self.identity_source(unit))
         return self._identities[unit]
 
+    def knows_identity(self, unit: str) -> bool:
+        """Whether the identity of ``unit``'s model is known without loading it."""
+        return unit in self._identities
+
     def temperature(self, rec: Record) -> float:
         """The temperature ``rec`` is scored at: its own (a temperature field) or the run's."""
         return float(rec.temperature if rec.temperature is not None else self.opts.temperature)

@@ -19,9 +19,15 @@ __all__ = ["Tally", "extracted_before", "open_bar"]
 
 
 def extracted_before(run: RunState) -> list[Record]:
-    """The records pass 1 need not extract: failed in an earlier run, or with a trace in the cache."""
+    """The records pass 1 need not extract: failed in an earlier run, or with a trace in the cache.
+
+    Only the caches of models whose identity is known (saved, or from a model loaded already) are looked at:
+    asking another model's identity would load it now, next to the one loaded, and models load one at a time.
+    Its cached records count when the pass reaches them."""
     before = [rec for rec in run.reader if rec.line in run.done]
     for unit in run.plan.units:
+        if not run.knows_identity(unit):
+            continue
         for chunk in run.chunks(unit):
             cache = run.cache(unit, chunk.temperature)
             keys, failed = run.pending(chunk)
