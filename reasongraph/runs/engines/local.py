@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,7 +41,7 @@ class LocalEngine:
         """A fresh run loads its first model now: one that reasongraph cannot read fails before the run folder
         exists. A resumed run loads a model only when some of its records are not in the cache."""
         plan = EnginePlan(models)
-        if not RunLayout(request.out).manifest.exists() and models.units:
+        if not RunLayout(Path(request.out)).manifest.exists() and models.units:
             t0 = time.perf_counter()
             first = next(iter(models.units))
             plan.preloaded[first] = load_checked(models, first, clusterer)

@@ -41,7 +41,7 @@ class PlanRequest:
     model_field: str | None
     device: Any
     dtype: Any
-    out: Path
+    out: str | Path
     cache_dir: str | Path | None
 
 

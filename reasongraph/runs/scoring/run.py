@@ -35,7 +35,7 @@ def run_scoring(path: str | Path, reader: RecordReader, opts: ScoringOptions, *,
     :func:`~reasongraph.score_dataset`'s work once it has checked its options and opened the input. The engine is
     opened (a Ray cluster joined) and closed whatever happens."""
     opened = open_engine(engine, EngineOptions(workers=workers, address=ray_address))
-    request = PlanRequest(model=model, model_field=model_field, device=device, dtype=dtype, out=Path(out),
+    request = PlanRequest(model=model, model_field=model_field, device=device, dtype=dtype, out=out,
                           cache_dir=cache_dir)
     try:
         return _score(path, reader, opts, opened, request, limit=limit, clusterer=clusterer,
@@ -58,7 +58,7 @@ def _score(path: str | Path, reader: RecordReader, opts: ScoringOptions, engine:
     identity = {"input": str(Path(path).resolve()), "input_sha256": reader.sha256(), "format": reader.format,
                 "fields": reader.fields, "limit": limit, **models.identity(), **opts.identity(),
                 "clusterer": given_clu[1]}
-    check_resumed_k(RunLayout(request.out).manifest, opts.k)
+    check_resumed_k(RunLayout(Path(request.out)).manifest, opts.k)
     plan = engine.check(models, request, clusterer=given_clu[0])
     _check_layers(opts, plan)
     with RunStore(request.out, identity) as store:

@@ -165,7 +165,7 @@ class RayEngine:
         """The workers load the models: the cache must be theirs too, and each model they cannot load or score
         fails the run now, as the local engine's first model does."""
         t0 = time.perf_counter()
-        layout = RunLayout(request.out)
+        layout = RunLayout(Path(request.out))
         given = request.cache_dir
         self.check_cache(given if given is not None else request.out, Path(given or layout.traces),
                          name="cache_dir" if given is not None else "out")
