@@ -24,7 +24,8 @@ from reasongraph.cli.app import main as cli_main
 from reasongraph.runs.scoring.score import score_dataset
 from reasongraph.core.errors import InputError
 from reasongraph.runs.folder.writer import RunStore
-from reasongraph.runs.scoring.pass1 import Pass1
+from reasongraph.runs.engines.protocol import EngineOptions
+from reasongraph.runs.scoring.state import RunState
 from reasongraph.core.storage import read_jsonl
 
 from conftest import TINY_TOKENIZER
@@ -131,7 +132,7 @@ def test_a_loaded_model_is_refused_and_workers_check_the_cache(data, cluster, ti
         score_dataset(data["input"], model=tiny, out=out, engine="ray", **OPTS)
     from reasongraph.runs.engines.ray.engine import RayEngine
 
-    engine = RayEngine.connect(None, 2)
+    engine = RayEngine.connect(EngineOptions(workers=2))
     cache = tmp_path / "cache"
     cache.mkdir()
     engine.check_cache(cache, cache, name="cache_dir")  # one node: its workers see the folder and write there
@@ -158,7 +159,7 @@ def test_resume_after_killing_the_driver_at_three_points(data, cluster, monkeypa
     after 3 rows: each rerun goes on, and the rows are the local engine's, none lost, none twice."""
     out = data["root"] / "ray-killed"
     with monkeypatch.context() as m:
-        _crash_on_call(m, Pass1, "note_extracted", after=3)
+        _crash_on_call(m, RunState, "note_extracted", after=3)
         with pytest.raises(KeyboardInterrupt):
             _ray(data, out)
     assert not (out / "fit.json").exists() and any((out / "traces").rglob("*.npz"))
@@ -184,7 +185,7 @@ def test_a_run_moves_between_engines(data, cluster, monkeypatch):
     out = data["root"] / "mixed"
     local = dict(model=data["model"], out=out, **OPTS)
     with monkeypatch.context() as m:
-        _crash_on_call(m, Pass1, "note_extracted", after=4)
+        _crash_on_call(m, RunState, "note_extracted", after=4)
         with pytest.raises(KeyboardInterrupt):
             score_dataset(data["input"], **local)
     with monkeypatch.context() as m:

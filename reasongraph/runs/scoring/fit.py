@@ -16,7 +16,7 @@ from reasongraph.runs.folder.writer import RunStore
 from reasongraph.runs.scoring.k_choice import k_warning, unit_ks
 from reasongraph.runs.scoring.model_plan import ModelPlan
 from reasongraph.runs.scoring.options import ScoringOptions
-from reasongraph.runs.scoring.pass1 import Pass1
+from reasongraph.runs.scoring.state import RunState
 from reasongraph.stats.reservoir import ReservoirSample
 
 log = logging.getLogger("reasongraph")
@@ -54,7 +54,7 @@ def _load_fit(store: RunStore) -> dict | None:
     return fit
 
 
-def _fit(run: Pass1, samples: dict, given: tuple) -> dict:
+def _fit(run: RunState, samples: dict, given: tuple) -> dict:
     """Fit (or take) one clusterer per unit and the pooled forking thresholds; save the clusterers, then fit.json.
 
     fit.json is written last: it marks pass 1 and the fit as done.

@@ -14,15 +14,17 @@ from collections import defaultdict
 from typing import Any
 
 from reasongraph.core.storage import atomic_write
-from reasongraph.runs.scoring.pass1 import Pass1
+from reasongraph.runs.scoring.state import RunState
+from reasongraph.runs.scoring.extract_here import LocalExtractor
 from reasongraph.runs.scoring.row import jsonable
 from reasongraph.trace.trace import PREFIX_TOKENS
 
 __all__ = ["write_prompt_rows"]
 
 
-def write_prompt_rows(run: Pass1, clusterers: dict[str, Any], fit: dict) -> list[dict]:
-    """The rows of every (group, prompt) with several scored samples, written to diversity.jsonl at once.
+def write_prompt_rows(run: RunState, here: LocalExtractor, clusterers: dict[str, Any], fit: dict) -> list[dict]:
+    """The rows of every (group, prompt) with several scored samples, written to diversity.jsonl at once (their
+    traces read from the cache, extracted again by ``here`` where an entry is gone).
 
     Each row: ``group``, ``sample_group``, ``pair`` (the samples' shared pair value, None when they differ), the
     diversity measures (:func:`reasongraph.analysis.samples.diversity.diversity_metrics`), the spread measures
@@ -46,7 +48,7 @@ def write_prompt_rows(run: Pass1, clusterers: dict[str, Any], fit: dict) -> list
             continue
         unit = run.cluster_unit(recs[0])
         k = int(fit["units"][unit]["k"] or 1)
-        traces = [run.cached_trace(r) for r in recs]
+        traces = [here.cached_trace(r) for r in recs]
         walks = [clusterers[unit].label_trace(t).tolist() for t in traces]
         prefixes = [t.prefix_hidden() for t in traces]
         m = spread_length(lengths[prompt], cap=PREFIX_TOKENS)

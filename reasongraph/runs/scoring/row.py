@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 
 from reasongraph.runs.records.record import Record
-from reasongraph.runs.scoring.pass1 import Pass1
+from reasongraph.runs.scoring.state import RunState
 
 __all__ = ["extraction_kind", "jsonable", "row_head", "score_trace", "sweep_units"]
 
 
-def row_head(run: Pass1, rec: Record) -> dict:
+def row_head(run: RunState, rec: Record) -> dict:
     """The first fields of a record's row: its identity, the model and temperature that scored it, and the
     trace's cache key."""
     return {"line": rec.line, "id": rec.id, "group": rec.group, "pair": rec.pair,
@@ -26,7 +26,7 @@ def row_head(run: Pass1, rec: Record) -> dict:
             "on_policy": _on_policy(rec, run), "trace_key": run.cache_key(rec)}
 
 
-def sweep_units(run: Pass1, rec: Record) -> tuple[str, list[tuple[str, int, str]]]:
+def sweep_units(run: RunState, rec: Record) -> tuple[str, list[tuple[str, int, str]]]:
     """(the clustering unit of ``rec``'s steps, [(unit, layer index, layer spec) of each further layer of the
     sweep]): which clusterers :func:`score_trace` takes for ``rec``."""
     units = run.layer_units(rec)
@@ -66,7 +66,7 @@ def extraction_kind(trace: Any) -> str:
     return "sampled" if trace.meta.get("recorded") == "sampling" else "teacher_forced"
 
 
-def _on_policy(rec: Record, run: Pass1) -> bool | None:
+def _on_policy(rec: Record, run: RunState) -> bool | None:
     """Whether ``rec`` was scored by the model and at the temperature that sampled it (None: the data does not
     say, which takes both a policy and a temperature field)."""
     fields = run.reader.fields

@@ -5,11 +5,11 @@ from dataclasses import asdict
 
 from reasongraph.analysis.groups.per_group import ON_POLICY, layer_table, summarize
 from reasongraph.runs.scoring.model_plan import ModelPlan
-from reasongraph.runs.scoring.pass1 import Pass1
+from reasongraph.runs.scoring.state import RunState
 
 
 # ---------------------------------------------------------------------- the summary
-def _summary(run: Pass1, rows: list[dict], fit: dict, diversity: list[dict] | None) -> dict:
+def _summary(run: RunState, rows: list[dict], fit: dict, diversity: list[dict] | None) -> dict:
     from reasongraph.analysis.groups.pooled_alignment import pool_alignment
 
     n_errors = sum(1 for _ in run.store.errors())

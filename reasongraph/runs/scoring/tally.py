@@ -13,17 +13,21 @@ from reasongraph.core.progress import Progress
 from reasongraph.runs.records.record import Record
 
 if TYPE_CHECKING:
-    from reasongraph.runs.scoring.pass1 import Pass1
+    from reasongraph.runs.scoring.state import RunState
 
 __all__ = ["Tally", "extracted_before", "open_bar"]
 
 
-def extracted_before(run: Pass1) -> list[Record]:
-    """The records pass 1 need not extract: failed in an earlier run, or with a trace in the cache."""
+def extracted_before(run: RunState) -> list[Record]:
+    """The records pass 1 need not extract: failed in an earlier run, or with a trace in the cache.
+
+    Only the caches of models whose identity is known (saved, or from a model loaded already) are looked at:
+    asking another model's identity would load it now, next to the one loaded, and models load one at a time.
+    Its cached records count when the pass reaches them."""
     before = [rec for rec in run.reader if rec.line in run.done]
     for unit in run.plan.units:
-        if not run.identity_known(unit):  # a model new to this run: its cache keys would need it loaded now, beside
-            continue                      # the others; its cached records are counted when the pass reaches them
+        if not run.knows_identity(unit):
+            continue
         for chunk in run.chunks(unit):
             cache = run.cache(unit, chunk.temperature)
             keys, failed = run.pending(chunk)
@@ -31,7 +35,7 @@ def extracted_before(run: Pass1) -> list[Record]:
     return before
 
 
-def open_bar(run: Pass1, desc: str, before: Iterable[Record]) -> Tally:
+def open_bar(run: RunState, desc: str, before: Iterable[Record]) -> Tally:
     """A :class:`Tally` on a new bar for one pass over ``run``'s records, ``before`` counted as done."""
     before = list(before)
     bar = Progress(run.total, desc, enabled=run.progress, total_work=run.total_chars, done=len(before),
@@ -76,6 +80,10 @@ class Tally:
             return False
         self.counted.add(rec.line)
         return True
+
+    def close(self) -> None:
+        """End the pass's bar now (a pass that goes on under another bar); closing it again does nothing."""
+        self.bar.close()
 
     def __enter__(self) -> Tally:
         return self

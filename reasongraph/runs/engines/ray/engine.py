@@ -5,13 +5,14 @@ lock, the chunking, the clustering fit and every write of rows.jsonl, errors.jso
 the heavy, independent work and write nothing but trace cache entries (each an atomic file):
 
 - Pass 1, extraction, is a Ray Data ``map_batches`` over a pool of actors, one chunk per call. The driver forms
-  exactly the chunks the local engine forms (:meth:`Pass1.chunks`), so the padded batches, and with them the
+  exactly the chunks the local engine forms (:meth:`RunState.chunks`), so the padded batches, and with them the
   hidden states, are the same to the last bit; an actor extracts a chunk with :func:`extract_chunk` and caches
   each trace. An actor holds one model at a time (one GPU each where the cluster has GPUs) and switches when the
   chunks of the next model arrive, so with a model per group every model runs on the same pool.
 - The fit stays on the driver: it reads the step vectors back from the cache in the local engine's order.
 - Pass 2 is ``map_batches`` over CPU tasks: each labels and measures a few cached traces with
-  :func:`~reasongraph.runs.scoring.row.score_trace` and sends the rows back; the driver appends them in input order.
+  :func:`~reasongraph.runs.scoring.row.score_trace` and sends the rows back; the driver's pass-2 loop
+  (:func:`~reasongraph.runs.scoring.pass2.score_rows`) appends them in input order.
 
 So rows equal the local engine's, and the engine is no part of the run's identity: a run begun on one engine
 resumes on the other. Killing the driver loses nothing: cache entries are whole or absent, rows and errors are
@@ -37,10 +38,17 @@ from pathlib import Path
 from typing import Any
 
 from reasongraph.core.errors import InputError, opt
+from reasongraph.core.storage import read_json
+from reasongraph.runs.engines.protocol import EngineOptions, EnginePlan, Failed, Missing, PlanRequest, Row, Scored
 from reasongraph.runs.engines.ray.cluster import CONNECT_TIMEOUT_S, _check_reachable, _probe_cache, _probe_model
 from reasongraph.runs.engines.ray.workers import _Extractor, _score_batch, _torch_threads
+from reasongraph.runs.folder.layout import RunLayout
+from reasongraph.runs.records.reader import RecordReader
+from reasongraph.runs.records.record import Record
+from reasongraph.runs.scoring.extract_here import LocalExtractor
 from reasongraph.runs.scoring.model_plan import ModelPlan
-from reasongraph.runs.scoring.pass1 import Pass1
+from reasongraph.runs.scoring.pass1 import check_width, extract_here
+from reasongraph.runs.scoring.state import RunState
 from reasongraph.runs.scoring.tally import Tally, open_bar
 
 __all__ = ["INSTALL", "RETRIES", "RayEngine"]
@@ -56,19 +64,22 @@ PASS2_BLOCK = 4  # records per pass 2 task: small, so a batch that fails on ever
 class RayEngine:
     """A connection to a Ray cluster and the two passes run on it. Open it with :meth:`connect`."""
 
+    name = "ray"
+
     def __init__(self, ray: Any, *, workers: int, gpus: int, nodes: list[dict], started: bool) -> None:
         self.ray = ray
         self.workers, self.gpus, self.nodes, self._started = workers, gpus, nodes, started
 
     # ------------------------------------------------------------------ the cluster
     @classmethod
-    def connect(cls, address: str | None, workers: int | None) -> "RayEngine":
-        """Join the Ray cluster at ``address`` (None: the one this process already joined, the one RAY_ADDRESS
+    def connect(cls, options: EngineOptions) -> "RayEngine":
+        """Join the Ray cluster at ``options.address`` (None: the one this process already joined, the one RAY_ADDRESS
         names, the one ``ray start`` started on this machine, or a new local one: ray.init's own order).
 
-        ``workers``: extraction actors; None is one per GPU, or one per node without GPUs. Raises InputError when
-        Ray is not installed or the address cannot be reached within ``CONNECT_TIMEOUT_S``.
+        ``options.workers``: extraction actors; None is one per GPU, or one per node without GPUs. Raises
+        InputError when Ray is not installed or the address cannot be reached within ``CONNECT_TIMEOUT_S``.
         """
+        address, workers = options.address, options.workers
         try:
             import ray
             import ray.data  # noqa: F401 - Ray Data ships as the extra ray[data]
@@ -145,6 +156,23 @@ class RayEngine:
                                  "must be a folder every worker can write and the driver can read")
 
     # ------------------------------------------------------------------ models
+    def plan(self, request: PlanRequest, reader: RecordReader) -> ModelPlan:
+        self.check_models(request.model)
+        return ModelPlan.build(request.model, request.model_field, reader, device=request.device
+                               if request.device is not None else self.device, dtype=request.dtype, here=False)
+
+    def check(self, models: ModelPlan, request: PlanRequest, *, clusterer: Any) -> EnginePlan:
+        """The workers load the models: the cache must be theirs too, and each model they cannot load or score
+        fails the run now, as the local engine's first model does."""
+        t0 = time.perf_counter()
+        layout = RunLayout(Path(request.out))
+        given = request.cache_dir
+        self.check_cache(given if given is not None else request.out, Path(given or layout.traces),
+                         name="cache_dir" if given is not None else "out")
+        saved = read_json(layout.models, "model identities") if layout.models.exists() else {}
+        identities = self.identities(models, [u for u in models.units if u not in saved], clusterer)
+        return EnginePlan(models, identities=identities, load_s=time.perf_counter() - t0)
+
     @staticmethod
     def check_models(model: Any) -> None:
         """Workers load the models themselves: each must be given by name or folder (``model`` as score_dataset
@@ -167,14 +195,25 @@ class RayEngine:
         return {u: a["identity"] for u, a in zip(units, answers)}
 
     # ------------------------------------------------------------------ pass 1
-    def pass1(self, run: Pass1, tally: Tally) -> None:
+    def pass1(self, state: RunState, tally: Tally, here: LocalExtractor, *,
+              clusterer: Any) -> Iterator[tuple[Record, Any]]:
+        """Extract every chunk that misses a trace on the actor pool (:meth:`_extract`), then read every trace
+        back from the cache here, in the local engine's order, on a progress bar of its own."""
+        for unit in state.plan.units:
+            check_width(state, clusterer, unit)
+        self._extract(state, tally)
+        tally.close()
+        with open_bar(state, "pass 1/2 read back", [rec for rec in state.reader if not rec.ok]) as back:
+            yield from extract_here(state, here, back, clusterer=clusterer)
+
+    def _extract(self, state: RunState, tally: Tally) -> None:
         """Extract every chunk that misses a trace on the actor pool; record the failures as the results come in,
         in chunk order."""
         jobs, recs = [], []
-        for unit in run.plan.units:
-            for chunk in run.chunks(unit):
-                cache = run.cache(unit, chunk.temperature)
-                keys, failed = run.pending(chunk)
+        for unit in state.plan.units:
+            for chunk in state.chunks(unit):
+                cache = state.cache(unit, chunk.temperature)
+                keys, failed = state.pending(chunk)
                 skip = [f or cache.has(k) for f, k in zip(failed, keys)]
                 if all(skip):
                     for rec in chunk.records:
@@ -182,20 +221,20 @@ class RayEngine:
                     continue
                 jobs.append({"unit": unit, "texts": [r.text for r in chunk.records],
                              "prompts": [r.prompt for r in chunk.records], "keys": keys, "skip": skip,
-                             "exclude": run.sampled(chunk, keys), "identity": run.identity(unit),
+                             "exclude": state.sampled(chunk, keys), "identity": state.identity(unit),
                              "options": cache.options})
                 recs.append(chunk.records)
         if not jobs:
             return
         t0 = time.perf_counter()
-        worker_plan = _worker_plan(run.plan)
+        worker_plan = _worker_plan(state.plan)
         # One chunk in flight per actor: a chunk queued behind one that kills its actor would fail with it.
         pool = self.ray.data.ActorPoolStrategy(size=min(self.workers, len(jobs)), max_tasks_in_flight_per_actor=1)
         with _remote_args_deprecation_ignored():
             ds = self._dataset(jobs, block=1).map_batches(
                 _Extractor, batch_size=1, compute=pool,
-                fn_constructor_kwargs={"plan": worker_plan, "cache_dir": str(run.cache_dir.resolve()),
-                                       "batch_size": run.opts.batch_size, "torch_threads": _torch_threads()},
+                fn_constructor_kwargs={"plan": worker_plan, "cache_dir": str(state.cache_dir.resolve()),
+                                       "batch_size": state.opts.batch_size, "torch_threads": _torch_threads()},
                 max_task_retries=RETRIES, **self._actor_resources())
         for i, result in self._ordered(ds, len(jobs)):
             chunk, skip = recs[i], jobs[i]["skip"]
@@ -205,70 +244,46 @@ class RayEngine:
                 if skip[j]:
                     tally.skip(rec)
                 elif result is None:
-                    run.record_error(rec, f"the Ray worker extracting it failed on every one of {RETRIES + 1} "
-                                          "tries")
+                    state.record_error(rec, f"the Ray worker extracting it failed on every one of {RETRIES + 1} "
+                                            "tries")
                     tally.finish(rec)
                 elif str(j) in result["errors"]:
-                    run.record_error(rec, result["errors"][str(j)])
+                    state.record_error(rec, result["errors"][str(j)])
                     tally.finish(rec)
                 else:
                     n_tokens, dropped = result["traces"][str(j)]
-                    run.note_extracted(rec, dropped, n_tokens)
+                    state.note_extracted(rec, dropped, n_tokens)
                     tally.finish(rec, tokens=n_tokens)
-        run.timing.extract_s += time.perf_counter() - t0
+        state.timing.extract_s += time.perf_counter() - t0
 
     # ------------------------------------------------------------------ pass 2
-    def pass2(self, run: Pass1, fit: dict, score_here: Any) -> None:
-        """Label and measure every record not done on CPU tasks; append rows and errors in input order.
+    def pass2(self, state: RunState, fit: dict, clusterers: dict[str, Any]) -> Iterator[tuple[Record, Scored]]:
+        """Label and measure every record not done on CPU tasks; their results in input order (the wall clock of
+        the pass added to the analysis time when the iterator ends).
 
-        The workers get the run's clusterers as their files (fit.json names them). ``score_here(rec, trace)``:
-        pass 2 of one record on the driver, for a trace the workers could not read from the cache (it is
-        extracted again here); True when it gave a row.
+        The workers get the run's clusterers as their files (fit.json names them); a trace the workers could not
+        read from the cache is ``Missing`` (extracted again on the driver).
         """
         from reasongraph.runs.scoring.row import row_head, sweep_units
         from reasongraph.trace.cache import TraceCache
 
-        todo = [rec for rec in run.reader if rec.line not in run.done and rec.ok]
+        t0 = time.perf_counter()
+        todo = [rec for rec in state.reader if rec.line not in state.done and rec.ok]
         jobs = []
         for rec in todo:
-            unit, sweep = sweep_units(run, rec)
-            jobs.append({"path": str(TraceCache.entry_path(run.cache_dir.resolve(), run.cache_key(rec))),
-                         "head": row_head(run, rec), "unit": unit, "sweep": sweep})
-        files = {u: (run.store.dir / e["clusterer_file"]).read_bytes() for u, e in fit["units"].items()
+            unit, sweep = sweep_units(state, rec)
+            jobs.append({"path": str(TraceCache.entry_path(state.cache_dir.resolve(), state.cache_key(rec))),
+                         "head": row_head(state, rec), "unit": unit, "sweep": sweep})
+        files = {u: (state.store.dir / e["clusterer_file"]).read_bytes() for u, e in fit["units"].items()
                  if e["clusterer_file"]}
-        results = iter(())
-        t0 = time.perf_counter()
         if jobs:
             with _remote_args_deprecation_ignored():
                 ds = self._dataset(jobs, block=PASS2_BLOCK).map_batches(
                     _score_batch, batch_size=PASS2_BLOCK, num_cpus=1, max_retries=RETRIES,
-                    fn_kwargs={"clusterers": files, "options": run.opts.analysis_options(), "fit": fit})
-            results = (result for _, result in self._ordered(ds, len(jobs)))
-        with open_bar(run, "pass 2/2 analyze", [rec for rec in run.reader if rec.line in run.done]) as tally:
-            for rec in run.reader:
-                if rec.line in tally.counted:
-                    continue
-                if not rec.ok:
-                    run.record_error(rec, rec.error)
-                    tally.finish(rec)
-                else:
-                    tally.finish(rec, tokens=self._take(run, rec, next(results), score_here))
-        run.timing.analyze_s += time.perf_counter() - t0
-
-    @staticmethod
-    def _take(run: Pass1, rec: Any, result: dict | None, score_here: Any) -> int:
-        """Write one record's pass 2 result; the number of tokens scored."""
-        if result is None:
-            run.record_error(rec, f"the Ray task scoring it failed on every one of {RETRIES + 1} tries")
-            return 0
-        if "error" in result:
-            run.record_error(rec, result["error"])
-            return 0
-        if "row" not in result:  # the cache entry is gone or unreadable: extract it again, here
-            trace = run.cached_trace(rec)
-            return trace.n_tokens if trace is not None and score_here(rec, trace) else 0
-        run.add_row(rec, result["row"], result["n_tokens"])
-        return result["n_tokens"]
+                    fn_kwargs={"clusterers": files, "options": state.opts.analysis_options(), "fit": fit})
+            for i, result in self._ordered(ds, len(jobs)):
+                yield todo[i], _scored(result)
+        state.timing.analyze_s += time.perf_counter() - t0
 
     # ------------------------------------------------------------------ Ray Data
     def _dataset(self, jobs: list[dict], *, block: int) -> Any:
@@ -296,6 +311,17 @@ class RayEngine:
         while expected < n:
             yield expected, None
             expected += 1
+
+
+def _scored(result: dict | None) -> Scored:
+    """A pass-2 task's answer for one record as the pass-2 loop takes it."""
+    if result is None:
+        return Failed(f"the Ray task scoring it failed on every one of {RETRIES + 1} tries")
+    if "error" in result:
+        return Failed(result["error"])
+    if "row" not in result:  # the cache entry is gone or unreadable: extract it again, on the driver
+        return Missing()
+    return Row(result["row"], result["n_tokens"])
 
 
 @contextmanager

@@ -12,7 +12,7 @@ import numpy as np
 from reasongraph.core.errors import InputError
 from reasongraph.runs.scoring.extract_here import extract_chunk, load_checked
 from reasongraph.runs.scoring.model_plan import ModelPlan
-from reasongraph.runs.scoring.pass1 import Pass1
+from reasongraph.runs.scoring.state import RunState
 
 
 class _Extractor:
@@ -59,7 +59,7 @@ class _Extractor:
         for i, trace in traces.items():
             cache.put(job["keys"][i], trace)
         return {"traces": {str(i): [len(t.input_ids), int(t.meta.get("tokens_dropped", 0))] for i, t in traces.items()},
-                "errors": {str(i): Pass1.reason(e) for i, e in errors.items()}}
+                "errors": {str(i): RunState.reason(e) for i, e in errors.items()}}
 
 
 def _local_cores() -> int:
@@ -140,4 +140,4 @@ def _score_job(job: dict, clusterers: dict[str, bytes], options: dict, fit: dict
     except (KeyboardInterrupt, MemoryError):
         raise
     except Exception as e:  # noqa: BLE001 - one record's failure is that record's error
-        return {"error": f"analysis failed: {Pass1.reason(e)}"}
+        return {"error": f"analysis failed: {RunState.reason(e)}"}
