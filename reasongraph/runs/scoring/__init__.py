@@ -10,7 +10,6 @@ _EXPORTS = {
     "ENTROPY_SAMPLE": "reasongraph.runs.scoring.pass1",
     "extract_chunk": "reasongraph.runs.scoring.extract_here",
     "extraction_kind": "reasongraph.runs.scoring.row",
-    "jsonable": "reasongraph.runs.scoring.row",
     "load_checked": "reasongraph.runs.scoring.extract_here",
     "LocalExtractor": "reasongraph.runs.scoring.extract_here",
     "ModelPlan": "reasongraph.runs.scoring.model_plan",

@@ -13,10 +13,10 @@ import json
 from collections import defaultdict
 from typing import Any
 
+from reasongraph.core.json_values import json_value
 from reasongraph.core.storage import atomic_write
 from reasongraph.runs.scoring.state import RunState
 from reasongraph.runs.scoring.extract_here import LocalExtractor
-from reasongraph.runs.scoring.row import jsonable
 from reasongraph.trace.trace import PREFIX_TOKENS
 
 __all__ = ["write_prompt_rows"]
@@ -59,7 +59,7 @@ def write_prompt_rows(run: RunState, here: LocalExtractor, clusterers: dict[str,
                     "n_empty": sum(not r.text for r in recs),  # empty responses (EOS first): an empty walk each
                     "scored_by": run.plan.name_of(recs[0]), "ids": [r.id for r in recs],
                     "lines": [r.line for r in recs], "walks": walks})
-    atomic_write(run.store.layout.diversity, lambda p: p.write_text("".join(json.dumps(jsonable(r)) + "\n"
+    atomic_write(run.store.layout.diversity, lambda p: p.write_text("".join(json.dumps(json_value(r)) + "\n"
                                                                           for r in out)))
     return out
 

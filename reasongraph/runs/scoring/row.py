@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from reasongraph.core.json_values import json_value
 from reasongraph.runs.records.record import Record
 from reasongraph.runs.scoring.state import RunState
 
-__all__ = ["extraction_kind", "jsonable", "row_head", "score_trace", "sweep_units"]
+__all__ = ["extraction_kind", "row_head", "score_trace", "sweep_units"]
 
 
 def row_head(run: RunState, rec: Record) -> dict:
@@ -57,7 +58,7 @@ def score_trace(trace: Any, head: dict, clusterer: Any, sweep: list[tuple[Any, i
     share = _share_above(h, fit["forking_rule"])
     row["forking_share_pooled"] = share(fit["forking_threshold"])
     row["forking_share_by_group"] = {g: share(t) for g, t in fit["forking_threshold_by_group"].items()}
-    return {k: jsonable(v) for k, v in row.items()}
+    return {k: json_value(v) for k, v in row.items()}
 
 
 def extraction_kind(trace: Any) -> str:
@@ -81,18 +82,3 @@ def _share_above(h: np.ndarray, rule: str):
             return math.nan
         return float(np.mean(h > threshold) if rule == ">" else np.mean(h >= threshold))
     return share
-
-
-def jsonable(v: Any) -> Any:
-    """``v`` with numpy scalars and arrays turned into plain Python values, recursively."""
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v)
-    if isinstance(v, (list, tuple, np.ndarray)):
-        return [jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): jsonable(x) for k, x in v.items()}
-    return v
