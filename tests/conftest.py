@@ -122,8 +122,11 @@ def wait_for(cond, proc: subprocess.Popen, timeout: float = 300.0) -> bool:
     return False
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """One line at the end when browser tests skipped: how many, and how to run them."""
+    """One line at the very end (a wrapper: after the list of skips) when browser tests skipped: how many, and how
+    to run them."""
+    yield
     skipped = [r for r in terminalreporter.stats.get("skipped", []) if "browser" in getattr(r, "keywords", {})]
     if skipped:
         terminalreporter.write_line(
