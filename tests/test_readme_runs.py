@@ -4,14 +4,14 @@ What is extracted: each ```-fenced block of a Markdown file whose language is ba
 no language and begins with a command (``reasongraph``, ``make``, ``python``, ``pip``, ``ray``, ``for``); and each
 ```python block. Output listings (a fence that begins with anything else) are not commands.
 
-How it runs: a file's shell commands run in order in one bash session in a fresh folder holding the repository's
+How it runs: a file's shell commands run one after another (bash) in a fresh folder holding the repository's
 ``examples/`` and ``fixtures/`` and small inputs of the names the docs use (``traces.jsonl``, ``prompts.jsonl``,
 ``probes.jsonl``, ``samples.jsonl``, checkpoints in ``runs/grpo/``), ``reasongraph`` being ``python -m reasongraph``
 of this checkout; a file's Python blocks run in order in one process (a block may use what an earlier one defined).
-The default part runs them on the tiny random model at smoke sizes, through :data:`REWRITES`, the one table of
-every change made to a documented command. The part marked ``model`` runs the commands that name the default
-model with it, and the seed question's commands after its smoke run. A command needs to exit 0 (or the code its
-doc shows), not to print what the doc shows.
+The default part runs them on the tiny random model at smoke sizes, through :data:`TINY`, the one table of every
+change made to a documented command (:data:`MODEL` for the part marked ``model``, which runs the commands that name
+the default model with it, and the seed question's commands after its smoke run). A command must exit 0, or the
+code a ``# exits N`` comment on its line shows (a documented bad-input example), not print what the doc shows.
 
 A command that is not meant to run says so where it is shown, visibly: a comment ``# not run here: REASON`` on its
 line. A command the table skips by name, or that carries that comment, is listed in the skip list, which must
@@ -34,6 +34,7 @@ DOC_FILES = ("README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "doc
 SKIP = "SKIP"
 NOT_RUN = re.compile(r"#\s*not run here:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
 COMMAND_START = re.compile(r"^(reasongraph|make|python|pip|ray|for) ")
+EXITS = re.compile(r"#.*\bexits (\d+)\b")  # a documented exit code other than 0, e.g. "# exits 2: bad input"
 SEED_RUN = "python examples/seed_question.py --smoke --quiet --out out/seed_question"
 
 # The one table of rewrites: (regex over one command, continuation lines joined, or over one Python block;
@@ -274,7 +275,7 @@ def _run_python(cwd: Path, blocks: list[tuple[str, str]], timeout: float) -> sub
 
 
 def _run_file(part: str, file: str, kind: str, cwd: Path, timeout: float, *, slow_blocks=()) -> list[str]:
-    """Run one file's commands (in order, one session) or Python blocks (one process); the failures."""
+    """Run one file's commands (in order, one folder) or Python blocks (one process); the failures."""
     todo = [(item, text) for item, text, why in _plan(part) if item.file == file and item.kind == kind and text]
     if kind == "python":
         blocks = [(f"{i.file}:{i.line}", t) for i, t in todo if (i.file, i.line) not in slow_blocks]
@@ -286,7 +287,8 @@ def _run_file(part: str, file: str, kind: str, cwd: Path, timeout: float, *, slo
     failures = []
     for item, text in todo:
         done = _run_shell(cwd, text, timeout)
-        if done.returncode != 0:
+        expected = EXITS.search(item.text)
+        if done.returncode != (int(expected.group(1)) if expected else 0):
             failures.append(f"{item.file}:{item.line}: {text!r} exit {done.returncode}\n{done.stderr[-3000:]}")
     return failures
 
