@@ -8,9 +8,11 @@ How it runs: a file's shell commands run one after another (bash) in a fresh fol
 ``examples/`` and ``fixtures/`` and small inputs of the names the docs use (``traces.jsonl``, ``prompts.jsonl``,
 ``probes.jsonl``, ``samples.jsonl``, checkpoints in ``runs/grpo/``), ``reasongraph`` being ``python -m reasongraph``
 of this checkout; a file's Python blocks run in order in one process (a block may use what an earlier one defined).
-The default part runs them on the tiny random model at smoke sizes, through :data:`TINY`, the one table of every
-change made to a documented command (:data:`MODEL` for the part marked ``model``, which runs the commands that name
-the default model with it, and the seed question's commands after its smoke run). A command must exit 0, or the
+The runs start fresh processes that import torch, so they are marked ``slow`` (``make test-fast`` leaves them
+out; ``make test`` and CI run them); the static checks (extraction, the skip list, every quoted option and make
+target) are fast. The ``slow`` part runs them on the tiny random model at smoke sizes, through :data:`TINY`, the
+one table of every change made to a documented command (:data:`MODEL` for the part marked ``model``, which runs the
+commands that name the default model with it, and the seed question's commands after its smoke run). A command must exit 0, or the
 code a ``# exits N`` comment on its line shows (a documented bad-input example), not print what the doc shows.
 
 A command that is not meant to run says so where it is shown, visibly: a comment ``# not run here: REASON`` on its
@@ -358,6 +360,7 @@ def test_make_demo_rewrite_is_the_makefiles_recipe():
     assert demo in recipe
 
 
+@pytest.mark.slow  # fresh processes that import torch: make test-fast leaves them out
 @pytest.mark.parametrize("file", [f for f in DOC_FILES if any(i.file == f and i.kind == "shell" for i in ALL_ITEMS)])
 def test_shell_commands_run_on_the_tiny_model(file, tmp_path):
     failures = _run_file("tiny", file, "shell", _workspace(tmp_path, file), timeout=600)
@@ -367,6 +370,7 @@ def test_shell_commands_run_on_the_tiny_model(file, tmp_path):
 SLOW_PYTHON = {("docs/training.md", 19)}  # TRL's GRPO (imports trl, trains 2 steps): marked slow
 
 
+@pytest.mark.slow  # fresh processes that import torch: make test-fast leaves them out
 @pytest.mark.parametrize("file", [f for f in DOC_FILES if any(i.file == f and i.kind == "python" for i in ALL_ITEMS)])
 def test_python_blocks_run_on_the_tiny_model(file, tmp_path):
     slow = {(f, line) for f, line in SLOW_PYTHON if f == file}
