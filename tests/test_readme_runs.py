@@ -12,8 +12,9 @@ The runs start fresh processes that import torch, so they are marked ``slow`` (`
 out; ``make test`` and CI run them); the static checks (extraction, the skip list, every quoted option and make
 target) are fast. The ``slow`` part runs them on the tiny random model at smoke sizes, through :data:`TINY`, the
 one table of every change made to a documented command (:data:`MODEL` for the part marked ``model``, which runs the
-commands that name the default model with it, and the seed question's commands after its smoke run). A command must exit 0, or the
-code a ``# exits N`` comment on its line shows (a documented bad-input example), not print what the doc shows.
+commands that name the default model with it, and the seed question's commands after its smoke run). A command
+must exit 0, or the code a ``# exits N`` comment on its line shows (a documented bad-input example), not print what
+the doc shows.
 
 A command that is not meant to run says so where it is shown, visibly: a comment ``# not run here: REASON`` on its
 line. A command the table skips by name, or that carries that comment, is listed in the skip list, which must
