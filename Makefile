@@ -62,7 +62,12 @@ locus-question: seed-question
 proxy-question: env
 	$(BIN)/python examples/proxy_skythought.py --out $(OUT)/proxy_question
 
+# The browser tests need Debian's chromium: installed here when it is missing and we are root with apt-get;
+# otherwise they skip and pytest's last line says how many and how to run them.
 test: env
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "make test: chromium is missing and cannot be installed here (not root with apt-get): browser tests skip"
 	$(PYTEST) tests
 
 # Two worker processes of one thread each (pytest-xdist; a test file stays on one worker, so its fixtures are built

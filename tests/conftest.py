@@ -120,3 +120,15 @@ def wait_for(cond, proc: subprocess.Popen, timeout: float = 300.0) -> bool:
             return False
         time.sleep(0.005)
     return False
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """One line at the very end (a wrapper: after the list of skips) when browser tests skipped: how many, and how
+    to run them."""
+    yield
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "browser" in getattr(r, "keywords", {})]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} browser tests skipped: they need Debian's chromium at /usr/bin/chromium (and playwright); "
+            "install it (sudo apt-get install chromium) and run: python -m pytest -m browser tests", yellow=True)
