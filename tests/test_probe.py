@@ -237,3 +237,43 @@ def test_a_transformers_model_needs_its_tokenizer(tiny):
         live_model(tiny.model)
     lm = live_model(tiny.model, tiny.tokenizer)
     assert lm.model is tiny.model and lm.tokenizer is tiny.tokenizer
+
+
+def test_a_trainer_s_bf16_autocast_does_not_reach_the_probe(tiny_dir):
+    """TRL trains under bfloat16 autocast by default; the probe measures the model in its own dtype, so a
+    measurement taken inside the trainer's autocast equals one taken outside it (and the entropy head's check, which
+    would see bf16 logits, passes)."""
+    import torch
+
+    import reasongraph as rg
+
+    lm = rg.load_model(tiny_dir, device="cpu", dtype="float32")
+    outside = ExplorationProbe(PROMPTS, **OPTIONS).measure(lm.model, lm.tokenizer)
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        inside = ExplorationProbe(PROMPTS, **OPTIONS).measure(lm.model, lm.tokenizer)
+        assert torch.is_autocast_enabled("cpu")  # the trainer's context is back after the probe
+    assert [r["text"] for r in inside.rows] == [r["text"] for r in outside.rows]
+    assert {k: v for k, v in inside.metrics.items() if k != "seconds"} == pytest.approx(
+        {k: v for k, v in outside.metrics.items() if k != "seconds"}, nan_ok=True)
+
+
+def test_accelerate_s_mixed_precision_forward_is_bypassed_while_probed_and_restored(tiny_dir):
+    """Accelerate (under Trainer and TRL) wraps ``model.forward`` in bf16 autocast; the probe reads the model through
+    the plain forward, gives what it gives unwrapped, and leaves the wrapped forward in place for training."""
+    accelerate = pytest.importorskip("accelerate", reason="accelerate (the trl extra) is not installed")
+
+    import reasongraph as rg
+
+    lm = rg.load_model(tiny_dir, device="cpu", dtype="float32")
+    plain = ExplorationProbe(PROMPTS, **OPTIONS).measure(lm.model, lm.tokenizer)
+    try:
+        model = accelerate.Accelerator(mixed_precision="bf16", cpu=True).prepare_model(lm.model)
+        wrapped = model.forward
+        assert "_original_forward" in model.__dict__  # accelerate's native autocast is on
+        mixed = ExplorationProbe(PROMPTS, **OPTIONS).measure(model, lm.tokenizer)
+    finally:  # accelerate's state is process-wide: later trainers in this process choose their own precision
+        accelerate.state.AcceleratorState._reset_state(reset_partial_state=True)
+    assert model.forward == wrapped
+    assert [r["text"] for r in mixed.rows] == [r["text"] for r in plain.rows]
+    assert {k: v for k, v in mixed.metrics.items() if k != "seconds"} == pytest.approx(
+        {k: v for k, v in plain.metrics.items() if k != "seconds"}, nan_ok=True)

@@ -38,13 +38,26 @@ def probe_mode(model: Any) -> Iterator[None]:
 
     Flags are restored module by module (``module.train(mode)`` would set a whole subtree to one mode, undoing a
     frozen submodule's eval mode). Autograd is off where the probe runs the model (sampling and scoring use
-    ``torch.inference_mode``), so parameters and their gradients are left untouched.
+    ``torch.inference_mode``), so parameters and their gradients are left untouched. A trainer's mixed precision
+    (TRL's bf16 default) is off inside too: the probe measures the model in its own dtype, as a checkpoint of it is
+    measured after training, and the entropy head's check sees the model's own logits. Accelerate's mixed precision
+    wraps the model's ``forward`` in autocast and keeps the plain one as ``_original_forward``: inside, the plain
+    one is the model's ``forward``; after, the wrapped one again.
     """
+    import torch
+
     flags = [(m, m.training) for m in model.modules()]
+    mixed_forward = model.__dict__.get("forward") if "_original_forward" in model.__dict__ else None
+    device_type = next(model.parameters()).device.type
     model.eval()
+    if mixed_forward is not None:
+        model.forward = model.__dict__["_original_forward"]
     try:
-        yield
+        with torch.autocast(device_type=device_type, enabled=False):
+            yield
     finally:
+        if mixed_forward is not None:
+            model.forward = mixed_forward
         for m, training in flags:
             m.training = training
 
