@@ -113,7 +113,8 @@ def test_a_large_given_k_is_warned_about_on_stderr_in_the_summary_table_and_repo
 
 
 def test_a_folder_started_with_a_whole_number_k_is_not_resumed_under_auto(records, tiny, tmp_path):
-    """A run folder from before auto (manifest k = 200): one clear error naming the K to pass, no work done."""
+    """A folder started with a whole-number K (k = 200 in every folder from before auto; 12 here): one clear
+    error naming the K to pass, no work done."""
     out = tmp_path / "old"
     score_dataset(records, out=out, model=tiny, progress=False, n_shifts=20, k=12, limit=2)
     rows_before = (out / "rows.jsonl").read_bytes()

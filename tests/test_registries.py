@@ -100,7 +100,7 @@ def test_the_toy_segmenter_cuts_exact_spans():
 def test_window_n_is_parsed_in_the_registry():
     found = parse_segmenter("window:3")
     assert (found.spec, found.level, found.spans(7)) == ("window:3", "tokens", [(0, 3), (3, 6), (6, 7)])
-    for bad in ("window", "window:0", "window:x", "token:2", "newline:3", "bogus", 3):
+    for bad in ("window", "window:0", "window:x", "window:\u00b2", "token:2", "newline:3", "bogus", 3):
         with pytest.raises(InputError, match=r"must be one of newline, sentence, paragraph, window:N, token"):
             parse_segmenter(bad)
 

@@ -84,7 +84,7 @@ def parse_segmenter(segment: str | Callable) -> Segmenter:
         return Segmenter(getattr(segment, "__name__", repr(segment)), "chars", segment)
     name, colon, arg = segment.partition(":") if isinstance(segment, str) else ("", "", "")
     found = _REGISTRY.get(name)
-    if found is not None and found.parametrized == bool(colon) and (not colon or arg.isdigit() and int(arg) > 0):
+    if found is not None and found.parametrized == bool(colon) and (not colon or arg.isascii() and arg.isdigit() and int(arg) > 0):
         if not colon:
             return Segmenter(segment, found.level, found.fn)
         n, fn = int(arg), found.fn
@@ -149,6 +149,3 @@ register_segmenter("sentence", sentence)
 register_segmenter("paragraph", paragraph)
 register_segmenter("window", window, level="tokens", parametrized=True)
 register_segmenter("token", token, level="tokens")
-
-#: The built-in segmenters as written in options (registered ones are listed by :func:`segmenter_names`).
-SEGMENTERS = segmenter_names()

@@ -54,8 +54,9 @@ class LocalEngine:
 
     def pass2(self, state: RunState, fit: dict, clusterers: dict[str, Any]) -> Iterator[tuple[Record, Scored]]:
         """Each record to do, its cached trace labeled and measured here (``Missing`` when the cache lost it)."""
-        todo = [rec for rec in state.reader if rec.line not in state.done and rec.ok]
-        for rec in todo:
+        for rec in state.reader:  # streamed: done only gains the lines already passed
+            if rec.line in state.done or not rec.ok:
+                continue
             unit, t = state.plan.name_of(rec), state.temperature(rec)
             trace = state.read_trace(unit, t, state.cache_key(rec))
             yield rec, Missing() if trace is None else score_here(state, rec, trace, clusterers, fit=fit)

@@ -38,7 +38,7 @@ def open_engine(engine: str | Engine, options: EngineOptions) -> Engine:
     if not isinstance(engine, str):
         if not isinstance(engine, Engine):
             raise InputError(f"{opt('engine')}: expected an engine name ({', '.join(ENGINES)}) or an object with "
-                             f"name, workers, plan, pass1, pass2 and close, got {type(engine).__name__}")
+                             f"name, workers, plan, check, pass1, pass2 and close, got {type(engine).__name__}")
         return engine
     check_choice("engine", engine, tuple(ENGINES))
     check_optional_int("workers", options.workers, low=1)

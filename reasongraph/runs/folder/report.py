@@ -14,6 +14,7 @@ from typing import Any
 
 from reasongraph.core.checks import check_int, check_path_writable
 from reasongraph.runs.folder.reader import ScoredRun
+from reasongraph.runs.scoring.k_choice import chosen_k
 
 __all__ = ["report_collapse", "run_report_html", "write_run_report"]
 
@@ -67,9 +68,8 @@ def _options(run: ScoredRun) -> dict:
     summary, fit = run.summary or {}, run.fit or {}
     k, rule = summary.get("k"), summary.get("k_rule")
     if k is None:
-        units = [u for u in (fit.get("units") or {}).values() if u.get("k")]
-        top = max(units, key=lambda u: u["n_steps"], default={})
-        k, rule = top.get("k"), top.get("k_rule")
+        chosen = chosen_k(fit)
+        k, rule = chosen["k"], chosen["k_rule"]
     extra = {"k_chosen": f"{k} ({rule})" if rule else k} if k is not None else {}
     notes = summary.get("notes", fit.get("notes"))
     return {**run.options, **extra, **({"notes": list(notes)} if notes else {})}

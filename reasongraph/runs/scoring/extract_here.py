@@ -90,8 +90,12 @@ class LocalExtractor:
             self._adopt(unit, lm)
 
     def model(self, unit: str) -> Any:
-        """The loaded model of ``unit`` (loaded now if needed; its identity is saved for later resumes)."""
+        """The loaded model of ``unit`` (loaded now if needed; its identity is saved for later resumes). Models are
+        held one at a time: loading one frees any other (pass 2 and the prompt rows reload a model only for a trace
+        gone from the cache)."""
         if unit not in self._models:
+            for other in list(self._models):
+                self.release(other)
             t0 = time.perf_counter()
             lm = load_checked(self.state.plan, unit)
             self.state.timing.load_s += time.perf_counter() - t0

@@ -14,7 +14,7 @@ from typing import Any
 
 from reasongraph.core.errors import InputError, opt
 
-__all__ = ["AUTO", "auto_k", "check_k", "check_resumed_k", "k_warning", "unit_ks"]
+__all__ = ["AUTO", "auto_k", "check_k", "check_resumed_k", "chosen_k", "k_warning", "unit_ks"]
 
 AUTO = "auto"
 
@@ -100,3 +100,11 @@ def check_resumed_k(manifest: Path, k: int | str) -> None:
     if isinstance(saved, int) and not isinstance(saved, bool):
         raise InputError(f"{manifest.parent} was started with K = {saved} (before {opt('k', AUTO)} became the "
                          f"default); resume it with {opt('k', saved)}, or use another {opt('out')}")
+
+
+def chosen_k(fit: Mapping[str, Any]) -> dict:
+    """``{"k_option", "k", "k_rule"}`` of a run's fit (fit.json): the K of its clustering with the most steps and
+    why (the others are in ``fit["units"]``)."""
+    units = [u for u in (fit.get("units") or {}).values() if u.get("k")]
+    top = max(units, key=lambda u: u.get("n_steps", 0), default={})
+    return {"k_option": fit.get("k_option"), "k": top.get("k"), "k_rule": top.get("k_rule")}

@@ -73,6 +73,7 @@ def extract_here(state: RunState, here: LocalExtractor, tally: Tally, *,
         chunks = state.chunks(unit)
         first = next(chunks, None)
         if first is None:
+            here.release(unit)  # preloaded for a fresh run, but none of its records could be read
             continue
         check_width(state, clusterer, unit)
         for chunk in itertools.chain([first], chunks):

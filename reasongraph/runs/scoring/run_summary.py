@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from reasongraph.analysis.groups.per_group import ON_POLICY, layer_table, summarize
+from reasongraph.runs.scoring.k_choice import chosen_k
 from reasongraph.runs.scoring.model_plan import ModelPlan
 from reasongraph.runs.scoring.state import RunState
 
@@ -30,7 +31,7 @@ def _summary(run: RunState, rows: list[dict], fit: dict, diversity: list[dict] |
         "mode": _mode(rows, run.plan),
         "scored_by": run.plan.scored_by(),
         "fit": fit,
-        **_chosen_k(fit),
+        **chosen_k(fit),
         "notes": list(fit.get("notes") or []),
         "trace_cache": run.cache_location(),
         "overall": overall,
@@ -39,13 +40,6 @@ def _summary(run: RunState, rows: list[dict], fit: dict, diversity: list[dict] |
         "diversity": _diversity_summary(diversity, seed) if diversity is not None else None,
         "timing": asdict(run.timing),
     }
-
-
-def _chosen_k(fit: dict) -> dict:
-    """The K of the clustering with the most steps and its reason (the others are in ``fit["units"]``)."""
-    units = [u for u in fit.get("units", {}).values() if u.get("k")]
-    top = max(units, key=lambda u: u["n_steps"], default={})
-    return {"k_option": fit.get("k_option"), "k": top.get("k"), "k_rule": top.get("k_rule")}
 
 
 def _mode(rows: list[dict], plan: ModelPlan) -> str:

@@ -64,8 +64,11 @@ def probe_mode(model: Any) -> Iterator[None]:
 
 def _check_not_empty(prompts: Any) -> None:
     """A probe file without a single record is refused as such (not as a file lacking the prompt field)."""
-    if isinstance(prompts, (str, os.PathLike)) and Path(prompts).is_file() and not any(
-            line.strip() for line in open(prompts, "rb")):
+    if not (isinstance(prompts, (str, os.PathLike)) and Path(prompts).is_file()):
+        return
+    with open(prompts, "rb") as f:
+        empty = not any(line.strip() for line in f)
+    if empty:
         raise InputError(f"{os.fspath(prompts)}: the probe set has no prompt (the file is empty)")
 
 
