@@ -11,9 +11,9 @@ temperature that sampled it, with no second forward pass. Two controls of known 
   (+0..+7), teacher-forced by the base: hidden diversity truly collapses (the hidden rows' positive control).
 One scoring run reads all four groups (each group by its own model; the prompt's samples form a sample group, so
 the cross-sample spread averages the same first M tokens in every group; each group has its own clustering, K in
-proportion to its steps, so that adding the controls does not change the base's nodes), then ``reasongraph compare`` puts RL (B)
-against base (A), paired by problem, once with each control (the collapse table, the diversity, each collapse as a
-share of the control's range), and writes the HTML report. Last, two tables this script computes from the run: the
+proportion to its steps, so that adding the controls does not change the base's nodes), then ``reasongraph compare``
+puts RL (B) against base (A), paired by problem, once with each control (the collapse table, the diversity, each
+collapse as a share of the control's range), and writes the HTML report. Last, two tables this script computes from the run: the
 within-trajectory window measures at W = 16 (the replies are shorter than the run's 128-token window), and the
 controls' dynamic range (each hidden row on the base's free samples against the controls and the policy).
 
@@ -147,8 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     times = {"sampling_s": sampled - start, "scoring_s": scored - sampled, "wall_s": time.perf_counter() - start,
              "cpu_s": cpu_seconds(), "recorded": sum(bool(r.get("recorded")) for r in records),
              "samples": len(records)}
-    (args.out / "tables.json").write_text(json.dumps({"window": windows["summary"], "dynamic_range": ranges,
-                                                      "alignment": alignment, "same_tokens": same, "times": times}, indent=1), encoding="utf-8")
+    tables_json = {"window": windows["summary"], "dynamic_range": ranges, "alignment": alignment, "same_tokens": same,
+                   "times": times}
+    (args.out / "tables.json").write_text(json.dumps(tables_json, indent=1), encoding="utf-8")
     print(tables)
     print(same_text, window_text, range_text, alignment_text, sep="\n\n")
     print(f"\nsampling {times['sampling_s']:.0f} s, scoring {times['scoring_s']:.0f} s, in all {times['wall_s']:.0f} s "

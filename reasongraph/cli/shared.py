@@ -14,7 +14,8 @@ def add_model_options(parser: argparse.ArgumentParser, *, per_group: bool = Fals
     if per_group:
         g.add_argument("--model", action="append", default=None, metavar="[GROUP=]SPEC",
                        help="the model: smollm2-135m (default, offline), tiny-random, a .gguf file, a model folder or "
-                            "a HF id, each optionally +ADAPTER_DIR (a peft LoRA folder); GROUP=SPEC gives the traces of one group their own model (repeat it; a plain "
+                            "a HF id, each optionally +ADAPTER_DIR (a peft LoRA folder); GROUP=SPEC gives the "
+                            "traces of one group their own model (repeat it; a plain "
                             "SPEC then covers the other groups)")
         g.add_argument("--model-field", metavar="FIELD", default=None,
                        help="instead of --model, the field naming each record's model (default: none, --model decides)")

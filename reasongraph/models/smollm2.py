@@ -85,7 +85,8 @@ def default_gguf_path() -> Path:
         )
     path = Path(list(spec.submodule_search_locations)[0]) / _SMOLLM2_FILE
     if not path.is_file():
-        raise ModelNotAvailableError(f"{path} is missing; reinstall the package with: {_INSTALL_HINT} --force-reinstall")
+        raise ModelNotAvailableError(f"{path} is missing; reinstall the package with: {_INSTALL_HINT} "
+                                     "--force-reinstall")
     return path
 
 

@@ -84,7 +84,8 @@ def parse_segmenter(segment: str | Callable) -> Segmenter:
         return Segmenter(getattr(segment, "__name__", repr(segment)), "chars", segment)
     name, colon, arg = segment.partition(":") if isinstance(segment, str) else ("", "", "")
     found = _REGISTRY.get(name)
-    if found is not None and found.parametrized == bool(colon) and (not colon or arg.isascii() and arg.isdigit() and int(arg) > 0):
+    n_ok = not colon or arg.isascii() and arg.isdigit() and int(arg) > 0
+    if found is not None and found.parametrized == bool(colon) and n_ok:
         if not colon:
             return Segmenter(segment, found.level, found.fn)
         n, fn = int(arg), found.fn

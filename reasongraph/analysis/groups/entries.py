@@ -10,7 +10,8 @@ ENTRIES: tuple[Metric, ...] = (
     Metric("mh_odds_ratio", "pooled odds ratio", "revisit x onset spike, Mantel-Haenszel over a group's traces",
            None, "group", definition="sum(a d / n) / sum(b c / n) over the traces' 2x2 tables (strata), with the "
                                      "Cochran-Mantel-Haenszel test (continuity-corrected) and a Robins-Breslow-"
-                                     "Greenland CI.", check="tables [[2,1],[1,2]] and [[3,1],[1,3]] -> 43/7 = 6.142857"),
+                                     "Greenland CI.",
+           check="tables [[2,1],[1,2]] and [[3,1],[1,3]] -> 43/7 = 6.142857"),
     Metric("hidden_only_share", "pooled hidden-only share", "hidden-only events / revisits over a group", None,
            "group", definition="Sum of hidden-only events / sum of revisits over a group's traces, with a bootstrap "
                                "CI over traces."),

@@ -14,8 +14,8 @@ import numpy as np
 
 from reasongraph.stats.bootstrap import bootstrap_ci
 
-__all__ = ["FEWER_THAN_2", "ID_KEYS", "ON_POLICY", "pair_means", "MetricSummary", "column", "detection", "group_of", "layer_table", "numeric",
-           "numeric_metrics", "summarize", "summarize_values"]
+__all__ = ["FEWER_THAN_2", "ID_KEYS", "ON_POLICY", "pair_means", "MetricSummary", "column", "detection", "group_of",
+           "layer_table", "numeric", "numeric_metrics", "summarize", "summarize_values"]
 
 # Fields of a row that identify it rather than measure it.
 ID_KEYS = frozenset({"line", "id", "group", "pair", "trace_key", "scored_at", "on_policy"})

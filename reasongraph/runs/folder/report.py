@@ -27,7 +27,8 @@ def run_report_html(run: ScoredRun | str | os.PathLike, *, compare: Any = None, 
     Parameters
     ----------
     run : a :class:`~reasongraph.runs.folder.reader.ScoredRun` or its folder.
-    compare, collapse : a comparison and a level-collapse table to show (see :func:`reasongraph.html.write.report_html`).
+    compare, collapse : a comparison and a level-collapse table to show
+        (see :func:`reasongraph.html.write.report_html`).
         Without ``collapse`` the figure is drawn whenever it can be (:func:`report_collapse`): from the comparison's
         ``collapse``, else computed for its groups, else for a run of two groups with pairs.
     embed : how many of the most cyclic traces to embed as interactive views (at most ``top``).

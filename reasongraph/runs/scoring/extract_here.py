@@ -30,7 +30,8 @@ def load_checked(plan: ModelPlan, unit: str, clusterer: Any = None) -> Any:
 
 def extract_chunk(lm: Any, texts: list[str], prompts: list[str | None], options: dict, *,
                   batch_size: int | None, skip: list[bool], exclude: list[bool] | None = None,
-                  on_pass: Callable[[list[int], list[int]], None] | None = None) -> tuple[dict[int, Any], dict[int, Exception]]:
+                  on_pass: Callable[[list[int], list[int]], None] | None = None
+                  ) -> tuple[dict[int, Any], dict[int, Exception]]:
     """Extract one chunk of records (their texts and prompts) with one extract_batch call, as every engine does;
     if the call fails, each record not skipped alone, so the bad ones are found and the rest scored. Records
     marked in ``exclude`` (cached while they were sampled, :meth:`RunState.sampled`) are left out of the batch.
@@ -69,7 +70,7 @@ def extract_chunk(lm: Any, texts: list[str], prompts: list[str | None], options:
                     continue  # accounted for already: only the others need isolating
                 try:
                     traces[i] = extract(text, prompt, model=lm, **kwargs)
-                except KeyboardInterrupt:
+                except (KeyboardInterrupt, MemoryError):
                     raise
                 except Exception as e:  # noqa: BLE001
                     errors[i] = e

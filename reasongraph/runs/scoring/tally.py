@@ -70,7 +70,8 @@ class Tally:
 
     def passed(self, recs: list[Record], tokens: list[int]) -> None:
         """A forward pass over ``recs`` ended (their traces are not finished yet): count its tokens and text."""
-        new = [(rec, n) for rec, n in zip(recs, tokens) if rec.line not in self.counted and rec.line not in self._passed]
+        new = [(rec, n) for rec, n in zip(recs, tokens)
+               if rec.line not in self.counted and rec.line not in self._passed]
         self._passed.update(rec.line for rec, _ in new)
         if new:
             self.bar.advance(tokens=sum(n for _, n in new), work=sum(rec.size for rec, _ in new))
