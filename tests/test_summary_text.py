@@ -89,3 +89,6 @@ def test_caveats_count_and_name_short_traces_and_an_undefined_small_world():
     assert len(notes) == 2  # small_world is positive everywhere: no note
     assert small_world_note([{"small_world_hops": 1.2}] * 3) is None
     assert caveat_notes([{"id": "a", "n_steps": 5, "small_world_hops": 2.0}]) == []
+    # None is NaN read back from strict JSON or Parquet: undefined too; a row without the key is not counted
+    read_back = [{"small_world_hops": None}] * 2 + [{"small_world_hops": 2.0}, {}]
+    assert small_world_note(read_back).startswith("small_world_hops: undefined in 2 of 3 traces")

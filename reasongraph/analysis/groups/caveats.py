@@ -30,7 +30,9 @@ def _name(row: Mapping[str, Any]) -> str:
 def small_world_note(rows: Iterable[Mapping[str, Any]], key: str = "small_world_hops") -> str | None:
     """How many rows have ``key`` undefined (NaN) and how many 0 (no triangle); None when most rows have a
     positive value."""
-    values = [r.get(key) for r in rows if isinstance(r.get(key), (int, float))]
+    # None is how NaN comes back from strict JSON or Parquet: undefined too
+    values = [math.nan if r[key] is None else r[key] for r in rows
+              if key in r and (r[key] is None or isinstance(r[key], (int, float)))]
     if not values:
         return None
     undefined = sum(1 for v in values if math.isnan(v))

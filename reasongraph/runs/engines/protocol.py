@@ -95,9 +95,11 @@ class Engine(Protocol):
         """Which model scores which record, the models given as this engine can load them (nothing loaded)."""
 
     def check(self, models: ModelPlan, request: PlanRequest, *, clusterer: Any) -> EnginePlan:
-        """Every model checked (and its identity known) before the run folder exists, once the run's other
-        checks passed: a model that cannot be scored, or does not fit the saved ``clusterer``, fails the run
-        now. Together with :meth:`plan`, the engine's planning: two calls, so the checks keep their order."""
+        """The models checked before the run folder exists, once the run's other checks passed: a model that
+        cannot be scored, or does not fit the saved ``clusterer``, fails the run now. The local engine loads the
+        first model of a fresh run (the others load one at a time in pass 1, each checked then); the Ray engine
+        asks its workers for every model's identity. Together with :meth:`plan`, the engine's planning: two
+        calls, so the checks keep their order."""
 
     def pass1(self, state: RunState, tally: Tally, here: LocalExtractor, *,
               clusterer: Any) -> Iterator[tuple[Record, Any]]:

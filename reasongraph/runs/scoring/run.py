@@ -86,7 +86,8 @@ def _score(path: str | Path, reader: RecordReader, opts: ScoringOptions, engine:
 
 
 def _check_layers(opts: ScoringOptions, plan: EnginePlan) -> None:
-    """A layer the models lack fails before the run folder exists."""
+    """A layer the models checked so far lack (:meth:`Engine.check`: the local engine's first model, every model on
+    Ray) fails before the run folder exists; the other models' layers are checked as they load."""
     from reasongraph.trace.extraction.layers import resolve_layers
 
     for n_layers in ([lm.num_layers for lm in plan.preloaded.values()]
