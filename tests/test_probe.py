@@ -266,12 +266,15 @@ def test_accelerate_s_mixed_precision_forward_is_bypassed_while_probed_and_resto
 
     lm = rg.load_model(tiny_dir, device="cpu", dtype="float32")
     plain = ExplorationProbe(PROMPTS, **OPTIONS).measure(lm.model, lm.tokenizer)
+    # accelerate's state is process-wide: a trainer earlier in this process fixed its precision, and trainers
+    # after this test choose their own
+    accelerate.state.AcceleratorState._reset_state(reset_partial_state=True)
     try:
         model = accelerate.Accelerator(mixed_precision="bf16", cpu=True).prepare_model(lm.model)
         wrapped = model.forward
         assert "_original_forward" in model.__dict__  # accelerate's native autocast is on
         mixed = ExplorationProbe(PROMPTS, **OPTIONS).measure(model, lm.tokenizer)
-    finally:  # accelerate's state is process-wide: later trainers in this process choose their own precision
+    finally:
         accelerate.state.AcceleratorState._reset_state(reset_partial_state=True)
     assert model.forward == wrapped
     assert [r["text"] for r in mixed.rows] == [r["text"] for r in plain.rows]
