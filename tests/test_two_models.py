@@ -160,9 +160,8 @@ def small_input(tmp_path_factory) -> Path:
     return _write(tmp_path_factory.mktemp("bad") / "in.jsonl", _records())
 
 
-def test_the_first_model_is_freed_before_the_second_loads(small_input, tmp_path, monkeypatch):
-    """Models given by name load one at a time: when the second loads, nothing holds the first any more (so two
-    large models are never in memory together; benchmarks/bench_models.py measures the peak RSS)."""
+def _observe_loads(monkeypatch) -> list[list[bool]]:
+    """Each model load from now on appends, before it loads, whether each model loaded before is still alive."""
     import gc
     import weakref
 
@@ -178,6 +177,13 @@ def test_the_first_model_is_freed_before_the_second_loads(small_input, tmp_path,
         return lm
 
     monkeypatch.setattr(ModelPlan, "load", observed_load)
+    return alive_at_load
+
+
+def test_the_first_model_is_freed_before_the_second_loads(small_input, tmp_path, monkeypatch):
+    """Models given by name load one at a time: when the second loads, nothing holds the first any more (so two
+    large models are never in memory together; benchmarks/bench_models.py measures the peak RSS)."""
+    alive_at_load = _observe_loads(monkeypatch)
     rows = score_dataset(small_input, model={"rl": "tiny-random-0", "base": "tiny-random-1"}, out=tmp_path / "run",
                          progress=False, **OPTS)
     assert alive_at_load == [[], [False]] and len(rows) == 2 * N_PROBLEMS
@@ -186,28 +192,15 @@ def test_the_first_model_is_freed_before_the_second_loads(small_input, tmp_path,
 def test_models_reloaded_in_pass_2_are_held_one_at_a_time(small_input, tmp_path, monkeypatch):
     """A trace gone from the cache when pass 2 needs it is extracted again by its model; with traces of both models
     gone, each reload frees the other model first, so two models are never in memory together there either."""
-    import gc
-    import weakref
-
     from reasongraph.runs.engines.local import LocalEngine
-    from reasongraph.runs.scoring.model_plan import ModelPlan
 
-    real_load, loaded, alive_at_load = ModelPlan.load, [], []
-
-    def observed_load(self, name):
-        gc.collect()
-        alive_at_load.append([ref() is not None for ref in loaded])
-        lm = real_load(self, name)
-        loaded.append(weakref.ref(lm.model))
-        return lm
-
+    alive_at_load = _observe_loads(monkeypatch)
     real_pass2 = LocalEngine.pass2
 
     def pass2_with_the_cache_lost(self, state, *args, **kwargs):
         monkeypatch.setattr(type(state), "read_trace", lambda *a, **k: None)
         return real_pass2(self, state, *args, **kwargs)
 
-    monkeypatch.setattr(ModelPlan, "load", observed_load)
     monkeypatch.setattr(LocalEngine, "pass2", pass2_with_the_cache_lost)
     rows = score_dataset(small_input, model={"rl": "tiny-random-0", "base": "tiny-random-1"}, out=tmp_path / "run",
                          progress=False, **OPTS)

@@ -1,15 +1,5 @@
-"""Self-contained interactive HTML: one trace's reasoning graph and text, and a dataset report.
-
-Each page is one file with its scripts, stylesheet and data inline: no network request, opens from ``file://``,
-fits in a paper's supplement. The graph layout is computed in Python (networkx), the page draws SVG with a
-little hand-written JavaScript. This package renders plain values (an Analysis, rows, a comparison); reading a
-run folder is :class:`reasongraph.runs.folder.reader.ScoredRun`'s job, and
-:func:`reasongraph.runs.folder.report.write_run_report` makes the report of one.
-
->>> from reasongraph.html import write_trace_html
->>> write_trace_html(analysis, "trace.html")            # doctest: +SKIP
->>> from reasongraph.html import write_report_html
->>> write_report_html(rows, "report.html")              # doctest: +SKIP
+"""The pages as text and as files: one trace's page and a dataset report (the package's overview is in
+:mod:`reasongraph.html`).
 """
 from __future__ import annotations
 

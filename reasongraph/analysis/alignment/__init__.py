@@ -1,17 +1,6 @@
-"""Where hidden-state revisits and token-entropy spikes meet, step by step.
-
-A revisit event is a step whose hidden state returns to an earlier cluster. A step's direction is decided at
-its onset (the distribution that chose "Wait" rather than "So"); the rest of a long step is mostly forced. So a
-step has an entropy spike when its **onset entropy** (the largest token entropy over its first m tokens and the
-w tokens before it) reaches the forking threshold. If token entropy saw every reconsideration, revisit steps
-would begin at a fork far more often than other steps: the per-trace 2x2 table revisit x onset spike, its odds
-ratio and Fisher's exact test measure that. Revisits without an onset spike ("hidden-only") are the exploration
-token metrics miss; onset spikes outside revisits ("token-only") the converse. Pool the traces' tables with
-:func:`reasongraph.stats.mantel_haenszel.mantel_haenszel` (see :mod:`reasongraph.analysis.groups.pooled_alignment`).
-
-The older rule "span" (a forking token anywhere in the step) stays as an option with its circular-shift
-permutation test; it is not the default because it cannot fail (see :func:`align`). Everything here takes plain
-arrays, so it runs without a model.
+"""Where hidden-state revisits and token-entropy spikes meet, step by step: the onset rule, its 2x2 table and
+statistics (:mod:`reasongraph.analysis.alignment.align` explains the rule), the spike rules and the onset-relative
+rule.
 """
 from reasongraph.core.lazy_names import lazy_names
 
