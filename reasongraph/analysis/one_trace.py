@@ -5,23 +5,21 @@ The stages are plain values passed one way: Trace -> step labels (clustering) ->
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from reasongraph.analysis.alignment.align import align
 from reasongraph.analysis.alignment.alignment import Alignment
 from reasongraph.analysis.alignment.spike_rules import MAX_SHIFTS
+from reasongraph.analysis.metrics.context import TraceContext
+from reasongraph.analysis.metrics.registry import BUILT_IN, compute_metrics, metric_families, per_layer_keys
+from reasongraph.analysis.metrics.topology import graph_metrics
 from reasongraph.analysis.result import Analysis
 from reasongraph.core.checks import check_choice, check_int, check_number, check_optional_int, check_seed
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.storage import read_json
-from reasongraph.graph.reasoning_graph import ReasoningGraph
-from reasongraph.graph.visit_concentration import visit_concentration
-from reasongraph.trace.markers import Marker, compile_patterns, find_markers, markers_per_step
-from reasongraph.trace.token_signals import entropy_summary, forking_tokens
+from reasongraph.trace.markers import Marker, compile_patterns
 from reasongraph.trace.trace import Trace
 
 
@@ -166,23 +164,13 @@ def _analyze_trace(trace: Trace, clusterer: Any, labels: np.ndarray | None, laye
         labels, cluster_params = _label_steps(trace, clusterer, layer, k, options["seed"])
     else:
         cluster_params = {"cluster_method": "given"}
-    graph = ReasoningGraph.from_trace(trace, labels, layer)
-    forking = forking_tokens(trace.entropy, rho=options["rho"], forking_threshold=options["forking_threshold"])
-    found = find_markers(trace.text, options["markers"])
-    revisits = graph.revisits()
-    # Steps dropped as noise (negative labels) stay in the step-level tables as "no revisit" steps.
-    alignment = align(trace.entropy, trace.step_spans(), np.array([r.step for r in revisits], dtype=np.int64),
-                      rule=options["rule"], rho=options["rho"], forking_threshold=options["forking_threshold"],
-                      onset_tokens=options["onset_tokens"], lookback=options["lookback"],
-                      n_shifts=options["n_shifts"], seed=options["seed"],
-                      marker_steps=markers_per_step(found, trace.steps))
-    summary = trace.hidden_summary(layer)
-    erank_curve = tuple(np.asarray(v, dtype=np.float64) for v in summary["erank_curve"])
-    metrics = {**_metrics(trace, graph, forking, found, alignment, summary, options["length_bound"]),
-               **cluster_params}
+    ctx = TraceContext(trace, labels, layer, options)
+    metrics = {**compute_metrics(ctx), **cluster_params}
+    erank_curve = tuple(np.asarray(v, dtype=np.float64) for v in ctx.hidden["erank_curve"])
     params = {"layer": layer, **options, **cluster_params}
-    events = _events(trace, revisits, forking, found, alignment)
-    return Analysis(trace, labels, graph, alignment, found, forking, erank_curve, metrics, events, params)
+    events = _events(trace, ctx.revisits, ctx.forking, ctx.markers, ctx.alignment)
+    return Analysis(trace, labels, ctx.graph, ctx.alignment, ctx.markers, ctx.forking, erank_curve, metrics, events,
+                    params)
 
 
 def _label_steps(trace: Trace, clusterer: Any, layer: int, k: int | None, seed: int) -> tuple[np.ndarray, dict]:
@@ -201,35 +189,17 @@ def _label_steps(trace: Trace, clusterer: Any, layer: int, k: int | None, seed: 
     return labels, {f"cluster_{key}": value for key, value in clusterer.describe().items()}
 
 
-def _metrics(trace: Trace, graph: ReasoningGraph, forking: np.ndarray, markers: list[Marker],
-             alignment: Alignment, hidden: dict, length_bound: int) -> dict:
-    metrics = {"n_tokens": trace.n_tokens, **graph_metrics(graph, length_bound), **visit_concentration(graph.walk),
-               **entropy_summary(trace.entropy),
-               "n_forking": int(forking.sum()), "forking_share": float(forking.mean()) if forking.size else math.nan,
-               "n_markers": len(markers), **{k: v for k, v in hidden.items() if k != "erank_curve"}}
-    if len(trace.layers) > 1:
-        metrics.update({f"effective_rank_layer{k}": trace.hidden_summary(k)["effective_rank"] for k in trace.layers})
-    metrics.update(alignment.as_dict())
-    return metrics
-
-
-#: What a layer sweep reports for each layer beyond the first (rows get them as "<name>@<layer spec>").
-SWEEP_METRICS = ("n_nodes", "loop_exists", "loop_count", "max_revisits", "n_revisits", "revisits_per_step",
-                 "cycles_upto_k", "diameter_hops", "small_world_hops", "effective_rank", "erank_window")
+#: What a layer sweep of the built-in metrics reports for each layer beyond the first (rows get them as
+#: "<name>@<layer spec>"): the built-in families' ``per_layer`` keys.
+SWEEP_METRICS = per_layer_keys(BUILT_IN)
 
 
 def layer_metrics(trace: Trace, labels: Sequence[int], layer: int, *, length_bound: int = 5) -> dict:
-    """The :data:`SWEEP_METRICS` of one more layer of a trace whose steps at that layer were labeled ``labels``."""
-    metrics = {**graph_metrics(ReasoningGraph.from_trace(trace, labels, layer), length_bound),
-               **trace.hidden_summary(layer)}
-    return {k: metrics[k] for k in SWEEP_METRICS}
-
-
-def graph_metrics(graph: ReasoningGraph, length_bound: int = 5) -> dict:
-    """The graph's metrics and its revisits per step (the length-controlled rate of revisits)."""
-    metrics = graph.metrics(length_bound=length_bound)
-    metrics["revisits_per_step"] = metrics["n_revisits"] / metrics["n_steps"] if metrics["n_steps"] else math.nan
-    return metrics
+    """The per-layer metrics (every family's ``per_layer`` keys, registered ones included) of one more layer of a
+    trace whose steps at that layer were labeled ``labels``."""
+    families = [f for f in metric_families() if f.per_layer]
+    metrics = compute_metrics(TraceContext(trace, labels, layer, {"length_bound": length_bound}), families)
+    return {k: metrics[k] for k in per_layer_keys(families)}
 
 
 def _events(trace: Trace, revisits: list, forking: np.ndarray, markers: list[Marker],

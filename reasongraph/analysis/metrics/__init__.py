@@ -1,5 +1,20 @@
-"""The metrics of one trace as catalogue entries (:mod:`.trace_entries`), and those of ``reasongraph locus``
-(:mod:`.locus_entries`); :mod:`reasongraph.analysis.catalogue` joins every level's entries.
+"""The metrics of one trace: families of metrics, each computed next to its catalogue entries (:mod:`.size`,
+:mod:`.walk`, :mod:`.topology`, :mod:`.concentration`, :mod:`.token_entropy`, :mod:`.forking`, :mod:`.markers`,
+:mod:`.hidden`, :mod:`.alignment`), their registry (:mod:`.registry`: add one with :func:`register_metric`), the
+context they read (:mod:`.context`), and the entries of ``reasongraph locus`` (:mod:`.locus_entries`).
 """
+from reasongraph.core.lazy_names import lazy_names
 
-__all__: list[str] = []
+_EXPORTS = {
+    "TraceContext": "reasongraph.analysis.metrics.context",
+    "TraceMetrics": "reasongraph.analysis.metrics.family",
+    "compute_metrics": "reasongraph.analysis.metrics.registry",
+    "extra_metric_modules": "reasongraph.analysis.metrics.registry",
+    "extra_metric_names": "reasongraph.analysis.metrics.registry",
+    "metric_families": "reasongraph.analysis.metrics.registry",
+    "register_metric": "reasongraph.analysis.metrics.registry",
+    "unregister_metric": "reasongraph.analysis.metrics.registry",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_names(__name__, _EXPORTS)
