@@ -1,25 +1,32 @@
-"""The registries a newcomer extends without editing reasongraph: model sources and segmenters.
+"""The registries a newcomer extends without editing reasongraph: model sources, segmenters and metrics.
 
-A toy model source (``toy:N`` -> the tiny random model with seed N, named ``toy-N``) and a toy segmenter
-(``every_two_lines``) are added through the public functions only, a run is scored with them, and they are removed
-again. The built-in specs keep the names and errors they had when each function classified a spec on its own.
+A toy model source (``toy:N`` -> the tiny random model with seed N, named ``toy-N``), a toy segmenter
+(``every_two_lines``) and a toy metric (``tokens_per_step``) are added through the public functions only, a run is
+scored with them, and they are removed again. The built-in specs keep the names and errors they had when each
+function classified a spec on its own.
 """
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import pytest
 
 import reasongraph as rg
+from reasongraph.analysis import catalogue
+from reasongraph.analysis.metrics import TraceMetrics, register_metric, unregister_metric
 from reasongraph.core.errors import InputError, ModelNotAvailableError
+from reasongraph.core.metric import Metric
 from reasongraph.models import (ModelSource, check_available, model_name, register_source, resolve,
                                 tiny_random_model, unregister_source)
 from reasongraph.trace import parse_segmenter, register_segmenter, segment_steps, unregister_segmenter
 
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
 TEXT = "First line of work.\nSecond line of work.\nThird line, a check.\nFourth line: so 4.\nFifth and last."
 
 
@@ -50,15 +57,29 @@ def every_two_lines(text: str) -> list[tuple[int, int]]:
     return [(lines[i][0], lines[min(i + 1, len(lines) - 1)][1]) for i in range(0, len(lines), 2)]
 
 
+def tokens_per_step(ctx) -> dict:
+    """Mean trace tokens per step (NaN without steps)."""
+    n_steps = ctx.trace.n_steps
+    return {"tokens_per_step": ctx.trace.n_tokens / n_steps if n_steps else math.nan}
+
+
+STEP_LENGTH = TraceMetrics(
+    "step_length", (Metric("tokens_per_step", "tokens per step", "mean trace tokens per step", "shape", "size",
+                           definition="n_tokens / n_steps (NaN without steps)."),),
+    tokens_per_step, per_layer=("tokens_per_step",))
+
+
 @contextlib.contextmanager
 def toys() -> Iterator[None]:
     register_source("toy", Toy, matches=lambda spec: spec.startswith("toy:"))
     register_segmenter("every_two_lines", every_two_lines)
+    register_metric(STEP_LENGTH)
     try:
         yield
     finally:
         unregister_source("toy")
         unregister_segmenter("every_two_lines")
+        unregister_metric("step_length")
 
 
 def test_a_run_scored_with_a_toy_model_source_and_a_toy_segmenter(tmp_path):
@@ -71,18 +92,33 @@ def test_a_run_scored_with_a_toy_model_source_and_a_toy_segmenter(tmp_path):
         with pytest.raises(InputError, match="toy:N needs a number"):
             check_available("toy:x")
         rows = rg.score_dataset(path, out=tmp_path / "run", model="toy:3", segment="every_two_lines", k=2,
-                                progress=False, device="cpu", dtype="float32")
+                                layers=[0.5, 1.0], progress=False, device="cpu", dtype="float32")
+        entry = catalogue.by_key("tokens_per_step")
+        assert entry is not None and entry.panel == "shape" and entry in catalogue.panel("shape")
+        assert "- **`tokens_per_step`** (tokens per step): n_tokens / n_steps (NaN without steps)." \
+            in catalogue.markdown()
+    tokenizer = tiny_random_model(seed=3, device="cpu", dtype="float32").tokenizer
     assert [r["id"] for r in rows] == [r["id"] for r in records]
     for row, rec in zip(rows, records):
         n_lines = rec["trace"].count("\n") + 1
         assert row["scored_by"] == "toy-3"
         assert row["n_steps"] == (n_lines + 1) // 2, (row["n_steps"], n_lines)
+        n_tokens = len(tokenizer(rec["trace"])["input_ids"])  # the trace alone: no prompt, raw format
+        assert row["n_tokens"] == n_tokens
+        assert row["tokens_per_step"] == n_tokens / ((n_lines + 1) // 2)
+        keys = list(row)  # the toy family's key follows the built-in ones, its layer column the built-in ones'
+        assert keys.index("tokens_per_step") == keys.index("marker_spike_fisher_p_greater") + 1
+        sweep = [k for k in keys if k.startswith("n_nodes@")]
+        assert len(sweep) == 1 and row["tokens_per_step@" + sweep[0][8:]] == row["tokens_per_step"]
+        assert keys.index("tokens_per_step@" + sweep[0][8:]) == keys.index("erank_window@" + sweep[0][8:]) + 1
+    assert rows[0]["tokens_per_step"] == 14 / 1  # "First line of work.\nSecond line of work.": 14 tokens, 1 step
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert "every_two_lines" in json.dumps(manifest) and "toy-3" in json.dumps(manifest)
     # once removed, the names are unknown again: one clear error each
     with pytest.raises(InputError, match="every_two_lines"):
         parse_segmenter("every_two_lines")
     assert model_name("toy:3") == "toy:3"  # a hub id now, as before the toy source existed
+    assert catalogue.by_key("tokens_per_step") is None and catalogue.markdown() == DOCS.read_text(encoding="utf-8")
 
 
 def test_the_toy_segmenter_cuts_exact_spans():

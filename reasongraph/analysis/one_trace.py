@@ -14,7 +14,7 @@ from reasongraph.analysis.alignment.alignment import Alignment
 from reasongraph.analysis.alignment.spike_rules import MAX_SHIFTS
 from reasongraph.analysis.metrics.context import TraceContext
 from reasongraph.analysis.metrics.registry import BUILT_IN, compute_metrics, metric_families, per_layer_keys
-from reasongraph.analysis.metrics.topology import graph_metrics
+from reasongraph.analysis.metrics.topology import graph_metrics  # noqa: F401 - public here (reasongraph.analysis)
 from reasongraph.analysis.result import Analysis
 from reasongraph.core.checks import check_choice, check_int, check_number, check_optional_int, check_seed
 from reasongraph.core.errors import InputError, opt

@@ -11,6 +11,7 @@ _EXPORTS = {
     "compute_metrics": "reasongraph.analysis.metrics.registry",
     "extra_metric_modules": "reasongraph.analysis.metrics.registry",
     "extra_metric_names": "reasongraph.analysis.metrics.registry",
+    "import_metric_modules": "reasongraph.analysis.metrics.registry",
     "metric_families": "reasongraph.analysis.metrics.registry",
     "register_metric": "reasongraph.analysis.metrics.registry",
     "unregister_metric": "reasongraph.analysis.metrics.registry",

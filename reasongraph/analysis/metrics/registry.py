@@ -10,6 +10,7 @@ metrics. Registration is per process: on the Ray engine the workers import the m
 from __future__ import annotations
 
 from collections.abc import Iterable
+from importlib import import_module
 from typing import TYPE_CHECKING
 
 from reasongraph.analysis.metrics import (alignment, concentration, forking, hidden, markers, size, token_entropy,
@@ -22,8 +23,8 @@ if TYPE_CHECKING:
     from reasongraph.analysis.metrics.context import TraceContext
 
 __all__ = ["BUILT_IN", "TraceMetrics", "catalogue_entries", "compute_metrics", "extra_metric_modules",
-           "extra_metric_names", "metric_families", "per_layer_keys", "register_metric", "registry_version",
-           "unregister_metric"]
+           "extra_metric_names", "import_metric_modules", "metric_families", "per_layer_keys", "register_metric",
+           "registry_version", "unregister_metric"]
 
 #: The built-in families, in the order rows list their keys.
 BUILT_IN: tuple[TraceMetrics, ...] = (size.FAMILY, walk.FAMILY, topology.FAMILY, concentration.FAMILY,
@@ -108,6 +109,13 @@ def extra_metric_modules() -> list[str]:
         raise InputError(f"the metric families {bad} are defined in __main__: on Ray, workers import each "
                          "registered metric's module, so define it in an importable module")
     return list(dict.fromkeys(modules))
+
+
+def import_metric_modules(modules: Iterable[str]) -> None:
+    """Import the modules :func:`extra_metric_modules` named in the driver (in a Ray worker), so that the
+    families they register at import are registered here too."""
+    for module in modules:
+        import_module(module)
 
 
 def compute_metrics(ctx: TraceContext, families: Iterable[TraceMetrics] | None = None) -> dict:
