@@ -91,24 +91,28 @@ def registry_version() -> int:
 def extra_metric_names() -> list[str]:
     """The registered (non-built-in) families' names in row order: a scoring run's manifest lists them as
     ``"metrics"`` when there are any."""
-    return [f.name for f in _families if f.name not in _BUILT_IN_NAMES]
+    return [f.name for f in _extra()]
 
 
 def extra_metric_modules() -> list[str]:
     """The modules that define the registered families' ``compute`` functions: what a Ray worker imports so that
-    its rows have the same metrics as the driver's.
+    its rows have the same metrics as the driver's (so a family is defined and registered in one module, at its
+    import).
 
     Raises
     ------
     InputError : a registered family computed in ``__main__`` (a script or a notebook), which no worker can import.
     """
-    modules = [getattr(f.compute, "__module__", None) for f in _families if f.name not in _BUILT_IN_NAMES]
-    bad = [f.name for f, m in zip((f for f in _families if f.name not in _BUILT_IN_NAMES), modules)
-           if not m or m == "__main__"]
+    modules = {f.name: getattr(f.compute, "__module__", None) for f in _extra()}
+    bad = [name for name, module in modules.items() if module in (None, "__main__")]
     if bad:
         raise InputError(f"the metric families {bad} are defined in __main__: on Ray, workers import each "
                          "registered metric's module, so define it in an importable module")
-    return list(dict.fromkeys(modules))
+    return list(dict.fromkeys(modules.values()))
+
+
+def _extra() -> list[TraceMetrics]:
+    return [f for f in _families if f.name not in _BUILT_IN_NAMES]
 
 
 def import_metric_modules(modules: Iterable[str]) -> None:
