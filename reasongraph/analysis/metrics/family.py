@@ -29,7 +29,9 @@ class TraceMetrics:
     compute : ``compute(ctx) -> {key: value}``, the keys in the order rows get them; values JSON-able numbers,
         booleans, strings or None.
     per_layer : keys a layer sweep repeats for each further layer as ``"<key>@<layer>"`` (each one documented in
-        ``entries``), in the order rows get them.
+        ``entries``), in the order rows get them. The context of a further layer holds the trace, that layer's
+        labels and the ``length_bound`` option only: a per-layer family reads the graph and the hidden summary,
+        not the token-level options (rho, rule, markers...).
     """
 
     name: str
