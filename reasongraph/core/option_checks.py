@@ -11,8 +11,8 @@ from typing import Any
 from reasongraph.core.checks import MAX_SEED
 from reasongraph.core.errors import InputError, opt
 
-__all__ = ["Check", "Choice", "Each", "Flag", "Int", "Number", "Optional", "OptionalInt", "Seed", "Text",
-           "positive_int", "whole_number"]
+__all__ = ["Check", "Choice", "Each", "Flag", "Int", "IntOrAuto", "Number", "Optional", "OptionalInt", "Seed", "Text",
+           "k_or_auto", "positive_int", "whole_number"]
 
 
 # ---- argparse types --------------------------------------------------------------------------------------------
@@ -206,3 +206,27 @@ class Each(Check):
 def OptionalInt(low: int | None = None, high: int | None = None) -> Optional:  # noqa: N802 (reads as a check)
     """None, or a whole number within [low, high]."""
     return Optional(Int(low, high))
+
+
+def k_or_auto(value: str) -> int | str:
+    """An argparse type: "auto" or an int >= 1 (a clustering's K)."""
+    return "auto" if value == "auto" else positive_int(value)
+
+
+class IntOrAuto(Check):
+    """"auto" or a whole number >= ``low``."""
+
+    arg_type = staticmethod(k_or_auto)
+
+    def __init__(self, low: int = 1) -> None:
+        self.low = low
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if isinstance(value, str) and value == "auto":
+            return value
+        if not _is_int(value) or value < self.low:
+            raise InputError(f"{opt(name)} must be a whole number >= {self.low} or auto, got {value!r}")
+        return value
+
+    def describe(self) -> str:
+        return f"auto or whole number >= {self.low}"

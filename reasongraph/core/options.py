@@ -19,12 +19,13 @@ import difflib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from reasongraph.core.option_checks import (Check, Choice, Each, Flag, Int, Number, Optional, OptionalInt, Seed,
-                                            Text, positive_int, whole_number)
+from reasongraph.core.errors import InputError, opt
+from reasongraph.core.option_checks import (Check, Choice, Each, Flag, Int, IntOrAuto, Number, Optional,
+                                            OptionalInt, Seed, Text, k_or_auto, positive_int, whole_number)
 
-__all__ = ["CI", "MISSING", "N_BOOT", "SEED", "Check", "Choice", "Each", "Flag", "Int", "Number", "Optional", "OptionalInt",
-           "Options", "SAME", "Seed", "Seeded", "Spec", "Text", "compose", "derived", "markdown", "option",
-           "positive_int", "split_keywords", "whole_number"]
+__all__ = ["CI", "MISSING", "N_BOOT", "SAME", "SEED", "Check", "Choice", "Each", "Flag", "Int", "IntOrAuto", "Number",
+           "Optional", "OptionalInt", "Options", "Seed", "Seeded", "Spec", "Text", "compose", "derived",
+           "given_or_keywords", "k_or_auto", "markdown", "option", "positive_int", "split_keywords", "whole_number"]
 
 MISSING: Any = dataclasses.MISSING
 
@@ -247,6 +248,18 @@ def split_keywords(keywords: dict, *classes: type, where: str = "options", extra
         for i in homes:
             out[i][key] = value
     return out
+
+
+def given_or_keywords(cls: type, given: Any, keywords: dict, name: str) -> Any:
+    """An entry point's options of ``cls``: the object ``given`` (parameter ``name``), or those its ``keywords``
+    name, checked; both at once is an InputError."""
+    if given is None:
+        return cls.checked(**keywords)
+    if not isinstance(given, cls):
+        raise InputError(f"{opt(name)} must be {cls.__name__}, got {type(given).__name__}")
+    if keywords:
+        raise InputError(f"give {opt(name)} or its keywords ({', '.join(keywords)}), not both")
+    return given
 
 
 def markdown(classes: Iterable[type]) -> str:

@@ -6,17 +6,12 @@ from typing import Any
 
 import numpy as np
 
+from reasongraph.analysis.options import MAX_SHIFTS, RULES
 from reasongraph.core.checks import check_int
 from reasongraph.core.errors import InputError, opt
 
 __all__ = ["MAX_SHIFTS", "RULES", "onset_entropy", "step_has_spike"]
 
-
-#: The step-level spike rules of :func:`align`, the default first.
-RULES = ("onset", "span")
-#: The most circular shifts of the span rule's permutation test: a p-value resolution of 1e-6 is plenty, and each
-#: shift costs memory in proportion to the revisits.
-MAX_SHIFTS = 1_000_000
 _SHIFT_BLOCK = 4096
 
 
