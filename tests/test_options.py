@@ -168,3 +168,41 @@ def test_options_module_is_light():
     code = "import sys, reasongraph.core.options; print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_docs_are_generated():
+    from pathlib import Path
+
+    from reasongraph.cli.options_doc import options_markdown
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "options.md"
+    assert docs.read_text(encoding="utf-8") == options_markdown(), \
+        "docs/options.md is stale: python -m reasongraph.cli.options_doc > docs/options.md"
+
+
+def test_score_options_identity_is_the_manifest_order():
+    from reasongraph.runs.scoring.options import ScoreOptions
+
+    assert list(ScoreOptions.checked().identity()) == [
+        "layers", "segment", "prompt_format", "temperature", "truncate", "k", "method", "cluster_by", "fit_sample",
+        "rho", "forking_threshold", "rule", "onset_tokens", "lookback", "n_shifts", "batch_size", "keep_hidden",
+        "on_error", "seed"]
+
+
+def test_score_dataset_keywords_and_objects():
+    from reasongraph.runs.records.options import ReadOptions
+    from reasongraph.runs.scoring.options import EngineOptions, ScoreOptions
+    from reasongraph.runs.scoring.score import resolve_score_options
+
+    opts, read, engine = resolve_score_options(None, None, "local", {"k": 8, "rho": 0.1, "group_field": "g",
+                                                                     "cache_dir": "c", "workers": 2})
+    assert (opts.k, opts.rho, opts.cache_dir, read.group_field, engine.engine, engine.workers) == \
+        (8, 0.1, "c", "g", "local", 2)
+    given = ScoreOptions.checked(k=3)
+    assert resolve_score_options(given, ReadOptions(), EngineOptions(), {})[0] is given
+    with pytest.raises(InputError, match="not both"):
+        resolve_score_options(given, None, "local", {"rho": 0.3})
+    with pytest.raises(TypeError, match="did you mean 'rho'"):
+        resolve_score_options(None, None, "local", {"rhoo": 0.3})
+    with pytest.raises(InputError, match="must name at least one layer"):
+        resolve_score_options(None, None, "local", {"layers": ()})

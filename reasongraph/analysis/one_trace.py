@@ -21,6 +21,7 @@ from reasongraph.core.options import given_or_keywords, split_keywords
 from reasongraph.core.storage import read_json
 from reasongraph.graph.reasoning_graph import ReasoningGraph
 from reasongraph.graph.visit_concentration import visit_concentration
+from reasongraph.trace.extraction.teacher_forced import extract as extract_trace, resolve_model
 from reasongraph.trace.markers import Marker, find_markers, markers_per_step
 from reasongraph.trace.token_signals import entropy_summary, forking_tokens
 from reasongraph.trace.options import ExtractOptions
@@ -39,8 +40,6 @@ def analyze(text: str, prompt: str | None = None, *, model: Any = None, clustere
     :func:`analyze_trace`. Every option is checked before the model runs, and a ``clusterer`` (fitted, or the path
     of a saved one) against the model's hidden size before its forward pass.
     """
-    from reasongraph.trace.extraction.teacher_forced import extract as extract_trace, resolve_model
-
     extract_keywords, analysis_keywords = split_keywords(keywords, ExtractOptions, AnalysisOptions, where="analyze")
     extract = given_or_keywords(ExtractOptions, extract, extract_keywords, "extract")
     options = given_or_keywords(AnalysisOptions, options, analysis_keywords, "options")

@@ -54,7 +54,7 @@ _Analysis = compose("_Analysis", ForkingOptions, AlignOptions, Seeded)
 
 @dataclass(frozen=True)
 class AnalysisOptions(_Analysis):
-    """The options of one trace's analysis (:func:`~reasongraph.analysis.one_trace.analyze_trace`)."""
+    """The options of one trace's analysis (`analyze_trace`)."""
 
     length_bound: int = option(5, check=Int(low=2), cli=False,
                                help="the longest cycle (in nodes) counted by cycles_upto_k")

@@ -10,6 +10,7 @@ from reasongraph.analysis.options import AlignOptions, AnalysisOptions
 from reasongraph.cli.shared import add_model_options, add_quiet_option
 from reasongraph.core.checks import check_path_writable
 from reasongraph.core.errors import InputError
+from reasongraph.models.sources import load_model
 from reasongraph.trace.options import ExtractOptions, ForkingOptions
 
 
@@ -36,8 +37,7 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
 
 
 def run(args: argparse.Namespace) -> int:
-    from reasongraph.analysis.one_trace import analyze
-    from reasongraph.models.sources import load_model
+    from reasongraph.analysis.one_trace import analyze  # loads numpy
 
     # Everything that can be wrong with the options or the outputs fails now, before the model loads.
     extract, options = ExtractOptions.from_args(args), AnalysisOptions.from_args(args)

@@ -7,9 +7,14 @@ import sys
 
 from reasongraph.cli.shared import (add_alignment_options, add_embed_option, add_model_options, add_quiet_option,
                                     model_map)
+from reasongraph.analysis.catalogue import summary_keys
+from reasongraph.analysis.groups.caveats import caveat_notes
 from reasongraph.core.checks import check_path_writable
+from reasongraph.core.display import fmt, text_table
 from reasongraph.core.errors import InputError
 from reasongraph.graph.cluster.options import ClusterOptions
+from reasongraph.runs.folder.reader import ScoredRun
+from reasongraph.runs.folder.report import write_run_report
 from reasongraph.runs.records.options import ReadOptions
 from reasongraph.runs.scoring.options import EngineOptions, RunOptions, ScoreOptions
 
@@ -58,15 +63,13 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
 
 
 def run(args: argparse.Namespace) -> int:
-    from reasongraph.runs.scoring.score import score_dataset
+    from reasongraph.runs.scoring.score import score_dataset  # loads numpy
 
     if args.html:
         check_path_writable("html", args.html)
     rows = score_dataset(args.file, out=args.out, model=model_map(args.model), options=ScoreOptions.from_args(args),
                          read=ReadOptions.from_args(args), engine=EngineOptions.from_args(args), device=args.device,
                          dtype=args.dtype, clusterer=args.clusterer, progress=not args.quiet)
-    from reasongraph.runs.folder.reader import ScoredRun
-
     run_ = ScoredRun(args.out)
     summary = run_.summary
     if not rows and summary["n_errors"]:
@@ -74,8 +77,6 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"no record could be scored ({summary['n_errors']} errors in {args.out}/errors.jsonl); "
                          f"the first, line {first['line']}: {first['reason']}")
     if args.html:
-        from reasongraph.runs.folder.report import write_run_report
-
         path = write_run_report(run_, args.html, embed=args.embed)
         print(f"wrote {path}", file=sys.stderr)
     if args.json:
@@ -83,8 +84,6 @@ def run(args: argparse.Namespace) -> int:
         print()
     else:
         print(format_summary(summary, args.out))
-        from reasongraph.analysis.groups.caveats import caveat_notes
-
         for note in caveat_notes(rows):
             print(note)
     return 0
@@ -92,9 +91,6 @@ def run(args: argparse.Namespace) -> int:
 
 def format_summary(summary: dict, out: str) -> str:
     """The run's summary as a short table: per group, n, detection ratio and the means of headline metrics."""
-    from reasongraph.analysis.catalogue import summary_keys
-    from reasongraph.core.display import fmt, text_table
-
     sampled = (summary.get("extraction") or {}).get("sampled", 0)
     lines = [f"scored {summary['n_rows']} of {summary['n_records']} records into {out} ({summary['mode']})"
              + (f"; {summary['n_errors']} could not be scored (see {out}/errors.jsonl)" if summary["n_errors"] else "")

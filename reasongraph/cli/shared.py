@@ -9,6 +9,7 @@ from reasongraph.cli.formatting import positive_int, whole_number
 from reasongraph.core.errors import InputError
 from reasongraph.core.options import Seeded
 from reasongraph.runs.records.options import ReadOptions
+from reasongraph.runs.scoring.model_plan import DEFAULT_KEY
 from reasongraph.trace.options import ExtractOptions, ForkingOptions, parse_layer
 
 
@@ -72,8 +73,6 @@ def model_map(values: list[str] | None) -> Any:
     """``--model`` values as score_dataset takes them: None, one spec, or {group: spec} ("*": the rest)."""
     if not values:
         return None
-    from reasongraph.runs.scoring.model_plan import DEFAULT_KEY
-
     specs: dict[str, str] = {}
     for value in values:
         group, sep, spec = value.partition("=")

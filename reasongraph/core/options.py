@@ -268,13 +268,18 @@ def markdown(classes: Iterable[type]) -> str:
     for cls in classes:
         doc = (cls.__doc__ or "").strip().split("\n\n")[0]
         doc = "" if doc.startswith(cls.__name__ + "(") else " ".join(doc.split())
+        inherited = {n for part in cls._parts for n in part.names()}
+        if cls._parts:
+            doc += (" " if doc else "") + "Composed of " + ", ".join(p.__name__ for p in cls._parts) + (
+                ", and:" if set(cls.names()) - inherited else ".")
         rows = ["| option | default | check | flag | help |", "|---|---|---|---|---|"]
-        for f in _fields(cls):
+        for f in (f for f in _fields(cls) if f.name not in inherited):
             spec = _spec(f)
             flag = "" if not spec.cli or spec.hidden else " ".join(f"`{x}`" for x in (_flag(f), *spec.aliases))
             cells = [f"`{f.name}`", f"`{f.default!r}`", spec.check.describe(), flag, spec.help]
             rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-        parts.append(f"## {cls.__name__}\n\n" + (doc + "\n\n" if doc else "") + "\n".join(rows) + "\n")
+        table = "\n".join(rows) + "\n" if len(rows) > 2 else ""
+        parts.append(f"## {cls.__name__}\n\n" + (doc + "\n\n" if doc else "") + table)
     return "\n".join(parts)
 
 
