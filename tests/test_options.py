@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from reasongraph.core.errors import InputError
-from reasongraph.core.options import (SEED, Choice, Each, Flag, Int, Number, OptionalInt, Options, Seeded, Text, compose,
-                                      derived, markdown, option, positive_int, split_keywords)
+from reasongraph.core.options import (SEED, Choice, Each, Flag, Int, Number, OptionalInt, Options, Seeded, Text,
+                                      compose, derived, markdown, option, positive_int, split_keywords)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,3 +206,20 @@ def test_score_dataset_keywords_and_objects():
         resolve_score_options(None, None, "local", {"rhoo": 0.3})
     with pytest.raises(InputError, match="must name at least one layer"):
         resolve_score_options(None, None, "local", {"layers": ()})
+
+
+def test_analyze_trace_takes_an_options_object_or_its_keywords():
+    from reasongraph.analysis.one_trace import analyze_trace
+    from reasongraph.analysis.options import AnalysisOptions
+    from reasongraph.analysis.synthetic import synthetic_trace
+
+    trace, labels = synthetic_trace(n_steps=30, n_nodes=6)
+    by_keywords = analyze_trace(trace, labels=labels, rho=0.1, n_shifts=10)
+    by_object = analyze_trace(trace, labels=labels, options=AnalysisOptions.checked(rho=0.1, n_shifts=10))
+    assert by_keywords.params == by_object.params
+    assert list(by_keywords.params)[:10] == ["layer", "rho", "forking_threshold", "rule", "onset_tokens", "lookback",
+                                             "n_shifts", "seed", "length_bound", "markers"]
+    with pytest.raises(InputError, match="not both"):
+        analyze_trace(trace, labels=labels, options=AnalysisOptions(), rho=0.1)
+    with pytest.raises(TypeError, match="did you mean 'lookback'"):
+        analyze_trace(trace, labels=labels, lookbak=1)

@@ -28,6 +28,10 @@ from reasongraph.trace.options import ExtractOptions
 from reasongraph.trace.trace import Trace
 
 
+#: analyze_trace's own keywords that analyze passes on (the step labels, the layer of the step vectors).
+_TRACE_KEYWORDS = ("labels", "layer")
+
+
 def analyze(text: str, prompt: str | None = None, *, model: Any = None, clusterer: Any = None,
             extract: ExtractOptions | None = None, options: AnalysisOptions | None = None,
             **keywords: Any) -> Analysis:
@@ -40,7 +44,8 @@ def analyze(text: str, prompt: str | None = None, *, model: Any = None, clustere
     :func:`analyze_trace`. Every option is checked before the model runs, and a ``clusterer`` (fitted, or the path
     of a saved one) against the model's hidden size before its forward pass.
     """
-    extract_keywords, analysis_keywords = split_keywords(keywords, ExtractOptions, AnalysisOptions, where="analyze")
+    extract_keywords, analysis_keywords = split_keywords(keywords, ExtractOptions, AnalysisOptions, where="analyze",
+                                                         extra=_TRACE_KEYWORDS)
     extract = given_or_keywords(ExtractOptions, extract, extract_keywords, "extract")
     options = given_or_keywords(AnalysisOptions, options, analysis_keywords, "options")
     if not extract.layers:
@@ -54,7 +59,8 @@ def analyze(text: str, prompt: str | None = None, *, model: Any = None, clustere
     if clusterer is not None:
         check_width("clusterer", clusterer, lm.hidden_size, f"the model {lm.name}")
     trace = extract_trace(text, prompt, model=lm, **{n: getattr(extract, n) for n in extract.names()})
-    return analyze_trace(trace, clusterer, options=options)
+    passed_on = {k: keywords[k] for k in _TRACE_KEYWORDS if k in keywords}
+    return analyze_trace(trace, clusterer, options=options, **passed_on)
 
 
 def check_analysis_options(**options: Any) -> None:
