@@ -251,3 +251,117 @@ def test_no_public_name_is_lost():
     import reasongraph
 
     assert set(PUBLIC_NAMES) <= set(reasongraph.__all__), set(PUBLIC_NAMES) - set(reasongraph.__all__)
+
+
+# ---- one definition of each option (REDESIGN_PLAN 6.1; opts-core) ---------------------------------------------
+MAX_PARAMETERS = 12
+#: Option names that may be defined twice, with the other meaning.
+HOMONYMS = {"k": "locus: neighbours of the k-NN overlap", "batch_size": "generate/probe: rows per sampling call"}
+#: Parameters named like an option that mean something else: (file, parameter) -> the other meaning.
+OTHER_MEANINGS = {("core/display.py", "rule"): "a table's horizontal rule, not the spike rule"}
+#: Files whose functions still repeat an option's default as a literal, and who takes them from the classes.
+LITERAL_DEFAULTS_PENDING = {
+    "analysis/groups/": "opts-rest (B): CompareOptions, and N_BOOT/CI/SEED of core.options",
+    "graph/": "conventions (D): StepClusterer/fit_clusterer method, cycles' length_bound",
+    "html/": "conventions (D): graph_layout seed, build_trace_payload markers",
+    "models/": "conventions (D): head_entropy temperature, tiny_random_model seed",
+    "runs/generate/": "opts-rest (B): SampleOptions",
+    "runs/records/": "conventions (D): RecordReader and read_prompts field names from ReadOptions",
+    "stats/": "conventions (D): n_boot, ci, seed from core.options N_BOOT/CI/SEED",
+    "trace/": "conventions (D) (sampling: opts-rest (B)): extract, encode, trace cache, forking_tokens",
+    "train/": "opts-rest (B): ProbeOptions, LocusOptions, SweepOptions",
+}
+#: Command files whose flags are still written by hand, and who generates them from the classes.
+FLAGS_PENDING = {"cli/generate.py": "opts-rest (B)", "cli/sweep.py": "opts-rest (B)", "cli/locus.py": "opts-rest (B)",
+                 "cli/compare.py": "opts-rest (B)", "cli/html.py": "opts-rest (B)"}
+
+
+def test_score_dataset_takes_at_most_12_parameters():
+    """The entry points take options objects (or their **keywords), not one parameter per option."""
+    import inspect
+
+    from reasongraph import analyze, analyze_trace, score_dataset
+
+    for function in (score_dataset, analyze, analyze_trace):
+        named = [p for p in inspect.signature(function).parameters.values() if p.kind is not p.VAR_KEYWORD]
+        assert len(named) <= MAX_PARAMETERS, f"{function.__name__} takes {len(named)} parameters"
+
+
+def _call_name(node: ast.AST) -> str | None:
+    if not isinstance(node, ast.Call):
+        return None
+    f = node.func
+    return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+
+
+def _option_definitions() -> tuple[dict, dict, set]:
+    """({name: [where defined by option()]}, {"Class.field": derived base or None}, generated flags)."""
+    defined: dict[str, list[str]] = {}
+    fields: dict[str, str | None] = {}
+    flags: set[str] = set()
+    for path in sorted(PACKAGE.rglob("options.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if _call_name(node) == "_shared":  # core.options' shared options: seed, n_boot, ci
+                defined.setdefault(node.args[0].value, []).append(str(path.relative_to(PACKAGE)))
+                flags.add("--" + node.args[0].value.replace("_", "-"))
+            if not isinstance(node, ast.ClassDef):
+                continue
+            for item in node.body:
+                if not isinstance(item, ast.AnnAssign) or not isinstance(item.target, ast.Name):
+                    continue
+                name, kind = item.target.id, _call_name(item.value)
+                if kind == "option":
+                    defined.setdefault(name, []).append(f"{path.relative_to(PACKAGE)}:{node.name}")
+                    fields[f"{node.name}.{name}"] = None
+                elif kind == "derived":
+                    fields[f"{node.name}.{name}"] = item.value.args[0].value
+                if kind in ("option", "derived"):
+                    kw = {k.arg: k.value for k in item.value.keywords}
+                    if not (isinstance(kw.get("cli"), ast.Constant) and kw["cli"].value is False):
+                        flag = kw.get("flag")
+                        flags.add(flag.value if isinstance(flag, ast.Constant) else "--" + name.replace("_", "-"))
+                        if isinstance(kw.get("aliases"), ast.Tuple):
+                            flags.update(e.value for e in kw["aliases"].elts)
+    return defined, fields, flags
+
+
+def test_each_option_is_defined_once():
+    """Every option is one field made by option() in an options module (homonyms aside); derived() names an
+    existing option; no function elsewhere repeats an option's default as a literal; no command writes by hand a
+    flag that an option generates."""
+    defined, fields, flags = _option_definitions()
+    twice = {name: where for name, where in defined.items() if len(where) > 1 and name not in HOMONYMS}
+    assert not twice, f"options defined more than once: {twice}"
+    shared = {"seed", "n_boot", "ci"}
+    assert all(base in fields or base in shared for base in fields.values() if base), \
+        {f: b for f, b in fields.items() if b and b not in fields and b not in shared}
+    literal = []
+    for path in _modules():
+        rel = str(path.relative_to(PACKAGE))
+        if path.name == "options.py" or any(rel.startswith(p) for p in LITERAL_DEFAULTS_PENDING):
+            continue
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            a = fn.args
+            positional = a.posonlyargs + a.args
+            pairs = list(zip(positional[len(positional) - len(a.defaults):], a.defaults))
+            pairs += [(arg, d) for arg, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
+            for arg, default in pairs:
+                is_literal = (isinstance(default, ast.Constant) and default.value is not None
+                              or isinstance(default, ast.Tuple) and all(isinstance(e, ast.Constant)
+                                                                        for e in default.elts))
+                if arg.arg in defined and is_literal and (rel, arg.arg) not in OTHER_MEANINGS:
+                    literal.append(f"{rel}:{fn.lineno} {fn.name}({arg.arg}={ast.unparse(default)})")
+    assert not literal, "defaults repeated as literals (take them from the options class):\n" + "\n".join(literal)
+    by_hand = []
+    for path in sorted((PACKAGE / "cli").glob("*.py")):
+        rel = str(path.relative_to(PACKAGE))
+        if rel in FLAGS_PENDING:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if _call_name(node) == "add_argument" and node.args and isinstance(node.args[0], ast.Constant) \
+                    and node.args[0].value in flags:
+                by_hand.append(f"{rel}:{node.lineno} {node.args[0].value}")
+    assert not by_hand, f"flags written by hand that an option generates: {by_hand}"

@@ -11,39 +11,42 @@ from typing import Any, Sequence
 import numpy as np
 
 from reasongraph.analysis.alignment.alignment import Alignment
-from reasongraph.analysis.alignment.spike_rules import MAX_SHIFTS
 from reasongraph.analysis.metrics.context import TraceContext
 from reasongraph.analysis.metrics.registry import BUILT_IN, compute_metrics, metric_families, per_layer_keys
 from reasongraph.analysis.metrics.topology import graph_metrics  # noqa: F401 - public here (reasongraph.analysis)
+from reasongraph.analysis.options import AnalysisOptions
 from reasongraph.analysis.result import Analysis
-from reasongraph.core.checks import check_choice, check_int, check_number, check_optional_int, check_seed
+from reasongraph.core.checks import check_int
 from reasongraph.core.errors import InputError, opt
+from reasongraph.core.options import given_or_keywords, split_keywords
 from reasongraph.core.storage import read_json
-from reasongraph.trace.markers import Marker, compile_patterns
+from reasongraph.trace.extraction.teacher_forced import extract as extract_trace, resolve_model
+from reasongraph.trace.markers import Marker
+from reasongraph.trace.options import ExtractOptions
 from reasongraph.trace.trace import Trace
 
 
-_EXTRACT_KEYS = ("layers", "segment", "temperature", "prompt_format", "truncate")
+#: analyze_trace's own keywords that analyze passes on (the step labels, the layer of the step vectors).
+_TRACE_KEYWORDS = ("labels", "layer")
 
 
 def analyze(text: str, prompt: str | None = None, *, model: Any = None, clusterer: Any = None,
-            **options: Any) -> Analysis:
+            extract: ExtractOptions | None = None, options: AnalysisOptions | None = None,
+            **keywords: Any) -> Analysis:
     """Extract a trace with ``model`` and analyze it (see :func:`analyze_trace`).
 
-    ``options`` go to :func:`~reasongraph.trace.extraction.teacher_forced.extract` (layers, segment, temperature,
-    prompt_format, truncate) or to :func:`analyze_trace` (k, rho, forking_threshold, rule, onset_tokens, lookback,
-    n_shifts, seed, markers, length_bound). Every option is checked before the model runs, and a ``clusterer``
-    (fitted, or the path of a saved one) against the model's hidden size before its forward pass.
+    ``extract`` (an :class:`~reasongraph.trace.options.ExtractOptions`) or its keywords (layers, segment,
+    temperature, prompt_format, truncate) go to :func:`~reasongraph.trace.extraction.teacher_forced.extract`;
+    ``options`` (an :class:`~reasongraph.analysis.options.AnalysisOptions`) or its keywords (k, rho,
+    forking_threshold, rule, onset_tokens, lookback, n_shifts, seed, markers, length_bound) to
+    :func:`analyze_trace`. Every option is checked before the model runs, and a ``clusterer`` (fitted, or the path
+    of a saved one) against the model's hidden size before its forward pass.
     """
-    from reasongraph.trace.options import check_extract_options
-    from reasongraph.trace.extraction.teacher_forced import extract, resolve_model
-
-    extract_options = {k: v for k, v in options.items() if k in _EXTRACT_KEYS}
-    analysis_options = {k: v for k, v in options.items() if k not in _EXTRACT_KEYS}
-    check_extract_options(**extract_options)
-    check_analysis_options(**analysis_options)
-    layers = extract_options.get("layers", (0.9,))
-    if not isinstance(layers, (int, float, np.integer)) and not len(layers):
+    extract_keywords, analysis_keywords = split_keywords(keywords, ExtractOptions, AnalysisOptions, where="analyze",
+                                                         extra=_TRACE_KEYWORDS)
+    extract = given_or_keywords(ExtractOptions, extract, extract_keywords, "extract")
+    options = given_or_keywords(AnalysisOptions, options, analysis_keywords, "options")
+    if not extract.layers:
         raise InputError(f"{opt('layers')} must name at least one layer: the first gives the step vectors")
     if clusterer is not None:
         from reasongraph.graph.cluster.estimator import check_clusterer
@@ -53,36 +56,19 @@ def analyze(text: str, prompt: str | None = None, *, model: Any = None, clustere
     lm = resolve_model(model)
     if clusterer is not None:
         check_width("clusterer", clusterer, lm.hidden_size, f"the model {lm.name}")
-    trace = extract(text, prompt, model=lm, **extract_options)
-    return analyze_trace(trace, clusterer, **analysis_options)
+    trace = extract_trace(text, prompt, model=lm, **{n: getattr(extract, n) for n in extract.names()})
+    passed_on = {k: keywords[k] for k in _TRACE_KEYWORDS if k in keywords}
+    return analyze_trace(trace, clusterer, options=options, **passed_on)
 
 
-def check_analysis_options(*, k: int | None = None, rho: float = 0.2, forking_threshold: float | None = None,
-                           rule: str = "onset", onset_tokens: int = 1, lookback: int = 0, n_shifts: int = 1000,
-                           seed: int = 0, markers: Sequence[str] | None = None, length_bound: int = 5,
-                           labels: Any = None, layer: int | None = None) -> None:
-    """Raise InputError for the first option of :func:`analyze_trace` out of range (or unknown)."""
-    from reasongraph.analysis.alignment.spike_rules import RULES
-
-    check_optional_int("k", k, low=1)
-    check_number("rho", rho, 0, 1, low_open=True, high_open=True)
-    if forking_threshold is not None:
-        check_number("forking_threshold", forking_threshold, low=0)
-    check_choice("rule", rule, RULES)
-    check_int("onset_tokens", onset_tokens, low=1)
-    check_int("lookback", lookback, low=0)
-    check_int("n_shifts", n_shifts, low=0, high=MAX_SHIFTS)
-    check_seed("seed", seed)
-    check_int("length_bound", length_bound, low=2)
-    if markers is not None:
-        compile_patterns(markers, name="markers")
+def check_analysis_options(**options: Any) -> None:
+    """Raise InputError for the first option of :func:`analyze_trace` out of range (TypeError for an unknown one):
+    :meth:`AnalysisOptions.checked`."""
+    AnalysisOptions.checked(**options)
 
 
 def analyze_trace(trace: Trace, clusterer: Any = None, *, labels: Sequence[int] | None = None,
-                  layer: int | None = None, k: int | None = None, rho: float = 0.2,
-                  forking_threshold: float | None = None, rule: str = "onset", onset_tokens: int = 1,
-                  lookback: int = 0, n_shifts: int = 1000, seed: int = 0, markers: Sequence[str] | None = None,
-                  length_bound: int = 5) -> Analysis:
+                  layer: int | None = None, options: AnalysisOptions | None = None, **keywords: Any) -> Analysis:
     """Analyze an extracted trace.
 
     Parameters
@@ -92,6 +78,7 @@ def analyze_trace(trace: Trace, clusterer: Any = None, *, labels: Sequence[int] 
         None clusters this trace alone with KMeans and K from :func:`~reasongraph.graph.cluster.kmeans.k_for_steps`.
     labels : step labels computed elsewhere (overrides ``clusterer``).
     layer : which captured layer gives the step vectors (default: the first captured).
+    options : an :class:`~reasongraph.analysis.options.AnalysisOptions`, or its keywords:
     k : K for the single-trace KMeans (default: the step-count rule).
     rho, forking_threshold : forking tokens are the top ``rho`` share by entropy, or those above
         ``forking_threshold`` (nats).
@@ -105,17 +92,13 @@ def analyze_trace(trace: Trace, clusterer: Any = None, *, labels: Sequence[int] 
     """
     from threadpoolctl import threadpool_limits
 
-    check_analysis_options(k=k, rho=rho, forking_threshold=forking_threshold, rule=rule, onset_tokens=onset_tokens,
-                           lookback=lookback, n_shifts=n_shifts, seed=seed, markers=markers,
-                           length_bound=length_bound)
+    (analysis_keywords,) = split_keywords(keywords, AnalysisOptions, where="analyze_trace")
+    checked = given_or_keywords(AnalysisOptions, options, analysis_keywords, "options")
     layer, clusterer, labels = _check_inputs(trace, clusterer, labels, layer)
-    options = {"rho": rho, "forking_threshold": forking_threshold, "rule": rule, "onset_tokens": onset_tokens,
-               "lookback": lookback, "n_shifts": n_shifts, "seed": seed, "length_bound": length_bound,
-               "markers": None if markers is None else list(markers)}
     # One BLAS thread: the per-trace linear algebra is small, and OpenBLAS threads spinning against torch's idle
     # OpenMP pool after a forward pass made it up to 40x slower on a 2-core machine.
     with threadpool_limits(1, user_api="blas"):
-        return _analyze_trace(trace, clusterer, labels, layer, k, options)
+        return _analyze_trace(trace, clusterer, labels, layer, checked.k, checked.params())
 
 
 def _check_inputs(trace: Any, clusterer: Any, labels: Any, layer: Any) -> tuple[int, Any, np.ndarray | None]:
@@ -194,7 +177,8 @@ def _label_steps(trace: Trace, clusterer: Any, layer: int, k: int | None, seed: 
 SWEEP_METRICS = per_layer_keys(BUILT_IN)
 
 
-def layer_metrics(trace: Trace, labels: Sequence[int], layer: int, *, length_bound: int = 5) -> dict:
+def layer_metrics(trace: Trace, labels: Sequence[int], layer: int, *,
+                  length_bound: int = AnalysisOptions.length_bound) -> dict:
     """The per-layer metrics (every family's ``per_layer`` keys, registered ones included) of one more layer of a
     trace whose steps at that layer were labeled ``labels``."""
     families = [f for f in metric_families() if f.per_layer]
@@ -224,8 +208,7 @@ def load_analysis(directory: str | Path) -> Analysis:
             or "layer" not in saved["params"]:
         raise InputError(f"{path}: not a saved reasongraph analysis (no params with a layer, or no labels)")
     p = saved["params"]
-    options = {k: p[k] for k in ("rho", "forking_threshold", "rule", "onset_tokens", "lookback", "n_shifts", "seed",
-                                 "length_bound", "markers") if k in p}
+    options = {k: p[k] for k in AnalysisOptions.names() if k != "k" and k in p}
     trace = Trace.load(directory / "trace.npz")
     try:
         analysis = analyze_trace(trace, labels=saved["labels"], layer=p["layer"], **options)

@@ -12,17 +12,21 @@ from typing import Any
 
 import numpy as np
 
+from reasongraph.core.options import SEED
+
 __all__ = ["synthetic_analysis", "synthetic_trace"]
 
 _WORDS = ("we", "need", "the", "sum", "of", "roots", "so", "let", "x", "be", "then", "equation", "gives", "value",
           "check", "case", "since", "factor", "term", "both", "sides", "divide", "by", "two", "square", "it",
           "is", "not", "right", "because", "answer", "first", "second", "compute", "again", "using", "formula")
+#: Circular shifts of a synthetic analysis's permutation test: fewer than a run's, enough for a fixture.
+SYNTHETIC_SHIFTS = 200
 _OPENERS = ("Wait,", "Hmm,", "Actually,", "Alternatively,", "But wait,", "Let me double-check:")
 
 
-def synthetic_analysis(n_steps: int = 300, tokens_per_step: int = 26, n_nodes: int = 60, seed: int = 0,
+def synthetic_analysis(n_steps: int = 300, tokens_per_step: int = 26, n_nodes: int = 60, seed: int = SEED.default,
                        text_prefix: str = "", prompt: str | None = "Find the sum of all real roots of x^2 - 5x + 6.",
-                       model_name: str = "synthetic-model", d: int = 32, n_shifts: int = 200) -> Any:
+                       model_name: str = "synthetic-model", d: int = 32, n_shifts: int = SYNTHETIC_SHIFTS) -> Any:
     """An :class:`~reasongraph.analysis.result.Analysis` of a synthetic trace of ``n_steps * tokens_per_step`` tokens.
 
     Parameters
@@ -45,7 +49,7 @@ def synthetic_analysis(n_steps: int = 300, tokens_per_step: int = 26, n_nodes: i
     return analyze_trace(trace, labels=walk, n_shifts=n_shifts, seed=seed)
 
 
-def synthetic_trace(n_steps: int = 300, tokens_per_step: int = 26, n_nodes: int = 60, seed: int = 0,
+def synthetic_trace(n_steps: int = 300, tokens_per_step: int = 26, n_nodes: int = 60, seed: int = SEED.default,
                     text_prefix: str = "", prompt: str | None = None, model_name: str = "synthetic-model",
                     d: int = 32) -> tuple[Any, np.ndarray]:
     """A synthetic :class:`~reasongraph.trace.trace.Trace` and the walk of cluster labels its hidden states follow."""

@@ -6,8 +6,12 @@ import json
 import sys
 from pathlib import Path
 
-from reasongraph.cli.shared import (add_alignment_options, add_model_options, add_quiet_option, alignment_options,
-                                    extract_options)
+from reasongraph.analysis.options import AlignOptions, AnalysisOptions
+from reasongraph.cli.shared import add_model_options, add_quiet_option
+from reasongraph.core.checks import check_path_writable
+from reasongraph.core.errors import InputError
+from reasongraph.models.sources import load_model
+from reasongraph.trace.options import ExtractOptions, ForkingOptions
 
 
 def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
@@ -22,8 +26,7 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
     g = p.add_argument_group("analysis")
     g.add_argument("--clusterer", metavar="FILE", help="a clusterer saved by a score run (default: KMeans on this "
                                                        "trace's own steps)")
-    g.add_argument("--k", type=int, default=None, help="K of the single-trace KMeans (default: a third of the steps)")
-    add_alignment_options(g)
+    AnalysisOptions.add_arguments(g, only=("k", *ForkingOptions.names(), *AlignOptions.names(), "seed"))
     o = p.add_argument_group("output")
     o.add_argument("--json", action="store_true", help="print metrics and events as JSON instead of a summary")
     o.add_argument("--save", metavar="DIR", help="write trace.npz and analysis.json into DIR (default: not saved)")
@@ -34,15 +37,10 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
 
 
 def run(args: argparse.Namespace) -> int:
-    from reasongraph.analysis.one_trace import analyze, check_analysis_options
-    from reasongraph.trace.options import check_extract_options
-    from reasongraph.models.sources import load_model
-    from reasongraph.core.checks import check_path_writable
+    from reasongraph.analysis.one_trace import analyze  # loads numpy
 
     # Everything that can be wrong with the options or the outputs fails now, before the model loads.
-    options = {**extract_options(args), **alignment_options(args), "k": args.k}
-    check_extract_options(**extract_options(args))
-    check_analysis_options(**alignment_options(args), k=args.k)
+    extract, options = ExtractOptions.from_args(args), AnalysisOptions.from_args(args)
     if args.save:
         check_path_writable("save", args.save, folder=True)
     if args.html:
@@ -55,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
         clusterer = load_clusterer(args.clusterer)
     model = load_model(args.model, device=args.device, dtype=args.dtype)
-    analysis = analyze(text, prompt, model=model, clusterer=clusterer, **options)
+    analysis = analyze(text, prompt, model=model, clusterer=clusterer, extract=extract, options=options)
     if args.json:
         json.dump(analysis.as_dict(), sys.stdout, indent=1)
         print()
@@ -72,8 +70,6 @@ def run(args: argparse.Namespace) -> int:
 
 def read_text(path: str, what: str) -> str:
     """A text file (or - for stdin) as str: UTF-8, a byte-order mark dropped; InputError naming the file."""
-    from reasongraph.core.errors import InputError
-
     try:
         raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except IsADirectoryError:

@@ -14,6 +14,10 @@ import sys
 import warnings
 from importlib import import_module
 
+from reasongraph import __version__
+from reasongraph.cli.formatting import HelpFormatter, flag_spelling
+from reasongraph.core.errors import InputError, spelled
+
 COMMANDS = ("analyze", "score", "compare", "html", "generate", "sweep", "locus")
 
 
@@ -25,9 +29,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from reasongraph import __version__
-    from reasongraph.cli.formatting import HelpFormatter
-
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show full tracebacks on errors")
@@ -51,9 +52,6 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra:  # worded by the command's own parser: "reasongraph CMD: error: ..."
         args.command_parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    from reasongraph.cli.formatting import flag_spelling
-    from reasongraph.core.errors import InputError, spelled
-
     handler = _LogToStderr(args.command, quiet=getattr(args, "quiet", False))
     spell = flag_spelling(args.command_parser)
     try:

@@ -3,7 +3,10 @@ errors worded in flags rather than parameter names."""
 from __future__ import annotations
 
 import argparse
+import textwrap
 from collections.abc import Callable
+
+from reasongraph.core.options import k_or_auto, positive_int, whole_number
 
 __all__ = ["HelpFormatter", "flag_spelling", "k_or_auto", "positive_int", "whole_number"]
 
@@ -15,8 +18,6 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     its own line breaks."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
-        import textwrap
-
         paragraphs = text.strip("\n").split("\n\n")
         return "\n\n".join(p if any(line.startswith("  ") for line in p.splitlines())
                             else textwrap.fill(" ".join(p.split()), width, initial_indent=indent,
@@ -31,30 +32,6 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
             return text
         shown = ", ".join(map(str, default)) if isinstance(default, (list, tuple)) else "%(default)s"
         return f"{text} (default: {shown})"
-
-
-def whole_number(value: str) -> int:
-    """An argparse type: an int >= 0."""
-    try:
-        n = int(value)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}")
-    return n
-
-
-def positive_int(value: str) -> int:
-    """An argparse type: an int >= 1."""
-    n = whole_number(value)
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}")
-    return n
-
-
-def k_or_auto(value: str) -> int | str:
-    """An argparse type: "auto" or an int >= 1 (a clustering's K)."""
-    return "auto" if value == "auto" else positive_int(value)
 
 
 def flag_spelling(parser: argparse.ArgumentParser) -> Callable[[str, str | None], str]:

@@ -25,9 +25,12 @@ from reasongraph.analysis.alignment.onset_relative import relative_alignment
 from reasongraph.analysis.alignment.spike_rules import (MAX_SHIFTS, RULES, _any_in, _array, _check_window, _entropy,
                                                         _onset_windows, _permutation_p, _step_mask, _step_spans,
                                                         onset_entropy, step_has_spike)
+from reasongraph.analysis.options import AlignOptions
 from reasongraph.core.checks import check_int, check_seed
 from reasongraph.core.errors import InputError, opt
+from reasongraph.core.options import SEED
 from reasongraph.stats.two_by_two import TwoByTwo
+from reasongraph.trace.options import ForkingOptions
 from reasongraph.trace.token_signals import forking_tokens, top_rho_threshold
 
 __all__ = ["align"]
@@ -39,14 +42,14 @@ def align(
     step_spans: Any,
     revisit_steps: Any,
     *,
-    rule: str = "onset",
-    rho: float = 0.2,
+    rule: str = AlignOptions.rule,
+    rho: float = ForkingOptions.rho,
     forking_threshold: float | None = None,
     spikes: Any = None,
-    onset_tokens: int = 1,
-    lookback: int = 0,
-    n_shifts: int = 1000,
-    seed: int = 0,
+    onset_tokens: int = AlignOptions.onset_tokens,
+    lookback: int = AlignOptions.lookback,
+    n_shifts: int = AlignOptions.n_shifts,
+    seed: int = SEED.default,
     min_shift: int | None = None,
     marker_steps: Any = None,
 ) -> Alignment:

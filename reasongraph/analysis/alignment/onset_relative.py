@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from reasongraph.stats.two_by_two import TwoByTwo
+from reasongraph.trace.options import ForkingOptions
 
 __all__ = ["MIN_STEPS", "NEAR_SATURATED", "RelativeAlignment", "near_saturated", "relative_alignment",
            "relative_spikes"]
@@ -37,7 +38,7 @@ def near_saturated(spike_rate: float) -> bool | None:
     return None if spike_rate is None or not math.isfinite(spike_rate) else bool(spike_rate > NEAR_SATURATED)
 
 
-def relative_spikes(onset_entropy: Any, rho: float = 0.2) -> np.ndarray | None:
+def relative_spikes(onset_entropy: Any, rho: float = ForkingOptions.rho) -> np.ndarray | None:
     """(n_steps,) bool: the ceil(rho * n) steps of highest onset entropy, ties to the earlier step; None when fewer
     than :data:`MIN_STEPS` steps have a defined (finite) onset entropy."""
     h = np.asarray(onset_entropy, dtype=np.float64).ravel()
@@ -82,7 +83,7 @@ class RelativeAlignment:
                 "align_rel_hidden_only_share": self.hidden_only.size / revisits if revisits else math.nan}
 
 
-def relative_alignment(onset_entropy: Any, revisit: np.ndarray, rho: float = 0.2) -> RelativeAlignment:
+def relative_alignment(onset_entropy: Any, revisit: np.ndarray, rho: float = ForkingOptions.rho) -> RelativeAlignment:
     """The onset-relative alignment of one trace: ``revisit`` an (n_steps,) bool mask of revisit steps,
     ``onset_entropy`` each step's onset entropy (:func:`reasongraph.analysis.alignment.spike_rules.onset_entropy`)."""
     revisit = np.asarray(revisit, dtype=bool)

@@ -6,17 +6,12 @@ from typing import Any
 
 import numpy as np
 
+from reasongraph.analysis.options import MAX_SHIFTS, RULES, AlignOptions
 from reasongraph.core.checks import check_int
 from reasongraph.core.errors import InputError, opt
 
 __all__ = ["MAX_SHIFTS", "RULES", "onset_entropy", "step_has_spike"]
 
-
-#: The step-level spike rules of :func:`align`, the default first.
-RULES = ("onset", "span")
-#: The most circular shifts of the span rule's permutation test: a p-value resolution of 1e-6 is plenty, and each
-#: shift costs memory in proportion to the revisits.
-MAX_SHIFTS = 1_000_000
 _SHIFT_BLOCK = 4096
 
 
@@ -81,7 +76,8 @@ def _onset_windows(spans: np.ndarray, n_tokens: int, onset_tokens: int,
     return lo, np.maximum(hi, lo)
 
 
-def onset_entropy(entropy: Any, step_spans: Any, *, onset_tokens: int = 1, lookback: int = 0) -> np.ndarray:
+def onset_entropy(entropy: Any, step_spans: Any, *, onset_tokens: int = AlignOptions.onset_tokens,
+                   lookback: int = AlignOptions.lookback) -> np.ndarray:
     """Onset entropy of each step: the largest token entropy where the step's direction is chosen.
 
     For a step with token span [s, e) it is max H_i over i in [s - lookback, min(s + onset_tokens, e)), clipped
@@ -116,7 +112,7 @@ def _any_in(spikes: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- the span rule and its null
-def step_has_spike(spikes: Any, step_spans: Any, lookback: int = 0) -> np.ndarray:
+def step_has_spike(spikes: Any, step_spans: Any, lookback: int = AlignOptions.lookback) -> np.ndarray:
     """Whether each step holds a spike in tokens [start - lookback, end) (clipped at 0): the "span" rule.
 
     Parameters

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from reasongraph.analysis.metrics.family import TraceMetrics
 from reasongraph.analysis.metrics.walk import WALK_KEYS
+from reasongraph.analysis.options import AnalysisOptions
 from reasongraph.core.metric import TOR, Metric
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def compute(ctx: TraceContext) -> dict:
     return metrics
 
 
-def graph_metrics(graph: ReasoningGraph, length_bound: int = 5) -> dict:
+def graph_metrics(graph: ReasoningGraph, length_bound: int = AnalysisOptions.length_bound) -> dict:
     """The graph's metrics and its revisits per step (the walk's and this family's keys, in row order)."""
     metrics = graph.metrics(length_bound=length_bound)
     metrics["revisits_per_step"] = revisits_per_step(metrics)

@@ -1,90 +1,105 @@
-"""The options of a scoring run, checked once, before any model is loaded or any file written."""
+"""The options of a scoring run (:class:`ScoreOptions`, flat: extraction, clustering, forking tokens, alignment,
+the run, the seed; :class:`RunOptions`, :class:`EngineOptions`), each defined once
+(:mod:`reasongraph.core.options`) and checked before any model is loaded or any file written. Light: the command
+line builds its flags from here."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from reasongraph.core.checks import check_choice, check_optional_int
+from reasongraph.analysis.options import AlignOptions
 from reasongraph.core.errors import InputError, opt
-from reasongraph.runs.scoring.k_choice import check_k
-from reasongraph.trace.cache import trace_cache_options
+from reasongraph.core.options import (Check, Choice, Flag, OptionalInt, Options, Seeded, compose, option,
+                                      positive_int)
+from reasongraph.graph.cluster.options import ClusterOptions
+from reasongraph.runs.engines.registry import engine_names
+from reasongraph.trace.options import ExtractOptions, ForkingOptions
 
-__all__ = ["ScoringOptions"]
+__all__ = ["EngineOptions", "RunOptions", "ScoreOptions", "ScoringOptions"]
 
-METHODS = ("kmeans", "hdbscan")
-CLUSTER_BY = ("model", "group")
 ON_ERROR = ("skip", "fail")
 
 
+class _PathOrNone(Check):
+    def describe(self) -> str:
+        return "None or a folder path"
+
+
 @dataclass(frozen=True)
-class ScoringOptions:
+class RunOptions(Options):
+    """How a run extracts, caches and fails."""
+
+    batch_size: int | None = option(None, check=OptionalInt(low=1), metavar="N", parse=positive_int,
+                                    help="records per extraction batch (default: automatic, 16 records, fewer once a "
+                                         "batch holds 32k characters; the manifest records it as null)")
+    keep_hidden: bool = option(False, check=Flag(),
+                               help="cache every token's hidden states too (float16); by default the cache keeps each "
+                                    "layer's step vectors and hidden-state summary only")
+    on_error: str = option("skip", check=Choice(*ON_ERROR),
+                           help="skip bad records (listed in errors.jsonl) or stop at the first (exit 2)")
+    cache_dir: str | Path | None = option(None, check=_PathOrNone(), metavar="DIR", identity=False,
+                                          help="extraction cache folder (default DIR/traces); shareable between runs")
+
+
+class _Engine(Choice):
+    """A registered engine's name, or an Engine object (checked when opened)."""
+
+    def __call__(self, name: str, value: Any) -> Any:
+        return super().__call__(name, value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class EngineOptions(Options):
+    """Where a run computes; never in its identity: a run begun on one engine resumes on another."""
+
+    engine: Any = option("local", check=_Engine(names=engine_names), identity=False,
+                         help="local: this process; ray: extraction on an actor pool and the metrics on CPU tasks "
+                              "across a Ray cluster (pip install 'reasongraph[ray]'), with the same rows; a run begun "
+                              "on one engine resumes on the other")
+    ray_address: str | None = option(None, check=Check(), metavar="ADDR", identity=False,
+                                     help="with --engine ray: the cluster to join, host:port or auto (default: "
+                                          "RAY_ADDRESS, else the cluster this machine joined with 'ray start', else a "
+                                          "new local Ray instance). On a cluster of several nodes the trace cache "
+                                          "(--cache-dir, default DIR/traces) must be an absolute path on a filesystem "
+                                          "every node mounts (NFS, Lustre...)")
+    workers: int | None = option(None, check=OptionalInt(low=1), metavar="N", parse=positive_int, identity=False,
+                                 help="with --engine ray: extraction workers, each holding one model (default: one per "
+                                      "GPU, one per node without GPUs)")
+
+
+_Score = compose("_Score", ExtractOptions, ClusterOptions, ForkingOptions, AlignOptions, RunOptions, Seeded)
+
+
+@dataclass(frozen=True)
+class ScoreOptions(_Score):
     """Everything besides the input, the models and the output folder that changes how a run scores."""
 
-    layers: tuple
-    segment: str
-    prompt_format: str
-    temperature: float
-    truncate: bool
-    k: int | str
-    method: str
-    cluster_by: str
-    fit_sample: int | None
-    rho: float
-    forking_threshold: float | None
-    rule: str
-    onset_tokens: int
-    lookback: int
-    n_shifts: int
-    batch_size: int | None
-    keep_hidden: bool
-    on_error: str
-    seed: int
-
     #: The options that go to analyze_trace (pass 2, and a report rebuilding a run's analyses).
-    ANALYSIS_KEYS = ("rho", "forking_threshold", "rule", "onset_tokens", "lookback", "n_shifts", "seed")
+    ANALYSIS_KEYS = (*ForkingOptions.names(), *AlignOptions.names(), *Seeded.names())
 
-    @classmethod
-    def checked(cls, **given: Any) -> "ScoringOptions":
-        """Check every option (one InputError naming the first bad one) and keep those this class holds."""
-        from reasongraph.analysis.one_trace import check_analysis_options
-        from reasongraph.trace.options import check_extract_options
-
-        check_extract_options(layers=given["layers"], segment=given["segment"],
-                              prompt_format=given["prompt_format"], temperature=given["temperature"],
-                              truncate=given["truncate"])
-        check_analysis_options(**{k: given[k] for k in cls.ANALYSIS_KEYS})  # the checks analyze_trace makes
-        check_k(given["k"])
-        check_choice("method", given["method"], METHODS)
-        check_choice("cluster_by", given["cluster_by"], CLUSTER_BY)
-        check_optional_int("fit_sample", given["fit_sample"], low=1)
-        check_optional_int("batch_size", given["batch_size"], low=1)
-        check_choice("on_error", given["on_error"], ON_ERROR)
-        if not isinstance(given["keep_hidden"], bool):
-            raise InputError(f"{opt('keep_hidden')} must be True or False, got {given['keep_hidden']!r}")
-        layers = given["layers"]
-        layers = (layers,) if isinstance(layers, (int, float, np.integer)) else tuple(layers)
-        if not layers:
+    def validate(self) -> None:
+        """A run's layers: at least one, and no negative index (each layer keeps its place in a sweep)."""
+        if not self.layers:
             raise InputError(f"{opt('layers')} must name at least one layer: the first gives the step vectors")
-        if any(isinstance(x, int) and x < 0 for x in layers):
+        if any(isinstance(x, int) and x < 0 for x in self.layers):
             raise InputError(f"{opt('layers')}: a scoring run takes layer indices >= 0 or depth ratios, so each "
-                             f"layer keeps its place in the sweep; got {list(layers)}")
-        return cls(**{name: (layers if name == "layers" else given[name]) for name in cls.__dataclass_fields__})
-
-    def identity(self) -> dict:
-        """The options as they go into the run's manifest (its identity)."""
-        d = asdict(self)
-        d["layers"] = list(self.layers)
-        d["temperature"] = float(self.temperature)
-        return d
+                             f"layer keeps its place in the sweep; got {list(self.layers)}")
 
     def cache_options(self, layer_ids: tuple[int, ...], temperature: float, *, prefix_tokens: int = 0) -> dict:
-        """What a cached trace depends on (:func:`trace_cache_options`) in this run, at ``temperature``."""
+        """What a cached trace depends on (:func:`~reasongraph.trace.cache.trace_cache_options`) in this run, at
+        ``temperature``."""
+        from reasongraph.trace.cache import trace_cache_options  # loads numpy
+
         return trace_cache_options(layer_ids, segment=self.segment, temperature=temperature,
                                    prompt_format=self.prompt_format, truncate=self.truncate,
                                    keep_hidden=self.keep_hidden, prefix_tokens=prefix_tokens)
 
     def analysis_options(self) -> dict:
-        """Keyword arguments of :func:`~reasongraph.analysis.one_trace.analyze_trace`."""
-        return {k: getattr(self, k) for k in self.ANALYSIS_KEYS}
+        """Keyword arguments of :func:`~reasongraph.analysis.one_trace.analyze_trace`: this run's forking,
+        alignment and seed options."""
+        return {name: getattr(self, name) for name in self.ANALYSIS_KEYS}
+
+
+#: The name of :class:`ScoreOptions` before the options were defined once.
+ScoringOptions = ScoreOptions

@@ -24,27 +24,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from reasongraph.core.options import given_or_keywords, split_keywords
+from reasongraph.runs.records.options import ReadOptions
 from reasongraph.runs.records.reader import RecordReader
-from reasongraph.runs.scoring.options import ScoringOptions
+from reasongraph.runs.scoring.options import EngineOptions, ScoreOptions
 from reasongraph.runs.scoring.run import run_scoring
 
-__all__ = ["score_dataset"]
+__all__ = ["resolve_score_options", "score_dataset"]
 
 
-def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model_field: str | None = None,
-                  text_field: str = "trace", prompt_field: str | None = None, id_field: str | None = "id",
-                  group_field: str | None = None, pair_field: str | None = None,
-                  sample_group_field: str | None = None, temperature_field: str | None = None,
-                  policy_field: str | None = None, limit: int | None = None,
-                  layers: Any = (0.9,), segment: str = "newline", prompt_format: str = "raw",
-                  temperature: float = 1.0, truncate: bool = False, device: Any = None, dtype: Any = None,
-                  clusterer: Any = None, k: int | str = "auto", method: str = "kmeans", cluster_by: str = "model",
-                  fit_sample: int | None = None, rho: float = 0.2, forking_threshold: float | None = None,
-                  rule: str = "onset", onset_tokens: int = 1, lookback: int = 0, n_shifts: int = 1000,
-                  batch_size: int | None = None, cache_dir: str | Path | None = None, keep_hidden: bool = False,
-                  on_error: str = "skip", seed: int = 0, progress: bool = True, engine: str = "local",
-                  workers: int | None = None, ray_address: str | None = None) -> list[dict]:
+def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, options: ScoreOptions | None = None,
+                  read: ReadOptions | None = None, engine: Any = EngineOptions.engine, device: Any = None,
+                  dtype: Any = None, clusterer: Any = None, progress: bool = True, **keywords: Any) -> list[dict]:
     """Score every trace of a dataset; write a resumable run folder; return the rows.
+
+    The options come as objects (``options``: :class:`~reasongraph.runs.scoring.options.ScoreOptions`, ``read``:
+    :class:`~reasongraph.runs.records.options.ReadOptions`, ``engine``: a name, an Engine or
+    :class:`~reasongraph.runs.scoring.options.EngineOptions`) or as their keywords (``k=8, group_field="g",
+    workers=2``), not both; docs/options.md lists them all.
 
     Parameters
     ----------
@@ -115,13 +112,26 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, model
         options or written by another process, a clusterer of another hidden size, or (``on_error="fail"``) the
         first bad record. Every check runs before any model is loaded or any file is written.
     """
-    opts = ScoringOptions.checked(**{k_: v for k_, v in locals().items()
-                                     if k_ in ScoringOptions.__dataclass_fields__})
-    reader = RecordReader(path, text_field=text_field, prompt_field=prompt_field, id_field=id_field,
-                          group_field=group_field, pair_field=pair_field, model_field=model_field,
-                          sample_group_field=sample_group_field, temperature_field=temperature_field,
-                          policy_field=policy_field, limit=limit)
-    return run_scoring(path, reader, opts, engine=engine, workers=workers, ray_address=ray_address, out=out,
-                       model=model, model_field=model_field, limit=limit, device=device, dtype=dtype,
-                       clusterer=clusterer, cache_dir=cache_dir, sample_group_field=sample_group_field,
-                       progress=progress)
+    opts, read, engine_options = resolve_score_options(options, read, engine, keywords)
+    reader = RecordReader(path, **read.reader_keywords())
+    return run_scoring(path, reader, opts, engine=engine_options.engine, workers=engine_options.workers,
+                       ray_address=engine_options.ray_address, out=out, model=model, model_field=read.model_field,
+                       limit=read.limit, device=device, dtype=dtype, clusterer=clusterer, cache_dir=opts.cache_dir,
+                       sample_group_field=read.sample_group_field, progress=progress)
+
+
+def resolve_score_options(options: ScoreOptions | None, read: ReadOptions | None, engine: Any,
+                          keywords: dict) -> tuple[ScoreOptions, ReadOptions, EngineOptions]:
+    """score_dataset's options, from objects or keywords (not both for one class), checked; an unknown keyword is
+    a TypeError naming the closest option."""
+    score_kw, read_kw, engine_kw = split_keywords(keywords, ScoreOptions, ReadOptions, EngineOptions,
+                                                  where="score_dataset")
+    if isinstance(engine, EngineOptions):
+        given_engine = engine
+    else:
+        given_engine = None
+        engine_kw = {"engine": engine, **engine_kw}
+    return (given_or_keywords(ScoreOptions, options, score_kw, "options"),
+            given_or_keywords(ReadOptions, read, read_kw, "read"),
+            given_or_keywords(EngineOptions, given_engine, engine_kw, "engine"))
+
