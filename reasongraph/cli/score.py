@@ -7,7 +7,6 @@ import sys
 
 from reasongraph.cli.shared import (add_alignment_options, add_embed_option, add_model_options, add_quiet_option,
                                     model_map)
-from reasongraph.analysis.catalogue import summary_keys
 from reasongraph.analysis.groups.caveats import caveat_notes
 from reasongraph.core.checks import check_path_writable
 from reasongraph.core.display import fmt, text_table
@@ -100,6 +99,8 @@ def format_summary(summary: dict, out: str) -> str:
     groups = dict(summary["groups"]) or ({"all": summary["overall"]} if summary["overall"] else {})
     if not groups:
         return "\n".join(lines)
+    from reasongraph.analysis.catalogue import summary_keys  # gathers the metric families, which load numpy
+
     head = ["group", "n", "detection"] + [label for _, label in summary_keys()]
     body = [[name, str(g["n"]), fmt(g["detection_ratio"])]
             + [fmt(g["metrics"].get(key, {}).get("mean")) for key, _ in summary_keys()] for name, g in groups.items()]
