@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
-from reasongraph.stats.bootstrap import _check_boot, bootstrap_interval
+from reasongraph.stats.bootstrap import bootstrap_interval, check_boot
 from reasongraph.stats.two_by_two import _as_table
 
 __all__ = ["MantelHaenszel", "mantel_haenszel", "pooled_share"]
@@ -56,6 +56,8 @@ def _as_strata(tables: Any) -> np.ndarray:
 
 def mantel_haenszel(tables: Any, *, ci: float = 0.95) -> MantelHaenszel:
     """Mantel-Haenszel common odds ratio of strata (here: traces), its RBG interval and the CMH test.
+
+    Ours: scipy.stats has no Mantel-Haenszel estimator (statsmodels has, but is no dependency and its test differs).
 
     With stratum k = [[a, b], [c, d]] and n = a + b + c + d:
 
@@ -135,7 +137,7 @@ def pooled_share(numerators: Any, denominators: Any, *, n_boot: int = 2000, ci: 
     -------
     (share, ci_low, ci_high); all NaN when sum(den) = 0.
     """
-    _check_boot(n_boot, ci)
+    check_boot(n_boot, ci)
     num = np.asarray(numerators, dtype=np.float64).ravel()
     den = np.asarray(denominators, dtype=np.float64).ravel()
     if num.shape != den.shape:
