@@ -48,7 +48,7 @@ def report_payload(rows: Any, compare: Any = None, *, collapse: Mapping | None =
     links : {record id: href} of per-trace pages (only http(s), file and relative links are kept).
     options : the options the run was made with (shown as they are).
     n_errors : records that could not be scored, when known.
-    layers : a layer sweep's table (summary.json's ``layers``: {layer: {group: {detection_ratio, detection_ci}}}),
+    layers : the layer columns' table (summary.json's ``layers``: {layer: {group: {detection_ratio, detection_ci}}}),
         drawn as the detection ratio by layer per group.
     diversity : the rows of diversity.jsonl (one per prompt with several samples): per-group means with CIs, and
         the walks of each group's most and least diverse prompts side by side.
@@ -212,9 +212,9 @@ def _top_rows(rows: list[dict], top: int, links: Mapping[str, str], embeds: Mapp
             "help": [catalogue.by_key(c).help for c in cols], "rows": items}
 
 
-# ---------------------------------------------------------------------------------------------- sweeps, samples
+# ---------------------------------------------------------------------------------------------- layers, samples
 def _layers(table: Mapping) -> dict:
-    """The detection ratio by layer per group: ``specs`` (the layers, in sweep order), ``groups``, and per group
+    """The detection ratio by layer per group: ``specs`` (the layers, in the run's order), ``groups``, and per group
     ``ratio``, ``lo``, ``hi`` lists aligned with ``specs``."""
     specs = [str(s) for s in table]
     table = {s: {("all" if g == "None" else g): e for g, e in per_group.items()} for s, per_group in table.items()}

@@ -79,7 +79,7 @@ def report_html(rows: Any, compare: Any = None, *, collapse: Mapping | None = No
     links : {record id: URL or relative path} of per-trace pages.
     options : the options the run was made with, shown in the report.
     n_errors : records that could not be scored.
-    layers, diversity : a layer sweep's table and the diversity rows of a run (see
+    layers, diversity : the layer columns' table and the diversity rows of a run (see
         :func:`reasongraph.html.report_view.report_payload`).
     full_page, root_id : as :func:`trace_html`.
 

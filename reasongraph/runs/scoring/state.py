@@ -132,7 +132,7 @@ class RunState:
         return self.plan.name_of(rec) if self.opts.cluster_by == "model" else str(rec.group)
 
     def layer_units(self, rec: Record) -> list[tuple[str, int, str]]:
-        """(clustering unit, layer index, layer spec) for each layer of the sweep: the first layer is the unit
+        """(clustering unit, layer index, layer spec) for each layer of ``layers``: the first layer is the unit
         itself, every other one its own unit "<unit>@<layer spec>", so each layer is clustered on its own."""
         from reasongraph.trace.extraction.layers import resolve_layers
 

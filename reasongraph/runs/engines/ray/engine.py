@@ -264,16 +264,16 @@ class RayEngine:
         The workers get the run's clusterers as their files (fit.json names them); a trace the workers could not
         read from the cache is ``Missing`` (extracted again on the driver).
         """
-        from reasongraph.runs.scoring.row import row_head, sweep_units
+        from reasongraph.runs.scoring.row import layer_column_units, row_head
         from reasongraph.trace.cache import TraceCache
 
         t0 = time.perf_counter()
         todo = [rec for rec in state.reader if rec.line not in state.done and rec.ok]
         jobs = []
         for rec in todo:
-            unit, sweep = sweep_units(state, rec)
+            unit, columns = layer_column_units(state, rec)
             jobs.append({"path": str(TraceCache.entry_path(state.cache_dir.resolve(), state.cache_key(rec))),
-                         "head": row_head(state, rec), "unit": unit, "sweep": sweep})
+                         "head": row_head(state, rec), "unit": unit, "layer_columns": columns})
         files = {u: (state.store.dir / e["clusterer_file"]).read_bytes() for u, e in fit["units"].items()
                  if e["clusterer_file"]}
         if jobs:

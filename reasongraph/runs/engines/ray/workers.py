@@ -134,8 +134,9 @@ def _score_job(job: dict, clusterers: dict[str, bytes], options: dict, fit: dict
         return {}
     try:
         clu = _clusterer(job["unit"], clusterers.get(job["unit"]))
-        sweep = [(_clusterer(key, clusterers.get(key)), layer, spec) for key, layer, spec in job["sweep"]]
-        return {"row": score_trace(trace, job["head"], clu, sweep, options=options, fit=fit),
+        columns = [(_clusterer(key, clusterers.get(key)), layer, spec)
+                   for key, layer, spec in job["layer_columns"]]
+        return {"row": score_trace(trace, job["head"], clu, columns, options=options, fit=fit),
                 "n_tokens": int(trace.n_tokens)}
     except (KeyboardInterrupt, MemoryError):
         raise
