@@ -248,7 +248,7 @@ def test_closed_walk_and_search_counts_agree_on_a_larger_graph():
     g = random_digraph(np.random.default_rng(3), 30, 0.15)
     a = csgraph(g)
     want = nx_cycles(g, 5)
-    assert cycles._cycles_by_closed_walks(cycles._dense_pattern(a), 5) == want
+    assert cycles._cycles_by_closed_walks(cycles.dense_pattern(a), 5) == want
     assert cycles._cycles_by_search(a, 5, 10**9) == want
 
 
@@ -331,7 +331,7 @@ def test_topology_functions_match_networkx_on_general_digraphs():
 
 
 def test_sparse_clustering_path_matches_networkx():
-    g = random_digraph(np.random.default_rng(6), cycles._DENSE_MAX_NODES + 20, 0.01)
+    g = random_digraph(np.random.default_rng(6), cycles.DENSE_MAX_NODES + 20, 0.01)
     a = csgraph(g)
     u = nx.Graph(g)
     clustering = nx.clustering(u)
@@ -339,7 +339,7 @@ def test_sparse_clustering_path_matches_networkx():
     assert shape.average_clustering(a) == pytest.approx(sum(deg2) / len(deg2))
     assert shape.mean_degree(a) == pytest.approx(2 * u.number_of_edges() / len(u))
     # large graphs take the search path; the closed-walk formulas (checked against networkx above) agree
-    assert cycles.count_cycles_upto(a, 5)[0] == cycles._cycles_by_closed_walks(cycles._dense_pattern(a), 5)
+    assert cycles.count_cycles_upto(a, 5)[0] == cycles._cycles_by_closed_walks(cycles.dense_pattern(a), 5)
 
 
 def test_small_world_baselines():

@@ -20,7 +20,7 @@ from reasongraph.analysis.groups.per_group import detection, group_of as _group_
 from reasongraph.core.checks import check_int
 from reasongraph.core.errors import InputError
 from reasongraph.core.json_values import finite_or_none as _num, scalar as _scalar
-from reasongraph.html.report_tables import _compare_table, _is_scalar
+from reasongraph.html.report_tables import compare_table, is_scalar
 from reasongraph.stats.bootstrap import wilson_interval
 
 __all__ = ["line_key", "most_cyclic_ids", "most_cyclic_rows", "report_payload"]
@@ -78,7 +78,7 @@ def report_payload(rows: Any, compare: Any = None, *, collapse: Mapping | None =
         "detection": [_detection(by_group[g]) for g in groups],
         "alignment": [_alignment(by_group[g]) for g in groups],
         "distributions": _distributions(by_group, groups),
-        "compare": _compare_table(compare),
+        "compare": compare_table(compare),
         "top": _top_rows(rows, top, dict(links or {}), embeds),
         "embeds": embeds,
     }
@@ -122,7 +122,7 @@ def _source(obj: Any, options: Mapping | None, n_errors: int | None) -> tuple[li
 
 def _run_options(options: Mapping) -> dict:
     """The options a run was made with, scalars and lists (nested values are left out)."""
-    return {str(k): v for k, v in options.items() if _is_scalar(v) or isinstance(v, (list, tuple))}
+    return {str(k): v for k, v in options.items() if is_scalar(v) or isinstance(v, (list, tuple))}
 
 
 def _group_of(row: Mapping) -> str:

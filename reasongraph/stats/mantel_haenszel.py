@@ -12,7 +12,7 @@ import numpy as np
 
 from reasongraph.core.errors import InputError, opt
 from reasongraph.stats.bootstrap import bootstrap_interval, check_boot
-from reasongraph.stats.two_by_two import _as_table
+from reasongraph.stats.two_by_two import as_table
 
 __all__ = ["MantelHaenszel", "mantel_haenszel", "pooled_share"]
 
@@ -51,7 +51,7 @@ def _as_strata(tables: Any) -> np.ndarray:
         return np.zeros((0, 2, 2), dtype=np.int64)
     if t.ndim != 3 or t.shape[1:] != (2, 2):
         raise InputError(f"tables must be a sequence of 2x2 tables, got shape {t.shape}")
-    return np.stack([_as_table(x, f"tables[{i}]") for i, x in enumerate(t)])
+    return np.stack([as_table(x, f"tables[{i}]") for i, x in enumerate(t)])
 
 
 def mantel_haenszel(tables: Any, *, ci: float = 0.95) -> MantelHaenszel:

@@ -23,7 +23,7 @@ log = logging.getLogger("reasongraph")
 
 
 # ---------------------------------------------------------------------- a saved clusterer
-def _given_clusterer(clusterer: Any, plan: ModelPlan) -> tuple[Any, str | None, str | None]:
+def given_clusterer(clusterer: Any, plan: ModelPlan) -> tuple[Any, str | None, str | None]:
     """(the clusterer to reuse or None, its identity for the manifest: the file's SHA-256 or "object", and where
     it came from); a bad file fails here, before any work."""
     if clusterer is None:
@@ -41,7 +41,7 @@ def _given_clusterer(clusterer: Any, plan: ModelPlan) -> tuple[Any, str | None, 
 
 
 # ---------------------------------------------------------------------- the fit
-def _load_fit(store: RunStore) -> dict | None:
+def load_fit(store: RunStore) -> dict | None:
     """fit.json of a run whose pass 1 finished (it is written last, after the clusterers), else None."""
     if not store.layout.fit.exists():
         return None
@@ -54,7 +54,7 @@ def _load_fit(store: RunStore) -> dict | None:
     return fit
 
 
-def _fit(run: RunState, samples: dict, given: tuple) -> dict:
+def fit_run(run: RunState, samples: dict, given: tuple) -> dict:
     """Fit (or take) one clusterer per unit and the pooled forking thresholds; save the clusterers, then fit.json.
 
     fit.json is written last: it marks pass 1 and the fit as done.
@@ -112,7 +112,7 @@ def _thresholds(entropy: ReservoirSample, by_group: Mapping[str, ReservoirSample
             "n_entropy_tokens": int(entropy.n_seen)}
 
 
-def _load_clusterers(store: RunStore, fit: dict) -> dict[str, Any]:
+def load_clusterers(store: RunStore, fit: dict) -> dict[str, Any]:
     from reasongraph.graph.cluster.estimator import load_clusterer
 
     return {unit: load_clusterer(store.dir / u["clusterer_file"]) if u["clusterer_file"] else None

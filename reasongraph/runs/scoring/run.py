@@ -15,13 +15,13 @@ from reasongraph.runs.folder.rows_parquet import write_rows_parquet
 from reasongraph.runs.folder.writer import RunStore
 from reasongraph.runs.records.reader import RecordReader
 from reasongraph.runs.scoring.extract_here import LocalExtractor
-from reasongraph.runs.scoring.fit import _fit, _given_clusterer, _load_clusterers, _load_fit
+from reasongraph.runs.scoring.fit import fit_run, given_clusterer, load_clusterers, load_fit
 from reasongraph.runs.scoring.k_choice import check_resumed_k
 from reasongraph.runs.scoring.options import ScoringOptions
 from reasongraph.runs.scoring.pass1 import collect
 from reasongraph.runs.scoring.pass2 import score_rows
 from reasongraph.runs.scoring.prompt_rows import write_prompt_rows
-from reasongraph.runs.scoring.run_summary import _summary
+from reasongraph.runs.scoring.run_summary import summarize_run
 from reasongraph.runs.scoring.state import RunState
 
 __all__ = ["run_scoring"]
@@ -50,7 +50,7 @@ def _score(path: str | Path, reader: RecordReader, opts: ScoringOptions, engine:
     from reasongraph.core.checks import check_path_writable
 
     models = engine.plan(request, reader)
-    given_clu = _given_clusterer(clusterer, models)
+    given_clu = given_clusterer(clusterer, models)
     check_path_writable("out", request.out, folder=True)
     if request.cache_dir is not None:
         check_path_writable("cache_dir", request.cache_dir, folder=True)
@@ -71,17 +71,17 @@ def _score(path: str | Path, reader: RecordReader, opts: ScoringOptions, engine:
         for unit, ident in plan.identities.items():
             state.adopt_identity(unit, ident)
         state.timing.engine, state.timing.workers = engine.name, engine.workers
-        fit = _load_fit(store)
+        fit = load_fit(store)
         if fit is None:
-            fit = _fit(state, collect(state, engine, here, clusterer=given_clu[0]), given_clu)
-        clusterers = _load_clusterers(store, fit)
+            fit = fit_run(state, collect(state, engine, here, clusterer=given_clu[0]), given_clu)
+        clusterers = load_clusterers(store, fit)
         score_rows(state, engine.pass2(state, fit, clusterers), here, clusterers=clusterers, fit=fit)
         rows = list(store.rows())
         diversity = write_prompt_rows(state, here, clusterers, fit) if sample_group_field else None
         t0 = time.perf_counter()
         write_rows_parquet(store.rows_path, store.layout.rows_parquet)
         state.timing.write_s += time.perf_counter() - t0
-        atomic_write_json(store.layout.summary, _summary(state, rows, fit, diversity))
+        atomic_write_json(store.layout.summary, summarize_run(state, rows, fit, diversity))
     return rows
 
 

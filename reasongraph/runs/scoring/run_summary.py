@@ -10,7 +10,7 @@ from reasongraph.runs.scoring.state import RunState
 
 
 # ---------------------------------------------------------------------- the summary
-def _summary(run: RunState, rows: list[dict], fit: dict, diversity: list[dict] | None) -> dict:
+def summarize_run(run: RunState, rows: list[dict], fit: dict, diversity: list[dict] | None) -> dict:
     from reasongraph.analysis.groups.pooled_alignment import pool_alignment
 
     n_errors = sum(1 for _ in run.store.errors())

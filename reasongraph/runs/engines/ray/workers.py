@@ -15,7 +15,7 @@ from reasongraph.runs.scoring.model_plan import ModelPlan
 from reasongraph.runs.scoring.state import RunState
 
 
-class _Extractor:
+class Extractor:
     """An extraction actor: holds one model at a time and extracts one chunk per call into the trace cache."""
 
     def __init__(self, plan: ModelPlan, cache_dir: str, batch_size: int | None, torch_threads: int) -> None:
@@ -68,7 +68,7 @@ def _local_cores() -> int:
     return cores or 1
 
 
-def _torch_threads() -> int:
+def torch_thread_count() -> int:
     import torch
 
     return torch.get_num_threads()
@@ -114,7 +114,7 @@ def _clusterer(unit: str, data: bytes | None) -> Any:
     return _CLUSTERERS[key]
 
 
-def _score_batch(batch: dict[str, np.ndarray], *, clusterers: dict[str, bytes], options: dict,
+def score_batch(batch: dict[str, np.ndarray], *, clusterers: dict[str, bytes], options: dict,
                  fit: dict) -> dict[str, np.ndarray]:
     """A pass 2 task: the row (or the error) of each job's cached trace."""
     with _blas_as_local():
