@@ -76,7 +76,7 @@ def scc_share(adj) -> float:
     return float(np.mean(sizes[labels] > 1))
 
 
-def count_cycles_upto(adj, length_bound: int = 5, max_cycles: int = 100_000) -> tuple[int, bool]:
+def count_cycles_upto(adj, *, length_bound: int = 5, max_cycles: int = 100_000) -> tuple[int, bool]:
     """Count the simple directed cycles with at most ``length_bound`` nodes (k), capped at ``max_cycles``.
 
     Enumerating all simple cycles is exponential (a 10-node graph from a 200-step walk can hold over 160,000),

@@ -63,7 +63,7 @@ class ReasoningGraph:
     ``mean_entropy`` (NaN-aware mean of ``step_entropy`` over its steps) when known.
     """
 
-    def __init__(self, walk, vectors=None, step_entropy=None, step_spans=None, edge_weight: str = "min") -> None:
+    def __init__(self, walk, vectors=None, step_entropy=None, step_spans=None, *, edge_weight: str = "min") -> None:
         if edge_weight not in EDGE_WEIGHTS:
             raise InputError(f"{opt('edge_weight')} must be one of {', '.join(EDGE_WEIGHTS)}, got {edge_weight!r}")
         self.edge_weight = edge_weight
@@ -91,7 +91,7 @@ class ReasoningGraph:
         self._graph = self._build_networkx()
 
     @classmethod
-    def from_walk(cls, walk, vectors=None, step_entropy=None, step_spans=None,
+    def from_walk(cls, walk, vectors=None, step_entropy=None, step_spans=None, *,
                   edge_weight: str = "min") -> "ReasoningGraph":
         """Build the graph of a walk of cluster ids.
 
@@ -106,7 +106,7 @@ class ReasoningGraph:
         return cls(walk, vectors=vectors, step_entropy=step_entropy, step_spans=step_spans, edge_weight=edge_weight)
 
     @classmethod
-    def from_trace(cls, trace: "Trace", labels, layer: int | None = None,
+    def from_trace(cls, trace: "Trace", labels, layer: int | None = None, *,
                    edge_weight: str = "min") -> "ReasoningGraph":
         """Build the graph of a Trace whose steps were labeled ``labels`` (one cluster id per step).
 
@@ -217,7 +217,7 @@ class ReasoningGraph:
                 f"n_revisits={len(self._revisits)})")
 
     # ------------------------------------------------------------------ metrics
-    def metrics(self, length_bound: int = 5, max_cycles: int = 100_000) -> dict:
+    def metrics(self, *, length_bound: int = 5, max_cycles: int = 100_000) -> dict:
         """Cycle and topology metrics as a flat JSON-able dict (keys as in docs/metrics.md).
 
         Parameters

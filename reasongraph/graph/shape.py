@@ -19,7 +19,7 @@ _FLOYD_WARSHALL_MAX_NODES = 64
 
 
 # ---------------------------------------------------------------------------------------------------- paths
-def distance_summary(adj, unweighted: bool = False) -> tuple[float, float]:
+def distance_summary(adj, *, unweighted: bool = False) -> tuple[float, float]:
     """Diameter and mean shortest-path length over reachable ordered pairs (directed).
 
     Shortest paths follow edge directions (Dijkstra on the edge weights, or hop counts when ``unweighted``).
@@ -134,7 +134,7 @@ def small_world_index(c: float, c_rand: float, l: float, l_rand: float) -> float
 
 
 # ---------------------------------------------------------------------------------------------------- all at once
-def topology_metrics(adj, length_bound: int = 5, max_cycles: int = 100_000) -> dict:
+def topology_metrics(adj, *, length_bound: int = 5, max_cycles: int = 100_000) -> dict:
     """Every metric of this module in one pass, sharing the intermediate matrices.
 
     Returns a dict with ``cyclomatic``, ``scc_share``, ``cycles_upto_k``, ``cycles_truncated``, ``diameter``,
@@ -144,7 +144,7 @@ def topology_metrics(adj, length_bound: int = 5, max_cycles: int = 100_000) -> d
     """
     adj = as_csgraph(adj)
     n = adj.shape[0]
-    n_cycles, truncated = count_cycles_upto(adj, length_bound, max_cycles)
+    n_cycles, truncated = count_cycles_upto(adj, length_bound=length_bound, max_cycles=max_cycles)
     hops = _shortest_paths(adj, unweighted=True)
     diameter, path_length = _distance_stats(_shortest_paths(adj, unweighted=False))
     diameter_hops, path_length_hops = _distance_stats(hops)

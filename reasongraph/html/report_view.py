@@ -16,7 +16,10 @@ from typing import Any
 import numpy as np
 
 from reasongraph.analysis import catalogue
-from reasongraph.analysis.groups.per_group import detection, group_of as _group_of_field
+from reasongraph.analysis.groups.per_group import detection, group_of as _group_of_field, summarize
+from reasongraph.analysis.groups.pooled_alignment import pool_alignment
+from reasongraph.analysis.samples.diversity import METRICS
+from reasongraph.analysis.samples.spread import SPREAD_METRICS
 from reasongraph.core.checks import check_int
 from reasongraph.core.errors import InputError
 from reasongraph.core.json_values import finite_or_none as _num, scalar as _scalar
@@ -30,7 +33,7 @@ _MAX_DOTS = 400  # dots drawn per group and metric; box statistics always use ev
 _SAFE_HREF = re.compile(r"^(?:https?:|file:|[^:/?#]*(?:[/?#]|$))", re.IGNORECASE)
 
 
-def report_payload(rows: Any, compare: Any = None, *, collapse: Mapping | None = None, title: str | None = None,
+def report_payload(rows: Any, *, compare: Any = None, collapse: Mapping | None = None, title: str | None = None,
                    top: int = 10, embeds: Mapping[str, dict] | None = None, links: Mapping[str, str] | None = None,
                    options: Mapping | None = None, n_errors: int | None = None, layers: Mapping | None = None,
                    diversity: Sequence[Mapping] | None = None) -> dict:
@@ -84,12 +87,12 @@ def report_payload(rows: Any, compare: Any = None, *, collapse: Mapping | None =
     }
 
 
-def most_cyclic_ids(rows: Any, top: int = 10) -> list[str | None]:
+def most_cyclic_ids(rows: Any, *, top: int = 10) -> list[str | None]:
     """Ids of the ``top`` most cyclic rows (by loop_count, then n_revisits, then max_revisits), in report order."""
-    return [_id(r.get("id")) for r in most_cyclic_rows(rows, top)]
+    return [_id(r.get("id")) for r in most_cyclic_rows(rows, top=top)]
 
 
-def most_cyclic_rows(rows: Any, top: int = 10) -> list[dict]:
+def most_cyclic_rows(rows: Any, *, top: int = 10) -> list[dict]:
     """The ``top`` most cyclic rows, in report order (the ones a report lists, and embeds first)."""
     return _ranked(_source(rows, None, None)[0])[:top]
 
@@ -152,8 +155,6 @@ def _alignment(rows: list[dict]) -> dict | None:
     """The group's alignment pooled over its traces
     (:func:`reasongraph.analysis.groups.pooled_alignment.pool_alignment`): the Mantel-Haenszel odds ratios with CMH p
     and CI, and the hidden-only share with its CI; None without cells."""
-    from reasongraph.analysis.groups.pooled_alignment import pool_alignment
-
     if not any("align_revisit_spike" in r for r in rows):
         return None
     return {k: _scalar(v) for k, v in pool_alignment(rows).items()}
@@ -232,10 +233,6 @@ def _layers(table: Mapping) -> dict:
 def _diversity(rows: Sequence[Mapping]) -> dict:
     """Per group, the mean and bootstrap CI of each diversity measure over prompts; and for each group its most
     and least diverse prompts (by walk distance) with their samples' walks, to be drawn side by side."""
-    from reasongraph.analysis.samples.diversity import METRICS
-    from reasongraph.analysis.samples.spread import SPREAD_METRICS
-    from reasongraph.analysis.groups.per_group import summarize
-
     rows = [dict(r) for r in rows]
     # the walks' measures, then the hidden states' (absent from the rows of a run scored before they existed)
     shown = METRICS + tuple(m for m in SPREAD_METRICS if any(m in r for r in rows))

@@ -6,6 +6,7 @@ from typing import Any
 
 from reasongraph.analysis import catalogue
 from reasongraph.analysis.alignment.onset_relative import NEAR_SATURATED
+from reasongraph.analysis.summary_text import odds_ratio_text
 from reasongraph.core import metric
 from reasongraph.core.display import fmt, fmt_p
 from reasongraph.core.json_values import scalar
@@ -73,7 +74,5 @@ def alignment_tables(alignment: Any) -> list[dict]:
 
 def _statistics(t: Any) -> str:
     """The odds ratio with its exact interval and small-sample flag, as analyze's summary words it, and Fisher p."""
-    from reasongraph.analysis.summary_text import odds_ratio_text
-
     return (f"odds ratio {odds_ratio_text(t.table, t.odds_ratio, t.odds_ratio_corrected)}, Fisher p = "
             f"{fmt_p(t.fisher_p)} (one-sided, OR > 1: {fmt_p(t.fisher_p_greater)})")

@@ -60,7 +60,7 @@ def write_trace_html(analysis: Any, path: str | Path, *, title: str | None = Non
     return _write(trace_html(analysis, title=title), path)
 
 
-def report_html(rows: Any, compare: Any = None, *, collapse: Mapping | None = None, title: str | None = None,
+def report_html(rows: Any, *, compare: Any = None, collapse: Mapping | None = None, title: str | None = None,
                 top: int = 10, analyses: Mapping[str, Any] | None = None, links: Mapping[str, str] | None = None,
                 options: Mapping | None = None, n_errors: int | None = None, layers: Mapping | None = None,
                 diversity: Any = None, full_page: bool = True, root_id: str | None = None) -> str:
@@ -96,7 +96,7 @@ def report_html(rows: Any, compare: Any = None, *, collapse: Mapping | None = No
     return render_view("report", payload, full_page=full_page, root_id=root_id)
 
 
-def write_report_html(rows: Any, path: str | Path, compare: Any = None, **kwargs: Any) -> Path:
+def write_report_html(rows: Any, path: str | Path, *, compare: Any = None, **kwargs: Any) -> Path:
     """Write :func:`report_html` to ``path`` (UTF-8; missing folders are created) and return the path;
     keyword arguments as there."""
     check_path_writable("path", path)

@@ -101,7 +101,7 @@ def bootstrap_difference_ci(xa: Sequence[float] | np.ndarray, xb: Sequence[float
     return _percentiles(diffs, ci)
 
 
-def wilson_interval(k: int, n: int, ci: float = 0.95) -> tuple[float, float]:
+def wilson_interval(k: int, n: int, *, ci: float = 0.95) -> tuple[float, float]:
     """Wilson score interval of a proportion k / n (scipy.stats.binomtest); (nan, nan) when n == 0.
 
     Wilson rather than the normal approximation because detection ratios sit near 0 or 1 on small groups, where

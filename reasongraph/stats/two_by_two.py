@@ -49,7 +49,7 @@ def odds_ratio(table: Any) -> tuple[float, bool]:
     return float(t[0, 0] * t[1, 1] / (t[0, 1] * t[1, 0])), corrected
 
 
-def odds_ratio_interval(table: Any, level: float = 0.95) -> tuple[float, float]:
+def odds_ratio_interval(table: Any, *, level: float = 0.95) -> tuple[float, float]:
     """The exact (conditional) confidence interval of a 2x2 table's odds ratio, ``scipy.stats.contingency.
     odds_ratio(table).confidence_interval(level)``: it holds for small counts and zero cells, where it is open on
     one side (0 or inf). (NaN, NaN) for a table with an empty row or column, which says nothing."""

@@ -40,8 +40,6 @@ def _hf_state(path: Path) -> dict:
 
 
 def _hf_has_datasets() -> bool:
-    import importlib.util
-
     return importlib.util.find_spec("datasets") is not None
 
 

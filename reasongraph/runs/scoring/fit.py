@@ -18,6 +18,7 @@ from reasongraph.runs.scoring.model_plan import ModelPlan
 from reasongraph.runs.scoring.options import ScoringOptions
 from reasongraph.runs.scoring.state import RunState
 from reasongraph.stats.reservoir import ReservoirSample
+from reasongraph.trace.token_signals import top_rho_threshold
 
 log = logging.getLogger("reasongraph")
 
@@ -96,8 +97,6 @@ def fit_run(run: RunState, samples: dict, given: tuple) -> dict:
 
 def _thresholds(entropy: ReservoirSample, by_group: Mapping[str, ReservoirSample], opts: ScoringOptions) -> dict:
     """The run-wide and per-group pooled forking thresholds, and the rule they are applied with."""
-    from reasongraph.trace.token_signals import top_rho_threshold
-
     if opts.forking_threshold is not None:
         t = float(opts.forking_threshold)
         return {"forking_threshold": t, "forking_rule": ">", "forking_threshold_by_group": {g: t for g in by_group},

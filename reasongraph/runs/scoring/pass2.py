@@ -52,7 +52,7 @@ def _take(state: RunState, rec: Record, result: Row | Failed) -> int:
     """Write one record's row or error; the number of tokens scored."""
     state.timing.analyze_s += result.seconds
     if isinstance(result, Failed):
-        state.record_error(rec, result.reason, result.exc)
+        state.record_error(rec, result.reason, exc=result.exc)
         return 0
     state.add_row(rec, result.row, result.n_tokens)
     return result.n_tokens

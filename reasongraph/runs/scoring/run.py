@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from reasongraph.core.checks import check_path_writable
 from reasongraph.core.storage import atomic_write_json
 from reasongraph.runs.engines.protocol import Engine, EngineOptions, EnginePlan, PlanRequest
 from reasongraph.runs.engines.registry import open_engine
@@ -23,6 +24,7 @@ from reasongraph.runs.scoring.pass2 import score_rows
 from reasongraph.runs.scoring.prompt_rows import write_prompt_rows
 from reasongraph.runs.scoring.run_summary import summarize_run
 from reasongraph.runs.scoring.state import RunState
+from reasongraph.trace.extraction.layers import resolve_layers
 
 __all__ = ["run_scoring"]
 
@@ -47,8 +49,6 @@ def run_scoring(path: str | Path, reader: RecordReader, opts: ScoringOptions, *,
 def _score(path: str | Path, reader: RecordReader, opts: ScoringOptions, engine: Engine, request: PlanRequest, *,
            limit: int | None, clusterer: Any, sample_group_field: str | None, progress: bool) -> list[dict]:
     """score_dataset once its options are checked and its engine open."""
-    from reasongraph.core.checks import check_path_writable
-
     models = engine.plan(request, reader)
     given_clu = given_clusterer(clusterer, models)
     check_path_writable("out", request.out, folder=True)
@@ -64,7 +64,7 @@ def _score(path: str | Path, reader: RecordReader, opts: ScoringOptions, engine:
     with RunStore(request.out, identity) as store:
         state = RunState(reader=reader, store=store, plan=models, opts=opts, progress=progress,
                          cache_dir=Path(request.cache_dir or store.layout.traces))
-        here = LocalExtractor(state, plan.preloaded)
+        here = LocalExtractor(state, loaded=plan.preloaded)
         state.identity_source = here.identity
         state.timing.load_s += plan.load_s
         plan.preloaded.clear()  # the extractor holds the first model now and frees it after its records
@@ -88,8 +88,6 @@ def _score(path: str | Path, reader: RecordReader, opts: ScoringOptions, engine:
 def _check_layers(opts: ScoringOptions, plan: EnginePlan) -> None:
     """A layer the models checked so far lack (:meth:`Engine.check`: the local engine's first model, every model on
     Ray) fails before the run folder exists; the other models' layers are checked as they load."""
-    from reasongraph.trace.extraction.layers import resolve_layers
-
     for n_layers in ([lm.num_layers for lm in plan.preloaded.values()]
                      + [i["num_layers"] for i in plan.identities.values()]):
         resolve_layers(opts.layers, n_layers)

@@ -19,10 +19,13 @@ from typing import Any, Callable, Iterator, Sequence
 from reasongraph.core.checks import check_optional_int
 from reasongraph.core.errors import InputError
 from reasongraph.models.head_entropy import check_head
+from reasongraph.models.loaded import LoadedModel
+from reasongraph.models.sources import load_model
 from reasongraph.trace.extraction.batching import default_batch_tokens, length_batches, pass_cost_tokens
 from reasongraph.trace.extraction.encode import Encoded, encode
 from reasongraph.trace.extraction.forward import launch_forward, make_trace
 from reasongraph.trace.extraction.layers import resolve_layers
+from reasongraph.trace.extraction.prefix_sharing import PrefixCache, shared_prompt_groups
 from reasongraph.trace.options import check_extract_options
 from reasongraph.trace.trace import Trace
 
@@ -121,8 +124,6 @@ def _passes(encoded: list[Encoded], lm: Any, layer_ids: tuple[int, ...], tempera
     """(item indices, the function that launches their forward pass) of every pass: the items of a prompt that
     several items share (:func:`~reasongraph.trace.extraction.prefix_sharing.shared_prompt_groups`) in passes of their
     own that start after the prompt's cached prefix, the others in length batches (:func:`length_batches`)."""
-    from reasongraph.trace.extraction.prefix_sharing import PrefixCache, shared_prompt_groups
-
     groups = shared_prompt_groups([e.input_ids[:e.prompt_len] for e in encoded]) if share_prefix else []
     grouped = {i for g in groups for i in g}
     plain = [i for i in range(len(encoded)) if i not in grouped]
@@ -149,8 +150,6 @@ def _continuation(enc: Encoded) -> Encoded:
 def resolve_model(model: Any) -> Any:
     """A LoadedModel from a LoadedModel, a spec string, or None (the default model, loaded once)."""
     global _default_model
-    from reasongraph.models.loaded import LoadedModel
-    from reasongraph.models.sources import load_model
 
     if isinstance(model, LoadedModel):
         return model

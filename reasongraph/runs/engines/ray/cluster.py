@@ -46,7 +46,7 @@ def probe_cache(directory: str, marker: str, token: str) -> str | None:
 def probe_model(plan: ModelPlan, unit: str, clusterer: Any) -> dict:
     """On a worker: the identity of ``unit``'s model, or the reason it cannot be scored."""
     try:
-        lm = load_checked(plan, unit, clusterer)
+        lm = load_checked(plan, unit, clusterer=clusterer)
     except InputError as e:
         return {"error": str(e)}
     return {"identity": lm.identity()}

@@ -39,6 +39,7 @@ from typing import Any
 
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.storage import read_json
+from reasongraph.models.loaded import LoadedModel
 from reasongraph.runs.engines.protocol import EngineOptions, EnginePlan, Failed, Missing, PlanRequest, Row, Scored
 from reasongraph.runs.engines.ray.cluster import CONNECT_TIMEOUT_S, check_reachable, probe_cache, probe_model
 from reasongraph.runs.engines.ray.workers import Extractor, score_batch, torch_thread_count
@@ -48,8 +49,10 @@ from reasongraph.runs.records.record import Record
 from reasongraph.runs.scoring.extract_here import LocalExtractor
 from reasongraph.runs.scoring.model_plan import ModelPlan
 from reasongraph.runs.scoring.pass1 import check_width, extract_here
+from reasongraph.runs.scoring.row import layer_column_units, row_head
 from reasongraph.runs.scoring.state import RunState
 from reasongraph.runs.scoring.tally import Tally, open_bar
+from reasongraph.trace.cache import TraceCache
 
 __all__ = ["INSTALL", "RETRIES", "RayEngine"]
 
@@ -170,20 +173,18 @@ class RayEngine:
         self.check_cache(given if given is not None else request.out, Path(given or layout.traces),
                          name="cache_dir" if given is not None else "out")
         saved = read_json(layout.models, "model identities") if layout.models.exists() else {}
-        identities = self.identities(models, [u for u in models.units if u not in saved], clusterer)
+        identities = self.identities(models, [u for u in models.units if u not in saved], clusterer=clusterer)
         return EnginePlan(models, identities=identities, load_s=time.perf_counter() - t0)
 
     @staticmethod
     def check_models(model: Any) -> None:
         """Workers load the models themselves: each must be given by name or folder (``model`` as score_dataset
         takes it)."""
-        from reasongraph.models.loaded import LoadedModel
-
         if any(isinstance(m, LoadedModel) for m in (model.values() if isinstance(model, Mapping) else [model])):
             raise InputError(f"{opt('engine', 'ray')} loads each model on its workers: give {opt('model')} by name "
                              "or folder, not as a loaded model")
 
-    def identities(self, plan: ModelPlan, units: list[str], clusterer: Any = None) -> dict[str, dict]:
+    def identities(self, plan: ModelPlan, units: list[str], *, clusterer: Any = None) -> dict[str, dict]:
         """Load each model of ``units`` once on a worker and return its identity (the cache keys hang on it); a
         model that cannot be loaded or scored (or that does not fit ``clusterer``) is an InputError now."""
         probe = self.ray.remote(probe_model).options(**self._actor_resources(), max_retries=RETRIES)
@@ -264,9 +265,6 @@ class RayEngine:
         The workers get the run's clusterers as their files (fit.json names them); a trace the workers could not
         read from the cache is ``Missing`` (extracted again on the driver).
         """
-        from reasongraph.runs.scoring.row import layer_column_units, row_head
-        from reasongraph.trace.cache import TraceCache
-
         t0 = time.perf_counter()
         todo = [rec for rec in state.reader if rec.line not in state.done and rec.ok]
         jobs = []

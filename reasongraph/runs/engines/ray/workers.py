@@ -1,6 +1,7 @@
 """What runs on Ray workers: the extraction actors, the pass-2 tasks and their thread settings."""
 from __future__ import annotations
 
+import gc
 import json
 import os
 import tempfile
@@ -12,7 +13,10 @@ import numpy as np
 from reasongraph.core.errors import InputError
 from reasongraph.runs.scoring.extract_here import extract_chunk, load_checked
 from reasongraph.runs.scoring.model_plan import ModelPlan
+from reasongraph.runs.scoring.row import score_trace
 from reasongraph.runs.scoring.state import RunState
+from reasongraph.trace.cache import TraceCache
+from reasongraph.trace.trace import Trace
 
 
 class Extractor:
@@ -47,8 +51,6 @@ class Extractor:
         return {"i": batch["i"], "out": np.array(out, dtype=object)}
 
     def _chunk(self, job: dict) -> dict:
-        from reasongraph.trace.cache import TraceCache
-
         try:
             lm = self._model(job["unit"], job["identity"])
         except InputError as e:
@@ -84,8 +86,6 @@ def _blas_as_local() -> Any:
 
 
 def _free_memory() -> None:
-    import gc
-
     gc.collect()
     try:
         import torch
@@ -125,9 +125,6 @@ def score_batch(batch: dict[str, np.ndarray], *, clusterers: dict[str, bytes], o
 def _score_job(job: dict, clusterers: dict[str, bytes], options: dict, fit: dict) -> dict:
     """{"row", "n_tokens"}, {"error"}, or {} when the cached trace is gone or unreadable (the driver then
     extracts it again)."""
-    from reasongraph.runs.scoring.row import score_trace
-    from reasongraph.trace.trace import Trace
-
     try:
         trace = Trace.load(job["path"])
     except (OSError, ValueError):
