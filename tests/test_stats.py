@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -211,6 +212,12 @@ def test_bootstrap_ci_is_the_float64_reference(n):
         got = bootstrap_ci(x, n_boot=n_boot, ci=ci, seed=seed)
         assert got == pytest.approx(_reference_bootstrap_ci(x, n_boot, ci, seed), rel=1e-14, abs=1e-14)
     assert bootstrap_ci([2.5]) == (2.5, 2.5)  # scipy needs two values; one value is its own interval
+
+
+def test_bootstrap_ci_of_values_with_nan_is_nan_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert all(math.isnan(v) for v in bootstrap_ci([1.0, math.nan, 2.0]))
 
 
 def test_resample_chunks_cover_every_resample_once_in_bounded_chunks():

@@ -62,7 +62,9 @@ def bootstrap_ci(x: Sequence[float] | np.ndarray, *, n_boot: int = 2000, ci: flo
     if x.size == 0:
         return math.nan, math.nan
     if x.size == 1:
-        return float(x[0]), float(x[0])
+        return float(x.flat[0]), float(x.flat[0])
+    if not np.all(np.isfinite(x)):  # NaN or inf gives NaN bounds, as before scipy (scipy also warns, about BCa)
+        return _percentiles(_boot_means(x.ravel(), n_boot, np.random.default_rng(seed)), ci)
     # batch: the chunks of resample_chunks, so memory stays bounded as ours did (the resamples are the same)
     result = bootstrap((x.ravel(),), np.mean, n_resamples=n_boot, confidence_level=ci, method="percentile",
                        batch=max(1, _BOOT_CHUNK // x.size), rng=np.random.default_rng(seed), vectorized=True)
