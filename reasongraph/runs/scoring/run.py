@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from reasongraph.core.checks import check_path_writable
+from reasongraph.core.errors import InputError, opt
 from reasongraph.core.storage import atomic_write_json
 from reasongraph.runs.engines.protocol import Engine, EngineOptions, EnginePlan, PlanRequest
 from reasongraph.runs.engines.registry import open_engine
@@ -36,6 +37,10 @@ def run_scoring(path: str | Path, reader: RecordReader, opts: ScoringOptions, *,
     """Score the records of ``reader`` (options checked) on ``engine`` (a registered name or an Engine):
     :func:`~reasongraph.score_dataset`'s work once it has checked its options and opened the input. The engine is
     opened (a Ray cluster joined) and closed whatever happens."""
+    if not isinstance(engine, str) and (workers is not None or ray_address is not None):
+        # an Engine object is connected already: open_engine would drop them without a word
+        raise InputError(f"{opt('workers')} and {opt('ray_address')} open a named engine; an Engine object "
+                         f"({type(engine).__name__}) is connected already, so give them to it when you make it")
     opened = open_engine(engine, EngineOptions(workers=workers, address=ray_address))
     request = PlanRequest(model=model, model_field=model_field, device=device, dtype=dtype, out=out,
                           cache_dir=cache_dir)
