@@ -167,7 +167,7 @@ def main() -> None:
     ap.add_argument("--peak-of", choices=METHODS, help=argparse.SUPPRESS)  # internal: one CPU peak, in this process
     args = ap.parse_args()
     device, dtype = resolve_device_dtype(args.device, args.dtype)
-    lm = random_qwen(device, dtype) if args.model == "random:qwen2.5-7b" else rg.load_model(args.model, device, dtype)
+    lm = random_qwen(device, dtype) if args.model == "random:qwen2.5-7b" else rg.load_model(args.model, device=device, dtype=dtype)
     layer = resolve_layers((0.9,), lm.num_layers)[0]
     if args.peak_of:
         print(cpu_peak(lm, token_texts(lm, *map(int, args.shapes.split("x"))), args.peak_of, layer))

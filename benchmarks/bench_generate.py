@@ -40,7 +40,7 @@ import torch
 
 import reasongraph as rg
 from harness import FIXTURE, first_problems
-from reasongraph.trace.extraction.encode import _prompt_ids
+from reasongraph.trace.extraction.encode import encode_prompt
 from reasongraph.trace.extraction.layers import resolve_layers
 from reasongraph.trace.sampling.decode import sample_rows
 from reasongraph.trace.sampling.draw import stop_token_ids
@@ -124,7 +124,7 @@ def main() -> None:
         lm = rg.load_model(args.model, device=args.device, dtype=args.dtype)
     problems = list(dict.fromkeys(r["problem"] for r in first_problems(FIXTURE, args.problems)))
     texts = [INSTRUCTION + p for p in problems]
-    prompts = [_prompt_ids(lm.tokenizer, t, args.prompt_format) for t in texts]
+    prompts = [encode_prompt(lm.tokenizer, t, args.prompt_format) for t in texts]
     layer = resolve_layers((0.9,), lm.num_layers)
     methods = {"per prompt, bare": lambda: per_prompt_bare(lm, prompts, texts, args),
                "per prompt": lambda: sampled(lm, prompts, texts, args, args.samples),

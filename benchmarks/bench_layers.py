@@ -1,4 +1,4 @@
-"""Benchmark the layer sweep: a 5-layer run (0.1, 0.3, 0.5, 0.7, 0.9) against a 1-layer run (0.9) of the same data.
+"""Benchmark the layer columns: a 5-layer run (0.1, 0.3, 0.5, 0.7, 0.9) against a 1-layer run (0.9) of the same data.
 
 Each run is a fresh subprocess (its peak resident memory, VmHWM, is its own) scoring the same traces with the same
 model and a fresh trace cache. The sweep extracts the five layers in the one forward pass and fits one clusterer
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         runs[name] = run_child(__file__, spec)
     n = check_rows(tmp / "1_layer", tmp / "5_layers")
 
-    print(f"layer sweep: {n} traces ({runs['1 layer']['tokens']:,} tokens), {args.model}, k = {args.k}; "
+    print(f"layer columns: {n} traces ({runs['1 layer']['tokens']:,} tokens), {args.model}, k = {args.k}; "
           "rows checked: the sweep's first layer equals the 1-layer run")
     columns = [("load_s", "load s"), ("extract_s", "extract s"), ("fit_s", "fit s"), ("analyze_s", "pass 2 s"),
                ("score_s", "score s"),

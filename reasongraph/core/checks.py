@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,13 +23,18 @@ __all__ = ["MAX_SEED", "check_choice", "check_int", "check_number", "check_optio
 MAX_SEED = 2**32 - 1
 
 
+def _numpy_types(*names: str) -> tuple[type, ...]:
+    """numpy's scalar types ``names``, or none while numpy is not loaded (then no value can be one): the checks
+    never load numpy themselves, so the CLI's parser stays light."""
+    np = sys.modules.get("numpy")
+    return tuple(getattr(np, n) for n in names) if np is not None else ()
+
+
 def _is_int(value: Any) -> bool:
-    import numpy as np
-
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    return isinstance(value, (int, *_numpy_types("integer"))) and not isinstance(value, bool)
 
 
-def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
+def check_int(name: str, value: Any, *, low: int | None = None, high: int | None = None) -> int:
     """``value`` as an int within [low, high]."""
     if not _is_int(value):
         raise InputError(f"{opt(name)} must be a whole number, got {value!r}")
@@ -36,9 +43,9 @@ def check_int(name: str, value: Any, low: int | None = None, high: int | None = 
     return int(value)
 
 
-def check_optional_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int | None:
+def check_optional_int(name: str, value: Any, *, low: int | None = None, high: int | None = None) -> int | None:
     """None, or :func:`check_int`."""
-    return None if value is None else check_int(name, value, low, high)
+    return None if value is None else check_int(name, value, low=low, high=high)
 
 
 def check_number(name: str, value: Any, low: float | None = None, high: float | None = None, *,
@@ -59,9 +66,7 @@ def check_number(name: str, value: Any, low: float | None = None, high: float | 
 
 
 def _is_numpy_number(value: Any) -> bool:
-    import numpy as np
-
-    return isinstance(value, (np.integer, np.floating))
+    return isinstance(value, _numpy_types("integer", "floating"))
 
 
 def check_seed(name: str, value: Any) -> int:
@@ -92,8 +97,6 @@ def check_path_writable(name: str, path: Any, *, folder: bool = False) -> None:
     created and removed there, which, unlike permission bits, also tells the truth to root and on read-only
     mounts.
     """
-    import tempfile
-
     p = check_path(name, path)
     if folder and p.exists() and not p.is_dir():
         raise InputError(f"{opt(name)} {p} exists and is not a folder")

@@ -35,7 +35,7 @@ def fsync_dir(directory: str | Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], Any], suffix: str = "") -> Path:
+def atomic_write(path: str | Path, write: Callable[[Path], Any], *, suffix: str = "") -> Path:
     """Call ``write(tmp_path)``, fsync the result and rename it to ``path``: the file appears whole or not at all.
 
     ``suffix`` is given to the temporary name for writers that insist on an extension (``np.savez``).
@@ -133,7 +133,7 @@ def read_jsonl(path: str | Path) -> Iterator[dict]:
 class JsonlAppender:
     """Append JSON objects to a file, one line per ``write`` on an ``O_APPEND`` descriptor, fsynced each time."""
 
-    def __init__(self, path: str | Path, fsync: bool = True) -> None:
+    def __init__(self, path: str | Path, *, fsync: bool = True) -> None:
         self.path = Path(path)
         self._fsync = fsync
         existed = self.path.exists()

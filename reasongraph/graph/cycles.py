@@ -24,10 +24,10 @@ __all__ = ["count_cycles_upto", "cyclomatic_number", "scc_share"]
 
 # Up to this many nodes, dense n x n matrices are used (cycle counts by closed walks, clustering); their products
 # stay exact in float64 (closed 5-walks <= n**5 < 2**53) and fast. Larger graphs take the sparse/DFS paths.
-_DENSE_MAX_NODES = 512
+DENSE_MAX_NODES = 512
 
 
-def _csgraph(adj) -> sp.csr_array:
+def as_csgraph(adj) -> sp.csr_array:
     if not sp.issparse(adj) or adj.ndim != 2 or adj.shape[0] != adj.shape[1]:
         raise ValueError(f"expected a square scipy sparse adjacency matrix, got {type(adj).__name__} "
                          f"of shape {getattr(adj, 'shape', None)}")
@@ -38,7 +38,7 @@ def _csgraph(adj) -> sp.csr_array:
     return out
 
 
-def _dense_pattern(adj: sp.csr_array) -> np.ndarray:
+def dense_pattern(adj: sp.csr_array) -> np.ndarray:
     """0/1 float matrix of the stored entries (zero-weight edges included)."""
     n = adj.shape[0]
     a = np.zeros((n, n))
@@ -54,7 +54,7 @@ def cyclomatic_number(adj) -> int:
     edges could be removed before the graph becomes a forest. Antiparallel edges A->B and B->A count as two
     edges, so a back-and-forth A->B->A contributes 1. 0 for an empty graph.
     """
-    adj = _csgraph(adj)
+    adj = as_csgraph(adj)
     n = adj.shape[0]
     if n == 0:
         return 0
@@ -68,7 +68,7 @@ def scc_share(adj) -> float:
     These are the nodes on some directed cycle of length >= 2: states the walk could leave and come back to.
     NaN for an empty graph (no nodes to take a share of).
     """
-    adj = _csgraph(adj)
+    adj = as_csgraph(adj)
     if adj.shape[0] == 0:
         return float("nan")
     _, labels = connected_components(adj, directed=True, connection="strong")
@@ -76,7 +76,7 @@ def scc_share(adj) -> float:
     return float(np.mean(sizes[labels] > 1))
 
 
-def count_cycles_upto(adj, length_bound: int = 5, max_cycles: int = 100_000) -> tuple[int, bool]:
+def count_cycles_upto(adj, *, length_bound: int = 5, max_cycles: int = 100_000) -> tuple[int, bool]:
     """Count the simple directed cycles with at most ``length_bound`` nodes (k), capped at ``max_cycles``.
 
     Enumerating all simple cycles is exponential (a 10-node graph from a 200-step walk can hold over 160,000),
@@ -101,11 +101,11 @@ def count_cycles_upto(adj, length_bound: int = 5, max_cycles: int = 100_000) -> 
     """
     check_int("length_bound", length_bound, low=1)
     check_int("max_cycles", max_cycles, low=1)
-    adj = _csgraph(adj)
+    adj = as_csgraph(adj)
     n = adj.shape[0]
     has_self_loops = bool(np.any(adj.indices == np.repeat(np.arange(n), np.diff(adj.indptr))))
-    if length_bound <= 5 and not has_self_loops and n <= _DENSE_MAX_NODES:
-        total = _cycles_by_closed_walks(_dense_pattern(adj), length_bound)
+    if length_bound <= 5 and not has_self_loops and n <= DENSE_MAX_NODES:
+        total = _cycles_by_closed_walks(dense_pattern(adj), length_bound)
     else:
         total = _cycles_by_search(adj, int(length_bound), int(max_cycles) + 1)
     return min(total, int(max_cycles)), total > max_cycles

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from reasongraph.core.errors import InputError, opt
 from reasongraph.graph import shape as topology
-from reasongraph.graph.walk import (EDGE_WEIGHTS, _array, _check_walk, _node_order, _revisits, _runs,
+from reasongraph.graph.walk import (EDGE_WEIGHTS, as_array, check_walk, node_order, run_table, walk_revisits,
                                     revisit_cycle_edges, step_mean_entropy)
 
 if TYPE_CHECKING:
@@ -63,11 +63,11 @@ class ReasoningGraph:
     ``mean_entropy`` (NaN-aware mean of ``step_entropy`` over its steps) when known.
     """
 
-    def __init__(self, walk, vectors=None, step_entropy=None, step_spans=None, edge_weight: str = "min") -> None:
+    def __init__(self, walk, vectors=None, step_entropy=None, step_spans=None, *, edge_weight: str = "min") -> None:
         if edge_weight not in EDGE_WEIGHTS:
             raise InputError(f"{opt('edge_weight')} must be one of {', '.join(EDGE_WEIGHTS)}, got {edge_weight!r}")
         self.edge_weight = edge_weight
-        self.walk = _check_walk(walk)
+        self.walk = check_walk(walk)
         n = self.walk.size
         self.vectors = _check_rows("vectors", vectors, n, ndim=2)
         self.step_entropy = _check_rows("step_entropy", step_entropy, n, ndim=1)
@@ -80,10 +80,10 @@ class ReasoningGraph:
         self._kept = np.flatnonzero(self.walk >= 0)
         if self.vectors is not None and not np.all(np.isfinite(self.vectors[self._kept])):
             raise InputError(f"{opt('vectors')} of kept steps must be finite (no NaN/Inf)")
-        nodes, self._node_of_kept = _node_order(self.walk[self._kept])
+        nodes, self._node_of_kept = node_order(self.walk[self._kept])
         self.nodes: list[int] = nodes.tolist()
-        self._runs = _runs(self.walk)
-        self._revisits = _revisits(self._runs, self.step_spans)
+        self._runs = run_table(self.walk)
+        self._revisits = walk_revisits(self._runs, self.step_spans)
         # maximal runs per node: a run starts at each kept step whose node differs from the previous kept step's
         starts = np.r_[True, self._node_of_kept[1:] != self._node_of_kept[:-1]][: self._kept.size]
         self._run_counts = np.bincount(self._node_of_kept[starts], minlength=len(self.nodes))
@@ -91,7 +91,7 @@ class ReasoningGraph:
         self._graph = self._build_networkx()
 
     @classmethod
-    def from_walk(cls, walk, vectors=None, step_entropy=None, step_spans=None,
+    def from_walk(cls, walk, vectors=None, step_entropy=None, step_spans=None, *,
                   edge_weight: str = "min") -> "ReasoningGraph":
         """Build the graph of a walk of cluster ids.
 
@@ -106,14 +106,14 @@ class ReasoningGraph:
         return cls(walk, vectors=vectors, step_entropy=step_entropy, step_spans=step_spans, edge_weight=edge_weight)
 
     @classmethod
-    def from_trace(cls, trace: "Trace", labels, layer: int | None = None,
+    def from_trace(cls, trace: "Trace", labels, layer: int | None = None, *,
                    edge_weight: str = "min") -> "ReasoningGraph":
         """Build the graph of a Trace whose steps were labeled ``labels`` (one cluster id per step).
 
         Uses ``trace.step_vectors(layer)`` for the edge weights, the NaN-aware mean of ``trace.entropy`` over
         each step's tokens for the node entropies, and the steps' token spans for the revisit events.
         """
-        labels = _array(labels, "labels")
+        labels = as_array(labels, "labels")
         if labels.shape != (trace.n_steps,):
             raise InputError(f"{opt('labels')} must hold one cluster id per step: the trace has {trace.n_steps} "
                              f"steps, labels have shape {labels.shape}")
@@ -217,7 +217,7 @@ class ReasoningGraph:
                 f"n_revisits={len(self._revisits)})")
 
     # ------------------------------------------------------------------ metrics
-    def metrics(self, length_bound: int = 5, max_cycles: int = 100_000) -> dict:
+    def metrics(self, *, length_bound: int = 5, max_cycles: int = 100_000) -> dict:
         """Cycle and topology metrics as a flat JSON-able dict (keys as in docs/metrics.md).
 
         Parameters
@@ -265,7 +265,7 @@ def _check_rows(name: str, arr, n: int, ndim: int, width: int | None = None) -> 
     """Validate an optional numeric per-step array: ``n`` rows, ``ndim`` dimensions, ``width`` columns."""
     if arr is None:
         return None
-    out = _array(arr, name)
+    out = as_array(arr, name)
     if out.ndim != ndim or out.shape[0] != n or (width is not None and out.shape[1] != width):
         want = f"({n},)" if ndim == 1 else f"({n}, {width if width is not None else 'd'})"
         raise InputError(f"{opt(name)} must have shape {want} (one row per step of the walk), got {out.shape}")

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra, floyd_warshall
 
-from reasongraph.graph.cycles import _DENSE_MAX_NODES, _csgraph, _dense_pattern, count_cycles_upto, cyclomatic_number
+from reasongraph.graph.cycles import DENSE_MAX_NODES, as_csgraph, dense_pattern, count_cycles_upto, cyclomatic_number
 
 __all__ = ["average_clustering", "distance_summary", "mean_degree", "random_graph_baselines", "small_world_index",
            "topology_metrics"]
@@ -19,7 +19,7 @@ _FLOYD_WARSHALL_MAX_NODES = 64
 
 
 # ---------------------------------------------------------------------------------------------------- paths
-def distance_summary(adj, unweighted: bool = False) -> tuple[float, float]:
+def distance_summary(adj, *, unweighted: bool = False) -> tuple[float, float]:
     """Diameter and mean shortest-path length over reachable ordered pairs (directed).
 
     Shortest paths follow edge directions (Dijkstra on the edge weights, or hop counts when ``unweighted``).
@@ -31,7 +31,7 @@ def distance_summary(adj, unweighted: bool = False) -> tuple[float, float]:
     (diameter, mean) : the longest and the mean finite shortest-path length; both NaN when no ordered pair of
     distinct nodes is connected (e.g. fewer than two nodes): there is no path to measure.
     """
-    adj = _csgraph(adj)
+    adj = as_csgraph(adj)
     return _distance_stats(_shortest_paths(adj, unweighted))
 
 
@@ -57,8 +57,8 @@ def _distance_stats(dist: np.ndarray) -> tuple[float, float]:
 def _undirected(adj: sp.csr_array) -> np.ndarray | sp.csr_array:
     """0/1 adjacency of the undirected simple graph (no self-loops, antiparallel edges merged)."""
     n = adj.shape[0]
-    if n <= _DENSE_MAX_NODES:
-        a = _dense_pattern(adj)
+    if n <= DENSE_MAX_NODES:
+        a = dense_pattern(adj)
         u = np.maximum(a, a.T)
         np.fill_diagonal(u, 0.0)
         return u
@@ -71,7 +71,7 @@ def _undirected(adj: sp.csr_array) -> np.ndarray | sp.csr_array:
 
 def mean_degree(adj) -> float:
     """Mean degree <k> = 2 E_u / N of the undirected simple graph (E_u its edges). NaN for an empty graph."""
-    adj = _csgraph(adj)
+    adj = as_csgraph(adj)
     if adj.shape[0] == 0:
         return float("nan")
     return float(_undirected(adj).sum() / adj.shape[0])
@@ -85,7 +85,7 @@ def average_clustering(adj) -> float:
     ``average_clustering`` counts them as 0). NaN when no node has degree >= 2 (no triangle is possible); the
     paper's code returns 0 there.
     """
-    adj = _csgraph(adj)
+    adj = as_csgraph(adj)
     if adj.shape[0] == 0:
         return float("nan")
     return _clustering(_undirected(adj))
@@ -134,7 +134,7 @@ def small_world_index(c: float, c_rand: float, l: float, l_rand: float) -> float
 
 
 # ---------------------------------------------------------------------------------------------------- all at once
-def topology_metrics(adj, length_bound: int = 5, max_cycles: int = 100_000) -> dict:
+def topology_metrics(adj, *, length_bound: int = 5, max_cycles: int = 100_000) -> dict:
     """Every metric of this module in one pass, sharing the intermediate matrices.
 
     Returns a dict with ``cyclomatic``, ``scc_share``, ``cycles_upto_k``, ``cycles_truncated``, ``diameter``,
@@ -142,9 +142,9 @@ def topology_metrics(adj, length_bound: int = 5, max_cycles: int = 100_000) -> d
     ``small_world`` (weighted L) and ``small_world_hops`` (hop L), each as the function of the same name
     defines it (NaN where undefined).
     """
-    adj = _csgraph(adj)
+    adj = as_csgraph(adj)
     n = adj.shape[0]
-    n_cycles, truncated = count_cycles_upto(adj, length_bound, max_cycles)
+    n_cycles, truncated = count_cycles_upto(adj, length_bound=length_bound, max_cycles=max_cycles)
     hops = _shortest_paths(adj, unweighted=True)
     diameter, path_length = _distance_stats(_shortest_paths(adj, unweighted=False))
     diameter_hops, path_length_hops = _distance_stats(hops)

@@ -51,12 +51,12 @@ def walk_runs(walk) -> list[tuple[int, int, int]]:
     >>> walk_runs([0, 0, 1, -1, 1, 0])
     [(0, 0, 1), (1, 2, 4), (0, 5, 5)]
     """
-    runs = _runs(_check_walk(walk))
+    runs = run_table(check_walk(walk))
     return [(int(a), int(b), int(c)) for a, b, c in zip(runs.label, runs.first, runs.last)]
 
 
-def _check_walk(walk) -> np.ndarray:
-    arr = _array(walk, "walk")
+def check_walk(walk) -> np.ndarray:
+    arr = as_array(walk, "walk")
     if arr.ndim != 1:
         raise InputError(f"{opt('walk')} must be 1-D (one cluster id per step), got shape {arr.shape}")
     if arr.size == 0:
@@ -67,7 +67,7 @@ def _check_walk(walk) -> np.ndarray:
     raise InputError(f"{opt('walk')} must hold integer cluster ids (negative = dropped step), got dtype {arr.dtype}")
 
 
-def _runs(walk: np.ndarray) -> _Runs:
+def run_table(walk: np.ndarray) -> _Runs:
     kept = np.flatnonzero(walk >= 0)
     labels = walk[kept]
     change = labels[1:] != labels[:-1]
@@ -76,7 +76,7 @@ def _runs(walk: np.ndarray) -> _Runs:
     return _Runs(labels[starts], kept[starts], kept[ends])
 
 
-def _revisits(runs: _Runs, spans: np.ndarray | None) -> list[Revisit]:
+def walk_revisits(runs: _Runs, spans: np.ndarray | None) -> list[Revisit]:
     """Every run of a node after its first one starts a revisit event."""
     last_seen: dict[int, int] = {}
     out = []
@@ -88,7 +88,7 @@ def _revisits(runs: _Runs, spans: np.ndarray | None) -> list[Revisit]:
     return out
 
 
-def _node_order(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def node_order(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cluster ids in order of first visit, and the node index (position in that order) of each label."""
     uniq, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")
@@ -109,7 +109,7 @@ def revisit_cycle_edges(walk, revisits) -> dict[tuple[int, int], int]:
     walk : (n_steps,) cluster id per step (negative: dropped).
     revisits : :class:`Revisit` events of that walk (or objects with ``step`` and ``steps_since_last_visit``).
     """
-    walk = _check_walk(walk)
+    walk = check_walk(walk)
     kept = np.flatnonzero(walk >= 0)
     out: dict[tuple[int, int], int] = {}
     for r in revisits:
@@ -135,7 +135,7 @@ def step_mean_entropy(entropy: np.ndarray, spans: np.ndarray) -> np.ndarray:
     return out
 
 
-def _array(value, name: str) -> np.ndarray:
+def as_array(value, name: str) -> np.ndarray:
     """``np.asarray(value)``, with what numpy cannot convert (ragged lists) an InputError naming ``name``."""
     try:
         return np.asarray(value)

@@ -6,7 +6,7 @@ makes no network request and opens from ``file://``. Each view gets the scripts 
 in dependency order into one script element: ``common.js`` (namespace, helpers, tooltip), ``graph.js`` (the
 reasoning graph), ``text.js`` (token strip and curves), ``view.js`` (the trace view, ``renderTrace``), and for
 the report ``collapse.js`` (the level-collapse figure), ``alignment.js`` (revisits and entropy spikes per group),
-``sweep.js`` (detection ratio by layer), ``diversity.js`` (several samples per prompt; each of these four needs
+``layers.js`` (detection ratio by layer), ``diversity.js`` (several samples per prompt; each of these four needs
 only ``common.js``) and ``report.js`` (``renderReport``, which embeds traces through ``renderTrace`` only); the
 checkpoint-sweep page gets ``common.js``, ``collapse.js`` and ``checkpoints.js`` (``renderSweep``), and the locus
 page ``common.js`` and ``locus.js`` (``renderLocus``).
@@ -36,7 +36,7 @@ __all__ = ["ENTRIES", "SCRIPTS", "asset", "new_root_id", "render_view", "to_json
 #: the scripts of each view, in dependency order (each file needs only the ones before it)
 SCRIPTS = {
     "trace": ("common.js", "graph.js", "text.js", "view.js"),
-    "report": ("common.js", "graph.js", "text.js", "view.js", "collapse.js", "alignment.js", "sweep.js", "diversity.js",
+    "report": ("common.js", "graph.js", "text.js", "view.js", "collapse.js", "alignment.js", "layers.js", "diversity.js",
                "report.js"),
     "sweep": ("common.js", "collapse.js", "checkpoints.js"),
     "locus": ("common.js", "locus.js"),

@@ -14,7 +14,7 @@ from reasongraph.core.storage import read_json
 
 
 # ---------------------------------------------------------------------------------------------- compare
-def _compare_table(compare: Any) -> dict | None:
+def compare_table(compare: Any) -> dict | None:
     """A comparison as one table (``title``, ``help``, ``facts``, ``columns``, ``rows``, ``p_column``).
 
     The output of ``reasongraph compare --json`` (``Comparison.as_dict()``: groups ``a``/``b``, ``metrics``
@@ -33,7 +33,7 @@ def _compare_table(compare: Any) -> dict | None:
     facts, records = {}, None
     if isinstance(compare, Mapping):
         for k, v in compare.items():
-            if _is_scalar(v):
+            if is_scalar(v):
                 facts[str(k)] = _scalar(v)
             elif records is None and isinstance(v, (list, Mapping)):
                 records = _records(v, str(k))
@@ -92,12 +92,12 @@ def _flat(rec: Mapping, prefix: str = "") -> dict:
         name = f"{prefix}{k}"
         if isinstance(v, Mapping):
             out.update(_flat(v, name + "."))
-        elif isinstance(v, (list, tuple)) and len(v) == 2 and all(_is_scalar(x) for x in v):
+        elif isinstance(v, (list, tuple)) and len(v) == 2 and all(is_scalar(x) for x in v):
             out[name] = f"[{fmt(v[0], 4)}, {fmt(v[1], 4)}]"  # a confidence interval
         else:
             out[name] = _scalar(v)
     return out
 
 
-def _is_scalar(v: Any) -> bool:
+def is_scalar(v: Any) -> bool:
     return v is None or isinstance(v, (str, bool, int, float, np.generic))

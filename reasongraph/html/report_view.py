@@ -16,11 +16,14 @@ from typing import Any
 import numpy as np
 
 from reasongraph.analysis import catalogue
-from reasongraph.analysis.groups.per_group import detection, group_of as _group_of_field
+from reasongraph.analysis.groups.per_group import detection, group_of as _group_of_field, summarize
+from reasongraph.analysis.groups.pooled_alignment import pool_alignment
+from reasongraph.analysis.samples.diversity import METRICS
+from reasongraph.analysis.samples.spread import SPREAD_METRICS
 from reasongraph.core.checks import check_int
 from reasongraph.core.errors import InputError
 from reasongraph.core.json_values import finite_or_none as _num, scalar as _scalar
-from reasongraph.html.report_tables import _compare_table, _is_scalar
+from reasongraph.html.report_tables import compare_table, is_scalar
 from reasongraph.stats.bootstrap import wilson_interval
 
 __all__ = ["line_key", "most_cyclic_ids", "most_cyclic_rows", "report_payload"]
@@ -30,7 +33,7 @@ _MAX_DOTS = 400  # dots drawn per group and metric; box statistics always use ev
 _SAFE_HREF = re.compile(r"^(?:https?:|file:|[^:/?#]*(?:[/?#]|$))", re.IGNORECASE)
 
 
-def report_payload(rows: Any, compare: Any = None, *, collapse: Mapping | None = None, title: str | None = None,
+def report_payload(rows: Any, *, compare: Any = None, collapse: Mapping | None = None, title: str | None = None,
                    top: int = 10, embeds: Mapping[str, dict] | None = None, links: Mapping[str, str] | None = None,
                    options: Mapping | None = None, n_errors: int | None = None, layers: Mapping | None = None,
                    diversity: Sequence[Mapping] | None = None) -> dict:
@@ -48,7 +51,7 @@ def report_payload(rows: Any, compare: Any = None, *, collapse: Mapping | None =
     links : {record id: href} of per-trace pages (only http(s), file and relative links are kept).
     options : the options the run was made with (shown as they are).
     n_errors : records that could not be scored, when known.
-    layers : a layer sweep's table (summary.json's ``layers``: {layer: {group: {detection_ratio, detection_ci}}}),
+    layers : the layer columns' table (summary.json's ``layers``: {layer: {group: {detection_ratio, detection_ci}}}),
         drawn as the detection ratio by layer per group.
     diversity : the rows of diversity.jsonl (one per prompt with several samples): per-group means with CIs, and
         the walks of each group's most and least diverse prompts side by side.
@@ -78,18 +81,18 @@ def report_payload(rows: Any, compare: Any = None, *, collapse: Mapping | None =
         "detection": [_detection(by_group[g]) for g in groups],
         "alignment": [_alignment(by_group[g]) for g in groups],
         "distributions": _distributions(by_group, groups),
-        "compare": _compare_table(compare),
+        "compare": compare_table(compare),
         "top": _top_rows(rows, top, dict(links or {}), embeds),
         "embeds": embeds,
     }
 
 
-def most_cyclic_ids(rows: Any, top: int = 10) -> list[str | None]:
+def most_cyclic_ids(rows: Any, *, top: int = 10) -> list[str | None]:
     """Ids of the ``top`` most cyclic rows (by loop_count, then n_revisits, then max_revisits), in report order."""
-    return [_id(r.get("id")) for r in most_cyclic_rows(rows, top)]
+    return [_id(r.get("id")) for r in most_cyclic_rows(rows, top=top)]
 
 
-def most_cyclic_rows(rows: Any, top: int = 10) -> list[dict]:
+def most_cyclic_rows(rows: Any, *, top: int = 10) -> list[dict]:
     """The ``top`` most cyclic rows, in report order (the ones a report lists, and embeds first)."""
     return _ranked(_source(rows, None, None)[0])[:top]
 
@@ -122,7 +125,7 @@ def _source(obj: Any, options: Mapping | None, n_errors: int | None) -> tuple[li
 
 def _run_options(options: Mapping) -> dict:
     """The options a run was made with, scalars and lists (nested values are left out)."""
-    return {str(k): v for k, v in options.items() if _is_scalar(v) or isinstance(v, (list, tuple))}
+    return {str(k): v for k, v in options.items() if is_scalar(v) or isinstance(v, (list, tuple))}
 
 
 def _group_of(row: Mapping) -> str:
@@ -152,8 +155,6 @@ def _alignment(rows: list[dict]) -> dict | None:
     """The group's alignment pooled over its traces
     (:func:`reasongraph.analysis.groups.pooled_alignment.pool_alignment`): the Mantel-Haenszel odds ratios with CMH p
     and CI, and the hidden-only share with its CI; None without cells."""
-    from reasongraph.analysis.groups.pooled_alignment import pool_alignment
-
     if not any("align_revisit_spike" in r for r in rows):
         return None
     return {k: _scalar(v) for k, v in pool_alignment(rows).items()}
@@ -212,9 +213,9 @@ def _top_rows(rows: list[dict], top: int, links: Mapping[str, str], embeds: Mapp
             "help": [catalogue.by_key(c).help for c in cols], "rows": items}
 
 
-# ---------------------------------------------------------------------------------------------- sweeps, samples
+# ---------------------------------------------------------------------------------------------- layers, samples
 def _layers(table: Mapping) -> dict:
-    """The detection ratio by layer per group: ``specs`` (the layers, in sweep order), ``groups``, and per group
+    """The detection ratio by layer per group: ``specs`` (the layers, in the run's order), ``groups``, and per group
     ``ratio``, ``lo``, ``hi`` lists aligned with ``specs``."""
     specs = [str(s) for s in table]
     table = {s: {("all" if g == "None" else g): e for g, e in per_group.items()} for s, per_group in table.items()}
@@ -232,10 +233,6 @@ def _layers(table: Mapping) -> dict:
 def _diversity(rows: Sequence[Mapping]) -> dict:
     """Per group, the mean and bootstrap CI of each diversity measure over prompts; and for each group its most
     and least diverse prompts (by walk distance) with their samples' walks, to be drawn side by side."""
-    from reasongraph.analysis.samples.diversity import METRICS
-    from reasongraph.analysis.samples.spread import SPREAD_METRICS
-    from reasongraph.analysis.groups.per_group import summarize
-
     rows = [dict(r) for r in rows]
     # the walks' measures, then the hidden states' (absent from the rows of a run scored before they existed)
     shown = METRICS + tuple(m for m in SPREAD_METRICS if any(m in r for r in rows))

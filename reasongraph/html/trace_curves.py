@@ -12,7 +12,7 @@ __all__ = ["MAX_CURVE_POINTS", "erank_curve", "smooth_entropy"]
 MAX_CURVE_POINTS = 800
 
 
-def smooth_entropy(entropy: Any, width: int | None = None, max_points: int = MAX_CURVE_POINTS) -> dict:
+def smooth_entropy(entropy: Any, *, width: int | None = None, max_points: int = MAX_CURVE_POINTS) -> dict:
     """Centered, NaN-aware moving average of token entropy, thinned to at most ``max_points`` points.
 
     ``width`` (tokens averaged) defaults to n_tokens / 100 clamped to [4, 64] tokens: wide enough to read a long

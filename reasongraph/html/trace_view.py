@@ -33,8 +33,8 @@ from reasongraph.graph.walk import revisit_cycle_edges, step_mean_entropy
 from reasongraph.html.graph_layout import graph_layout
 from reasongraph.html.text_strip import ENTROPY_BINS, Utf16, entropy_bins, gap_length, segments
 from reasongraph.html.trace_curves import erank_curve as erank_points, smooth_entropy
-from reasongraph.html.trace_view_inputs import (_bool_mask, _int_rows, _marker_tuple, _node_key, _revisit_tuple,
-                                                _step_table)
+from reasongraph.html.trace_view_inputs import (bool_mask, int_rows, marker_tuple, node_key, revisit_tuple,
+                                                step_table)
 from reasongraph.html.trace_view_tables import alignment_tables, metric_groups
 from reasongraph.trace.markers import marker_steps
 
@@ -136,33 +136,33 @@ def build_trace_payload(
     """
     text = str(text)
     n_chars = len(text)
-    offsets = _int_rows(offsets, "offsets")
+    offsets = int_rows(offsets, "offsets")
     n_tokens = offsets.shape[0]
     if offsets.size and (offsets.min() < 0 or offsets.max() > n_chars or np.any(offsets[:, 1] < offsets[:, 0])):
         raise InputError(f"offsets must be spans [start, end) with 0 <= start <= end <= len(text) = {n_chars}")
     entropy = np.asarray(entropy, dtype=np.float64).reshape(-1)
     if entropy.shape != (n_tokens,):
         raise InputError(f"entropy must have one value per token ({n_tokens}), got shape {entropy.shape}")
-    fork = _bool_mask(forking, n_tokens, "forking")
-    spans = _step_table(steps)
+    fork = bool_mask(forking, n_tokens, "forking")
+    spans = step_table(steps)
     n_steps = spans.shape[0]
     if spans.size and (spans[:, 1].max() > n_tokens or spans[:, 3].max() > n_chars):
         raise InputError("steps: a step's token or character span lies outside the trace")
     walk = np.asarray(walk).reshape(-1)
     if walk.shape != (n_steps,):
         raise InputError(f"walk must have one cluster id per step ({n_steps}), got shape {walk.shape}")
-    spikes = (_bool_mask(step_spikes, n_steps, "step_spikes") if step_spikes is not None
+    spikes = (bool_mask(step_spikes, n_steps, "step_spikes") if step_spikes is not None
               else step_has_spike(fork, spans[:, :2]))
     revisit_events = list(revisits)
-    revisits = [_revisit_tuple(r) for r in revisit_events]
-    marker_list = [_marker_tuple(m) for m in markers]
+    revisits = [revisit_tuple(r) for r in revisit_events]
+    marker_list = [marker_tuple(m) for m in markers]
     marker_step = marker_steps([{"start_char": a} for a, _, _ in marker_list], spans[:, 2:]).tolist()
     step_markers = np.zeros(n_steps, dtype=bool)
     step_markers[[s for s in marker_step if s >= 0]] = True
 
     tok_bin = entropy_bins(entropy)
     u16 = Utf16(text)
-    node_ids = {node: _node_key(node) for node in graph.nodes}
+    node_ids = {node: node_key(node) for node in graph.nodes}
     payload = {
         "format": "reasongraph.view",
         "version": PAYLOAD_VERSION,
@@ -198,7 +198,7 @@ def _steps(spans: np.ndarray, walk: np.ndarray, node_ids: dict, revisits: Iterab
            u16: Utf16) -> list[dict]:
     since = {}
     for r in revisits:
-        step, _, gap = _revisit_tuple(r)
+        step, _, gap = revisit_tuple(r)
         since[step] = gap
     hidden, token = {int(i) for i in hidden_only}, {int(i) for i in token_only}
     chars = u16.map(spans[:, 2:]) if spans.size else spans[:, 2:]

@@ -10,7 +10,7 @@ from reasongraph.core.errors import InputError
 
 
 # ---------------------------------------------------------------------------------------------- coercion
-def _int_rows(arr: Any, name: str) -> np.ndarray:
+def int_rows(arr: Any, name: str) -> np.ndarray:
     a = np.asarray(arr)
     if a.size == 0:
         return np.zeros((0, 2), dtype=np.int64)
@@ -19,7 +19,7 @@ def _int_rows(arr: Any, name: str) -> np.ndarray:
     return a.astype(np.int64)
 
 
-def _bool_mask(mask: Any, n: int, name: str) -> np.ndarray:
+def bool_mask(mask: Any, n: int, name: str) -> np.ndarray:
     if mask is None:
         return np.zeros(n, dtype=bool)
     m = np.asarray(mask).reshape(-1)
@@ -28,7 +28,7 @@ def _bool_mask(mask: Any, n: int, name: str) -> np.ndarray:
     return m.astype(bool)
 
 
-def _step_table(steps: Sequence[Any]) -> np.ndarray:
+def step_table(steps: Sequence[Any]) -> np.ndarray:
     """(n_steps, 4) int: start_token, end_token, start_char, end_char."""
     rows = []
     for s in steps:
@@ -44,7 +44,7 @@ def _step_table(steps: Sequence[Any]) -> np.ndarray:
     return table
 
 
-def _revisit_tuple(r: Any) -> tuple[int, Any, int]:
+def revisit_tuple(r: Any) -> tuple[int, Any, int]:
     """(step, node, steps_since_last_visit) of a Revisit, a dict, or such a tuple."""
     if isinstance(r, tuple):
         return int(r[0]), r[1], int(r[2])
@@ -53,13 +53,13 @@ def _revisit_tuple(r: Any) -> tuple[int, Any, int]:
     return int(r.step), r.node, int(r.steps_since_last_visit)
 
 
-def _marker_tuple(m: Any) -> tuple[int, int, str]:
+def marker_tuple(m: Any) -> tuple[int, int, str]:
     if isinstance(m, Mapping):
         return int(m["start_char"]), int(m["end_char"]), str(m["text"])
     return int(m.start_char), int(m.end_char), str(m.text)
 
 
-def _node_key(node: Any) -> Any:
+def node_key(node: Any) -> Any:
     """Node ids as JSON values: numpy integers become int, anything not a plain scalar becomes str."""
     if isinstance(node, (bool, np.bool_)):
         return str(node)
@@ -68,7 +68,7 @@ def _node_key(node: Any) -> Any:
     return str(node)
 
 
-def _cells(table: Any) -> list[list[int]]:
+def table_cells(table: Any) -> list[list[int]]:
     t = np.asarray(table, dtype=np.int64)
     if t.shape != (2, 2):
         raise InputError(f"an alignment table must be 2x2, got shape {t.shape}")

@@ -6,10 +6,11 @@ from typing import Any
 
 from reasongraph.analysis import catalogue
 from reasongraph.analysis.alignment.onset_relative import NEAR_SATURATED
+from reasongraph.analysis.summary_text import odds_ratio_text
 from reasongraph.core import metric
 from reasongraph.core.display import fmt, fmt_p
 from reasongraph.core.json_values import scalar
-from reasongraph.html.trace_view_inputs import _cells
+from reasongraph.html.trace_view_inputs import table_cells
 
 __all__ = ["alignment_tables", "metric_groups"]
 
@@ -42,7 +43,7 @@ def alignment_tables(alignment: Any) -> list[dict]:
         "title": f"Revisits vs {spike}s (steps)",
         "rows": ["revisit", "no revisit"],
         "cols": [spike, f"no {spike}"],
-        "cells": _cells(alignment.table),
+        "cells": table_cells(alignment.table),
         "marks": {"0,1": "hidden-only", "1,0": "token-only"},
         "note": f"{_statistics(alignment.revisit_spike)}; {rule}",
     }]
@@ -53,19 +54,19 @@ def alignment_tables(alignment: Any) -> list[dict]:
     relative = alignment.relative.revisit_spike if alignment.relative is not None else None
     if relative is not None:
         tables.append({"title": "Revisits vs onset-relative spikes (steps)", "rows": ["revisit", "no revisit"],
-                       "cols": ["top onset", "other onset"], "cells": _cells(relative.table),
+                       "cols": ["top onset", "other onset"], "cells": table_cells(relative.table),
                        "marks": {"0,1": "hidden-only"},
                        "note": f"{_statistics(relative)}; the ceil(rho n) steps with the highest onset entropy "
                                "spike, so this rule cannot saturate: do revisits begin at the trace's more "
                                "uncertain decisions?"})
     if alignment.marker_revisit is not None:
         tables.append({"title": "Aha markers vs revisits (steps)", "rows": ["revisit", "no revisit"],
-                       "cols": ["marker", "no marker"], "cells": _cells(alignment.marker_revisit.table),
+                       "cols": ["marker", "no marker"], "cells": table_cells(alignment.marker_revisit.table),
                        "marks": {}, "note": f"{_statistics(alignment.marker_revisit)}; \"cycles are aha moments\" "
                                             "predicts an odds ratio above 1"})
     if alignment.marker_spike is not None:
         tables.append({"title": f"Aha markers vs {spike}s (steps)", "rows": ["marker", "no marker"],
-                       "cols": [spike, f"no {spike}"], "cells": _cells(alignment.marker_spike.table),
+                       "cols": [spike, f"no {spike}"], "cells": table_cells(alignment.marker_spike.table),
                        "marks": {}, "note": f"{_statistics(alignment.marker_spike)}; does the model's own wording "
                                             "agree with its token entropy?"})
     return tables
@@ -73,7 +74,5 @@ def alignment_tables(alignment: Any) -> list[dict]:
 
 def _statistics(t: Any) -> str:
     """The odds ratio with its exact interval and small-sample flag, as analyze's summary words it, and Fisher p."""
-    from reasongraph.analysis.summary_text import odds_ratio_text
-
     return (f"odds ratio {odds_ratio_text(t.table, t.odds_ratio, t.odds_ratio_corrected)}, Fisher p = "
             f"{fmt_p(t.fisher_p)} (one-sided, OR > 1: {fmt_p(t.fisher_p_greater)})")

@@ -60,7 +60,7 @@ def write_trace_html(analysis: Any, path: str | Path, *, title: str | None = Non
     return _write(trace_html(analysis, title=title), path)
 
 
-def report_html(rows: Any, compare: Any = None, *, collapse: Mapping | None = None, title: str | None = None,
+def report_html(rows: Any, *, compare: Any = None, collapse: Mapping | None = None, title: str | None = None,
                 top: int = 10, analyses: Mapping[str, Any] | None = None, links: Mapping[str, str] | None = None,
                 options: Mapping | None = None, n_errors: int | None = None, layers: Mapping | None = None,
                 diversity: Any = None, full_page: bool = True, root_id: str | None = None) -> str:
@@ -79,7 +79,7 @@ def report_html(rows: Any, compare: Any = None, *, collapse: Mapping | None = No
     links : {record id: URL or relative path} of per-trace pages.
     options : the options the run was made with, shown in the report.
     n_errors : records that could not be scored.
-    layers, diversity : a layer sweep's table and the diversity rows of a run (see
+    layers, diversity : the layer columns' table and the diversity rows of a run (see
         :func:`reasongraph.html.report_view.report_payload`).
     full_page, root_id : as :func:`trace_html`.
 
@@ -96,7 +96,7 @@ def report_html(rows: Any, compare: Any = None, *, collapse: Mapping | None = No
     return render_view("report", payload, full_page=full_page, root_id=root_id)
 
 
-def write_report_html(rows: Any, path: str | Path, compare: Any = None, **kwargs: Any) -> Path:
+def write_report_html(rows: Any, path: str | Path, *, compare: Any = None, **kwargs: Any) -> Path:
     """Write :func:`report_html` to ``path`` (UTF-8; missing folders are created) and return the path;
     keyword arguments as there."""
     check_path_writable("path", path)

@@ -22,10 +22,10 @@ _NOT_IDENTITY = frozenset({"base_model_name_or_path", "revision", "peft_version"
 
 def adapter_label(folder: Path, spec: str) -> str:
     """How an adapter shows in a model's name: ``<folder name>@<first 8 hex digits of its identity>``."""
-    return f"{folder.resolve().name}@{adapter_sha256(folder, spec)[:8]}"
+    return f"{folder.resolve().name}@{adapter_sha256(folder, spec=spec)[:8]}"
 
 
-def adapter_sha256(folder: Path, spec: str = "") -> str:
+def adapter_sha256(folder: Path, *, spec: str = "") -> str:
     """The adapter's identity: SHA-256 over its tensors (sorted by name) and its canonical config (see module doc)."""
     check_adapter(folder, spec or str(folder), need_peft=False)
     files = [folder / ADAPTER_WEIGHTS, folder / ADAPTER_CONFIG]

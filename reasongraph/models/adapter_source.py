@@ -35,11 +35,11 @@ class AdapterSource(ModelSource):
 
     def check(self) -> None:
         check_adapter(self.folder, self.spec)
-        adapter_sha256(self.folder, self.spec)  # the weights file is a readable safetensors file
+        adapter_sha256(self.folder, spec=self.spec)  # the weights file is a readable safetensors file
         self._base(lambda base: base.check())
 
     def load(self, *, device: Any = None, dtype: Any = None) -> LoadedModel:
-        sha = adapter_sha256(self.folder, self.spec)  # a readable adapter, checked before the base's weights load
+        sha = adapter_sha256(self.folder, spec=self.spec)  # a readable adapter, checked before the base's weights load
         check_adapter(self.folder, self.spec)
         lm = self._base(lambda base: base.load(device=device, dtype=dtype))
         model = merge_adapter(lm.model, self.folder, self.spec)

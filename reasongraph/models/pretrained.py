@@ -152,7 +152,7 @@ def _hf_cache() -> str:
     return os.environ.get("HF_HUB_CACHE") or str(Path(home) / "hub")
 
 
-def _from_pretrained_tokenizer(directory: str | os.PathLike) -> Any:
+def from_pretrained_tokenizer(directory: str | os.PathLike) -> Any:
     from transformers import AutoTokenizer
 
     try:

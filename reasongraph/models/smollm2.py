@@ -41,7 +41,7 @@ class SmolLM2Source(ModelSource):
 
     def load(self, *, device: Any = None, dtype: Any = None) -> LoadedModel:
         device, dtype = resolve_device_dtype(device, dtype)
-        return load_pretrained(_dequantized_dir(default_gguf_path()), name=self.name, device=device, dtype=dtype)
+        return load_pretrained(dequantized_dir(default_gguf_path()), name=self.name, device=device, dtype=dtype)
 
 
 class GGUFSource(ModelSource):
@@ -63,7 +63,7 @@ class GGUFSource(ModelSource):
         device, dtype = resolve_device_dtype(device, dtype)
         self.check()
         path = Path(self.spec).expanduser()
-        return load_pretrained(_dequantized_dir(path), name=path.stem, device=device, dtype=dtype)
+        return load_pretrained(dequantized_dir(path), name=path.stem, device=device, dtype=dtype)
 
 
 def cache_dir() -> Path:
@@ -90,7 +90,7 @@ def default_gguf_path() -> Path:
     return path
 
 
-def _dequantized_dir(gguf: Path) -> Path:
+def dequantized_dir(gguf: Path) -> Path:
     """The cache directory holding ``gguf`` de-quantized to safetensors, created on first use."""
     stat = gguf.stat()
     key = hashlib.sha256(f"{gguf.name}:{stat.st_size}:{_head_digest(gguf)}".encode()).hexdigest()[:16]

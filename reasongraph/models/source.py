@@ -37,6 +37,6 @@ class ModelSource:
         return f"{type(self).__name__}({self.spec!r})"
 
 
-def not_available(spec: str, why: str = "cannot be loaded here") -> NoReturn:
+def not_available(spec: str, *, why: str = "cannot be loaded here") -> NoReturn:
     """Raise the one clear error of a spec whose model is missing."""
     raise ModelNotAvailableError(f"model {spec!r}: {why}")

@@ -97,7 +97,7 @@ def resolve(spec: Any = None) -> ModelSource:
     raise InputError(f"{opt('model')}: no model source takes {spec!r}")  # unreachable while "hub" is registered
 
 
-def load_model(spec: str | os.PathLike = DEFAULT_MODEL, device: Any = None, dtype: Any = None) -> LoadedModel:
+def load_model(spec: str | os.PathLike = DEFAULT_MODEL, *, device: Any = None, dtype: Any = None) -> LoadedModel:
     """Load a causal LM and its tokenizer for analysis.
 
     Parameters

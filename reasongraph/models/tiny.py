@@ -9,8 +9,8 @@ from typing import Any
 from reasongraph.core.errors import InputError, opt
 from reasongraph.models.device import resolve_device_dtype
 from reasongraph.models.loaded import LoadedModel
-from reasongraph.models.pretrained import _from_pretrained_tokenizer
-from reasongraph.models.smollm2 import _dequantized_dir, default_gguf_path
+from reasongraph.models.pretrained import from_pretrained_tokenizer
+from reasongraph.models.smollm2 import dequantized_dir, default_gguf_path
 from reasongraph.models.source import ModelSource
 
 
@@ -60,14 +60,14 @@ def tiny_random_model(seed: int = 0, num_layers: int = 2, hidden_size: int = 64,
 
     device, dtype = resolve_device_dtype(device, dtype)
     if tokenizer is None:
-        tokenizer = _from_pretrained_tokenizer(TINY_TOKENIZER)
+        tokenizer = from_pretrained_tokenizer(TINY_TOKENIZER)
     elif tokenizer == "smollm2":
-        tokenizer = _from_pretrained_tokenizer(_dequantized_dir(default_gguf_path()))
+        tokenizer = from_pretrained_tokenizer(dequantized_dir(default_gguf_path()))
     elif isinstance(tokenizer, (str, os.PathLike)):
         if not Path(tokenizer).is_dir():  # never a hub id: a missing folder must not turn into a download
             raise InputError(f"{opt('tokenizer')} must be a tokenizer folder, got {os.fspath(tokenizer)!r} "
                              "(not a directory)")
-        tokenizer = _from_pretrained_tokenizer(tokenizer)
+        tokenizer = from_pretrained_tokenizer(tokenizer)
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
         num_hidden_layers=num_layers, num_attention_heads=4, num_key_value_heads=2,

@@ -5,22 +5,41 @@ Everything is float64 and seeded (``numpy.random.default_rng(seed)``): the same 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
 
-__all__ = ["bootstrap_ci", "bootstrap_interval"]
+__all__ = ["bootstrap_ci", "bootstrap_difference_ci", "bootstrap_interval", "check_boot", "resample_chunks",
+           "wilson_interval"]
 
 
 _BOOT_CHUNK = 1 << 20  # resampled values drawn per chunk, so memory stays bounded for large groups
 
 
+# ---------------------------------------------------------------------- bounded chunks of resamples
+def resample_chunks(n_total: int, n: int) -> Iterator[tuple[int, int]]:
+    """``(start, stop)`` of consecutive chunks of ``n_total`` resamples of ``n`` units, at most ``2**20`` drawn
+    values per chunk, so memory stays bounded for large groups. Chunking does not change numpy's stream of
+    integers, so the resamples are those of one unchunked draw."""
+    per_chunk = max(1, _BOOT_CHUNK // n)
+    for start in range(0, n_total, per_chunk):
+        yield start, min(n_total, start + per_chunk)
+
+
+def check_boot(n_boot: int, ci: float) -> None:
+    """The bootstrap settings of a public statistic: one InputError naming the option."""
+    if not 0 < ci < 1:
+        raise InputError(f"{opt('ci')} must be in (0, 1), got {ci!r}")
+    if n_boot < 1:
+        raise InputError(f"{opt('n_boot')} must be >= 1, got {n_boot!r}")
+
+
 # ---------------------------------------------------------------------- bootstrap of a mean
-def bootstrap_ci(x: Sequence[float] | np.ndarray, n_boot: int = 2000, ci: float = 0.95,
+def bootstrap_ci(x: Sequence[float] | np.ndarray, *, n_boot: int = 2000, ci: float = 0.95,
                  seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of the mean of ``x``.
+    """Percentile bootstrap confidence interval of the mean of ``x`` (``scipy.stats.bootstrap``).
 
     Parameters
     ----------
@@ -31,8 +50,10 @@ def bootstrap_ci(x: Sequence[float] | np.ndarray, n_boot: int = 2000, ci: float 
 
     Returns
     -------
-    (low, high); (nan, nan) for an empty ``x``.
+    (low, high); (nan, nan) for an empty ``x``; (x, x) for one value (scipy needs two).
     """
+    from scipy.stats import bootstrap
+
     x = np.asarray(x, dtype=np.float64)
     if not 0 < ci < 1:
         raise ValueError(f"ci must be in (0, 1), got {ci}")
@@ -40,17 +61,20 @@ def bootstrap_ci(x: Sequence[float] | np.ndarray, n_boot: int = 2000, ci: float 
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
     if x.size == 0:
         return math.nan, math.nan
-    means = _boot_means(x, n_boot, np.random.default_rng(seed))
-    return _percentiles(means, ci)
+    if x.size == 1:
+        return float(x.flat[0]), float(x.flat[0])
+    if not np.all(np.isfinite(x)):  # NaN or inf gives NaN bounds, as before scipy (scipy also warns, about BCa)
+        return _percentiles(_boot_means(x.ravel(), n_boot, np.random.default_rng(seed)), ci)
+    # batch: the chunks of resample_chunks, so memory stays bounded as ours did (the resamples are the same)
+    result = bootstrap((x.ravel(),), np.mean, n_resamples=n_boot, confidence_level=ci, method="percentile",
+                       batch=max(1, _BOOT_CHUNK // x.size), rng=np.random.default_rng(seed), vectorized=True)
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
 def _boot_means(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    n = x.size
-    per_chunk = max(1, _BOOT_CHUNK // n)
     out = np.empty(n_boot)
-    for start in range(0, n_boot, per_chunk):
-        stop = min(n_boot, start + per_chunk)
-        out[start:stop] = x[rng.integers(0, n, size=(stop - start, n))].mean(axis=1)
+    for start, stop in resample_chunks(n_boot, x.size):
+        out[start:stop] = x[rng.integers(0, x.size, size=(stop - start, x.size))].mean(axis=1)
     return out
 
 
@@ -60,21 +84,17 @@ def _percentiles(values: np.ndarray, ci: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def _check_boot(n_boot: int, ci: float) -> None:
-    if not 0 < ci < 1:
-        raise InputError(f"{opt('ci')} must be in (0, 1), got {ci!r}")
-    if n_boot < 1:
-        raise InputError(f"{opt('n_boot')} must be >= 1, got {n_boot!r}")
-
-
 def bootstrap_difference_ci(xa: Sequence[float] | np.ndarray, xb: Sequence[float] | np.ndarray, *,
                             n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap CI of mean(xb) - mean(xa) for two independent samples, each resampled on its own
     (B's resamples drawn first, then A's, from one generator seeded with ``seed``).
 
+    Ours, not scipy's: scipy equals it only unbatched (an n_boot x n array); in bounded batches it interleaves
+    the two samples' draws, which would change every published interval.
+
     Returns (nan, nan) when either sample is empty.
     """
-    _check_boot(n_boot, ci)
+    check_boot(n_boot, ci)
     xa, xb = np.asarray(xa, dtype=np.float64), np.asarray(xb, dtype=np.float64)
     if xa.size == 0 or xb.size == 0:
         return math.nan, math.nan
@@ -83,7 +103,7 @@ def bootstrap_difference_ci(xa: Sequence[float] | np.ndarray, xb: Sequence[float
     return _percentiles(diffs, ci)
 
 
-def wilson_interval(k: int, n: int, ci: float = 0.95) -> tuple[float, float]:
+def wilson_interval(k: int, n: int, *, ci: float = 0.95) -> tuple[float, float]:
     """Wilson score interval of a proportion k / n (scipy.stats.binomtest); (nan, nan) when n == 0.
 
     Wilson rather than the normal approximation because detection ratios sit near 0 or 1 on small groups, where
@@ -106,20 +126,18 @@ def bootstrap_interval(n: int, stat: Callable[[np.ndarray], np.ndarray], *, n_bo
     xa[idx].mean(1)`` keeps pairs intact). The indices are drawn in bounded chunks exactly as
     :func:`bootstrap_ci` draws them, so statistics of the same units under one seed see the same resamples.
     Resamples where the statistic is undefined (NaN, inf: e.g. a zero denominator) are left out of the
-    percentiles.
+    percentiles (ours, not scipy's ``paired=True`` bootstrap, which keeps them and so fails on ratios).
 
     Returns
     -------
     (low, high); NaN when n = 0 or no resample gives a finite value.
     """
-    _check_boot(n_boot, ci)
+    check_boot(n_boot, ci)
     if n < 1:
         return math.nan, math.nan
     rng = np.random.default_rng(seed)
-    per_chunk = max(1, _BOOT_CHUNK // n)
     values = np.empty(n_boot)
-    for start in range(0, n_boot, per_chunk):
-        stop = min(n_boot, start + per_chunk)
+    for start, stop in resample_chunks(n_boot, n):
         values[start:stop] = stat(rng.integers(0, n, size=(stop - start, n)))
     values = values[np.isfinite(values)]
     return _percentiles(values, ci) if values.size else (math.nan, math.nan)

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
-from reasongraph.stats.bootstrap import _check_boot, bootstrap_interval
-from reasongraph.stats.two_by_two import _as_table
+from reasongraph.stats.bootstrap import bootstrap_interval, check_boot
+from reasongraph.stats.two_by_two import as_table
 
 __all__ = ["MantelHaenszel", "mantel_haenszel", "pooled_share"]
 
@@ -51,11 +51,13 @@ def _as_strata(tables: Any) -> np.ndarray:
         return np.zeros((0, 2, 2), dtype=np.int64)
     if t.ndim != 3 or t.shape[1:] != (2, 2):
         raise InputError(f"tables must be a sequence of 2x2 tables, got shape {t.shape}")
-    return np.stack([_as_table(x, f"tables[{i}]") for i, x in enumerate(t)])
+    return np.stack([as_table(x, f"tables[{i}]") for i, x in enumerate(t)])
 
 
 def mantel_haenszel(tables: Any, *, ci: float = 0.95) -> MantelHaenszel:
     """Mantel-Haenszel common odds ratio of strata (here: traces), its RBG interval and the CMH test.
+
+    Ours: scipy.stats has no Mantel-Haenszel estimator (statsmodels has, but is no dependency and its test differs).
 
     With stratum k = [[a, b], [c, d]] and n = a + b + c + d:
 
@@ -135,7 +137,7 @@ def pooled_share(numerators: Any, denominators: Any, *, n_boot: int = 2000, ci: 
     -------
     (share, ci_low, ci_high); all NaN when sum(den) = 0.
     """
-    _check_boot(n_boot, ci)
+    check_boot(n_boot, ci)
     num = np.asarray(numerators, dtype=np.float64).ravel()
     den = np.asarray(denominators, dtype=np.float64).ravel()
     if num.shape != den.shape:

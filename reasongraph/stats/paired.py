@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
-from reasongraph.stats.bootstrap import _BOOT_CHUNK, _check_boot, bootstrap_interval
+from reasongraph.stats.bootstrap import bootstrap_interval, check_boot, resample_chunks
 
 __all__ = ["holm", "paired_ratio", "sign_flip_p"]
 
@@ -46,7 +46,7 @@ def paired_ratio(xa: Any, xb: Any, *, n_boot: int = 2000, ci: float = 0.95,
     -------
     (ratio, ci_low, ci_high); all NaN with fewer than 2 finite pairs, the ratio NaN when mean(xa) = 0.
     """
-    _check_boot(n_boot, ci)
+    check_boot(n_boot, ci)
     xa, xb = _finite_pairs(xa, xb)
     if xa.size < 2:
         return math.nan, math.nan, math.nan
@@ -62,6 +62,7 @@ def sign_flip_p(d: Any, *, n_perm: int = 10000, seed: int = 0) -> float:
     sign vectors whose |sum(s d)| reaches it (within 1e-9 relative, so sums equal up to round-off count as
     ties). With 2^n <= n_perm every sign vector is enumerated (exact p, at least 2 / 2^n since flipping all
     signs ties); otherwise n_perm random sign vectors give p = (1 + k) / (1 + n_perm), which never reports 0.
+    Ours, not ``scipy.stats.permutation_test``: its exact branch agrees, its Monte Carlo draws differ.
 
     Parameters
     ----------
@@ -87,11 +88,9 @@ def sign_flip_p(d: Any, *, n_perm: int = 10000, seed: int = 0) -> float:
         null = np.abs((1 - 2 * bits) @ d)
         return float(np.mean(null >= observed - tol))
     rng = np.random.default_rng(seed)
-    per_chunk = max(1, _BOOT_CHUNK // n)
     k = 0
-    for start in range(0, n_perm, per_chunk):
-        m = min(n_perm, start + per_chunk) - start
-        signs = 1 - 2 * rng.integers(0, 2, size=(m, n))
+    for start, stop in resample_chunks(n_perm, n):
+        signs = 1 - 2 * rng.integers(0, 2, size=(stop - start, n))
         k += int(np.count_nonzero(np.abs(signs @ d) >= observed - tol))
     return float((1 + k) / (1 + n_perm))
 

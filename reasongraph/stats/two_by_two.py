@@ -14,7 +14,7 @@ __all__ = ["TwoByTwo", "fisher_p_values", "odds_ratio", "odds_ratio_interval"]
 
 
 # ---------------------------------------------------------------------- one 2x2 table
-def _as_table(table: Any, name: str = "table") -> np.ndarray:
+def as_table(table: Any, name: str = "table") -> np.ndarray:
     t = np.asarray(table)
     if t.shape != (2, 2):
         raise InputError(f"{name} must be a 2x2 table of counts, got shape {t.shape}")
@@ -40,7 +40,7 @@ def odds_ratio(table: Any) -> tuple[float, bool]:
     -------
     (odds_ratio, corrected)
     """
-    t = _as_table(table).astype(np.float64)
+    t = as_table(table).astype(np.float64)
     if np.any(t.sum(axis=0) == 0) or np.any(t.sum(axis=1) == 0):
         return math.nan, False
     corrected = bool(np.any(t == 0))
@@ -49,13 +49,13 @@ def odds_ratio(table: Any) -> tuple[float, bool]:
     return float(t[0, 0] * t[1, 1] / (t[0, 1] * t[1, 0])), corrected
 
 
-def odds_ratio_interval(table: Any, level: float = 0.95) -> tuple[float, float]:
+def odds_ratio_interval(table: Any, *, level: float = 0.95) -> tuple[float, float]:
     """The exact (conditional) confidence interval of a 2x2 table's odds ratio, ``scipy.stats.contingency.
     odds_ratio(table).confidence_interval(level)``: it holds for small counts and zero cells, where it is open on
     one side (0 or inf). (NaN, NaN) for a table with an empty row or column, which says nothing."""
     from scipy.stats.contingency import odds_ratio as scipy_odds_ratio
 
-    t = _as_table(table)
+    t = as_table(table)
     if np.any(t.sum(axis=0) == 0) or np.any(t.sum(axis=1) == 0):
         return math.nan, math.nan
     ci = scipy_odds_ratio(t).confidence_interval(level)
@@ -74,7 +74,7 @@ def fisher_p_values(table: Any) -> tuple[float, float]:
     """
     from scipy.stats import hypergeom
 
-    t = _as_table(table)
+    t = as_table(table)
     if np.any(t.sum(axis=0) == 0) or np.any(t.sum(axis=1) == 0):
         return 1.0, 1.0
     a, row, col, n = int(t[0, 0]), int(t[0].sum()), int(t[:, 0].sum()), int(t.sum())
@@ -107,7 +107,7 @@ class TwoByTwo:
     @classmethod
     def from_table(cls, table: Any) -> TwoByTwo:
         """The statistics of ``table`` (2x2 non-negative counts)."""
-        t = _as_table(table)
+        t = as_table(table)
         ratio, corrected = odds_ratio(t)
         two_sided, greater = fisher_p_values(t)
         return cls(table=t, odds_ratio=ratio, odds_ratio_corrected=corrected, fisher_p=two_sided,

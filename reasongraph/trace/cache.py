@@ -10,6 +10,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
+
 from reasongraph.core.storage import atomic_write
 from reasongraph.trace.trace import Trace
 
@@ -67,8 +69,6 @@ class TraceCache:
         """Whether the entry ``key`` exists and was recorded while its trace was sampled (``meta["recorded"] ==
         "sampling"``, :mod:`reasongraph.trace.sampling.recorded`) rather than extracted. Reads the entry's header
         only."""
-        import numpy as np
-
         path = self.path(key)
         if not path.exists():
             return False

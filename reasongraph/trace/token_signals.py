@@ -21,7 +21,7 @@ __all__ = ["LOW_ENTROPY", "entropy_of", "entropy_summary", "forking_tokens", "to
 LOW_ENTROPY = 0.01
 
 
-def entropy_of(p: np.ndarray, axis: int = -1) -> np.ndarray | float:
+def entropy_of(p: np.ndarray, *, axis: int = -1) -> np.ndarray | float:
     """Shannon entropy -sum p ln p in nats of probability vectors, with 0 ln 0 = 0.
 
     Parameters

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from reasongraph.core.npz_format import Array, damaged, load_npz, save_npz
+from reasongraph.trace.hidden.summary import hidden_summary, missing_measures
 from reasongraph.trace.steps import Step
 
 _FORMAT = "reasongraph.Trace"
@@ -124,10 +125,6 @@ class Trace:
     def hidden_summary(self, layer: int | None = None) -> dict:
         """The hidden-state measures of one layer (:func:`reasongraph.trace.hidden.summary.hidden_summary`): kept by a
         lean trace, computed from the hidden states otherwise."""
-        from reasongraph.trace.hidden.summary import hidden_summary
-
-        from reasongraph.trace.hidden.summary import missing_measures
-
         layer = self._layer(layer)
         if layer in self.hidden_stats:  # an entry cached before a measure existed reports it as NaN
             return {**missing_measures(self.hidden_stats[layer], self.width(layer)), **self.hidden_stats[layer]}

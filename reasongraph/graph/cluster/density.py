@@ -7,6 +7,7 @@ than every fitted member of that cluster, unless the ``hdbscan`` package's own `
 """
 from __future__ import annotations
 
+from importlib.util import find_spec
 from typing import Any
 
 import numpy as np
@@ -97,6 +98,4 @@ def apply_noise(raw: np.ndarray, X: np.ndarray, policy: str, centers: np.ndarray
 
 
 def _has_module(name: str) -> bool:
-    from importlib.util import find_spec
-
     return find_spec(name) is not None

@@ -2,7 +2,7 @@
  * the alignment of revisits with entropy spikes, detection ratio, per-group distributions, the detection ratio by
  * layer, the diversity of several samples per prompt, compare table, most cyclic traces.
  *
- * Needs common.js and the section scripts collapse.js, alignment.js, sweep.js, diversity.js; embedded trace views
+ * Needs common.js and the section scripts collapse.js, alignment.js, layers.js, diversity.js; embedded trace views
  * need view.js (and what it needs), used only through the public window.ReasonGraph.renderTrace. Data reaches the
  * page only through textContent / setAttribute, never innerHTML.
  */
@@ -33,7 +33,7 @@
     if (al.some(function (x) { return x && typeof x === "object"; })) RG._alignment.panel(root, d.groups, al);
     if (d.detection.some(function (x) { return x.n > 0; })) this.detectionPanel();
     if (d.distributions.length) this.distributionPanel();
-    if (d.layers && typeof d.layers === "object") RG._sweep.panel(root, d.layers, this.width, this.tip, this.colorOf);
+    if (d.layers && typeof d.layers === "object") RG._layers.panel(root, d.layers, this.width, this.tip, this.colorOf);
     if (d.diversity && typeof d.diversity === "object") {
       RG._diversity.panel(root, d.diversity, this.width, this.tip, this.colorOf);
     }
@@ -41,7 +41,7 @@
     if (d.top.rows.length) this.topPanel();
   }
 
-  // a group's color by name: the report's groups by their index, any other group (a sweep or diversity group
+  // a group's color by name: the report's groups by their index, any other group (a layer or diversity group
   // missing from the rows) the next free color
   function colorOf(groups) {
     var index = Object.create(null), n = 0;

@@ -44,7 +44,7 @@ class LocalEngine:
         if not RunLayout(Path(request.out)).manifest.exists() and models.units:
             t0 = time.perf_counter()
             first = next(iter(models.units))
-            plan.preloaded[first] = load_checked(models, first, clusterer)
+            plan.preloaded[first] = load_checked(models, first, clusterer=clusterer)
             plan.load_s = time.perf_counter() - t0
         return plan
 

@@ -11,6 +11,9 @@ from reasongraph.core.checks import check_path
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.storage import read_json, read_jsonl
 from reasongraph.runs.folder.layout import RunLayout, page_name
+from reasongraph.runs.scoring.options import ScoringOptions
+from reasongraph.trace.cache import TraceCache
+from reasongraph.trace.trace import Trace
 
 __all__ = ["ScoredRun"]
 
@@ -127,11 +130,8 @@ class ScoredRun:
             return self.path / recorded
         return self.layout.traces
 
-    def trace(self, row: Mapping[str, Any], cache_dir: str | Path | None = None) -> Any:
+    def trace(self, row: Mapping[str, Any], *, cache_dir: str | Path | None = None) -> Any:
         """The cached Trace behind a row, or None when it cannot be read back (gone, or a row without key)."""
-        from reasongraph.trace.trace import Trace
-        from reasongraph.trace.cache import TraceCache
-
         key = row.get("trace_key")
         if not key:
             return None
@@ -140,7 +140,7 @@ class ScoredRun:
         except (OSError, ValueError):
             return None
 
-    def analyses(self, rows: Iterable[Mapping[str, Any]], cache_dir: str | Path | None = None) -> dict[int, Any]:
+    def analyses(self, rows: Iterable[Mapping[str, Any]], *, cache_dir: str | Path | None = None) -> dict[int, Any]:
         """{row line: Analysis} for chosen rows, rebuilt from the trace cache and the clusterer, no model needed.
 
         Each analysis equals the one the row's metrics came from (same trace, clustering and options). Rows whose
@@ -154,7 +154,7 @@ class ScoredRun:
         options = self.analysis_options()
         out = {}
         for row in rows:
-            trace = self.trace(row, cache_dir) if row.get("line") is not None else None
+            trace = self.trace(row, cache_dir=cache_dir) if row.get("line") is not None else None
             unit = self.cluster_unit(row)
             if trace is not None and unit in clusterers:
                 out[int(row["line"])] = analyze_trace(trace, clusterers[unit], **options)
@@ -162,11 +162,9 @@ class ScoredRun:
 
     def analysis_options(self) -> dict:
         """The keyword arguments of :func:`reasongraph.analyze_trace` the run scored with."""
-        from reasongraph.runs.scoring.options import ScoringOptions
-
         return {k: self.options[k] for k in ScoringOptions.ANALYSIS_KEYS if k in self.options}
 
-    def trace_pages(self, link_base: str | Path | None = None) -> dict[str, str]:
+    def trace_pages(self, *, link_base: str | Path | None = None) -> dict[str, str]:
         """{record id: link} of the per-trace pages ``html/<id>.html`` that exist, relative to ``link_base``
         (the folder a report is written to) when given, else file:// URIs."""
         if not self.layout.pages.is_dir():

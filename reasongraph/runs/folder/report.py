@@ -12,7 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from reasongraph.analysis.groups.comparison import comparison_mode, with_reference_share
+from reasongraph.analysis.groups.level_collapse import collapse_table
 from reasongraph.core.checks import check_int, check_path_writable
+from reasongraph.core.storage import read_json
+from reasongraph.html.report_view import line_key, most_cyclic_rows
 from reasongraph.runs.folder.reader import ScoredRun
 from reasongraph.runs.scoring.k_choice import chosen_k
 
@@ -36,7 +40,6 @@ def run_report_html(run: ScoredRun | str | os.PathLike, *, compare: Any = None, 
     title : page title (default: the folder's name).
     link_base : the folder the report will be written to, so links to per-trace pages are relative.
     """
-    from reasongraph.html.report_view import most_cyclic_rows
     from reasongraph.html.write import report_html
 
     check_int("embed", embed, low=0)
@@ -44,10 +47,10 @@ def run_report_html(run: ScoredRun | str | os.PathLike, *, compare: Any = None, 
     run = run if isinstance(run, ScoredRun) else ScoredRun(run)
     rows = list(run.rows())
     if collapse is None:
-        collapse = report_collapse(run, rows, compare)
+        collapse = report_collapse(run, rows, compare=compare)
     return report_html(rows, compare=compare, collapse=collapse, top=top, title=title or f"reasongraph report · "
-                       f"{run.path.resolve().name}", analyses=_embeds(run, most_cyclic_rows(rows, min(embed, top))),
-                       links=run.trace_pages(link_base), options=_options(run), n_errors=run.n_errors,
+                       f"{run.path.resolve().name}", analyses=_embeds(run, most_cyclic_rows(rows, top=min(embed, top))),
+                       links=run.trace_pages(link_base=link_base), options=_options(run), n_errors=run.n_errors,
                        layers=(run.summary or {}).get("layers"), diversity=run.diversity(), full_page=full_page)
 
 
@@ -78,7 +81,6 @@ def _options(run: ScoredRun) -> dict:
 
 def _embeds(run: ScoredRun, rows: list[dict]) -> dict[str, Any]:
     """{line_key: trace payload} of chosen rows; logs a warning when some cannot be rebuilt."""
-    from reasongraph.html.report_view import line_key
     from reasongraph.html.trace_view import trace_payload
 
     if not rows:
@@ -93,13 +95,11 @@ def _embeds(run: ScoredRun, rows: list[dict]) -> dict[str, Any]:
     return {line_key(line): trace_payload(a, title=titles[line]) for line, a in analyses.items()}
 
 
-def report_collapse(run: ScoredRun, rows: list[dict], compare: Any = None) -> dict | None:
+def report_collapse(run: ScoredRun, rows: list[dict], *, compare: Any = None) -> dict | None:
     """The level-collapse table a report of ``run`` draws: the one ``compare`` holds (the dict or JSON file of
     ``reasongraph compare --json``), else computed for ``compare``'s groups A and B (a Comparison from
     :func:`~reasongraph.compare_groups`, or a dict without ``collapse``), else, with no comparison, for a run
     of exactly two groups (A the first in the input) that share pairs. None when there is nothing to pair."""
-    from reasongraph.core.storage import read_json
-
     if hasattr(compare, "as_dict"):
         compare = compare.as_dict()
     if isinstance(compare, (str, os.PathLike)):
@@ -127,9 +127,6 @@ def _collapse_of(run: ScoredRun, rows: list[dict], a: str, b: str, *, group_fiel
                  control: str | None) -> dict | None:
     """The level-collapse table of ``b`` against ``a``, as ``reasongraph compare`` computes it; None without
     pairs shared by the two groups."""
-    from reasongraph.analysis.groups.comparison import comparison_mode, with_reference_share
-    from reasongraph.analysis.groups.level_collapse import collapse_table
-
     pairs = {g: {r.get(pair_field) for r in rows if str(r.get(group_field)) == g} - {None} for g in (a, b)} \
         if pair_field else {}
     if not pairs or not pairs[a] & pairs[b]:

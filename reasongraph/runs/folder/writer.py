@@ -6,21 +6,20 @@ line is one fsynced append, so after a kill at most the last line is torn, and o
 record is then simply redone); whole files appear whole or not at all. A record is done when its ``line`` appears in
 rows.jsonl or errors.jsonl; a resumed run skips done records.
 
-One process writes a run at a time: the store holds an exclusive ``flock`` on ``DIR/.lock`` while open. The
-operating system releases it when the process ends, however it ends, so a lock left by a killed run never blocks
-its resume, and a second writer started beside a live one is refused at once.
+One process writes a run at a time: the store holds an exclusive ``flock`` on ``DIR/.lock`` while open
+(:class:`reasongraph.core.manifest.ManifestLock`, shared with generate's output), so a lock left by a killed run
+never blocks its resume, and a second writer started beside a live one is refused at once.
 """
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from reasongraph.core.errors import InputError, opt
-from reasongraph.core.storage import JsonlAppender, atomic_write_json, read_jsonl, repair_jsonl
+from reasongraph.core.manifest import ManifestLock, ManifestMessages
+from reasongraph.core.storage import JsonlAppender, read_jsonl, repair_jsonl
 from reasongraph.runs.folder.layout import RunLayout
 
 _MANIFEST_FORMAT = "reasongraph.run"
@@ -53,9 +52,11 @@ class RunStore:
         except OSError as e:
             raise InputError(f"{opt('out')} {self.dir}: cannot create the run folder ({e.strerror})") from None
         self.options = json.loads(json.dumps(options))  # normalize tuples to lists, as they come back from disk
-        self._lock_fd = self._lock()
+        self._manifest = ManifestLock(
+            self.layout.manifest, self.layout.lock, format=_MANIFEST_FORMAT, version=_MANIFEST_VERSION,
+            options=self.options, messages=self._messages(), check_format=False,
+            is_empty=lambda: all(p.name == self.layout.lock.name for p in self.dir.iterdir()))
         try:
-            self._check_manifest()
             repair_jsonl(self.rows_path)
             repair_jsonl(self.errors_path)
         except BaseException:
@@ -63,6 +64,16 @@ class RunStore:
             raise
         self._rows: JsonlAppender | None = None
         self._errors: JsonlAppender | None = None
+
+    def _messages(self) -> ManifestMessages:
+        out = opt("out")
+        return ManifestMessages(
+            busy=f"{self.dir} is being written by another process; wait for it to finish, or use another {out}",
+            unwritable=lambda e: f"{out} {self.dir}: cannot write in the run folder ({e.strerror})",
+            foreign=f"{self.layout.manifest} is not a reasongraph run manifest; use another {out}",
+            differ=lambda said: (f"{self.dir} holds a run started with different options ({said}); resume it with "
+                                 f"the same options, or use another {out} (or delete that folder)"),
+            not_empty=f"{out} {self.dir} is a non-empty folder without a run manifest; use another {out}")
 
     @property
     def manifest_path(self) -> Path:
@@ -75,41 +86,6 @@ class RunStore:
     @property
     def errors_path(self) -> Path:
         return self.layout.errors
-
-    def _lock(self) -> int:
-        try:
-            fd = os.open(self.layout.lock, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as e:
-            raise InputError(f"{opt('out')} {self.dir}: cannot write in the run folder ({e.strerror})") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise InputError(f"{self.dir} is being written by another process; wait for it to finish, or use "
-                             f"another {opt('out')}") from None
-        return fd
-
-    def _check_manifest(self) -> None:
-        if self.manifest_path.exists():
-            try:
-                manifest = json.loads(self.manifest_path.read_text())
-                old = manifest["options"]
-                if not isinstance(old, dict):
-                    raise TypeError
-            except (ValueError, KeyError, TypeError):
-                raise InputError(f"{self.manifest_path} is not a reasongraph run manifest; use another "
-                                 f"{opt('out')}") from None
-            diff = [k for k in sorted(set(old) | set(self.options)) if old.get(k) != self.options.get(k)]
-            if diff:
-                said = "; ".join(f"{k}: run has {old.get(k)!r}, now {self.options.get(k)!r}" for k in diff[:4])
-                raise InputError(f"{self.dir} holds a run started with different options ({said}); resume it "
-                                 f"with the same options, or use another {opt('out')} (or delete that folder)")
-            return
-        if any(p.name != self.layout.lock.name for p in self.dir.iterdir()):
-            raise InputError(f"{opt('out')} {self.dir} is a non-empty folder without a run manifest; use another "
-                             f"{opt('out')}")
-        atomic_write_json(self.manifest_path, {"format": _MANIFEST_FORMAT, "version": _MANIFEST_VERSION,
-                                               "options": self.options})
 
     def done_lines(self) -> set[int]:
         """Input lines already accounted for, in rows.jsonl or errors.jsonl."""
@@ -137,9 +113,8 @@ class RunStore:
             if appender is not None:
                 appender.close()
         self._rows = self._errors = None
-        if self._lock_fd >= 0:
-            os.close(self._lock_fd)  # closing the descriptor releases the flock
-            self._lock_fd = -1
+        if getattr(self, "_manifest", None) is not None:
+            self._manifest.close()
 
     def __enter__(self) -> "RunStore":
         return self

@@ -1,5 +1,5 @@
-"""The files of a generate run: the JSONL, its manifest (checked on resume), its entropy shards and trace-cache
-folder; the record of one sample."""
+"""The files of a generate run: the JSONL, its manifest (checked on resume) and lock, its entropy shards and
+trace-cache folder; the record of one sample."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -11,13 +11,14 @@ from typing import Any
 
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.hashing import GENERATE_V1, config_sha256, tree_sha256
-from reasongraph.core.storage import atomic_write_json, read_json, read_jsonl, repair_jsonl
+from reasongraph.core.manifest import ManifestLock, ManifestMessages
+from reasongraph.core.storage import read_jsonl, repair_jsonl
 from reasongraph.trace.sampling.decode import Sample
 
 if TYPE_CHECKING:
     from reasongraph.runs.records.prompts import Prompt
 
-__all__ = ["entropy_dir", "manifest_path", "sample_id"]
+__all__ = ["GenerateOutput", "entropy_dir", "lock_path", "manifest_path", "sample_id"]
 
 
 _MANIFEST_FORMAT = "reasongraph.generate"
@@ -41,37 +42,66 @@ def traces_dir(out: str | os.PathLike) -> Path:
     return Path(f"{os.fspath(out)}.traces")
 
 
-def _open_output(out: Path, options: dict, source: Any) -> set[str]:
-    """Check or write the manifest, repair a torn last line; the ids already written."""
-    manifest, shards = manifest_path(out), entropy_dir(out)
-    if out.is_dir():
-        raise InputError(f"{opt('out')} {out} is a folder; give the path of the .jsonl file to write")
-    if manifest.exists():
-        old = read_json(manifest, "generate manifest")
-        if not isinstance(old, dict) or old.get("format") != _MANIFEST_FORMAT or not isinstance(
-                old.get("options"), dict):
-            raise InputError(f"{manifest} is not a reasongraph generate manifest; use another {opt('out')}")
-        if old.get("version") != _MANIFEST_VERSION:
-            raise InputError(f"{out} was written by a reasongraph that samples differently (generate format "
-                             f"version {old.get('version')!r}, now {_MANIFEST_VERSION}); its missing samples "
-                             f"would not match its others, so use another {opt('out')}")
-        diff = [k for k in sorted(set(old["options"]) | set(options)) if old["options"].get(k) != options.get(k)]
-        if diff:
-            said = "; ".join(f"{k}: run has {old['options'].get(k)!r}, now {options.get(k)!r}" for k in diff[:4])
-            raise InputError(f"{out} holds samples generated with other options ({said}); resume with the same "
-                             f"options, or use another {opt('out')} (or delete {out} and its "
-                             f"{manifest.name} and {shards.name}/)")
-    else:
-        if (out.exists() and out.stat().st_size) or (shards.is_dir() and any(shards.iterdir())):
-            raise InputError(f"{out} exists without its manifest {manifest.name}, so it is not a generate run to "
-                             f"resume; use another {opt('out')}")
+def lock_path(out: str | os.PathLike) -> Path:
+    """``<out>.lock``: held by the one process that writes ``out``."""
+    return Path(f"{os.fspath(out)}.lock")
+
+
+class GenerateOutput:
+    """The output of a generate run, locked while open: its manifest checked or written, a torn last line
+    repaired; ``done`` holds the ids already written. A second writer of the same ``out`` is refused."""
+
+    def __init__(self, out: Path, options: dict, source: Any) -> None:
+        manifest, shards = manifest_path(out), entropy_dir(out)
+        if out.is_dir():
+            raise InputError(f"{opt('out')} {out} is a folder; give the path of the .jsonl file to write")
         out.parent.mkdir(parents=True, exist_ok=True)
         where = str(Path(source).resolve()) if isinstance(source, (str, os.PathLike)) else None
-        atomic_write_json(manifest, {"format": _MANIFEST_FORMAT, "version": _MANIFEST_VERSION, "input": where,
-                                     "options": options})
-    shards.mkdir(exist_ok=True)
-    repair_jsonl(out)
-    return {r.get("id") for r in read_jsonl(out)}
+        self._lock = ManifestLock(manifest, lock_path(out), format=_MANIFEST_FORMAT, version=_MANIFEST_VERSION,
+                                  options=options, header={"input": where}, messages=_messages(out),
+                                  is_empty=lambda: not ((out.exists() and out.stat().st_size) or
+                                                        (shards.is_dir() and any(shards.iterdir()))))
+        try:
+            shards.mkdir(exist_ok=True)
+            repair_jsonl(out)
+            self.done: set[str] = {r.get("id") for r in read_jsonl(out)}
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Release the lock (the OS releases it too if the process dies)."""
+        self._lock.close()
+
+    def __enter__(self) -> GenerateOutput:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _messages(out: Path) -> ManifestMessages:
+    manifest, shards = manifest_path(out), entropy_dir(out)
+    return ManifestMessages(
+        busy=f"{out} is being written by another process; wait for it to finish, or use another {opt('out')}",
+        unwritable=lambda e: f"{opt('out')} {out}: cannot write next to it ({e.strerror})",
+        foreign=f"{manifest} is not a reasongraph generate manifest; use another {opt('out')}",
+        version=lambda old: (f"{out} was written by a reasongraph that samples differently (generate format "
+                             f"version {old!r}, now {_MANIFEST_VERSION}); its missing samples would not match "
+                             f"its others, so use another {opt('out')}"),
+        differ=lambda said: (f"{out} holds samples generated with other options ({said}); resume with the same "
+                             f"options, or use another {opt('out')} (or delete {out} and its {manifest.name} and "
+                             f"{shards.name}/)"),
+        not_empty=(f"{out} exists without its manifest {manifest.name}, so it is not a generate run to resume; "
+                   f"use another {opt('out')}"),
+        json_what="generate manifest")
+
+
+def _open_output(out: Path, options: dict, source: Any) -> set[str]:
+    """Check or write the manifest, repair a torn last line; the ids already written. Holds the lock only while
+    it checks: :class:`GenerateOutput` holds it for the whole run."""
+    with GenerateOutput(out, options, source) as output:
+        return output.done
 
 
 def _input_sha256(prompts: Any) -> str:

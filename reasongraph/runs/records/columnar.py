@@ -17,7 +17,7 @@ def _require_pyarrow():
         raise InputError("reading Parquet or saved datasets needs pyarrow: pip install 'reasongraph[parquet]'")
 
 
-def _parquet_file(path: Path):
+def parquet_file(path: Path):
     _require_pyarrow()
     import pyarrow.parquet as pq
 
@@ -27,8 +27,8 @@ def _parquet_file(path: Path):
         raise InputError(f"{path}: cannot read as Parquet: {e}") from None
 
 
-def _parquet_rows(path: Path, columns: list[str]) -> Iterator[dict]:
-    for batch in _parquet_file(path).iter_batches(batch_size=_BATCH_ROWS, columns=columns):
+def parquet_rows(path: Path, columns: list[str]) -> Iterator[dict]:
+    for batch in parquet_file(path).iter_batches(batch_size=_BATCH_ROWS, columns=columns):
         yield from batch.to_pylist()
 
 
@@ -40,8 +40,6 @@ def _hf_state(path: Path) -> dict:
 
 
 def _hf_has_datasets() -> bool:
-    import importlib.util
-
     return importlib.util.find_spec("datasets") is not None
 
 
@@ -69,7 +67,7 @@ def _hf_arrow_batches(path: Path, columns: list[str] | None = None):
                 yield batch.select(columns) if columns is not None else batch
 
 
-def _hf_columns(path: Path) -> list[str]:
+def hf_columns(path: Path) -> list[str]:
     if _hf_has_datasets():
         return list(_hf_dataset(path).column_names)
     _require_pyarrow()
@@ -82,13 +80,13 @@ def _hf_columns(path: Path) -> list[str]:
         return list(pa.ipc.open_stream(source).schema.names)
 
 
-def _hf_num_rows(path: Path) -> int:
+def hf_num_rows(path: Path) -> int:
     if _hf_has_datasets():
         return len(_hf_dataset(path))
     return sum(b.num_rows for b in _hf_arrow_batches(path, columns=[]))
 
 
-def _hf_rows(path: Path, columns: list[str]) -> Iterator[dict]:
+def hf_rows(path: Path, columns: list[str]) -> Iterator[dict]:
     if _hf_has_datasets():
         ds = _hf_dataset(path).select_columns(columns)
         for batch in ds.iter(batch_size=_BATCH_ROWS):  # memory-mapped: flat in the dataset's size

@@ -84,9 +84,12 @@ def _text_prompts(path: Path) -> Iterator[Prompt]:
                 index += 1
 
 
-def _check_lengths(items: list[Prompt], prompt_ids: list[list[int]], context: int, max_new_tokens: int) -> None:
+def check_lengths(items: list[Prompt], prompt_ids: list[list[int]], context: int, max_new_tokens: int) -> None:
     for p, ids in zip(items, prompt_ids):
         if len(ids) + max_new_tokens > context:
             raise InputError(f"{p.where}: the prompt is {len(ids)} tokens, and with "
                              f"{opt('max_new_tokens', max_new_tokens)} that is more than the model's context of "
                              f"{context} tokens; shorten the prompt or lower {opt('max_new_tokens')}")
+
+
+_check_lengths = check_lengths  # the old name, for runs/generate/generate.py until it moves

@@ -13,10 +13,10 @@ from reasongraph.core.checks import check_optional_int, check_path
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.hashing import RECORDS_V1, tree_sha256
 from reasongraph.core.text import has_lone_surrogate
-from reasongraph.runs.records.columnar import _hf_columns, _hf_num_rows, _hf_rows, _parquet_file, _parquet_rows
+from reasongraph.runs.records.columnar import hf_columns, hf_num_rows, hf_rows, parquet_file, parquet_rows
 from reasongraph.runs.records.formats import FORMATS, detect_format
-from reasongraph.runs.records.record import Record, Scan, _as_key, _temperature
-from reasongraph.runs.records.text_formats import _LineTap, _quote_start
+from reasongraph.runs.records.record import Record, Scan, as_key, as_temperature
+from reasongraph.runs.records.text_formats import LineTap, quote_start
 
 
 _CSV_FIELD_LIMIT = 2**31 - 1  # traces are often longer than csv's default limit of 128 KiB per field
@@ -100,7 +100,7 @@ class RecordReader:
         """The first record of a CSV, Parquet or saved dataset, or None (cheap: stops there)."""
         if self.format in ("csv", "tsv"):
             return next(iter(self._csv_rows()), None)
-        n = _parquet_file(self.path).metadata.num_rows if self.format == "parquet" else _hf_num_rows(self.path)
+        n = parquet_file(self.path).metadata.num_rows if self.format == "parquet" else hf_num_rows(self.path)
         return n or None
 
     def _check_not_empty(self) -> None:
@@ -135,9 +135,9 @@ class RecordReader:
             with self._open_csv() as f:
                 return next(csv.reader(f, delimiter=self._delimiter), [])
         if self.format == "parquet":
-            return list(_parquet_file(self.path).schema_arrow.names)
+            return list(parquet_file(self.path).schema_arrow.names)
         if self.format == "hf":
-            return list(_hf_columns(self.path))
+            return list(hf_columns(self.path))
         return []
 
     # ------------------------------------------------------------------ reading
@@ -166,9 +166,9 @@ class RecordReader:
             with open(self.path, "rb") as f:
                 n = sum(1 for raw in f if raw.strip())
         elif self.format == "parquet":
-            n = _parquet_file(self.path).metadata.num_rows
+            n = parquet_file(self.path).metadata.num_rows
         elif self.format == "hf":
-            n = _hf_num_rows(self.path)
+            n = hf_num_rows(self.path)
         else:
             n = sum(1 for _ in self._csv_rows())
         return n if self.limit is None else min(n, self.limit)
@@ -181,7 +181,7 @@ class RecordReader:
             for line, row, err in self._csv_rows():
                 yield self._make(line, row) if err is None else Record(line=line, error=err)
         else:
-            rows = _parquet_rows(self.path, self._used()) if self.format == "parquet" else _hf_rows(self.path,
+            rows = parquet_rows(self.path, self._used()) if self.format == "parquet" else hf_rows(self.path,
                                                                                                   self._used())
             for i, row in enumerate(rows):
                 yield self._make(i + 1, row)
@@ -192,7 +192,7 @@ class RecordReader:
     def _make(self, line: int, obj: dict[str, Any]) -> Record:
         """Validate one decoded record's fields and build its :class:`Record`."""
         f = self.fields
-        rid = _as_key(obj.get(f["id"])) if f["id"] else None
+        rid = as_key(obj.get(f["id"])) if f["id"] else None
         unicode = next((role for role, name in f.items() if name and has_lone_surrogate(obj.get(name))), None)
         if unicode is not None:  # JSON escapes such as "\ud800" decode to text that is not Unicode
             return Record(line=line, id=rid.encode("utf-8", "backslashreplace").decode() if rid else rid,
@@ -210,18 +210,18 @@ class RecordReader:
                                         f"(got {type(prompt).__name__})")
         if not text.strip() and not prompt:  # with a prompt, an empty text is a response that ended at once
             return Record(**base, error=f"empty text in field {f['text']!r}")
-        model = _as_key(obj.get(f["model"])) if f["model"] else None
+        model = as_key(obj.get(f["model"])) if f["model"] else None
         if f["model"] and not model:
             return Record(**base, error=f"missing model field {f['model']!r}")
-        temperature = _temperature(obj.get(f["temperature"])) if f["temperature"] else None
+        temperature = as_temperature(obj.get(f["temperature"])) if f["temperature"] else None
         if f["temperature"] and temperature is None:
             return Record(**base, error=f"temperature field {f['temperature']!r} is not a positive number "
                                         f"(got {obj.get(f['temperature'])!r})")
         return Record(**base, text=text, prompt=prompt or None,
-                      group=_as_key(obj.get(f["group"])) if f["group"] else None,
-                      pair=_as_key(obj.get(f["pair"])) if f["pair"] else None, model=model,
-                      sample_group=_as_key(obj.get(f["sample_group"])) if f["sample_group"] else None,
-                      temperature=temperature, policy=_as_key(obj.get(f["policy"])) if f["policy"] else None)
+                      group=as_key(obj.get(f["group"])) if f["group"] else None,
+                      pair=as_key(obj.get(f["pair"])) if f["pair"] else None, model=model,
+                      sample_group=as_key(obj.get(f["sample_group"])) if f["sample_group"] else None,
+                      temperature=temperature, policy=as_key(obj.get(f["policy"])) if f["policy"] else None)
 
     # ------------------------------------------------------------------ JSONL
     def _jsonl_objects(self) -> Iterator[tuple[int, dict | None, str | None]]:
@@ -275,7 +275,7 @@ class RecordReader:
         """
         csv.field_size_limit(_CSV_FIELD_LIMIT)
         with self._open_csv() as f:
-            tap = _LineTap(f)
+            tap = LineTap(f)
             reader = csv.reader(tap, delimiter=self._delimiter, strict=True)
             try:
                 header = next(reader, None)
@@ -309,7 +309,7 @@ class RecordReader:
 
     def _quote_error(self, error: csv.Error, start: int, end: int, lines: list[str]) -> str:
         """A record's reason for a strict-parsing error, or InputError for a quoted field that ran across lines."""
-        opened = _quote_start(lines, start, self._delimiter)
+        opened = quote_start(lines, start, self._delimiter)
         eof = "unexpected end of data" in str(error)
         where = "the end of the file" if eof else f"line {end}, where a quote is followed by text"
         if end > opened:
@@ -330,6 +330,6 @@ class RecordReader:
         for v in values:
             last = v.rpartition("\n")[2]
             if "\n" in v and last.endswith(d) and not any(c in last for c in ' "') and last.count(d) < n_fields:
-                raise InputError(f"{self.path}: line {_quote_start(lines, start, d)}: a quoted field opened here "
+                raise InputError(f"{self.path}: line {quote_start(lines, start, d)}: a quoted field opened here "
                                  f"ends in what looks like the start of another record ({last!r}), so its closing "
                                  f"quote is probably missing and it swallowed the records after it; close the quote")

@@ -58,7 +58,7 @@ class Scan:
     models: dict = field(default_factory=dict)
 
 
-def _as_key(value: Any) -> str | None:
+def as_key(value: Any) -> str | None:
     """Ids, groups and pair keys as strings (1 and "1" pair up), None stays None."""
     if value is None:
         return None
@@ -67,7 +67,7 @@ def _as_key(value: Any) -> str | None:
     return str(value)
 
 
-def _temperature(value: Any) -> float | None:
+def as_temperature(value: Any) -> float | None:
     """A sampling temperature: a finite number > 0 (numeric text as in CSV included), else None."""
     try:
         t = float(value) if not isinstance(value, bool) else math.nan

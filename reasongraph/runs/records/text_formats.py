@@ -4,14 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 
-class _LineTap:
+class LineTap:
     """An iterator over a file's lines that keeps those read since ``lines`` was last cleared (one record's)."""
 
     def __init__(self, f: Any) -> None:
         self._f = f
         self.lines: list[str] = []
 
-    def __iter__(self) -> "_LineTap":
+    def __iter__(self) -> "LineTap":
         return self
 
     def __next__(self) -> str:
@@ -20,7 +20,7 @@ class _LineTap:
         return line
 
 
-def _quote_start(lines: list[str], first_line: int, delimiter: str) -> int:
+def quote_start(lines: list[str], first_line: int, delimiter: str) -> int:
     """The line where the quoted field that broke a record opened: the last field-opening quote before the point
     where parsing failed (a closing quote followed by text, or the end of the record's lines)."""
     opened, at_field_start, quoted = first_line, True, False

@@ -12,6 +12,7 @@ _EXPORTS = {
     "extraction_kind": "reasongraph.runs.scoring.row",
     "load_checked": "reasongraph.runs.scoring.extract_here",
     "LocalExtractor": "reasongraph.runs.scoring.extract_here",
+    "layer_column_units": "reasongraph.runs.scoring.row",
     "ModelPlan": "reasongraph.runs.scoring.model_plan",
     "RunState": "reasongraph.runs.scoring.state",
     "row_head": "reasongraph.runs.scoring.row",
@@ -19,7 +20,6 @@ _EXPORTS = {
     "score_rows": "reasongraph.runs.scoring.pass2",
     "score_trace": "reasongraph.runs.scoring.row",
     "ScoringOptions": "reasongraph.runs.scoring.options",
-    "sweep_units": "reasongraph.runs.scoring.row",
     "Timing": "reasongraph.runs.scoring.state",
     "write_prompt_rows": "reasongraph.runs.scoring.prompt_rows",
 }

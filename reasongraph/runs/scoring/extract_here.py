@@ -6,8 +6,10 @@ import time
 import warnings
 from typing import TYPE_CHECKING, Any, Callable
 
+from reasongraph.models.head_entropy import check_head
 from reasongraph.runs.records.record import Record
 from reasongraph.runs.scoring.model_plan import ModelPlan
+from reasongraph.trace.extraction.teacher_forced import extract, extract_batch
 
 if TYPE_CHECKING:
     from reasongraph.runs.scoring.state import RunState
@@ -15,11 +17,9 @@ if TYPE_CHECKING:
 __all__ = ["LocalExtractor", "extract_chunk", "load_checked"]
 
 
-def load_checked(plan: ModelPlan, unit: str, clusterer: Any = None) -> Any:
+def load_checked(plan: ModelPlan, unit: str, *, clusterer: Any = None) -> Any:
     """Load the model of ``unit`` and check that reasongraph can read it (and that a saved clusterer fits its
     hidden size): a model that cannot be scored fails the run at once, not as one error per record."""
-    from reasongraph.models.head_entropy import check_head
-
     from reasongraph.graph.cluster.inputs import check_width
 
     lm = plan.load(unit)
@@ -44,8 +44,6 @@ def extract_chunk(lm: Any, texts: list[str], prompts: list[str | None], options:
     each forward pass of the batch ends, with the positions (in ``texts``) of its records not skipped and their
     token counts: progress inside the batch.
     """
-    from reasongraph.trace.extraction.teacher_forced import extract, extract_batch
-
     kwargs = {k: v for k, v in options.items() if k not in ("keep_hidden", "prefix_tokens")}
     batch = [i for i in range(len(texts)) if not (exclude and exclude[i])]
     traces: dict[int, Any] = {}
@@ -84,7 +82,7 @@ class LocalExtractor:
 
     ``loaded``: models loaded (and checked) before the run folder existed, adopted now."""
 
-    def __init__(self, state: RunState, loaded: dict[str, Any] | None = None) -> None:
+    def __init__(self, state: RunState, *, loaded: dict[str, Any] | None = None) -> None:
         self.state = state
         self._models: dict[str, Any] = {}  # the loaded model of the unit being extracted
         for unit, lm in (loaded or {}).items():
@@ -145,7 +143,7 @@ class LocalExtractor:
                                     on_pass=on_pass)
         state.timing.extract_s += time.perf_counter() - t0
         for i, e in errors.items():
-            state.record_error(recs[i], state.reason(e), e)
+            state.record_error(recs[i], state.reason(e), exc=e)
         for i, trace in out.items():
             state.note_extracted(recs[i], trace.meta.get("tokens_dropped", 0), len(trace.input_ids))
             cache.put(keys[i], trace)

@@ -18,12 +18,13 @@ from reasongraph.runs.scoring.model_plan import ModelPlan
 from reasongraph.runs.scoring.options import ScoringOptions
 from reasongraph.runs.scoring.state import RunState
 from reasongraph.stats.reservoir import ReservoirSample
+from reasongraph.trace.token_signals import top_rho_threshold
 
 log = logging.getLogger("reasongraph")
 
 
 # ---------------------------------------------------------------------- a saved clusterer
-def _given_clusterer(clusterer: Any, plan: ModelPlan) -> tuple[Any, str | None, str | None]:
+def given_clusterer(clusterer: Any, plan: ModelPlan) -> tuple[Any, str | None, str | None]:
     """(the clusterer to reuse or None, its identity for the manifest: the file's SHA-256 or "object", and where
     it came from); a bad file fails here, before any work."""
     if clusterer is None:
@@ -41,7 +42,7 @@ def _given_clusterer(clusterer: Any, plan: ModelPlan) -> tuple[Any, str | None, 
 
 
 # ---------------------------------------------------------------------- the fit
-def _load_fit(store: RunStore) -> dict | None:
+def load_fit(store: RunStore) -> dict | None:
     """fit.json of a run whose pass 1 finished (it is written last, after the clusterers), else None."""
     if not store.layout.fit.exists():
         return None
@@ -54,7 +55,7 @@ def _load_fit(store: RunStore) -> dict | None:
     return fit
 
 
-def _fit(run: RunState, samples: dict, given: tuple) -> dict:
+def fit_run(run: RunState, samples: dict, given: tuple) -> dict:
     """Fit (or take) one clusterer per unit and the pooled forking thresholds; save the clusterers, then fit.json.
 
     fit.json is written last: it marks pass 1 and the fit as done.
@@ -96,8 +97,6 @@ def _fit(run: RunState, samples: dict, given: tuple) -> dict:
 
 def _thresholds(entropy: ReservoirSample, by_group: Mapping[str, ReservoirSample], opts: ScoringOptions) -> dict:
     """The run-wide and per-group pooled forking thresholds, and the rule they are applied with."""
-    from reasongraph.trace.token_signals import top_rho_threshold
-
     if opts.forking_threshold is not None:
         t = float(opts.forking_threshold)
         return {"forking_threshold": t, "forking_rule": ">", "forking_threshold_by_group": {g: t for g in by_group},
@@ -112,7 +111,7 @@ def _thresholds(entropy: ReservoirSample, by_group: Mapping[str, ReservoirSample
             "n_entropy_tokens": int(entropy.n_seen)}
 
 
-def _load_clusterers(store: RunStore, fit: dict) -> dict[str, Any]:
+def load_clusterers(store: RunStore, fit: dict) -> dict[str, Any]:
     from reasongraph.graph.cluster.estimator import load_clusterer
 
     return {unit: load_clusterer(store.dir / u["clusterer_file"]) if u["clusterer_file"] else None

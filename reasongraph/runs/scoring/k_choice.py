@@ -8,10 +8,12 @@ give the unit with more steps more revisits by construction). docs/choosing_k.md
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from reasongraph.core.checks import check_int
 from reasongraph.core.errors import InputError, opt
 
 __all__ = ["AUTO", "auto_k", "check_k", "check_resumed_k", "chosen_k", "k_warning", "unit_ks"]
@@ -21,8 +23,6 @@ AUTO = "auto"
 
 def check_k(k: Any) -> None:
     """``k`` is "auto" or a whole number >= 1."""
-    from reasongraph.core.checks import check_int
-
     if isinstance(k, str) and k == AUTO:
         return
     try:
@@ -89,8 +89,6 @@ def check_resumed_k(manifest: Path, k: int | str) -> None:
     """A run folder started with a whole-number K (every folder written before ``auto`` became the default) is not
     resumed with ``k="auto"``: the auto K may differ, and rows of two K values must not mix. One clear error
     names the K to pass instead."""
-    import json
-
     if k != AUTO or not manifest.is_file():
         return
     try:

@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reasongraph.core.errors import InputError, ModelNotAvailableError, opt
+from reasongraph.models.device import resolve_device_dtype
+from reasongraph.models.loaded import LoadedModel
+from reasongraph.models.smollm2 import DEFAULT_MODEL
+from reasongraph.models.sources import check_available, load_model, model_name
 from reasongraph.runs.records.reader import RecordReader
 from reasongraph.runs.records.record import Record
 
@@ -55,10 +59,6 @@ class ModelPlan:
         Raises InputError for a model map naming a group the data lacks, a group the map leaves without a model,
         a map without ``group_field``, ``model`` together with ``model_field``, or two specs of one name.
         """
-        from reasongraph.models.loaded import LoadedModel
-        from reasongraph.models.sources import model_name
-        from reasongraph.models.device import resolve_device_dtype
-
         scan = reader.scan()
         if model_field is not None:
             if model is not None:
@@ -94,8 +94,6 @@ class ModelPlan:
     def name_of(self, rec: Record) -> str:
         """The name of the model that scores ``rec``."""
         if self._by_group is None:
-            from reasongraph.models.sources import model_name
-
             return model_name(rec.model)
         return self._by_group[rec.group]
 
@@ -118,17 +116,12 @@ class ModelPlan:
     def check_available(self) -> None:
         """Every model of the plan can be loaded here (checked without loading weights): a missing model fails
         the run before any work, not after the models before it."""
-        from reasongraph.models.sources import check_available
-
         for unit in self.units.values():
             with self._naming(unit):
                 check_available(unit.spec)
 
     def load(self, name: str) -> Any:
         """Load the model of unit ``name``; a model that cannot load is an InputError naming its groups."""
-        from reasongraph.models.loaded import LoadedModel
-        from reasongraph.models.sources import load_model
-
         unit = self.units[name]
         if isinstance(unit.spec, LoadedModel):
             return unit.spec
@@ -149,8 +142,6 @@ class ModelPlan:
 
     def release(self, name: str, lm: Any) -> None:
         """Free a model this plan loaded (a model the caller passed in stays the caller's)."""
-        from reasongraph.models.loaded import LoadedModel
-
         if isinstance(self.units[name].spec, LoadedModel):
             return
         del lm
@@ -162,9 +153,6 @@ class ModelPlan:
 
 
 def _spec_text(spec: Any) -> str:
-    from reasongraph.models.smollm2 import DEFAULT_MODEL
-    from reasongraph.models.loaded import LoadedModel
-
     if spec is None:
         return DEFAULT_MODEL
     return spec.name if isinstance(spec, LoadedModel) else str(spec)

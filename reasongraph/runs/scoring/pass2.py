@@ -13,7 +13,7 @@ from typing import Any
 from reasongraph.runs.engines.protocol import Failed, Missing, Row, Scored
 from reasongraph.runs.records.record import Record
 from reasongraph.runs.scoring.extract_here import LocalExtractor
-from reasongraph.runs.scoring.row import row_head, score_trace, sweep_units
+from reasongraph.runs.scoring.row import layer_column_units, row_head, score_trace
 from reasongraph.runs.scoring.state import RunState
 from reasongraph.runs.scoring.tally import open_bar
 
@@ -52,7 +52,7 @@ def _take(state: RunState, rec: Record, result: Row | Failed) -> int:
     """Write one record's row or error; the number of tokens scored."""
     state.timing.analyze_s += result.seconds
     if isinstance(result, Failed):
-        state.record_error(rec, result.reason, result.exc)
+        state.record_error(rec, result.reason, exc=result.exc)
         return 0
     state.add_row(rec, result.row, result.n_tokens)
     return result.n_tokens
@@ -60,11 +60,11 @@ def _take(state: RunState, rec: Record, result: Row | Failed) -> int:
 
 def score_here(state: RunState, rec: Record, trace: Any, clusterers: dict[str, Any], *, fit: dict) -> Row | Failed:
     """Pass 2 of one record in this process: its row, or why it failed."""
-    unit, sweep = sweep_units(state, rec)
+    unit, columns = layer_column_units(state, rec)
     t0 = time.perf_counter()
     try:
         row = score_trace(trace, row_head(state, rec), clusterers[unit],
-                          [(clusterers[key], layer, spec) for key, layer, spec in sweep],
+                          [(clusterers[key], layer, spec) for key, layer, spec in columns],
                           options=state.opts.analysis_options(), fit=fit)
     except (KeyboardInterrupt, MemoryError):
         raise

@@ -13,6 +13,8 @@ import json
 from collections import defaultdict
 from typing import Any
 
+from reasongraph.analysis.samples.diversity import diversity_metrics
+from reasongraph.analysis.samples.spread import prompt_spread, spread_length
 from reasongraph.core.json_values import json_value
 from reasongraph.core.storage import atomic_write
 from reasongraph.runs.scoring.state import RunState
@@ -31,9 +33,6 @@ def write_prompt_rows(run: RunState, here: LocalExtractor, clusterers: dict[str,
     (:func:`reasongraph.analysis.samples.spread.prompt_spread`), ``spread_note`` (why samples were left out, "" when
     none was), ``n_empty`` (samples with an empty response), ``scored_by``, ``ids``, ``lines`` and ``walks``.
     """
-    from reasongraph.analysis.samples.diversity import diversity_metrics
-    from reasongraph.analysis.samples.spread import prompt_spread, spread_length
-
     scored = {r["line"]: r for r in run.store.rows()}
     samples: dict[tuple, list] = {}
     for rec in run.reader:

@@ -16,7 +16,7 @@ from reasongraph.core.json_values import json_value
 from reasongraph.runs.records.record import Record
 from reasongraph.runs.scoring.state import RunState
 
-__all__ = ["extraction_kind", "row_head", "score_trace", "sweep_units"]
+__all__ = ["extraction_kind", "layer_column_units", "row_head", "score_trace"]
 
 
 def row_head(run: RunState, rec: Record) -> dict:
@@ -27,27 +27,28 @@ def row_head(run: RunState, rec: Record) -> dict:
             "on_policy": _on_policy(rec, run), "trace_key": run.cache_key(rec)}
 
 
-def sweep_units(run: RunState, rec: Record) -> tuple[str, list[tuple[str, int, str]]]:
-    """(the clustering unit of ``rec``'s steps, [(unit, layer index, layer spec) of each further layer of the
-    sweep]): which clusterers :func:`score_trace` takes for ``rec``."""
+def layer_column_units(run: RunState, rec: Record) -> tuple[str, list[tuple[str, int, str]]]:
+    """(the clustering unit of ``rec``'s steps, [(unit, layer index, layer spec) of each further layer, whose
+    metrics become the row's layer columns "<name>@<layer spec>"]): which clusterers :func:`score_trace` takes
+    for ``rec``."""
     units = run.layer_units(rec)
     return units[0][0], units[1:]
 
 
-def score_trace(trace: Any, head: dict, clusterer: Any, sweep: list[tuple[Any, int, str]], *, options: dict,
-                fit: dict) -> dict:
+def score_trace(trace: Any, head: dict, clusterer: Any, layer_columns: list[tuple[Any, int, str]], *,
+                options: dict, fit: dict) -> dict:
     """One output row: ``head``, which pass gave the trace (``extraction``: "sampled" or "teacher_forced"), token
     counts, every metric of :func:`~reasongraph.analysis.one_trace.analyze_trace`, the
-    layer sweep (each further layer labeled by its own clusterer, its metrics as "name@layer"), and the pooled
+    layer columns (each further layer labeled by its own clusterer, its metrics as "name@layer"), and the pooled
     forking shares against the fit's thresholds.
 
-    ``sweep``: (clusterer, layer index, layer spec) per further layer; ``options``: analyze_trace's keyword
+    ``layer_columns``: (clusterer, layer index, layer spec) per further layer; ``options``: analyze_trace's keyword
     arguments; ``fit``: the run's fit.json. JSON-ready values throughout.
     """
     from reasongraph.analysis.one_trace import analyze_trace, layer_metrics
 
     metrics = dict(analyze_trace(trace, clusterer, **options).metrics)
-    for clu, layer, spec in sweep:
+    for clu, layer, spec in layer_columns:
         labels = clu.predict(trace.step_vectors(layer))
         metrics.update({f"{k}@{spec}": v for k, v in layer_metrics(trace, labels, layer).items()})
     row: dict[str, Any] = {**head, "extraction": extraction_kind(trace), "n_prompt_tokens": int(trace.prompt_len),

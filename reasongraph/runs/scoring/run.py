@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from reasongraph.core.checks import check_path_writable
+from reasongraph.core.errors import InputError, opt
 from reasongraph.core.storage import atomic_write_json
 from reasongraph.runs.engines.protocol import Engine, EngineOptions, EnginePlan, PlanRequest
 from reasongraph.runs.engines.registry import open_engine
@@ -15,14 +17,15 @@ from reasongraph.runs.folder.rows_parquet import write_rows_parquet
 from reasongraph.runs.folder.writer import RunStore
 from reasongraph.runs.records.reader import RecordReader
 from reasongraph.runs.scoring.extract_here import LocalExtractor
-from reasongraph.runs.scoring.fit import _fit, _given_clusterer, _load_clusterers, _load_fit
+from reasongraph.runs.scoring.fit import fit_run, given_clusterer, load_clusterers, load_fit
 from reasongraph.runs.scoring.k_choice import check_resumed_k
 from reasongraph.runs.scoring.options import ScoringOptions
 from reasongraph.runs.scoring.pass1 import collect
 from reasongraph.runs.scoring.pass2 import score_rows
 from reasongraph.runs.scoring.prompt_rows import write_prompt_rows
-from reasongraph.runs.scoring.run_summary import _summary
+from reasongraph.runs.scoring.run_summary import summarize_run
 from reasongraph.runs.scoring.state import RunState
+from reasongraph.trace.extraction.layers import resolve_layers
 
 __all__ = ["run_scoring"]
 
@@ -34,6 +37,10 @@ def run_scoring(path: str | Path, reader: RecordReader, opts: ScoringOptions, *,
     """Score the records of ``reader`` (options checked) on ``engine`` (a registered name or an Engine):
     :func:`~reasongraph.score_dataset`'s work once it has checked its options and opened the input. The engine is
     opened (a Ray cluster joined) and closed whatever happens."""
+    if not isinstance(engine, str) and (workers is not None or ray_address is not None):
+        # an Engine object is connected already: open_engine would drop them without a word
+        raise InputError(f"{opt('workers')} and {opt('ray_address')} open a named engine; an Engine object "
+                         f"({type(engine).__name__}) is connected already, so give them to it when you make it")
     opened = open_engine(engine, EngineOptions(workers=workers, address=ray_address))
     request = PlanRequest(model=model, model_field=model_field, device=device, dtype=dtype, out=out,
                           cache_dir=cache_dir)
@@ -47,10 +54,8 @@ def run_scoring(path: str | Path, reader: RecordReader, opts: ScoringOptions, *,
 def _score(path: str | Path, reader: RecordReader, opts: ScoringOptions, engine: Engine, request: PlanRequest, *,
            limit: int | None, clusterer: Any, sample_group_field: str | None, progress: bool) -> list[dict]:
     """score_dataset once its options are checked and its engine open."""
-    from reasongraph.core.checks import check_path_writable
-
     models = engine.plan(request, reader)
-    given_clu = _given_clusterer(clusterer, models)
+    given_clu = given_clusterer(clusterer, models)
     check_path_writable("out", request.out, folder=True)
     if request.cache_dir is not None:
         check_path_writable("cache_dir", request.cache_dir, folder=True)
@@ -64,32 +69,30 @@ def _score(path: str | Path, reader: RecordReader, opts: ScoringOptions, engine:
     with RunStore(request.out, identity) as store:
         state = RunState(reader=reader, store=store, plan=models, opts=opts, progress=progress,
                          cache_dir=Path(request.cache_dir or store.layout.traces))
-        here = LocalExtractor(state, plan.preloaded)
+        here = LocalExtractor(state, loaded=plan.preloaded)
         state.identity_source = here.identity
         state.timing.load_s += plan.load_s
         plan.preloaded.clear()  # the extractor holds the first model now and frees it after its records
         for unit, ident in plan.identities.items():
             state.adopt_identity(unit, ident)
         state.timing.engine, state.timing.workers = engine.name, engine.workers
-        fit = _load_fit(store)
+        fit = load_fit(store)
         if fit is None:
-            fit = _fit(state, collect(state, engine, here, clusterer=given_clu[0]), given_clu)
-        clusterers = _load_clusterers(store, fit)
+            fit = fit_run(state, collect(state, engine, here, clusterer=given_clu[0]), given_clu)
+        clusterers = load_clusterers(store, fit)
         score_rows(state, engine.pass2(state, fit, clusterers), here, clusterers=clusterers, fit=fit)
         rows = list(store.rows())
         diversity = write_prompt_rows(state, here, clusterers, fit) if sample_group_field else None
         t0 = time.perf_counter()
         write_rows_parquet(store.rows_path, store.layout.rows_parquet)
         state.timing.write_s += time.perf_counter() - t0
-        atomic_write_json(store.layout.summary, _summary(state, rows, fit, diversity))
+        atomic_write_json(store.layout.summary, summarize_run(state, rows, fit, diversity))
     return rows
 
 
 def _check_layers(opts: ScoringOptions, plan: EnginePlan) -> None:
     """A layer the models checked so far lack (:meth:`Engine.check`: the local engine's first model, every model on
     Ray) fails before the run folder exists; the other models' layers are checked as they load."""
-    from reasongraph.trace.extraction.layers import resolve_layers
-
     for n_layers in ([lm.num_layers for lm in plan.preloaded.values()]
                      + [i["num_layers"] for i in plan.identities.values()]):
         resolve_layers(opts.layers, n_layers)

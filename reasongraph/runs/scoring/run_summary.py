@@ -4,15 +4,16 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from reasongraph.analysis.groups.per_group import ON_POLICY, layer_table, summarize
+from reasongraph.analysis.groups.pooled_alignment import pool_alignment
+from reasongraph.analysis.samples.diversity import METRICS
+from reasongraph.analysis.samples.spread import SPREAD_METRICS
 from reasongraph.runs.scoring.k_choice import chosen_k
 from reasongraph.runs.scoring.model_plan import ModelPlan
 from reasongraph.runs.scoring.state import RunState
 
 
 # ---------------------------------------------------------------------- the summary
-def _summary(run: RunState, rows: list[dict], fit: dict, diversity: list[dict] | None) -> dict:
-    from reasongraph.analysis.groups.pooled_alignment import pool_alignment
-
+def summarize_run(run: RunState, rows: list[dict], fit: dict, diversity: list[dict] | None) -> dict:
     n_errors = sum(1 for _ in run.store.errors())
     has_groups = any(r.get("group") is not None for r in rows)
     seed = run.opts.seed
@@ -49,7 +50,4 @@ def _mode(rows: list[dict], plan: ModelPlan) -> str:
 
 
 def _diversity_summary(diversity: list[dict], seed: int) -> dict:
-    from reasongraph.analysis.samples.diversity import METRICS
-    from reasongraph.analysis.samples.spread import SPREAD_METRICS
-
     return summarize(diversity, group_key="group", metrics=METRICS + SPREAD_METRICS, seed=seed) if diversity else {}

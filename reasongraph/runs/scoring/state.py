@@ -22,6 +22,7 @@ from reasongraph.runs.scoring.chunks import Chunk, chunks
 from reasongraph.runs.scoring.model_plan import ModelPlan
 from reasongraph.runs.scoring.options import ScoringOptions
 from reasongraph.trace.cache import TraceCache
+from reasongraph.trace.extraction.layers import resolve_layers
 from reasongraph.trace.trace import PREFIX_TOKENS
 
 __all__ = ["RunState", "Timing"]
@@ -103,8 +104,6 @@ class RunState:
     def cache(self, unit: str, temperature: float) -> TraceCache:
         """The trace cache of one model's traces scored at one temperature."""
         if (unit, temperature) not in self._caches:
-            from reasongraph.trace.extraction.layers import resolve_layers
-
             ident = self.identity(unit)
             layer_ids = resolve_layers(self.opts.layers, ident["num_layers"])
             # a run with a sample group keeps each trace's first hidden states for the cross-sample spread
@@ -132,10 +131,8 @@ class RunState:
         return self.plan.name_of(rec) if self.opts.cluster_by == "model" else str(rec.group)
 
     def layer_units(self, rec: Record) -> list[tuple[str, int, str]]:
-        """(clustering unit, layer index, layer spec) for each layer of the sweep: the first layer is the unit
+        """(clustering unit, layer index, layer spec) for each layer of ``layers``: the first layer is the unit
         itself, every other one its own unit "<unit>@<layer spec>", so each layer is clustered on its own."""
-        from reasongraph.trace.extraction.layers import resolve_layers
-
         unit = self.cluster_unit(rec)
         n_layers = self.identity(self.plan.name_of(rec))["num_layers"]
         return [(unit if i == 0 else f"{unit}@{spec}", resolve_layers((spec,), n_layers)[0], str(spec))
@@ -167,7 +164,7 @@ class RunState:
         self.store.append_row(row)
         self.done.add(rec.line)
 
-    def record_error(self, rec: Record, reason: str, exc: BaseException | None = None) -> None:
+    def record_error(self, rec: Record, reason: str, *, exc: BaseException | None = None) -> None:
         """Write a record's error (once) and say so; with on_error="fail" stop here."""
         if rec.line not in self.done:
             self.store.append_error({"line": rec.line, "id": rec.id, "reason": reason})

@@ -40,7 +40,7 @@ def open_bar(run: RunState, desc: str, before: Iterable[Record]) -> Tally:
     before = list(before)
     bar = Progress(run.total, desc, enabled=run.progress, total_work=run.total_chars, done=len(before),
                    done_work=sum(rec.size for rec in before))
-    return Tally(bar, (rec.line for rec in before))
+    return Tally(bar, counted=(rec.line for rec in before))
 
 
 class Tally:
@@ -50,7 +50,7 @@ class Tally:
     (:meth:`passed`) adds only itself when it finishes.
     """
 
-    def __init__(self, bar: Progress, counted: Iterable[int] = ()) -> None:
+    def __init__(self, bar: Progress, *, counted: Iterable[int] = ()) -> None:
         self.bar = bar
         self.counted: set[int] = set(counted)
         self._passed: set[int] = set()
@@ -60,7 +60,7 @@ class Tally:
         if self._first(rec):
             self.bar.skip(work=rec.size)
 
-    def finish(self, rec: Record, tokens: int = 0) -> None:
+    def finish(self, rec: Record, *, tokens: int = 0) -> None:
         """``rec`` is done now (a row, a trace, or an error), with ``tokens`` tokens processed."""
         if self._first(rec):
             if rec.line in self._passed:

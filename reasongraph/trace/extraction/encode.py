@@ -17,7 +17,7 @@ MAX_CHARS_PER_TOKEN = 32
 
 
 @dataclass
-class _Encoded:
+class Encoded:
     """One (prompt, trace) pair as model input."""
 
     input_ids: list[int]
@@ -29,7 +29,7 @@ class _Encoded:
 
 
 def encode(lm: Any, text: str, prompt: str | None, prompt_format: str = "raw", truncate: bool = False,
-           index: int = 0) -> _Encoded:
+           index: int = 0) -> Encoded:
     """Tokenize prompt and trace separately (so the trace's character offsets are exact) and join the ids."""
     where = f"trace {index}" if index else "the trace"
     # a response may be empty (a sample that ended at once): it needs the prompt it answers to be a trace at all
@@ -44,7 +44,7 @@ def encode(lm: Any, text: str, prompt: str | None, prompt_format: str = "raw", t
     if prompt is not None and len(prompt) > max_chars:  # truncation keeps the prompt whole, so it must fit
         raise InputError(f"the prompt of {where} is {len(prompt):,} characters, far beyond the model's context of "
                          f"{lm.context_length} tokens")
-    prefix = _prompt_ids(tok, prompt, prompt_format)
+    prefix = encode_prompt(tok, prompt, prompt_format)
     n_chars = len(text)
     if n_chars > max_chars:
         if not truncate:
@@ -66,7 +66,7 @@ def encode(lm: Any, text: str, prompt: str | None, prompt_format: str = "raw", t
                       stacklevel=3)
         ids, offsets = ids[:room], offsets[:room]
         text = text[:int(offsets[-1, 1])]
-    return _Encoded(prefix + ids, len(prefix), offsets, text, prompt, dropped)
+    return Encoded(prefix + ids, len(prefix), offsets, text, prompt, dropped)
 
 
 def _check_text(text: Any, where: str, allow_blank: bool = False) -> None:
@@ -82,7 +82,7 @@ def _check_text(text: Any, where: str, allow_blank: bool = False) -> None:
                          "it is not valid Unicode text (was it decoded with errors='surrogateescape'?)")
 
 
-def _prompt_ids(tok: Any, prompt: str | None, prompt_format: str) -> list[int]:
+def encode_prompt(tok: Any, prompt: str | None, prompt_format: str) -> list[int]:
     if prompt_format == "chat":
         if not getattr(tok, "chat_template", None):
             raise InputError(f"{opt('prompt_format', 'chat')} needs a tokenizer with a chat template; this one has "
@@ -104,3 +104,6 @@ def _close_gaps(offsets: np.ndarray, n_chars: int) -> np.ndarray:
         offsets[:, 0] = np.minimum(offsets[:, 0], np.maximum(ends_before, 0))
         offsets[-1, 1] = max(offsets[-1, 1], n_chars)
     return offsets
+
+
+_prompt_ids = encode_prompt  # the old name, for runs/generate/generate.py and train/probe/probe.py until they move

@@ -13,13 +13,13 @@ from reasongraph.trace.steps import segment_steps
 from reasongraph.trace.trace import Trace
 
 if TYPE_CHECKING:
-    from reasongraph.trace.extraction.encode import _Encoded
+    from reasongraph.trace.extraction.encode import Encoded
 
 
 Outputs = list[tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]]
 
 
-def _launch(items: list[_Encoded], lm: Any, layer_ids: tuple[int, ...], temperature: float, prefix: Any = None
+def launch_forward(items: list[Encoded], lm: Any, layer_ids: tuple[int, ...], temperature: float, prefix: Any = None
             ) -> Callable[[], Outputs]:
     """Start one padded forward pass; the returned function gives, per item, entropy and log-prob (n_tokens,)
     and {layer: (n_tokens, d) float32}. With ``prefix`` (a
@@ -47,7 +47,7 @@ def _launch(items: list[_Encoded], lm: Any, layer_ids: tuple[int, ...], temperat
     return lambda: outputs
 
 
-def _padded_inputs(items: list[_Encoded], lm: Any, pinned: bool) -> tuple[Any, Any]:
+def _padded_inputs(items: list[Encoded], lm: Any, pinned: bool) -> tuple[Any, Any]:
     """Right-padded input ids and attention mask on the model's device (via pinned memory on CUDA)."""
     import torch
 
@@ -61,7 +61,7 @@ def _padded_inputs(items: list[_Encoded], lm: Any, pinned: bool) -> tuple[Any, A
     return ids.to(lm.device, non_blocking=pinned), mask.to(lm.device, non_blocking=pinned)
 
 
-def _copy_out(items: list[_Encoded], captured: dict[int, Any], final: Any, ids: Any, lm: Any, temperature: float
+def _copy_out(items: list[Encoded], captured: dict[int, Any], final: Any, ids: Any, lm: Any, temperature: float
               ) -> Callable[[], Outputs]:
     """CUDA: queue the copies of each item's captured rows (in the model's dtype) to pinned host memory on a side
     stream, and the entropy head on the main stream meanwhile; return the function that waits and converts.
@@ -123,7 +123,7 @@ def _copy_stream(device: Any) -> Any:
     return _copy_streams[key]
 
 
-def _flat_entropy(items: list[_Encoded], final: Any, ids: Any, lm: Any, temperature: float) -> tuple[Any, Any]:
+def _flat_entropy(items: list[Encoded], final: Any, ids: Any, lm: Any, temperature: float) -> tuple[Any, Any]:
     """Entropy and log-prob of every predicted trace token of all items, one streamed head pass, on the device.
 
     Position ``prompt_len + i - 1`` predicts trace token i; with no prompt and no BOS nothing predicts token 0.
@@ -138,7 +138,7 @@ def _flat_entropy(items: list[_Encoded], final: Any, ids: Any, lm: Any, temperat
     return entropy_tensors(lm.model, torch.cat(predictors), torch.cat(targets), temperature)
 
 
-def _split_entropy(items: list[_Encoded], flat_entropy: np.ndarray, flat_logprob: np.ndarray
+def _split_entropy(items: list[Encoded], flat_entropy: np.ndarray, flat_logprob: np.ndarray
                    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Per item entropy and log-prob from the flat arrays; token 0 is NaN where nothing predicts it."""
     unpredicted = [np.full(1 if it.prompt_len == 0 else 0, np.nan, np.float32) for it in items]
@@ -162,7 +162,7 @@ def _non_finite(index: int, dtype: Any) -> InputError:
                       "model with dtype='bfloat16' or 'float32'")
 
 
-def make_trace(enc: _Encoded, entropy: np.ndarray, logprob: np.ndarray, hidden: dict[int, np.ndarray], lm: Any,
+def make_trace(enc: Encoded, entropy: np.ndarray, logprob: np.ndarray, hidden: dict[int, np.ndarray], lm: Any,
                 layer_ids: tuple[int, ...], segment: str, temperature: float) -> Trace:
     tokens = [enc.text[a:b] for a, b in enc.offsets]
     meta = {"tokens_dropped": enc.dropped} if enc.dropped else {}

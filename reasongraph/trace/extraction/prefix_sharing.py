@@ -13,6 +13,7 @@ in another order (the tolerance tests in tests/test_prefix_sharing.py).
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,8 +53,6 @@ class PrefixCache:
         """The keyword arguments of ``decoder`` (the model's trunk) for a batch of continuations (rows x suffix,
         right-padded, with its attention mask ``suffix_mask``): a copy of the cache for each row, the mask over
         prefix + suffix and the positions after the prefix."""
-        import inspect
-
         import torch
 
         rows, width = suffix_mask.shape

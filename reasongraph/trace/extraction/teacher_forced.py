@@ -19,10 +19,13 @@ from typing import Any, Callable, Iterator, Sequence
 from reasongraph.core.checks import check_optional_int
 from reasongraph.core.errors import InputError
 from reasongraph.models.head_entropy import check_head
+from reasongraph.models.loaded import LoadedModel
+from reasongraph.models.sources import load_model
 from reasongraph.trace.extraction.batching import default_batch_tokens, length_batches, pass_cost_tokens
-from reasongraph.trace.extraction.encode import _Encoded, encode
-from reasongraph.trace.extraction.forward import _launch, make_trace
+from reasongraph.trace.extraction.encode import Encoded, encode
+from reasongraph.trace.extraction.forward import launch_forward, make_trace
 from reasongraph.trace.extraction.layers import resolve_layers
+from reasongraph.trace.extraction.prefix_sharing import PrefixCache, shared_prompt_groups
 from reasongraph.trace.options import check_extract_options
 from reasongraph.trace.trace import Trace
 
@@ -116,19 +119,17 @@ def extract_batch(texts: Sequence[str], prompts: Sequence[str | None] | None = N
     return results  # type: ignore[return-value]
 
 
-def _passes(encoded: list[_Encoded], lm: Any, layer_ids: tuple[int, ...], temperature: float, batching: dict,
+def _passes(encoded: list[Encoded], lm: Any, layer_ids: tuple[int, ...], temperature: float, batching: dict,
             share_prefix: bool) -> Iterator[tuple[list[int], Callable[[], Callable[[], Outputs]]]]:
     """(item indices, the function that launches their forward pass) of every pass: the items of a prompt that
     several items share (:func:`~reasongraph.trace.extraction.prefix_sharing.shared_prompt_groups`) in passes of their
     own that start after the prompt's cached prefix, the others in length batches (:func:`length_batches`)."""
-    from reasongraph.trace.extraction.prefix_sharing import PrefixCache, shared_prompt_groups
-
     groups = shared_prompt_groups([e.input_ids[:e.prompt_len] for e in encoded]) if share_prefix else []
     grouped = {i for g in groups for i in g}
     plain = [i for i in range(len(encoded)) if i not in grouped]
     for batch in length_batches([len(encoded[i].input_ids) for i in plain], **batching):
         items = [encoded[plain[j]] for j in batch]
-        yield [plain[j] for j in batch], lambda items=items: _launch(items, lm, layer_ids, temperature)
+        yield [plain[j] for j in batch], lambda items=items: launch_forward(items, lm, layer_ids, temperature)
     for group in groups:
         first = encoded[group[0]]
         prefix: list[PrefixCache] = []  # computed when the group's first pass launches, freed with the group
@@ -137,20 +138,18 @@ def _passes(encoded: list[_Encoded], lm: Any, layer_ids: tuple[int, ...], temper
             def launch(items=[views[j] for j in batch]) -> Callable[[], Outputs]:
                 if not prefix:
                     prefix.append(PrefixCache(lm, first.input_ids[:first.prompt_len - 1]))
-                return _launch(items, lm, layer_ids, temperature, prefix=prefix[0])
+                return launch_forward(items, lm, layer_ids, temperature, prefix=prefix[0])
             yield [group[j] for j in batch], launch
 
 
-def _continuation(enc: _Encoded) -> _Encoded:
+def _continuation(enc: Encoded) -> Encoded:
     """The part of ``enc`` a pass after its cached prompt prefix reads: the prompt's last token, then the trace."""
-    return _Encoded(enc.input_ids[enc.prompt_len - 1:], 1, enc.offsets, enc.text, enc.prompt, enc.dropped)
+    return Encoded(enc.input_ids[enc.prompt_len - 1:], 1, enc.offsets, enc.text, enc.prompt, enc.dropped)
 
 
 def resolve_model(model: Any) -> Any:
     """A LoadedModel from a LoadedModel, a spec string, or None (the default model, loaded once)."""
     global _default_model
-    from reasongraph.models.loaded import LoadedModel
-    from reasongraph.models.sources import load_model
 
     if isinstance(model, LoadedModel):
         return model

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from reasongraph.models.hooks import capture_layers
 from reasongraph.models.transformers_compat import cache_keyword, last_logits_only, static_cache
 from reasongraph.trace.sampling.draw import draw, row_uniforms, stop_token_ids
 
@@ -64,8 +65,6 @@ def sample_rows(lm: Any, prompts: Sequence[Sequence[int]], keys: Sequence[tuple[
         raise ValueError(f"got {len(prompts)} prompts but {len(keys)} keys; give one (prompt text, sample) a row")
     uniforms = np.stack([row_uniforms(seed, text, k, max_new_tokens) for text, k in keys])
     import torch
-
-    from reasongraph.models.hooks import capture_layers
 
     rows = [tuple(int(t) for t in ids) for ids in prompts]
     distinct = list(dict.fromkeys(rows))

@@ -27,6 +27,9 @@ from typing import Any
 
 from reasongraph.trace.cache import trace_cache_options
 from reasongraph.trace.cache import TraceCache
+from reasongraph.trace.extraction.encode import encode
+from reasongraph.trace.extraction.forward import make_trace
+from reasongraph.trace.extraction.layers import resolve_layers
 from reasongraph.trace.sampling.decode import Sample
 from reasongraph.trace.trace import PREFIX_TOKENS, Trace
 
@@ -43,9 +46,6 @@ def sampled_trace(lm: Any, sample: Sample, *, text: str, prompt: str, prompt_ids
 
     ``prompt_ids`` are the ids the sample was drawn after; ``sample.hidden`` must hold ``layer_ids``.
     """
-    from reasongraph.trace.extraction.forward import make_trace
-    from reasongraph.trace.extraction.encode import encode
-
     enc = encode(lm, text, prompt, prompt_format)
     if enc.input_ids != [*map(int, prompt_ids), *sample.token_ids.tolist()] or enc.prompt_len != len(prompt_ids):
         return None
@@ -74,8 +74,6 @@ class SampledTraceWriter:
 
     def __init__(self, lm: Any, directory: str | os.PathLike, *, layers: Any, segment: str, temperature: float,
                  prompt_format: str, keep_hidden: bool = False) -> None:
-        from reasongraph.trace.extraction.layers import resolve_layers
-
         self.lm, self.segment, self.temperature = lm, segment, float(temperature)
         self.prompt_format, self.keep_hidden = prompt_format, keep_hidden
         self.layer_ids = resolve_layers(layers, lm.num_layers)

@@ -13,7 +13,7 @@ from reasongraph.runs.scoring.model_plan import ModelPlan
 CONNECT_TIMEOUT_S = 30  # an unreachable --ray-address fails within this
 
 
-def _check_reachable(address: str) -> None:
+def check_reachable(address: str) -> None:
     """Fail within ``CONNECT_TIMEOUT_S`` when nothing listens at a ``[ray://]host:port`` address (ray.init
     itself would retry for minutes)."""
     host, _, port = address.removeprefix("ray://").rpartition(":")
@@ -27,7 +27,7 @@ def _check_reachable(address: str) -> None:
 
 
 # ---------------------------------------------------------------------- what runs on the workers
-def _probe_cache(directory: str, marker: str, token: str) -> str | None:
+def probe_cache(directory: str, marker: str, token: str) -> str | None:
     """On one node: None when ``directory`` holds the driver's marker and takes a new file, else the problem."""
     path = Path(directory) / marker
     try:
@@ -43,10 +43,10 @@ def _probe_cache(directory: str, marker: str, token: str) -> str | None:
     return None
 
 
-def _probe_model(plan: ModelPlan, unit: str, clusterer: Any) -> dict:
+def probe_model(plan: ModelPlan, unit: str, clusterer: Any) -> dict:
     """On a worker: the identity of ``unit``'s model, or the reason it cannot be scored."""
     try:
-        lm = load_checked(plan, unit, clusterer)
+        lm = load_checked(plan, unit, clusterer=clusterer)
     except InputError as e:
         return {"error": str(e)}
     return {"identity": lm.identity()}

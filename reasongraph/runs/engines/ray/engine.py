@@ -39,17 +39,20 @@ from typing import Any
 
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.storage import read_json
+from reasongraph.models.loaded import LoadedModel
 from reasongraph.runs.engines.protocol import EngineOptions, EnginePlan, Failed, Missing, PlanRequest, Row, Scored
-from reasongraph.runs.engines.ray.cluster import CONNECT_TIMEOUT_S, _check_reachable, _probe_cache, _probe_model
-from reasongraph.runs.engines.ray.workers import _Extractor, _score_batch, _torch_threads
+from reasongraph.runs.engines.ray.cluster import CONNECT_TIMEOUT_S, check_reachable, probe_cache, probe_model
+from reasongraph.runs.engines.ray.workers import Extractor, score_batch, torch_thread_count
 from reasongraph.runs.folder.layout import RunLayout
 from reasongraph.runs.records.reader import RecordReader
 from reasongraph.runs.records.record import Record
 from reasongraph.runs.scoring.extract_here import LocalExtractor
 from reasongraph.runs.scoring.model_plan import ModelPlan
 from reasongraph.runs.scoring.pass1 import check_width, extract_here
+from reasongraph.runs.scoring.row import layer_column_units, row_head
 from reasongraph.runs.scoring.state import RunState
 from reasongraph.runs.scoring.tally import Tally, open_bar
+from reasongraph.trace.cache import TraceCache
 
 __all__ = ["INSTALL", "RETRIES", "RayEngine"]
 
@@ -86,7 +89,7 @@ class RayEngine:
         except ImportError:
             raise InputError(f"{opt('engine', 'ray')} needs Ray, which is not installed: {INSTALL}") from None
         if address not in (None, "auto", "local"):
-            _check_reachable(address)
+            check_reachable(address)
         started = not ray.is_initialized()  # a process already in a Ray session goes on in it
         if started:
             try:
@@ -139,7 +142,7 @@ class RayEngine:
         try:
             from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-            probe = self.ray.remote(_probe_cache)
+            probe = self.ray.remote(probe_cache)
             on = [NodeAffinitySchedulingStrategy(n["NodeID"], soft=False) for n in self.nodes]
             refs = [probe.options(num_cpus=0, scheduling_strategy=s).remote(str(target), marker.name, token)
                     for s in on]
@@ -170,23 +173,21 @@ class RayEngine:
         self.check_cache(given if given is not None else request.out, Path(given or layout.traces),
                          name="cache_dir" if given is not None else "out")
         saved = read_json(layout.models, "model identities") if layout.models.exists() else {}
-        identities = self.identities(models, [u for u in models.units if u not in saved], clusterer)
+        identities = self.identities(models, [u for u in models.units if u not in saved], clusterer=clusterer)
         return EnginePlan(models, identities=identities, load_s=time.perf_counter() - t0)
 
     @staticmethod
     def check_models(model: Any) -> None:
         """Workers load the models themselves: each must be given by name or folder (``model`` as score_dataset
         takes it)."""
-        from reasongraph.models.loaded import LoadedModel
-
         if any(isinstance(m, LoadedModel) for m in (model.values() if isinstance(model, Mapping) else [model])):
             raise InputError(f"{opt('engine', 'ray')} loads each model on its workers: give {opt('model')} by name "
                              "or folder, not as a loaded model")
 
-    def identities(self, plan: ModelPlan, units: list[str], clusterer: Any = None) -> dict[str, dict]:
+    def identities(self, plan: ModelPlan, units: list[str], *, clusterer: Any = None) -> dict[str, dict]:
         """Load each model of ``units`` once on a worker and return its identity (the cache keys hang on it); a
         model that cannot be loaded or scored (or that does not fit ``clusterer``) is an InputError now."""
-        probe = self.ray.remote(_probe_model).options(**self._actor_resources(), max_retries=RETRIES)
+        probe = self.ray.remote(probe_model).options(**self._actor_resources(), max_retries=RETRIES)
         worker_plan = _worker_plan(plan)
         answers = self.ray.get([probe.remote(worker_plan, u, clusterer) for u in units])
         for answer in answers:
@@ -232,9 +233,9 @@ class RayEngine:
         pool = self.ray.data.ActorPoolStrategy(size=min(self.workers, len(jobs)), max_tasks_in_flight_per_actor=1)
         with _remote_args_deprecation_ignored():
             ds = self._dataset(jobs, block=1).map_batches(
-                _Extractor, batch_size=1, compute=pool,
+                Extractor, batch_size=1, compute=pool,
                 fn_constructor_kwargs={"plan": worker_plan, "cache_dir": str(state.cache_dir.resolve()),
-                                       "batch_size": state.opts.batch_size, "torch_threads": _torch_threads()},
+                                       "batch_size": state.opts.batch_size, "torch_threads": torch_thread_count()},
                 max_task_retries=RETRIES, **self._actor_resources())
         for i, result in self._ordered(ds, len(jobs)):
             chunk, skip = recs[i], jobs[i]["skip"]
@@ -264,22 +265,19 @@ class RayEngine:
         The workers get the run's clusterers as their files (fit.json names them); a trace the workers could not
         read from the cache is ``Missing`` (extracted again on the driver).
         """
-        from reasongraph.runs.scoring.row import row_head, sweep_units
-        from reasongraph.trace.cache import TraceCache
-
         t0 = time.perf_counter()
         todo = [rec for rec in state.reader if rec.line not in state.done and rec.ok]
         jobs = []
         for rec in todo:
-            unit, sweep = sweep_units(state, rec)
+            unit, columns = layer_column_units(state, rec)
             jobs.append({"path": str(TraceCache.entry_path(state.cache_dir.resolve(), state.cache_key(rec))),
-                         "head": row_head(state, rec), "unit": unit, "sweep": sweep})
+                         "head": row_head(state, rec), "unit": unit, "layer_columns": columns})
         files = {u: (state.store.dir / e["clusterer_file"]).read_bytes() for u, e in fit["units"].items()
                  if e["clusterer_file"]}
         if jobs:
             with _remote_args_deprecation_ignored():
                 ds = self._dataset(jobs, block=PASS2_BLOCK).map_batches(
-                    _score_batch, batch_size=PASS2_BLOCK, num_cpus=1, max_retries=RETRIES,
+                    score_batch, batch_size=PASS2_BLOCK, num_cpus=1, max_retries=RETRIES,
                     fn_kwargs={"clusterers": files, "options": state.opts.analysis_options(), "fit": fit})
             for i, result in self._ordered(ds, len(jobs)):
                 yield todo[i], _scored(result)

@@ -1,6 +1,7 @@
 """What runs on Ray workers: the extraction actors, the pass-2 tasks and their thread settings."""
 from __future__ import annotations
 
+import gc
 import json
 import os
 import tempfile
@@ -12,10 +13,13 @@ import numpy as np
 from reasongraph.core.errors import InputError
 from reasongraph.runs.scoring.extract_here import extract_chunk, load_checked
 from reasongraph.runs.scoring.model_plan import ModelPlan
+from reasongraph.runs.scoring.row import score_trace
 from reasongraph.runs.scoring.state import RunState
+from reasongraph.trace.cache import TraceCache
+from reasongraph.trace.trace import Trace
 
 
-class _Extractor:
+class Extractor:
     """An extraction actor: holds one model at a time and extracts one chunk per call into the trace cache."""
 
     def __init__(self, plan: ModelPlan, cache_dir: str, batch_size: int | None, torch_threads: int) -> None:
@@ -47,8 +51,6 @@ class _Extractor:
         return {"i": batch["i"], "out": np.array(out, dtype=object)}
 
     def _chunk(self, job: dict) -> dict:
-        from reasongraph.trace.cache import TraceCache
-
         try:
             lm = self._model(job["unit"], job["identity"])
         except InputError as e:
@@ -68,7 +70,7 @@ def _local_cores() -> int:
     return cores or 1
 
 
-def _torch_threads() -> int:
+def torch_thread_count() -> int:
     import torch
 
     return torch.get_num_threads()
@@ -84,8 +86,6 @@ def _blas_as_local() -> Any:
 
 
 def _free_memory() -> None:
-    import gc
-
     gc.collect()
     try:
         import torch
@@ -114,7 +114,7 @@ def _clusterer(unit: str, data: bytes | None) -> Any:
     return _CLUSTERERS[key]
 
 
-def _score_batch(batch: dict[str, np.ndarray], *, clusterers: dict[str, bytes], options: dict,
+def score_batch(batch: dict[str, np.ndarray], *, clusterers: dict[str, bytes], options: dict,
                  fit: dict) -> dict[str, np.ndarray]:
     """A pass 2 task: the row (or the error) of each job's cached trace."""
     with _blas_as_local():
@@ -125,17 +125,15 @@ def _score_batch(batch: dict[str, np.ndarray], *, clusterers: dict[str, bytes], 
 def _score_job(job: dict, clusterers: dict[str, bytes], options: dict, fit: dict) -> dict:
     """{"row", "n_tokens"}, {"error"}, or {} when the cached trace is gone or unreadable (the driver then
     extracts it again)."""
-    from reasongraph.runs.scoring.row import score_trace
-    from reasongraph.trace.trace import Trace
-
     try:
         trace = Trace.load(job["path"])
     except (OSError, ValueError):
         return {}
     try:
         clu = _clusterer(job["unit"], clusterers.get(job["unit"]))
-        sweep = [(_clusterer(key, clusterers.get(key)), layer, spec) for key, layer, spec in job["sweep"]]
-        return {"row": score_trace(trace, job["head"], clu, sweep, options=options, fit=fit),
+        columns = [(_clusterer(key, clusterers.get(key)), layer, spec)
+                   for key, layer, spec in job["layer_columns"]]
+        return {"row": score_trace(trace, job["head"], clu, columns, options=options, fit=fit),
                 "n_tokens": int(trace.n_tokens)}
     except (KeyboardInterrupt, MemoryError):
         raise

@@ -1,13 +1,13 @@
-/* reasongraph: the layer-sweep figure of the dataset report, the paper's detection ratio by layer: per group, the
- * share of traces whose graph has a cycle (y, 0 to 1) at each layer of the sweep (x), a line with dots and 95%
+/* reasongraph: the layer-columns figure of the dataset report, the paper's detection ratio by layer: per group, the
+ * share of traces whose graph has a cycle (y, 0 to 1) at each layer of the run (x), a line with dots and 95%
  * Wilson whiskers.
  *
- * Needs common.js. RG._sweep.panel(parent, s, width, tip, colorOf) draws the report payload's "layers":
- *   { specs: ["0.1", "0.5", ...] (sweep order), groups: [...], ratio: {group: [ratio per spec]}, lo: {...},
+ * Needs common.js. RG._layers.panel(parent, s, width, tip, colorOf) draws the report payload's "layers":
+ *   { specs: ["0.1", "0.5", ...] (the run's order), groups: [...], ratio: {group: [ratio per spec]}, lo: {...},
  *     hi: {...} }
  * colorOf(group) gives a group's color (the report's colors). When every spec is a number in (0, 1] (a depth
  * ratio) the layers sit at their ratio on a 0-to-1 axis; otherwise (layer indices, "-1") they are evenly spaced in
- * sweep order. A null ratio has no dot and breaks its line.
+ * the run's order. A null ratio has no dot and breaks its line.
  */
 (function () {
   "use strict";
@@ -28,8 +28,8 @@
   function panel(parent, s, width, tip, colorOf) {
     var specs = list(s.specs).map(function (x) { return x === null || x === undefined ? "?" : String(x); });
     var groups = list(s.groups).map(function (g) { return String(g); });
-    var box = C.section(parent, "rg-sweep-panel", "Detection ratio by layer",
-      "The steps' hidden states taken at each layer of the sweep, each layer clustered on its own: the share of " +
+    var box = C.section(parent, "rg-layers-panel", "Detection ratio by layer",
+      "The steps' hidden states taken at each layer of the run, each layer clustered on its own: the share of " +
       "traces whose reasoning graph has a cycle, per group (dots, with 95% Wilson intervals as whiskers; hover a " +
       "dot for its numbers). Depth ratio r: the output of block int(r \u00d7 number of blocks), 0 being the " +
       "embeddings.");
@@ -63,7 +63,7 @@
       return n === 1 ? (L + W - R) / 2 : L + P + (W - L - R - 2 * P) * i / (n - 1);
     }
     function Y(v) { return T + (H - T - B) * (1 - Math.max(0, Math.min(1, v))); }
-    var svg = sv("svg", { viewBox: "0 0 " + W + " " + H, role: "img" }, "rg-dist rg-sweep");
+    var svg = sv("svg", { viewBox: "0 0 " + W + " " + H, role: "img" }, "rg-dist rg-layers");
     svg.setAttribute("aria-label", "detection ratio by layer, per group");
     svg.style.maxWidth = W + "px";
     [0, 0.25, 0.5, 0.75, 1].forEach(function (v) {
@@ -73,7 +73,7 @@
     xTicks(svg, specs, at, X, W);
     svg.appendChild(sv("line", { x1: L, x2: W - R, y1: Y(0), y2: Y(0) }, "rg-sw-axis"));
     svg.appendChild(sv("line", { x1: L, x2: L, y1: T, y2: Y(0) }, "rg-sw-axis"));
-    svg.appendChild(svText((L + W - R) / 2, H - 6, at ? "layer (depth ratio)" : "layer (in sweep order)",
+    svg.appendChild(svText((L + W - R) / 2, H - 6, at ? "layer (depth ratio)" : "layer (in the run's order)",
       "rg-axis-label", "middle"));
     var ym = (T + Y(0)) / 2, yl = svText(14, ym, "detection ratio: share of traces with a cycle", "rg-axis-label",
       "middle");
@@ -140,5 +140,5 @@
     return out;
   }
 
-  RG._sweep = { panel: panel };
+  RG._layers = { panel: panel };
 })();
