@@ -249,9 +249,8 @@ PRIVATE_IMPORT_ALLOWED: set[str] = {"analysis.alignment.align", "analysis.groups
                                     "runs.generate.generate", "trace.hidden.rank_dynamics", "train.probe.probe"}
 #: Modules of other helpers of wave 3 that still import something light inside a function (emptied at the merge).
 LIGHT_IMPORT_ALLOWED: set[str] = {
-    "analysis.groups.per_group", "analysis.one_trace", "analysis.result", "analysis.synthetic", "cli.analyze",
-    "cli.app", "cli.compare", "cli.formatting", "cli.generate", "cli.html", "cli.locus", "cli.score", "cli.shared",
-    "cli.sweep", "runs.generate.generate", "runs.scoring.options", "train.locus.locus", "train.locus.texts",
+    "analysis.groups.per_group", "analysis.result", "analysis.synthetic", "cli.app", "cli.compare", "cli.generate",
+    "cli.html", "cli.locus", "cli.sweep", "runs.generate.generate", "train.locus.locus", "train.locus.texts",
     "train.probe.answers", "train.probe.live_model", "train.probe.measurement", "train.probe.probe", "train.sweep"}
 #: Parameters with defaults that may stay positional ("module.function": names): a second data argument with a
 #: default, or (marked OTHERS) a callable of another wave-3 helper's file, or called positionally from one, which the
@@ -261,7 +260,11 @@ _DATA = {"graph.reasoning_graph.ReasoningGraph.__init__": ("vectors", "step_entr
          "graph.reasoning_graph.ReasoningGraph.from_trace": ("layer",),
          "models.sources.load_model": ("spec",), "models.sources.resolve": ("spec",),
          "trace.segmenters.register_segmenter": ("fn",),  # @register_segmenter("name") or register_segmenter(n, fn)
-         "train.probe.live_model.live_model": ("tokenizer",)}
+         "train.probe.live_model.live_model": ("tokenizer",),
+         "analysis.metrics.registry.per_layer_keys": ("families",),
+         # a check's range, read as range(low, high): Int(0, MAX_SHIFTS), Number(0, 1, low_open=True)
+         "core.option_checks.Int.__init__": ("low", "high"), "core.option_checks.Number.__init__": ("low", "high"),
+         "core.option_checks.OptionalInt": ("low", "high"), "core.option_checks.IntOrAuto.__init__": ("low",)}
 OTHERS = {
     # called positionally from others' files: check_number (probe, locus, one_trace, comparison), fmt/fmt_ci
     # (analysis.groups), read_json (train.checkpoints, cli.html), column (cli.compare), find_markers (one_trace),
@@ -374,7 +377,8 @@ def _loads(module: str, extra: frozenset[str]) -> bool:
 
 def _light_in_function_imports(path: Path, module: str) -> list[str]:
     tree = _tree(path)
-    extra = frozenset({"numpy"}) if module.split(".")[0] == "cli" else frozenset()
+    parser_side = module.split(".")[0] == "cli" or module.endswith(".options")  # what --help imports
+    extra = frozenset({"numpy"}) if parser_side else frozenset()
     found = []
     for func in ast.walk(tree):
         if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):

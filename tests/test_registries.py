@@ -114,6 +114,7 @@ def test_a_run_scored_with_a_toy_model_source_and_a_toy_segmenter(tmp_path):
     assert rows[0]["tokens_per_step"] == 14 / 1  # "First line of work.\nSecond line of work.": 14 tokens, 1 step
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert "every_two_lines" in json.dumps(manifest) and "toy-3" in json.dumps(manifest)
+    assert manifest["options"]["metrics"] == ["step_length"]
     # once removed, the names are unknown again: one clear error each
     with pytest.raises(InputError, match="every_two_lines"):
         parse_segmenter("every_two_lines")

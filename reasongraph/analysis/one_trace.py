@@ -182,7 +182,7 @@ def layer_metrics(trace: Trace, labels: Sequence[int], layer: int, *,
     """The per-layer metrics (every family's ``per_layer`` keys, registered ones included) of one more layer of a
     trace whose steps at that layer were labeled ``labels``."""
     families = [f for f in metric_families() if f.per_layer]
-    metrics = compute_metrics(TraceContext(trace, labels, layer, {"length_bound": length_bound}), families)
+    metrics = compute_metrics(TraceContext(trace, labels, layer, {"length_bound": length_bound}), families=families)
     return {k: metrics[k] for k in per_layer_keys(families)}
 
 

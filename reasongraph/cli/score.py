@@ -12,8 +12,6 @@ from reasongraph.core.checks import check_path_writable
 from reasongraph.core.display import fmt, text_table
 from reasongraph.core.errors import InputError
 from reasongraph.graph.cluster.options import ClusterOptions
-from reasongraph.runs.folder.reader import ScoredRun
-from reasongraph.runs.folder.report import write_run_report
 from reasongraph.runs.records.options import ReadOptions
 from reasongraph.runs.scoring.options import EngineOptions, RunOptions, ScoreOptions
 
@@ -62,7 +60,9 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
 
 
 def run(args: argparse.Namespace) -> int:
-    from reasongraph.runs.scoring.score import score_dataset  # loads numpy
+    from reasongraph.runs.folder.reader import ScoredRun  # these load numpy
+    from reasongraph.runs.folder.report import write_run_report
+    from reasongraph.runs.scoring.score import score_dataset
 
     if args.html:
         check_path_writable("html", args.html)

@@ -151,7 +151,7 @@ class Options:
     def validate(self) -> None:
         """Rules between fields (override); raise InputError."""
 
-    def identity(self, section: str | None = None) -> dict:
+    def identity(self, *, section: str | None = None) -> dict:
         """The fields that go into an identity, in field order, as JSON values (``section``: that part only)."""
         out = {}
         for f in _fields(type(self)):

@@ -122,7 +122,7 @@ def import_metric_modules(modules: Iterable[str]) -> None:
         import_module(module)
 
 
-def compute_metrics(ctx: TraceContext, families: Iterable[TraceMetrics] | None = None) -> dict:
+def compute_metrics(ctx: TraceContext, *, families: Iterable[TraceMetrics] | None = None) -> dict:
     """The metrics of one trace: each family's output in order (default: every registered family).
 
     Raises

@@ -76,7 +76,7 @@ def compute(ctx: TraceContext) -> dict:
     return metrics
 
 
-def graph_metrics(graph: ReasoningGraph, length_bound: int = AnalysisOptions.length_bound) -> dict:
+def graph_metrics(graph: ReasoningGraph, *, length_bound: int = AnalysisOptions.length_bound) -> dict:
     """The graph's metrics and its revisits per step (the walk's and this family's keys, in row order)."""
     metrics = graph.metrics(length_bound=length_bound)
     metrics["revisits_per_step"] = revisits_per_step(metrics)

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from reasongraph.analysis.metrics.registry import extra_metric_names
 from reasongraph.core.checks import check_path_writable
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.storage import atomic_write_json
@@ -62,7 +63,8 @@ def _score(path: str | Path, reader: RecordReader, opts: ScoringOptions, engine:
     models.check_available()
     identity = {"input": str(Path(path).resolve()), "input_sha256": reader.sha256(), "format": reader.format,
                 "fields": reader.fields, "limit": limit, **models.identity(), **opts.identity(),
-                "clusterer": given_clu[1]}
+                "clusterer": given_clu[1],
+                **({"metrics": names} if (names := extra_metric_names()) else {})}  # absent: old manifests equal
     check_resumed_k(RunLayout(Path(request.out)).manifest, opts.k)
     plan = engine.check(models, request, clusterer=given_clu[0])
     _check_layers(opts, plan)

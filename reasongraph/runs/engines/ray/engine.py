@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from reasongraph.analysis.metrics.registry import extra_metric_modules
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.storage import read_json
 from reasongraph.models.loaded import LoadedModel
@@ -72,6 +73,7 @@ class RayEngine:
     def __init__(self, ray: Any, *, workers: int, gpus: int, nodes: list[dict], started: bool) -> None:
         self.ray = ray
         self.workers, self.gpus, self.nodes, self._started = workers, gpus, nodes, started
+        self.metric_modules: list[str] = []  # set by check(): what pass 2's workers import
 
     # ------------------------------------------------------------------ the cluster
     @classmethod
@@ -174,6 +176,7 @@ class RayEngine:
                          name="cache_dir" if given is not None else "out")
         saved = read_json(layout.models, "model identities") if layout.models.exists() else {}
         identities = self.identities(models, [u for u in models.units if u not in saved], clusterer=clusterer)
+        self.metric_modules = extra_metric_modules()  # a family defined in __main__ fails the run before pass 1
         return EnginePlan(models, identities=identities, load_s=time.perf_counter() - t0)
 
     @staticmethod
@@ -278,7 +281,8 @@ class RayEngine:
             with _remote_args_deprecation_ignored():
                 ds = self._dataset(jobs, block=PASS2_BLOCK).map_batches(
                     score_batch, batch_size=PASS2_BLOCK, num_cpus=1, max_retries=RETRIES,
-                    fn_kwargs={"clusterers": files, "options": state.opts.analysis_options(), "fit": fit})
+                    fn_kwargs={"clusterers": files, "options": state.opts.analysis_options(), "fit": fit,
+                               "metric_modules": self.metric_modules})
             for i, result in self._ordered(ds, len(jobs)):
                 yield todo[i], _scored(result)
         state.timing.analyze_s += time.perf_counter() - t0

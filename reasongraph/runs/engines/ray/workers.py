@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from reasongraph.analysis.metrics.registry import import_metric_modules
 from reasongraph.core.errors import InputError
 from reasongraph.runs.scoring.extract_here import extract_chunk, load_checked
 from reasongraph.runs.scoring.model_plan import ModelPlan
@@ -114,9 +115,11 @@ def _clusterer(unit: str, data: bytes | None) -> Any:
     return _CLUSTERERS[key]
 
 
-def score_batch(batch: dict[str, np.ndarray], *, clusterers: dict[str, bytes], options: dict,
-                 fit: dict) -> dict[str, np.ndarray]:
-    """A pass 2 task: the row (or the error) of each job's cached trace."""
+def score_batch(batch: dict[str, np.ndarray], *, clusterers: dict[str, bytes], options: dict, fit: dict,
+                metric_modules: list[str]) -> dict[str, np.ndarray]:
+    """A pass 2 task: the row (or the error) of each job's cached trace, with the metric families the driver
+    registered (their modules imported here first)."""
+    import_metric_modules(metric_modules)
     with _blas_as_local():
         out = [json.dumps(_score_job(job, clusterers, options, fit)) for job in map(json.loads, batch["job"])]
     return {"i": batch["i"], "out": np.array(out, dtype=object)}
