@@ -6,8 +6,14 @@ import argparse
 import json
 import sys
 
+from reasongraph.analysis.groups.caveats import caveat_notes
 from reasongraph.cli.formatting import positive_int
 from reasongraph.cli.shared import add_embed_option
+from reasongraph.core.checks import check_path_writable
+from reasongraph.core.display import fmt, fmt_ci, text_table
+from reasongraph.core.errors import InputError
+from reasongraph.runs.folder.reader import ScoredRun
+from reasongraph.runs.folder.report import write_run_report
 
 
 def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
@@ -48,12 +54,8 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
 
 
 def run(args: argparse.Namespace) -> int:
-    from reasongraph.analysis.groups.caveats import caveat_notes
     from reasongraph.analysis.groups.level_collapse import collapse_table
     from reasongraph.analysis.groups.comparison import compare_groups, comparison_mode, with_reference_share
-    from reasongraph.core.errors import InputError
-    from reasongraph.runs.folder.reader import ScoredRun
-    from reasongraph.core.checks import check_path_writable
 
     if args.html:
         check_path_writable("html", args.html)
@@ -76,8 +78,6 @@ def run(args: argparse.Namespace) -> int:
     diversity = _diversity(run_, args.a, args.b)
     out = {**cmp.as_dict(), "collapse": collapse.as_dict() if collapse is not None else None, "diversity": diversity}
     if args.html:
-        from reasongraph.runs.folder.report import write_run_report
-
         path = write_run_report(run_, args.html, compare=out, embed=args.embed)
         print(f"wrote {path}", file=sys.stderr)
     if args.json:
@@ -100,7 +100,6 @@ def _diversity(run, a: str, b: str) -> dict | None:
 
 
 def _diversity_table(diversity: dict, a: str, b: str) -> str:
-    from reasongraph.core.display import fmt, fmt_ci, text_table
     from reasongraph.analysis.samples.diversity import METRICS
     from reasongraph.analysis.samples.spread import SPREAD_METRICS
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 
 from reasongraph.cli.shared import add_layer_options, add_model_options, add_quiet_option
+from reasongraph.core.errors import InputError, opt
+from reasongraph.models.sources import load_model
+from reasongraph.runs.records.prompts import read_prompts
 
 EPILOG = """\
 OUT gets one JSON line per sample (id "<prompt id>/s<k>", prompt_id, sample, prompt, trace, model, temperature,
@@ -69,10 +72,8 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
 
 
 def run(args: argparse.Namespace) -> int:
-    from reasongraph.core.errors import InputError, opt
     from reasongraph.trace.sampling.options import check_options
     from reasongraph.runs.generate.generate import generate
-    from reasongraph.runs.records.prompts import read_prompts
     from reasongraph.runs.generate.output import traces_dir
 
     # Bad options and prompts fail here, before the model loads.
@@ -88,8 +89,6 @@ def run(args: argparse.Namespace) -> int:
 
         _check_score_options(layers, args.segment, args.temperature, args.prompt_format, args.keep_hidden)
     prompts = read_prompts(args.prompts, prompt_field=args.prompt_field, id_field=args.id_field)
-    from reasongraph.models.sources import load_model
-
     lm = load_model(args.model, device=args.device, dtype=args.dtype)
     cache_dir = args.cache_dir or str(traces_dir(args.out))
     records = generate(args.prompts, model=lm, out=args.out, samples=args.samples,

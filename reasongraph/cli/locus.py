@@ -8,6 +8,7 @@ import sys
 
 from reasongraph.cli.formatting import positive_int, whole_number
 from reasongraph.cli.shared import add_quiet_option
+from reasongraph.core.display import fmt, fmt_ci, text_table
 
 EPILOG = """\
 TEXTS are JSONL, CSV/TSV or Parquet files read as score reads them (--text-field, --prompt-field ...), or run
@@ -104,8 +105,6 @@ def run(args: argparse.Namespace) -> int:
 
 def format_locus(data: dict) -> str:
     """locus.json as text: per scope, the headline numbers, the depth table and the patching profile."""
-    from reasongraph.core.display import fmt, fmt_ci, text_table
-
     lines = [f"A = {data['a']['name']}, B = {data['b']['name']}: {data['n_texts']} texts"]
     for s in data["scopes"]:
         m, t = s["summary"], s["layers"]

@@ -7,6 +7,8 @@ import sys
 
 from reasongraph.cli.formatting import positive_int
 from reasongraph.cli.shared import add_quiet_option, parse_layer
+from reasongraph.core.display import fmt, fmt_ci, text_table
+from reasongraph.core.errors import InputError, opt
 
 EPILOG = """\
 Each CHECKPOINT_DIR is a saved model folder (config.json, .safetensors weights, a tokenizer) or a training run's
@@ -88,7 +90,6 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
 
 
 def run(args: argparse.Namespace) -> int:
-    from reasongraph.core.display import fmt, fmt_ci, text_table
     from reasongraph.train.sweep import sweep
 
     k = args.k if args.k == "auto" else _int(args.k)
@@ -126,8 +127,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _int(value: str) -> int:
-    from reasongraph.core.errors import InputError, opt
-
     try:
         return int(value)
     except ValueError:

@@ -45,12 +45,15 @@ from typing import Any
 
 import numpy as np
 
+from reasongraph.analysis.groups.level_collapse import collapse_table
+from reasongraph.core.checks import check_path_writable
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.json_values import strict_json
 from reasongraph.core.storage import atomic_write, atomic_write_json
+from reasongraph.html.sweep_view import write_sweep_html
+from reasongraph.models.sources import load_model
 from reasongraph.stats.entropy_dynamics import entropy_changes
-from reasongraph.stats.entropy_law import forecast_entropy_law
-from reasongraph.stats.entropy_law import fit_entropy_law
+from reasongraph.stats.entropy_law import fit_entropy_law, forecast_entropy_law
 from reasongraph.train.checkpoints import find_checkpoints, read_rewards
 from reasongraph.train.probe.probe import ExplorationProbe
 
@@ -114,8 +117,6 @@ def sweep(checkpoints: Sequence[str | os.PathLike], prompts: Any, *, out: str | 
     -------
     SweepResult
     """
-    from reasongraph.models.sources import load_model
-
     if reward_field is not None and (not isinstance(reward_field, str) or not reward_field):
         raise InputError(f"{opt('reward_field')} must name a logged field, got {reward_field!r}")
     if not isinstance(n_boot, int) or isinstance(n_boot, bool) or n_boot < 1:
@@ -166,16 +167,12 @@ def sweep(checkpoints: Sequence[str | os.PathLike], prompts: Any, *, out: str | 
 
 
 def _check_out(out: str | os.PathLike) -> None:
-    from reasongraph.core.checks import check_path_writable
-
     check_path_writable("out", out, folder=True)
 
 
 def _add_collapse(rows: list[dict], samples: list[dict], *, n_boot: int, ci: float, window: int) -> dict | None:
     """Each row's token/hidden collapse against the first checkpoint; the full table of the last one (its
     erank_window label naming the probe's window)."""
-    from reasongraph.analysis.groups.level_collapse import collapse_table
-
     scored = [s for s in samples if s.get("scored")]
     names = ("token_collapse", "hidden_collapse_erank", "collapse_difference")
     first, table = rows[0]["checkpoint"], None
@@ -212,8 +209,6 @@ def _fit_laws(rows: list[dict], fields: list[str], ci: float) -> dict[str, Entro
 
 def write_sweep(result: SweepResult, out: str | os.PathLike) -> Path:
     """Write sweep.jsonl, samples.jsonl, summary.json and report.html into the folder ``out``; return it."""
-    from reasongraph.html.sweep_view import write_sweep_html
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _write_jsonl(out / "sweep.jsonl", result.rows)

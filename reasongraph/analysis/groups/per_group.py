@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from reasongraph.stats.bootstrap import bootstrap_ci
+from reasongraph.stats.bootstrap import bootstrap_ci, wilson_interval
 
 __all__ = ["FEWER_THAN_2", "ID_KEYS", "ON_POLICY", "pair_means", "MetricSummary", "column", "detection", "group_of",
            "layer_table", "numeric", "numeric_metrics", "summarize", "summarize_values"]
@@ -152,8 +152,6 @@ def layer_table(rows: Sequence[dict], layers: Sequence[str], *, group_key: str |
     Returns ``{layer spec: {group: {"n", "detection_ratio", "detection_ci", "metrics": {name: MetricSummary}}}}``:
     the paper's detection ratio by layer ratio.
     """
-    from reasongraph.stats.bootstrap import wilson_interval
-
     groups: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         groups[group_of(row, group_key)].append(row)

@@ -68,8 +68,12 @@ from reasongraph.runs.generate.output import (_config_sha256, _input_sha256, _op
                                               sample_id, traces_dir)
 from reasongraph.runs.generate.shards import _write_shard
 from reasongraph.runs.records.prompts import _check_lengths, read_prompts
-from reasongraph.trace.sampling.decode import Sample
+from reasongraph.trace.extraction.encode import _prompt_ids
+from reasongraph.trace.extraction.teacher_forced import resolve_model
+from reasongraph.trace.options import check_extract_options
+from reasongraph.trace.sampling.decode import Sample, sample_rows
 from reasongraph.trace.sampling.options import check_options
+from reasongraph.trace.sampling.recorded import SampledTraceWriter
 
 if TYPE_CHECKING:
     from reasongraph.runs.records.prompts import Prompt
@@ -140,9 +144,6 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
         _check_score_options(layers, segment, temperature, prompt_format, keep_hidden)
     samples, max_new_tokens, seed = int(samples), int(max_new_tokens), int(seed)  # numpy ints are not JSON
     items = read_prompts(prompts, prompt_field=prompt_field, id_field=id_field)
-    from reasongraph.trace.extraction.encode import _prompt_ids
-    from reasongraph.trace.extraction.teacher_forced import resolve_model
-
     lm = resolve_model(model)
     prompt_ids = [_prompt_ids(lm.tokenizer, p.text, prompt_format) for p in items]
     _check_lengths(items, prompt_ids, lm.context_length, max_new_tokens)
@@ -155,8 +156,6 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
     out = Path(out)
     recorder = None
     if score:
-        from reasongraph.trace.sampling.recorded import SampledTraceWriter
-
         recorder = SampledTraceWriter(lm, cache_dir if cache_dir is not None else traces_dir(out), layers=layers,
                                       segment=segment, temperature=float(temperature), prompt_format=prompt_format,
                                       keep_hidden=keep_hidden)
@@ -193,8 +192,6 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
 def _sample(lm: Any, batch: list[tuple[Prompt, int]], prompt_ids: list[list[int]], *, seed: int,
             temperature: float, top_p: float, max_new_tokens: int, layers: tuple[int, ...]) -> list[Sample]:
     """One sampling call over the rows of ``batch`` (prompt, sample index), each from its own stream."""
-    from reasongraph.trace.sampling.decode import sample_rows
-
     return sample_rows(lm, [prompt_ids[p.index] for p, _ in batch], [(p.text, k) for p, k in batch], seed=seed,
                        temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, layers=layers)
 
@@ -202,8 +199,6 @@ def _sample(lm: Any, batch: list[tuple[Prompt, int]], prompt_ids: list[list[int]
 def _check_score_options(layers: Any, segment: str, temperature: float, prompt_format: str, keep_hidden: bool
                          ) -> None:
     """The scoring options of ``score=True``, checked as score checks them (before any model loads)."""
-    from reasongraph.trace.options import check_extract_options
-
     check_extract_options(layers=layers, segment=segment, temperature=temperature, prompt_format=prompt_format)
     if not isinstance(keep_hidden, bool):
         raise InputError(f"{opt('keep_hidden')} must be True or False, got {keep_hidden!r}")

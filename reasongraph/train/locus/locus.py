@@ -33,6 +33,12 @@ import numpy as np
 from reasongraph.core.checks import check_int, check_number, check_path_writable
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.json_values import strict_json
+from reasongraph.core.storage import atomic_write_json
+from reasongraph.html.locus_view import locus_html, write_locus_html
+from reasongraph.models.head_entropy import check_head
+from reasongraph.trace.extraction.encode import encode
+from reasongraph.trace.options import check_extract_options
+from reasongraph.trace.steps import segment_steps
 from reasongraph.train.locus.layer_store import LayerStore
 from reasongraph.train.locus.model_pair import ModelSlot, check_pair, describe, release
 from reasongraph.train.locus.model_passes import lens, make_plan, own_pass, patch_pass, temperature_fit
@@ -76,8 +82,6 @@ class LocusResult:
         raise KeyError(f"no scope {name!r}; scopes: {[s['name'] for s in self.scopes]}")
 
     def html(self) -> str:
-        from reasongraph.html.locus_view import locus_html
-
         return locus_html(self.data)
 
 
@@ -174,11 +178,6 @@ def _phases(slots: tuple[ModelSlot, ModelSlot], items: list, store: LayerStore, 
             n_boot: int, ci: float) -> tuple[dict, list[dict], Any, dict]:
     """The three phases (module docstring); returns the scopes and notes, the models' descriptions, the plan and
     the timings."""
-    from reasongraph.trace.options import check_extract_options
-    from reasongraph.trace.extraction.encode import encode
-    from reasongraph.trace.steps import segment_steps
-    from reasongraph.models.head_entropy import check_head
-
     check_extract_options(segment=segment, temperature=temperature, prompt_format=fmt, truncate=truncate)
     slot_a, slot_b = slots
     clock = _Clock()
@@ -254,8 +253,6 @@ def _phases(slots: tuple[ModelSlot, ModelSlot], items: list, store: LayerStore, 
 
 
 def _check_same_tokens(lm: Any, items: list, inputs: list, fmt: str, truncate: bool) -> None:
-    from reasongraph.trace.extraction.encode import encode
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a truncation was reported when A encoded the same text
         for i, (item, ids) in enumerate(zip(items, inputs)):
@@ -305,13 +302,9 @@ def _rss_mib(field: str) -> float:
 
 
 def _write(result: LocusResult, out: Any, html: Any) -> None:
-    from reasongraph.core.storage import atomic_write_json
-
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
         atomic_write_json(Path(out) / "locus.json", result.data)
     target = html if html is not None else (Path(out) / "report.html" if out is not None else None)
     if target is not None:
-        from reasongraph.html.locus_view import write_locus_html
-
         write_locus_html(result.data, target)

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from reasongraph.core.errors import InputError, opt
+from reasongraph.runs.folder.reader import ScoredRun
+from reasongraph.runs.records.reader import RecordReader
 
 log = logging.getLogger("reasongraph")
 
@@ -115,8 +117,6 @@ def _are_strings(sources: Sequence[Any]) -> bool:
 
 
 def _record_texts(path: Path, name: str, limit: int | None, **fields: Any) -> tuple[list[TextItem], int]:
-    from reasongraph.runs.records.reader import RecordReader
-
     reader = RecordReader(path, text_field=fields["text_field"], prompt_field=fields["prompt_field"],
                           id_field=fields["id_field"], group_field=fields["group_field"], limit=limit)
     items, skipped = [], 0
@@ -132,8 +132,6 @@ def _record_texts(path: Path, name: str, limit: int | None, **fields: Any) -> tu
 
 def _run_texts(path: Path, name: str, limit: int | None) -> tuple[list[TextItem], int, str | None]:
     """The samples of a scored run, read back from its trace cache (text and prompt as they were scored)."""
-    from reasongraph.runs.folder.reader import ScoredRun
-
     run = ScoredRun(path)
     items, skipped = [], 0
     for row in run.rows():

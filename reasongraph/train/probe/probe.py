@@ -53,10 +53,19 @@ from typing import Any
 
 import numpy as np
 
-from reasongraph.core.checks import check_int, check_number
+from reasongraph.core.checks import check_choice, check_int, check_number
 from reasongraph.core.errors import InputError, opt
+from reasongraph.runs.records.prompts import read_prompts
 from reasongraph.stats.entropy_dynamics import logprob_sums
-from reasongraph.trace.token_signals import LOW_ENTROPY
+from reasongraph.trace.extraction.encode import _prompt_ids
+from reasongraph.trace.extraction.layers import resolve_layers
+from reasongraph.trace.extraction.teacher_forced import extract_batch
+from reasongraph.trace.hidden.rank_dynamics import erank_dynamics, erank_window
+from reasongraph.trace.options import check_extract_options
+from reasongraph.trace.sampling.decode import sample_rows
+from reasongraph.trace.sampling.options import check_options
+from reasongraph.trace.sampling.recorded import sampled_trace
+from reasongraph.trace.token_signals import LOW_ENTROPY, top_rho_threshold
 from reasongraph.train.probe.answers import _answers, is_correct
 from reasongraph.train.probe.live_model import _check_not_empty, _decode, live_model, probe_mode
 from reasongraph.train.probe.measurement import Measurement, summarize
@@ -110,11 +119,6 @@ class ExplorationProbe:
                  prompt_field: str = "prompt", id_field: str | None = "id", layer: int | float = 0.9,
                  segment: str = "newline", k: int | str = "auto", rho: float = 0.2, window: int = 128,
                  stride: int = 40, batch_size: int | None = None, scoring: str = "sampling") -> None:
-        from reasongraph.trace.options import check_extract_options
-        from reasongraph.trace.sampling.options import check_options
-        from reasongraph.runs.records.prompts import read_prompts
-        from reasongraph.core.checks import check_choice
-
         check_options(samples=samples, temperature=temperature, top_p=1.0, max_new_tokens=max_new_tokens, seed=seed,
                       prompt_format=prompt_format, batch_size=batch_size)
         check_extract_options(layers=(layer,), segment=segment, temperature=temperature, prompt_format=prompt_format)
@@ -171,8 +175,6 @@ class ExplorationProbe:
 
     # ------------------------------------------------------------------ the stages
     def _prompt_ids(self, lm: Any) -> list[list[int]]:
-        from reasongraph.trace.extraction.encode import _prompt_ids
-
         out = []
         for p in self.prompts_:
             ids = _prompt_ids(lm.tokenizer, p.text, self.prompt_format)
@@ -184,14 +186,10 @@ class ExplorationProbe:
         return out
 
     def _layer_ids(self, lm: Any) -> tuple[int, ...]:
-        from reasongraph.trace.extraction.layers import resolve_layers
-
         return resolve_layers((self.layer,), lm.num_layers)
 
     def _sample(self, lm: Any, prompt_ids: list[list[int]]) -> list[tuple[Any, int, Any]]:
         """Every (prompt, sample index, Sample), prompt by prompt, drawn in calls of ``batch_size`` rows."""
-        from reasongraph.trace.sampling.decode import sample_rows
-
         rows = [(p, k) for p in self.prompts_ for k in range(self.samples)]
         size = self.batch_size or len(rows)
         layers = self._layer_ids(lm) if self.scoring == "sampling" else ()
@@ -208,9 +206,6 @@ class ExplorationProbe:
                ) -> list[Any]:
         """The Trace of each (drawn sample, its text): from its sampling pass where it re-tokenizes (and
         ``scoring`` is "sampling"), else from one teacher-forced pass over the rest."""
-        from reasongraph.trace.extraction.teacher_forced import extract_batch
-        from reasongraph.trace.sampling.recorded import sampled_trace
-
         traces: list[Any] = [None] * len(samples)
         if self.scoring == "sampling":
             layer_ids = self._layer_ids(lm)
@@ -228,8 +223,6 @@ class ExplorationProbe:
         return traces
 
     def _fit_reference(self, traces: list[Any]) -> None:
-        from reasongraph.trace.token_signals import top_rho_threshold
-
         pooled = np.concatenate([np.asarray(t.entropy, dtype=np.float64) for t in traces]) if traces else np.zeros(0)
         pooled = pooled[np.isfinite(pooled)]
         self.forking_threshold_ = top_rho_threshold(pooled, self.rho) if pooled.size else math.inf
@@ -251,7 +244,6 @@ class ExplorationProbe:
 
     def _trace_metrics(self, trace: Any) -> dict:
         from reasongraph.analysis.one_trace import analyze_trace
-        from reasongraph.trace.hidden.rank_dynamics import erank_dynamics, erank_window
 
         walk: list[int] | None = None
         graph = {"n_steps": trace.n_steps, "n_revisits": 0, "revisits_per_step": math.nan, "loop_exists": False}
