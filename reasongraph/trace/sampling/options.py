@@ -16,7 +16,7 @@ from reasongraph.core.option_checks import Check, Choice, Flag, Int, Number, Opt
 from reasongraph.core.options import Options, option
 from reasongraph.trace.segmenters import validate_segmenter
 
-__all__ = ["LAYER_HELP", "Layers", "SEGMENT_HELP", "SampleOptions", "Segmenter", "Whole", "given_options",
+__all__ = ["LAYER_HELP", "Layers", "PathOrNone", "SEGMENT_HELP", "SampleOptions", "Segmenter", "Whole", "given_options",
            "layer_specs"]
 
 
@@ -99,7 +99,7 @@ class _PromptFormat(Choice):
         return value
 
 
-class _Path(Check):
+class PathOrNone(Check):
     """None, a path string or an os.PathLike (the folder is checked where it is written)."""
 
     def __call__(self, name: str, value: Any) -> Any:
@@ -150,7 +150,7 @@ class SampleOptions(Options):
     layers: Any = option((0.9,), check=Layers(), help=LAYER_HELP, flag="--layer", metavar="LAYER", repeat=True,
                          identity=False)
     segment: str = option("newline", check=Segmenter(), help=SEGMENT_HELP, metavar="SEGMENTER", identity=False)
-    cache_dir: str | os.PathLike | None = option(None, check=_Path(), metavar="DIR", identity=False,
+    cache_dir: str | os.PathLike | None = option(None, check=PathOrNone(), metavar="DIR", identity=False,
                                                  help="with --score: the trace-cache folder to write (default "
                                                       "OUT.traces); pass it to score as its --cache-dir")
     keep_hidden: bool = option(False, check=Flag(), identity=False,
