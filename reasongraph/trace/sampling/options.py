@@ -6,6 +6,7 @@ Light (the command line builds its parser from :class:`SampleOptions`): no numpy
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import numbers
 import os
@@ -16,8 +17,8 @@ from reasongraph.core.option_checks import Check, Choice, Flag, Int, Number, Opt
 from reasongraph.core.options import Options, option
 from reasongraph.trace.segmenters import validate_segmenter
 
-__all__ = ["LAYER_HELP", "Layers", "PathOrNone", "SEGMENT_HELP", "SampleOptions", "Segmenter", "Whole", "given_options",
-           "layer_specs"]
+__all__ = ["LAYER_HELP", "Layers", "PathOrNone", "PromptFormat", "SEGMENT_HELP", "SampleOptions", "Segmenter",
+           "Whole", "given_options", "layer_specs", "parse_layer"]
 
 
 # ---- checks of the extraction options sampling shares (ExtractOptions' once trace/options.py defines them) ------
@@ -89,7 +90,9 @@ class _TopP(Number):
         return value
 
 
-class _PromptFormat(Choice):
+class PromptFormat(Choice):
+    """raw or chat, worded as sampling has always worded it."""
+
     def __init__(self) -> None:
         super().__init__("raw", "chat")
 
@@ -97,6 +100,17 @@ class _PromptFormat(Choice):
         if value not in self.choices:
             raise InputError(f"{opt(name)} must be 'raw' or 'chat', got {value!r}")
         return value
+
+
+def parse_layer(value: str) -> int | float:
+    """An argparse type: a layer index ("-1") or a depth ratio in (0, 1] ("0.9")."""
+    try:
+        layer: int | float = float(value) if "." in value else int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a layer is an index or a ratio such as 0.9, got {value!r}") from None
+    if isinstance(layer, float) and not 0 < layer <= 1:
+        raise argparse.ArgumentTypeError(f"a layer ratio must be in (0, 1], got {value}")
+    return layer
 
 
 class PathOrNone(Check):
@@ -138,7 +152,7 @@ class SampleOptions(Options):
     seed: int = option(0, check=Whole(0), to_identity=int, section="sampling",
                        help="seed of the sampling: each sample draws from its own stream, seeded by the seed, its "
                             "prompt's text and its index")
-    prompt_format: str = option("raw", check=_PromptFormat(), section="sampling",
+    prompt_format: str = option("raw", check=PromptFormat(), section="sampling",
                                 help="raw: prompt tokens then the trace; chat: the tokenizer's chat template")
     batch_size: int | None = option(None, check=Optional(Whole(1)), metavar="N", section="sampling",
                                     help="samples per sampling call, taken in order across prompts (default: the "
