@@ -47,7 +47,6 @@ import numpy as np
 
 from reasongraph.analysis.groups.level_collapse import collapse_table
 from reasongraph.core.checks import check_path_writable
-from reasongraph.core.errors import InputError, opt
 from reasongraph.core.json_values import strict_json
 from reasongraph.core.options import split_keywords
 from reasongraph.core.storage import atomic_write, atomic_write_json
@@ -58,7 +57,7 @@ from reasongraph.stats.entropy_law import fit_entropy_law, forecast_entropy_law
 from reasongraph.trace.sampling.options import given_options
 from reasongraph.train.checkpoints import find_checkpoints, read_rewards
 from reasongraph.train.probe.options import ProbeOptions
-from reasongraph.train.probe.probe import ExplorationProbe
+from reasongraph.train.probe.probe import as_probe
 from reasongraph.train.sweep_options import SweepOptions
 
 if TYPE_CHECKING:
@@ -126,13 +125,7 @@ def sweep(checkpoints: Sequence[str | os.PathLike], prompts: Any, *, out: str | 
     own, probe_options = split_keywords(keywords, SweepOptions, ProbeOptions, where="sweep")
     o = given_options(SweepOptions, options, own)
     reward_field = o.reward_field
-    if isinstance(prompts, ExplorationProbe):
-        if probe_options:
-            raise InputError(f"options {', '.join(sorted(probe_options))} belong to the probe: give them to "
-                             "ExplorationProbe, or pass the prompts instead of a probe")
-        probe = prompts
-    else:
-        probe = ExplorationProbe(prompts, **probe_options)
+    probe = as_probe(prompts, **probe_options)
     found = find_checkpoints(checkpoints)
     rewards = read_rewards(found, reward_field) if reward_field else None
     if out is not None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.option_checks import Check, Choice, Flag, Int, Number, Optional, Text
-from reasongraph.core.options import Options, option
+from reasongraph.core.options import Options, derived, option
 from reasongraph.trace.segmenters import validate_segmenter
 
 __all__ = ["LAYER_HELP", "Layers", "PathOrNone", "PromptFormat", "SEGMENT_HELP", "SampleOptions", "Segmenter",
@@ -149,9 +149,9 @@ class SampleOptions(Options):
                           help="nucleus sampling (1.0: off); does not enter the recorded entropy")
     max_new_tokens: int = option(512, check=Whole(1), help="longest trace", metavar="N", to_identity=int,
                                  section="sampling")
-    seed: int = option(0, check=Whole(0), to_identity=int, section="sampling",
-                       help="seed of the sampling: each sample draws from its own stream, seeded by the seed, its "
-                            "prompt's text and its index")
+    seed: int = derived("seed", check=Whole(0), to_identity=int, section="sampling",
+                         help="seed of the sampling: each sample draws from its own stream, seeded by the seed, its "
+                             "prompt's text and its index")
     prompt_format: str = option("raw", check=PromptFormat(), section="sampling",
                                 help="raw: prompt tokens then the trace; chat: the tokenizer's chat template")
     batch_size: int | None = option(None, check=Optional(Whole(1)), metavar="N", section="sampling",

@@ -10,8 +10,8 @@ from typing import Any
 
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.option_checks import Check, Choice, Int, Number, Optional, Text, positive_int
-from reasongraph.core.options import Options, option
-from reasongraph.trace.sampling.options import Layers, PromptFormat, Segmenter, Whole, parse_layer
+from reasongraph.core.options import Options, derived, option
+from reasongraph.trace.sampling.options import Layers, parse_layer
 
 __all__ = ["SCORING", "ProbeOptions"]
 
@@ -41,25 +41,28 @@ def _int_or_text(value: str) -> int | str:
         return value
 
 
+#: The probe's identity is its options() dict, as given (not generate's manifest sections and conversions).
+_NOT_A_SECTION = {"section": None, "to_identity": None}
+
+
 @dataclasses.dataclass(frozen=True)
 class ProbeOptions(Options):
     """How a probe set is sampled and scored: what makes two measurements comparable."""
 
-    samples: int = option(4, check=Whole(1), help="samples per prompt", metavar="N")
-    temperature: float = option(1.0, check=Number(low=0, low_open=True), metavar="T",
-                                help="sampling and scoring temperature")
-    max_new_tokens: int = option(256, check=Whole(1), help="longest sample, in tokens", metavar="N")
-    seed: int = option(0, check=Whole(0), help="seed of the sampling")
-    prompt_format: str = option("raw", check=PromptFormat(),
-                                help="raw: prompt tokens then the sample; chat: the tokenizer's chat template")
-    prompt_field: str = option("prompt", check=Text(), help="field holding the prompt", metavar="FIELD",
-                               identity=False)
-    id_field: str | None = option("id", check=Optional(Text()), help="field holding the prompt id, if present",
-                                  metavar="FIELD", identity=False)
+    samples: int = derived("SampleOptions.samples", default=4, **_NOT_A_SECTION)
+    temperature: float = derived("SampleOptions.temperature", help="sampling and scoring temperature", **_NOT_A_SECTION)
+    max_new_tokens: int = derived("SampleOptions.max_new_tokens", default=256, help="longest sample, in tokens",
+                                  **_NOT_A_SECTION)
+    seed: int = derived("SampleOptions.seed", help="seed of the sampling", **_NOT_A_SECTION)
+    prompt_format: str = derived("SampleOptions.prompt_format", **_NOT_A_SECTION,
+                                 help="raw: prompt tokens then the sample; chat: the tokenizer's chat template")
+    prompt_field: str = derived("SampleOptions.prompt_field", identity=False, section=None)
+    id_field: str | None = derived("SampleOptions.id_field", help="field holding the prompt id, if present",
+                                   identity=False, section=None)
     layer: int | float = option(0.9, check=Layers(single=True), parse=parse_layer, metavar="LAYER",
                                 help="hidden-state layer: an index or a depth ratio in (0, 1]")
-    segment: str = option("newline", check=Segmenter(), metavar="SEGMENTER",
-                          help="how samples are cut into steps: newline, sentence, paragraph, window:N, token")
+    segment: str = derived("SampleOptions.segment", identity=True,
+                           help="how samples are cut into steps: newline, sentence, paragraph, window:N, token")
     k: int | str = option("auto", check=_IntOrAuto(), parse=_int_or_text, metavar="K",
                           help="clusters of the reference clustering, or auto (a third of its steps, at most 200)")
     rho: float = option(0.2, check=Number(0, 1, low_open=True, high_open=True), cli=False,
@@ -73,8 +76,8 @@ class ProbeOptions(Options):
     answer_field: str | None = option(None, check=Optional(Text()), metavar="FIELD", identity=False,
                                       help="field of the prompts file holding the reference answer (gives the "
                                            "accuracy column; default: none, no accuracy)")
-    batch_size: int | None = option(None, check=Optional(Whole(1)), parse=positive_int, metavar="N", identity=False,
-                                    help="sequences per scoring forward pass (default: about 4096 tokens)")
+    batch_size: int | None = derived("SampleOptions.batch_size", parse=positive_int, section=None, identity=False,
+                                     help="sequences per scoring forward pass (default: about 4096 tokens)")
     scoring: str = option("sampling", check=Choice(*SCORING), cli=False,
                           help="sampling (score each sample from its sampling pass) or teacher_forced (run the model "
                                "again over every sampled text); the numbers agree to float rounding")

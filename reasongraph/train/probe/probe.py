@@ -69,7 +69,7 @@ from reasongraph.train.probe.live_model import _check_not_empty, _decode, live_m
 from reasongraph.train.probe.measurement import Measurement, summarize
 from reasongraph.train.probe.options import ProbeOptions
 
-__all__ = ["ExplorationProbe"]
+__all__ = ["ExplorationProbe", "as_probe"]
 
 log = logging.getLogger("reasongraph")
 
@@ -245,3 +245,14 @@ class ExplorationProbe:
                 "erank_window": erank_window(X, self.window),
                 "erv": erank_dynamics(X, stride=self.stride)[0],
                 **graph, **logprob_sums(trace.logprob), "walk": walk, "scored": True}
+
+
+def as_probe(probe: Any, **probe_options: Any) -> ExplorationProbe:
+    """``probe`` itself when it is an :class:`ExplorationProbe` (then no ``probe_options``), else the probe of the
+    prompts ``probe`` with ``probe_options``."""
+    if not isinstance(probe, ExplorationProbe):
+        return ExplorationProbe(probe, **probe_options)
+    if probe_options:
+        raise InputError(f"options {', '.join(sorted(probe_options))} belong to the probe: give them to "
+                         "ExplorationProbe, or pass the prompts instead of a probe")
+    return probe
