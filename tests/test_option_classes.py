@@ -79,7 +79,7 @@ def test_options_or_keywords_not_both_and_unknown_keywords_are_typos():
         collapse_table(rows, "a", "b", n_bot=50)
     with pytest.raises(TypeError, match="did you mean 'samples'"):
         sweep(["nowhere"], ["a prompt"], sampels=2)
-    with pytest.raises(InputError, match="must be a ProbeOptions"):
+    with pytest.raises(InputError, match="ProbeOptions"):
         ExplorationProbe(["a prompt"], options=SweepOptions.checked())
 
 

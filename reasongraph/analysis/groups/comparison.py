@@ -213,7 +213,8 @@ def _check_rows(rows: Any) -> list[dict]:
     return rows
 
 
-def comparison_mode(rows: Iterable[dict], a: str, b: str, *, group_field: str = "group") -> str | None:
+def comparison_mode(rows: Iterable[dict], a: str, b: str, *, group_field: str = CompareOptions.group_field
+                    ) -> str | None:
     """How groups A and B were scored, from the rows: on-policy
     (:data:`reasongraph.analysis.groups.per_group.ON_POLICY`) when every row says it was scored by the model and
     temperature that sampled it; else, from ``scored_by``, "faithful" when each group was scored by a model of its

@@ -17,6 +17,7 @@ from typing import Any
 from reasongraph.core.errors import InputError, opt
 from reasongraph.runs.folder.reader import ScoredRun
 from reasongraph.runs.records.reader import RecordReader
+from reasongraph.train.locus.options import LocusOptions
 
 log = logging.getLogger("reasongraph")
 
@@ -47,8 +48,9 @@ def _is_run(path: Path) -> bool:
     return path.is_dir() and ((path / "manifest.json").is_file() or (path / "rows.jsonl").is_file())
 
 
-def read_texts(sources: Any, *, text_field: str = "trace", prompt_field: str | None = None,
-               id_field: str | None = "id", group_field: str | None = None, limit: int | None = None) -> Texts:
+def read_texts(sources: Any, *, text_field: str = LocusOptions.text_field, prompt_field: str | None = None,
+               id_field: str | None = LocusOptions.id_field, group_field: str | None = None,
+               limit: int | None = None) -> Texts:
     """Read the texts of one source or several.
 
     Parameters
