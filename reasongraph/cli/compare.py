@@ -6,8 +6,14 @@ import argparse
 import json
 import sys
 
-from reasongraph.cli.formatting import positive_int
+from reasongraph.analysis.groups.caveats import caveat_notes
+from reasongraph.analysis.groups.options import CompareOptions
 from reasongraph.cli.shared import add_embed_option
+from reasongraph.core.checks import check_path_writable
+from reasongraph.core.display import fmt, fmt_ci, text_table
+from reasongraph.core.errors import InputError
+from reasongraph.runs.folder.reader import ScoredRun
+from reasongraph.runs.folder.report import write_run_report
 
 
 def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
@@ -26,19 +32,9 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
     p.add_argument("run_dir", metavar="DIR", help="the --out folder of reasongraph score")
     p.add_argument("--a", required=True, metavar="GROUP", help="the reference group A (e.g. the base model)")
     p.add_argument("--b", required=True, metavar="GROUP", help="the group B compared with A (e.g. the RL model)")
-    p.add_argument("--control", default=None, metavar="GROUP",
-                   help="a control group C of known collapse (e.g. the base at a low temperature, or one-template "
-                        "samples): each collapse is also given as (A - B) / (A - C), the share of C's range "
-                        "(default: none)")
-    p.add_argument("--group-by", dest="group_field", default=None, metavar="FIELD",
-                   help="the grouping field (default: the run's --group-by)")
-    p.add_argument("--pair-by", "--pair-key", dest="pair_field", default=None, metavar="FIELD",
-                   help="the pairing field (default: the run's --pair-by); without one, groups are compared unpaired")
+    CompareOptions.add_arguments(p, only=("control", "group_field", "pair_field"))
     p.add_argument("--unpaired", action="store_true", help="compare unpaired even if the run has a pair field")
-    p.add_argument("--metric", dest="metrics", action="append", default=None, metavar="FIELD",
-                   help="a row field to compare (repeat it; default: the catalogue's compare set)")
-    p.add_argument("--n-boot", type=positive_int, default=2000, metavar="N", help="bootstrap resamples")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    CompareOptions.add_arguments(p, only=("metrics", "n_boot", "seed"))
     p.add_argument("--json", action="store_true", help="print the comparison (and the collapse table) as JSON")
     p.add_argument("--html", metavar="FILE",
                    help="write the run's HTML report with this comparison to FILE (default: none)")
@@ -48,12 +44,8 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
 
 
 def run(args: argparse.Namespace) -> int:
-    from reasongraph.analysis.groups.caveats import caveat_notes
     from reasongraph.analysis.groups.level_collapse import collapse_table
     from reasongraph.analysis.groups.comparison import compare_groups, comparison_mode, with_reference_share
-    from reasongraph.core.errors import InputError
-    from reasongraph.runs.folder.reader import ScoredRun
-    from reasongraph.core.checks import check_path_writable
 
     if args.html:
         check_path_writable("html", args.html)
@@ -63,21 +55,18 @@ def run(args: argparse.Namespace) -> int:
     if group_field is None:
         raise InputError("the run has no group field: name one with --group-by FIELD")
     pair_field = None if args.unpaired else run_.column(args.pair_field, "pair", rows)
-    cmp = compare_groups(rows, args.a, args.b, group_field=group_field, pair_field=pair_field, metrics=args.metrics,
-                         control=args.control, n_boot=args.n_boot, seed=args.seed)
+    options = CompareOptions.from_args(args, group_field=group_field, pair_field=pair_field)
+    cmp = compare_groups(rows, args.a, args.b, options=options)
     cmp.group_name = run_.fields.get("group") if group_field == "group" else group_field
     cmp.pair_name = run_.fields.get("pair") if pair_field == "pair" else pair_field
     cmp.mode = comparison_mode(rows, args.a, args.b, group_field=group_field)
     collapse = None
     if pair_field is not None:
-        collapse = collapse_table(with_reference_share(rows, args.a), args.a, args.b, group_field=group_field,
-                                  pair_field=pair_field, prompt_rows=run_.diversity(), control=args.control,
-                                  mode=cmp.mode, n_boot=args.n_boot, seed=args.seed)
+        collapse = collapse_table(with_reference_share(rows, args.a), args.a, args.b, prompt_rows=run_.diversity(),
+                                  mode=cmp.mode, options=options)
     diversity = _diversity(run_, args.a, args.b)
     out = {**cmp.as_dict(), "collapse": collapse.as_dict() if collapse is not None else None, "diversity": diversity}
     if args.html:
-        from reasongraph.runs.folder.report import write_run_report
-
         path = write_run_report(run_, args.html, compare=out, embed=args.embed)
         print(f"wrote {path}", file=sys.stderr)
     if args.json:
@@ -100,7 +89,6 @@ def _diversity(run, a: str, b: str) -> dict | None:
 
 
 def _diversity_table(diversity: dict, a: str, b: str) -> str:
-    from reasongraph.core.display import fmt, fmt_ci, text_table
     from reasongraph.analysis.samples.diversity import METRICS
     from reasongraph.analysis.samples.spread import SPREAD_METRICS
 

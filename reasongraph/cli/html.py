@@ -15,6 +15,11 @@ import sys
 from pathlib import Path
 
 from reasongraph.cli.shared import add_embed_option
+from reasongraph.core.checks import check_path_writable
+from reasongraph.core.errors import InputError
+from reasongraph.core.storage import read_json
+from reasongraph.runs.folder.reader import ScoredRun
+from reasongraph.runs.folder.report import write_run_report
 
 
 def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
@@ -41,8 +46,6 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
 
 
 def run(args: argparse.Namespace) -> int:
-    from reasongraph.core.errors import InputError
-
     src = Path(args.input)
     if not src.exists():
         raise FileNotFoundError(f"{src} does not exist")
@@ -59,7 +62,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _render(src: Path, args: argparse.Namespace) -> tuple[str, Path]:
-    from reasongraph.core.errors import InputError
     from reasongraph.html.write import write_trace_html
 
     if src.is_file() and src.name == "analysis.json":
@@ -70,9 +72,6 @@ def _render(src: Path, args: argparse.Namespace) -> tuple[str, Path]:
         out = _out(args, src / "trace.html")
         return "trace", write_trace_html(load_analysis(src), out, title=args.title)
     if src.is_dir():
-        from reasongraph.runs.folder.report import write_run_report
-        from reasongraph.runs.folder.reader import ScoredRun
-
         if not any((src / name).is_file() for name in ("manifest.json", "rows.jsonl")):
             raise InputError(f"{src}: neither a score run folder (manifest.json, rows.jsonl) nor a saved analysis "
                              "(analysis.json)")
@@ -90,7 +89,6 @@ def _render(src: Path, args: argparse.Namespace) -> tuple[str, Path]:
         return "trace", write_trace_html(analyze_trace(Trace.load(src)), out, title=args.title)
     if src.suffix == ".json":
         from reasongraph.html.write import write_report_html
-        from reasongraph.core.storage import read_json
 
         payload = read_json(src, "view payload")
         if not isinstance(payload, dict) or payload.get("format") != "reasongraph.view":
@@ -105,8 +103,6 @@ def _render(src: Path, args: argparse.Namespace) -> tuple[str, Path]:
 
 
 def _out(args: argparse.Namespace, default: Path) -> Path:
-    from reasongraph.core.checks import check_path_writable
-
     out = Path(args.out) if args.out else default
     check_path_writable("out", out)
     return out

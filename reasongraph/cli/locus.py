@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 
-from reasongraph.cli.formatting import positive_int, whole_number
 from reasongraph.cli.shared import add_quiet_option
+from reasongraph.core.display import fmt, fmt_ci, text_table
+from reasongraph.train.locus.options import LocusOptions
 
 EPILOG = """\
 TEXTS are JSONL, CSV/TSV or Parquet files read as score reads them (--text-field, --prompt-field ...), or run
@@ -42,38 +43,16 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
     p.add_argument("--html", metavar="FILE", default=None, help="write the HTML report to FILE (default: none)")
     p.add_argument("--json", action="store_true", help="print locus.json instead of tables")
     f = p.add_argument_group("fields")
-    f.add_argument("--text-field", default="trace", metavar="FIELD", help="field holding the text")
-    f.add_argument("--prompt-field", default=None, metavar="FIELD",
-                   help="field holding the prompt (default: none, each text alone)")
-    f.add_argument("--id-field", default="id", metavar="FIELD", help="field holding the record id, if present")
-    f.add_argument("--group-by", dest="group_field", default=None, metavar="FIELD",
-                   help="field naming each text's group, reported on its own (default: none, one group)")
-    f.add_argument("--limit", type=whole_number, default=None, metavar="N",
-                   help="read at most N records per source (default: all)")
+    LocusOptions.add_arguments(f, only=("text_field", "prompt_field", "id_field", "group_field", "limit"))
     m = p.add_argument_group("models and extraction")
     m.add_argument("--device", default=None, metavar="DEVICE", help="cpu, cuda, cuda:N (default: cuda if present)")
     m.add_argument("--dtype", default=None, metavar="DTYPE",
                    help="float32, bfloat16, float16 (default: float32 on cpu, bfloat16 on cuda)")
-    m.add_argument("--prompt-format", choices=("raw", "chat"), default=None,
-                   help="raw or chat (default: the run folders' own, else raw)")
-    m.add_argument("--temperature", type=float, default=1.0, metavar="T", help="softmax temperature of entropies")
-    m.add_argument("--truncate", action="store_true", help="keep what fits the context instead of failing")
-    m.add_argument("--segment", default="newline", metavar="SEGMENTER", help="steps, for the onsets")
+    LocusOptions.add_arguments(m, only=("prompt_format", "temperature", "truncate", "segment"))
     a = p.add_argument_group("analysis")
-    a.add_argument("--layer-stride", type=positive_int, default=1, metavar="S",
-                   help="lens and similarities at every S-th layer and the last")
-    a.add_argument("--patch-stride", type=positive_int, default=5, metavar="S",
-                   help="patching splits at every S-th layer and the last (the head swap)")
-    a.add_argument("--max-tokens", type=positive_int, default=4096, metavar="N",
-                   help="seeded sample of tokens for the lens, the similarities and the temperature fit")
-    a.add_argument("--k", type=positive_int, default=10, help="neighbours of the k-NN overlap")
-    a.add_argument("--seed", type=int, default=0, help="seed of the token sample and the bootstraps")
-    a.add_argument("--n-boot", type=positive_int, default=2000, metavar="N", help="bootstrap resamples over texts")
+    LocusOptions.add_arguments(a, only=("layer_stride", "patch_stride", "max_tokens", "k", "seed", "n_boot"))
     r = p.add_argument_group("run")
-    r.add_argument("--states-dir", default=None, metavar="DIR",
-                   help="where the layer states go while the run lasts (default: DIR/states, else a temporary "
-                        "folder)")
-    r.add_argument("--keep-states", action="store_true", help="keep the layer states after the run")
+    LocusOptions.add_arguments(r, only=("states_dir", "keep_states"))
     add_quiet_option(r)
     p.set_defaults(run=run)
     return p
@@ -82,13 +61,8 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
 def run(args: argparse.Namespace) -> int:
     from reasongraph.train.locus.locus import locus
 
-    result = locus(args.a, args.b, args.texts, out=args.out, html=args.html, text_field=args.text_field,
-                   prompt_field=args.prompt_field, id_field=args.id_field, group_field=args.group_field,
-                   limit=args.limit, prompt_format=args.prompt_format, temperature=args.temperature,
-                   truncate=args.truncate, segment=args.segment, layer_stride=args.layer_stride,
-                   patch_stride=args.patch_stride, max_tokens=args.max_tokens, k=args.k, seed=args.seed,
-                   n_boot=args.n_boot, device=args.device, dtype=args.dtype, states_dir=args.states_dir,
-                   keep_states=args.keep_states)
+    result = locus(args.a, args.b, args.texts, out=args.out, html=args.html, device=args.device, dtype=args.dtype,
+                   options=LocusOptions.from_args(args))
     data = result.as_dict()
     if args.json:
         json.dump(data, sys.stdout, indent=1)
@@ -104,8 +78,6 @@ def run(args: argparse.Namespace) -> int:
 
 def format_locus(data: dict) -> str:
     """locus.json as text: per scope, the headline numbers, the depth table and the patching profile."""
-    from reasongraph.core.display import fmt, fmt_ci, text_table
-
     lines = [f"A = {data['a']['name']}, B = {data['b']['name']}: {data['n_texts']} texts"]
     for s in data["scopes"]:
         m, t = s["summary"], s["layers"]

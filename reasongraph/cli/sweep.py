@@ -5,8 +5,10 @@ import argparse
 import json
 import sys
 
-from reasongraph.cli.formatting import positive_int
-from reasongraph.cli.shared import add_quiet_option, parse_layer
+from reasongraph.cli.shared import add_quiet_option
+from reasongraph.core.display import fmt, fmt_ci, text_table
+from reasongraph.train.probe.options import ProbeOptions
+from reasongraph.train.sweep_options import SweepOptions
 
 EPILOG = """\
 Each CHECKPOINT_DIR is a saved model folder (config.json, .safetensors weights, a tokenizer) or a training run's
@@ -49,38 +51,18 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
                    help="the probe prompts: .jsonl, .csv, .tsv, .parquet, a saved datasets folder, or .txt")
     p.add_argument("--out", required=True, metavar="DIR", help="the output folder (created)")
     f = p.add_argument_group("fields")
-    f.add_argument("--prompt-field", default="prompt", metavar="FIELD", help="field holding the prompt")
-    f.add_argument("--id-field", default="id", metavar="FIELD", help="field holding the prompt id, if present")
-    f.add_argument("--answer-field", default=None, metavar="FIELD",
-                   help="field of the prompts file holding the reference answer (gives the accuracy column; default: "
-                        "none, no accuracy)")
-    f.add_argument("--reward-field", default=None, metavar="FIELD",
-                   help="a numeric field the trainer logged, read from each checkpoint's trainer_state.json (default: "
-                        "none)")
+    ProbeOptions.add_arguments(f, only=("prompt_field", "id_field", "answer_field"))
+    SweepOptions.add_arguments(f, only=("reward_field",))
     s = p.add_argument_group("probe")
-    s.add_argument("--samples", type=int, default=4, metavar="N", help="samples per prompt")
-    s.add_argument("--temperature", type=float, default=1.0, metavar="T", help="sampling and scoring temperature")
-    s.add_argument("--max-new-tokens", type=int, default=256, metavar="N", help="longest sample, in tokens")
-    s.add_argument("--seed", type=int, default=0, help="seed of the sampling")
-    s.add_argument("--prompt-format", choices=("raw", "chat"), default="raw",
-                   help="raw: prompt tokens then the sample; chat: the tokenizer's chat template")
-    s.add_argument("--layer", type=parse_layer, default=0.9, metavar="LAYER",
-                   help="hidden-state layer: an index or a depth ratio in (0, 1]")
-    s.add_argument("--segment", default="newline", metavar="SEGMENTER",
-                   help="how samples are cut into steps: newline, sentence, paragraph, window:N, token")
-    s.add_argument("--k", default="auto", metavar="K",
-                   help="clusters of the reference clustering, or auto (a third of its steps, at most 200)")
-    s.add_argument("--window", type=int, default=128, metavar="W", help="tokens per window of erank_window")
-    s.add_argument("--stride", type=int, default=40, metavar="S", help="stride of ERV")
-    s.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
-                   help="sequences per scoring forward pass (default: about 4096 tokens)")
+    ProbeOptions.add_arguments(s, only=("samples", "temperature", "max_new_tokens", "seed", "prompt_format", "layer",
+                                        "segment", "k", "window", "stride", "batch_size"))
     m = p.add_argument_group("model and statistics")
     m.add_argument("--device", default="auto", metavar="DEVICE", help="auto (cuda when present), cpu, cuda, cuda:N")
     m.add_argument("--dtype", default="auto", metavar="DTYPE",
                    help="auto (bfloat16 on cuda, float32 on cpu), float32, bfloat16, float16")
-    m.add_argument("--n-boot", type=int, default=2000, metavar="N", help="bootstrap resamples of the collapse")
+    SweepOptions.add_arguments(m, only=("n_boot",))
     o = p.add_argument_group("output")
-    o.add_argument("--title", default=None, help="the report's title (default: Exploration over training checkpoints)")
+    SweepOptions.add_arguments(o, only=("title",))
     o.add_argument("--json", action="store_true", help="print the rows and the fits as JSON instead of a table")
     add_quiet_option(o)
     p.set_defaults(run=run)
@@ -88,16 +70,12 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
 
 
 def run(args: argparse.Namespace) -> int:
-    from reasongraph.core.display import fmt, fmt_ci, text_table
+    from reasongraph.train.probe.probe import ExplorationProbe
     from reasongraph.train.sweep import sweep
 
-    k = args.k if args.k == "auto" else _int(args.k)
-    result = sweep(args.checkpoints, args.prompts, out=args.out, reward_field=args.reward_field, device=args.device,
-                   dtype=args.dtype, n_boot=args.n_boot, title=args.title, samples=args.samples,
-                   temperature=args.temperature, max_new_tokens=args.max_new_tokens, seed=args.seed,
-                   prompt_format=args.prompt_format, answer_field=args.answer_field, prompt_field=args.prompt_field,
-                   id_field=args.id_field, layer=args.layer, segment=args.segment, k=k, window=args.window,
-                   stride=args.stride, batch_size=args.batch_size)
+    options = SweepOptions.from_args(args)
+    probe = ExplorationProbe(args.prompts, options=ProbeOptions.from_args(args))
+    result = sweep(args.checkpoints, probe, out=args.out, device=args.device, dtype=args.dtype, options=options)
     if args.json:
         json.dump({"rows": result.rows, "laws": {n: law.as_dict() for n, law in result.laws.items()},
                    "law_forecasts": result.forecasts}, sys.stdout, indent=1)
@@ -124,11 +102,3 @@ def run(args: argparse.Namespace) -> int:
           f"{fmt(sum(seconds) / len(seconds))} s per checkpoint")
     return 0
 
-
-def _int(value: str) -> int:
-    from reasongraph.core.errors import InputError, opt
-
-    try:
-        return int(value)
-    except ValueError:
-        raise InputError(f"{opt('k')} must be a whole number or auto, got {value!r}") from None

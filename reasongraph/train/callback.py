@@ -38,7 +38,7 @@ from reasongraph.core.checks import check_int
 from reasongraph.core.errors import InputError, opt
 from reasongraph.train.probe.live_model import live_model
 from reasongraph.train.probe.measurement import Measurement
-from reasongraph.train.probe.probe import ExplorationProbe
+from reasongraph.train.probe.probe import as_probe
 
 __all__ = ["ExplorationCallback"]
 
@@ -72,12 +72,7 @@ class ExplorationCallback(TrainerCallback):
         check_int("every", every, low=1)
         if not isinstance(at_start, bool):
             raise InputError(f"{opt('at_start')} must be True or False, got {at_start!r}")
-        if isinstance(probe, ExplorationProbe):
-            if probe_options:
-                raise InputError(f"options {', '.join(sorted(probe_options))} belong to the probe: give them to "
-                                 "ExplorationProbe, or pass the prompts instead of a probe")
-        else:
-            probe = ExplorationProbe(probe, **probe_options)
+        probe = as_probe(probe, **probe_options)
         self.probe, self.every, self.at_start, self.prefix, self.tokenizer = probe, every, at_start, prefix, tokenizer
         self.trainer: Any = None
         self.measurements: list[tuple[int, Measurement]] = []

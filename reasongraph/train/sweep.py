@@ -45,14 +45,20 @@ from typing import Any
 
 import numpy as np
 
-from reasongraph.core.errors import InputError, opt
+from reasongraph.analysis.groups.level_collapse import collapse_table
+from reasongraph.core.checks import check_path_writable
 from reasongraph.core.json_values import strict_json
+from reasongraph.core.options import split_keywords
 from reasongraph.core.storage import atomic_write, atomic_write_json
+from reasongraph.html.sweep_view import write_sweep_html
+from reasongraph.models.sources import load_model
 from reasongraph.stats.entropy_dynamics import entropy_changes
-from reasongraph.stats.entropy_law import forecast_entropy_law
-from reasongraph.stats.entropy_law import fit_entropy_law
+from reasongraph.stats.entropy_law import fit_entropy_law, forecast_entropy_law
+from reasongraph.trace.sampling.options import given_options
 from reasongraph.train.checkpoints import find_checkpoints, read_rewards
-from reasongraph.train.probe.probe import ExplorationProbe
+from reasongraph.train.probe.options import ProbeOptions
+from reasongraph.train.probe.probe import as_probe
+from reasongraph.train.sweep_options import SweepOptions
 
 if TYPE_CHECKING:
     from reasongraph.stats.entropy_law import EntropyLaw
@@ -90,8 +96,7 @@ class SweepResult:
 
 # ---------------------------------------------------------------------- the sweep
 def sweep(checkpoints: Sequence[str | os.PathLike], prompts: Any, *, out: str | os.PathLike | None = None,
-          reward_field: str | None = None, device: Any = None, dtype: Any = None, n_boot: int = 2000,
-          ci: float = 0.95, title: str | None = None, **probe_options: Any) -> SweepResult:
+          device: Any = None, dtype: Any = None, options: SweepOptions | None = None, **keywords: Any) -> SweepResult:
     """Probe every checkpoint of a run, fit the entropy law, compute the collapse against the first checkpoint.
 
     Parameters
@@ -105,30 +110,22 @@ def sweep(checkpoints: Sequence[str | os.PathLike], prompts: Any, *, out: str | 
         trainer_state.json (:func:`read_rewards`), as a reward column and a second R of the entropy law.
     device, dtype : where and how each checkpoint is loaded (:func:`reasongraph.models.sources.load_model`; default:
         float32 on CPU, so checkpoints saved in bfloat16 are measured in float32).
+    options : a :class:`~reasongraph.train.sweep_options.SweepOptions` holding reward_field, n_boot, ci and title,
+        instead of them as keywords (not both).
     n_boot, ci : bootstrap resamples and interval level of the collapse ratios and the law's intervals.
     title : the report's title.
-    **probe_options : :class:`~reasongraph.train.probe.probe.ExplorationProbe`'s options (samples, temperature,
-        max_new_tokens, seed, prompt_format, answers, answer_field, layer, segment, k, window, stride...).
+    **keywords : the sweep's options above and :class:`~reasongraph.train.probe.probe.ExplorationProbe`'s
+        (:class:`~reasongraph.train.probe.options.ProbeOptions`: samples, temperature, max_new_tokens, seed,
+        prompt_format, answers, answer_field, layer, segment, k, window, stride...).
 
     Returns
     -------
     SweepResult
     """
-    from reasongraph.models.sources import load_model
-
-    if reward_field is not None and (not isinstance(reward_field, str) or not reward_field):
-        raise InputError(f"{opt('reward_field')} must name a logged field, got {reward_field!r}")
-    if not isinstance(n_boot, int) or isinstance(n_boot, bool) or n_boot < 1:
-        raise InputError(f"{opt('n_boot')} must be a whole number >= 1, got {n_boot!r}")
-    if not isinstance(ci, (int, float)) or not 0 < ci < 1:
-        raise InputError(f"{opt('ci')} must be in (0, 1), got {ci!r}")
-    if isinstance(prompts, ExplorationProbe):
-        if probe_options:
-            raise InputError(f"options {', '.join(sorted(probe_options))} belong to the probe: give them to "
-                             "ExplorationProbe, or pass the prompts instead of a probe")
-        probe = prompts
-    else:
-        probe = ExplorationProbe(prompts, **probe_options)
+    own, probe_options = split_keywords(keywords, SweepOptions, ProbeOptions, where="sweep")
+    o = given_options(SweepOptions, options, own)
+    reward_field = o.reward_field
+    probe = as_probe(prompts, **probe_options)
     found = find_checkpoints(checkpoints)
     rewards = read_rewards(found, reward_field) if reward_field else None
     if out is not None:
@@ -149,15 +146,15 @@ def sweep(checkpoints: Sequence[str | os.PathLike], prompts: Any, *, out: str | 
         samples.extend({"checkpoint": c.name, "step": c.step, **r} for r in measurement.rows)
         log.info("sweep: %s (step %d): H_mean %.4g, erank_window %.4g, revisits/step %.4g in %.1f s", c.name, c.step,
                  row["H_mean"], row["erank_window"], row["revisits_per_step"], row["seconds"] + loaded)
-    collapse = _add_collapse(rows, samples, n_boot=n_boot, ci=ci, window=probe.window)
+    collapse = _add_collapse(rows, samples, n_boot=o.n_boot, ci=o.ci, window=probe.window)
     for row, change in zip(rows, entropy_changes([r["H_mean"] for r in rows])):
         row["H_change_next"] = change  # beside cov_logp_adv, which predicts its sign
     fields = ["accuracy"] + ([reward_field] if reward_field else [])
-    laws = _fit_laws(rows, fields, ci)
+    laws = _fit_laws(rows, fields, o.ci)
     forecasts = {name: f for name in fields if (f := forecast_entropy_law(
         [r["H_mean"] for r in rows], [r.get(name, math.nan) for r in rows], field=name)) is not None}
-    options = {"probe": probe.options(), "reward_field": reward_field, "n_boot": n_boot, "ci": ci,
-               "checkpoints": [str(c.path) for c in found], "title": title}
+    options = {"probe": probe.options(), **o.identity(), "checkpoints": [str(c.path) for c in found],
+               "title": o.title}
     result = SweepResult(rows=rows, samples=samples, laws=laws, collapse=collapse, options=options,
                          forecasts=forecasts)
     if out is not None:
@@ -166,16 +163,12 @@ def sweep(checkpoints: Sequence[str | os.PathLike], prompts: Any, *, out: str | 
 
 
 def _check_out(out: str | os.PathLike) -> None:
-    from reasongraph.core.checks import check_path_writable
-
     check_path_writable("out", out, folder=True)
 
 
 def _add_collapse(rows: list[dict], samples: list[dict], *, n_boot: int, ci: float, window: int) -> dict | None:
     """Each row's token/hidden collapse against the first checkpoint; the full table of the last one (its
     erank_window label naming the probe's window)."""
-    from reasongraph.analysis.groups.level_collapse import collapse_table
-
     scored = [s for s in samples if s.get("scored")]
     names = ("token_collapse", "hidden_collapse_erank", "collapse_difference")
     first, table = rows[0]["checkpoint"], None
@@ -212,8 +205,6 @@ def _fit_laws(rows: list[dict], fields: list[str], ci: float) -> dict[str, Entro
 
 def write_sweep(result: SweepResult, out: str | os.PathLike) -> Path:
     """Write sweep.jsonl, samples.jsonl, summary.json and report.html into the folder ``out``; return it."""
-    from reasongraph.html.sweep_view import write_sweep_html
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _write_jsonl(out / "sweep.jsonl", result.rows)

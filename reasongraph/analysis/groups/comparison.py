@@ -13,20 +13,21 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from reasongraph.analysis.catalogue import compare_keys
+from reasongraph.analysis.groups.options import CompareOptions
 from reasongraph.analysis.groups.per_group import (FEWER_THAN_2, ON_POLICY, column, detection, numeric_metrics,
                                                    pair_means)
-from reasongraph.core.checks import check_int, check_number, check_seed
 from reasongraph.core.display import fmt, fmt_ci, fmt_p, text_table
 from reasongraph.core.errors import InputError, opt
 from reasongraph.stats.bootstrap import bootstrap_ci, bootstrap_difference_ci
 from reasongraph.stats.control_share import control_share
+from reasongraph.trace.sampling.options import given_options
 
 __all__ = ["Comparison", "MetricComparison", "compare_groups", "comparison_mode", "with_reference_share"]
 
@@ -118,15 +119,16 @@ class Comparison:
         return "\n".join([head, det, "", text_table(cols, body, rule=True)])
 
 
-def compare_groups(rows: Iterable[dict], a: str, b: str, *, group_field: str = "group",
-                   pair_field: str | None = "pair", metrics: Sequence[str] | None = None,
-                   control: str | None = None, n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> Comparison:
+def compare_groups(rows: Iterable[dict], a: str, b: str, *, options: CompareOptions | None = None,
+                   **keywords: Any) -> Comparison:
     """Compare group ``b`` against group ``a`` metric by metric.
 
     Parameters
     ----------
     rows : dicts as in rows.jsonl.
     a, b : the two values of ``group_field`` to compare (A is the reference: differences are B - A).
+    options : a :class:`~reasongraph.analysis.groups.options.CompareOptions` holding the options below, instead of
+        them as keywords (not both).
     group_field : the field holding the group.
     pair_field : the field pairing rows across groups (e.g. the problem); None compares unpaired.
     metrics : fields to compare; default the catalogue's compare set
@@ -142,13 +144,11 @@ def compare_groups(rows: Iterable[dict], a: str, b: str, *, group_field: str = "
         numeric field of the rows, or a bootstrap setting is out of range.
     """
     rows = _check_rows(rows)
-    check_int("n_boot", n_boot, low=1, high=MAX_BOOT)
-    check_number("ci", ci, 0, 1, low_open=True, high_open=True)
-    check_seed("seed", seed)
+    o = given_options(CompareOptions, options, keywords)
+    group_field, pair_field, metrics, control = o.group_field, o.pair_field, o.metrics, o.control
+    n_boot, ci, seed = o.n_boot, o.ci, o.seed
     if a == b:
         raise InputError(f"{opt('a')} and {opt('b')} name the same group {a!r}; compare two different groups")
-    if metrics is not None and (isinstance(metrics, (str, bytes)) or not isinstance(metrics, Iterable)):
-        raise InputError(f"{opt('metrics')} must be a list of field names, got {metrics!r}")
     if control is not None and control in (a, b):
         raise InputError(f"{opt('control')} {control!r} is group A or B; name a third group of known collapse")
     rows_a = [r for r in rows if str(r.get(group_field)) == a]
@@ -203,10 +203,6 @@ def _unpaired_share(mc: MetricComparison, xc: np.ndarray) -> float:
     return float((mc.mean_a - mc.mean_b) / (mc.mean_a - xc.mean()))
 
 
-#: The most bootstrap resamples: each costs memory in proportion to the pairs, and 10^6 resolve any CI.
-MAX_BOOT = 1_000_000
-
-
 def _check_rows(rows: Any) -> list[dict]:
     if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
         raise InputError(f"{opt('rows')} must be a list of row dicts (as in rows.jsonl), got {type(rows).__name__}")
@@ -217,7 +213,8 @@ def _check_rows(rows: Any) -> list[dict]:
     return rows
 
 
-def comparison_mode(rows: Iterable[dict], a: str, b: str, *, group_field: str = "group") -> str | None:
+def comparison_mode(rows: Iterable[dict], a: str, b: str, *, group_field: str = CompareOptions.group_field
+                    ) -> str | None:
     """How groups A and B were scored, from the rows: on-policy
     (:data:`reasongraph.analysis.groups.per_group.ON_POLICY`) when every row says it was scored by the model and
     temperature that sampled it; else, from ``scored_by``, "faithful" when each group was scored by a model of its

@@ -27,6 +27,7 @@ import numpy as np
 from reasongraph.analysis.groups.level_collapse_pairs import (PROMPT_MEASURES, group_prompt_rows, group_rows,
                                                               left_out_note, pair_columns, window_note)
 from reasongraph.analysis.groups.level_collapse_text import _interval, _saturation
+from reasongraph.analysis.groups.options import CompareOptions
 from reasongraph.analysis.groups.per_group import FEWER_THAN_2, column, pair_means
 from reasongraph.analysis.groups.pooled_alignment import spike_rate
 from reasongraph.core.display import fmt, fmt_ci, fmt_p
@@ -34,6 +35,7 @@ from reasongraph.core.errors import InputError, opt
 from reasongraph.stats.bootstrap import bootstrap_interval
 from reasongraph.stats.control_share import control_share
 from reasongraph.stats.paired import paired_ratio, sign_flip_p
+from reasongraph.trace.sampling.options import given_options
 
 __all__ = ["COLLAPSES", "CollapseRow", "CollapseTable", "MEASURES", "RENAMED", "collapse_table"]
 
@@ -260,10 +262,9 @@ def _median(values: list[float]) -> float | None:
     return float(np.median(x)) if x.size else None
 
 
-def collapse_table(rows: Iterable[Mapping[str, Any]], a: str, b: str, *, group_field: str = "group",
-                   pair_field: str = "pair", prompt_rows: Iterable[Mapping[str, Any]] | None = None,
-                   control: str | None = None, mode: str | None = None, n_boot: int = 2000, ci: float = 0.95,
-                   seed: int = 0) -> CollapseTable:
+def collapse_table(rows: Iterable[Mapping[str, Any]], a: str, b: str, *,
+                   prompt_rows: Iterable[Mapping[str, Any]] | None = None, mode: str | None = None,
+                   options: CompareOptions | None = None, **keywords: Any) -> CollapseTable:
     """The level-collapse table of group ``b`` against the reference group ``a``, paired by problem.
 
     Rows sharing a (group, pair) are averaged first (NaN-aware), so several samples of one problem count once;
@@ -289,6 +290,7 @@ def collapse_table(rows: Iterable[Mapping[str, Any]], a: str, b: str, *, group_f
         collapse is also given as (A - B) / (A - C) over pairs shared by the three groups.
     mode : how the groups were scored, e.g. "faithful" or "proxy: all groups scored by X"; passed through.
     n_boot, ci, seed : bootstrap settings (one seed for every measure; the sign-flip test uses it too).
+    options : the options above as one :class:`~reasongraph.analysis.groups.options.CompareOptions` (not both).
 
     Returns
     -------
@@ -298,11 +300,9 @@ def collapse_table(rows: Iterable[Mapping[str, Any]], a: str, b: str, *, group_f
     ------
     InputError : a group (the control included) has no rows.
     """
-    rows = list(rows)
-    if not 0 < ci < 1:
-        raise InputError(f"{opt('ci')} must be in (0, 1), got {ci!r}")
-    if n_boot < 1:
-        raise InputError(f"{opt('n_boot')} must be >= 1, got {n_boot!r}")
+    rows, o = list(rows), given_options(CompareOptions, options, keywords)
+    group_field, pair_field, control, n_boot, ci, seed = (o.group_field, o.pair_field, o.control, o.n_boot, o.ci,
+                                                          o.seed)
     if control is not None and str(control) in (str(a), str(b)):
         raise InputError(f"{opt('control')} {control!r} is group A or B; name a third group of known collapse")
     groups = [a, b] + ([control] if control is not None else [])

@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from reasongraph.stats.bootstrap import bootstrap_ci
+from reasongraph.analysis.groups.options import CompareOptions
+from reasongraph.core.options import CI, N_BOOT, SEED
+from reasongraph.stats.bootstrap import bootstrap_ci, wilson_interval
 
 __all__ = ["FEWER_THAN_2", "ID_KEYS", "ON_POLICY", "pair_means", "MetricSummary", "column", "detection", "group_of",
            "layer_table", "numeric", "numeric_metrics", "summarize", "summarize_values"]
@@ -52,7 +54,7 @@ def numeric_metrics(rows: Iterable[dict]) -> list[str]:
     return list(names)
 
 
-def group_of(row: dict, group_field: str | None = "group") -> str:
+def group_of(row: dict, group_field: str | None = CompareOptions.group_field) -> str:
     """The group a row belongs to, as a string ("all" without a grouping)."""
     return "all" if group_field is None else str(row.get(group_field))
 
@@ -97,8 +99,8 @@ class MetricSummary:
         return asdict(self)
 
 
-def summarize_values(x: Sequence[float] | np.ndarray, n_boot: int = 2000, ci: float = 0.95,
-                     seed: int = 0) -> MetricSummary:
+def summarize_values(x: Sequence[float] | np.ndarray, n_boot: int = N_BOOT.default, ci: float = CI.default,
+                     seed: int = SEED.default) -> MetricSummary:
     """n, mean, median and bootstrap CI of the mean of the finite values of ``x``."""
     x = np.asarray(x, dtype=np.float64)
     x = x[np.isfinite(x)]
@@ -109,7 +111,7 @@ def summarize_values(x: Sequence[float] | np.ndarray, n_boot: int = 2000, ci: fl
 
 
 def summarize(rows: Iterable[dict], group_key: str | None = "group", metrics: Sequence[str] | None = None,
-              n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> dict[str, dict]:
+              n_boot: int = N_BOOT.default, ci: float = CI.default, seed: int = SEED.default) -> dict[str, dict]:
     """Per-group summary of scored rows.
 
     Parameters
@@ -144,16 +146,14 @@ def summarize(rows: Iterable[dict], group_key: str | None = "group", metrics: Se
 
 
 def layer_table(rows: Sequence[dict], layers: Sequence[str], *, group_key: str | None = "group",
-                metrics: Sequence[str] = ("revisits_per_step", "n_revisits", "erank_window"), n_boot: int = 2000,
-                seed: int = 0) -> dict[str, dict]:
+                metrics: Sequence[str] = ("revisits_per_step", "n_revisits", "erank_window"),
+                n_boot: int = N_BOOT.default, seed: int = SEED.default) -> dict[str, dict]:
     """The layer sweep per group: for each layer spec, the detection ratio (with its Wilson CI) and the summaries
     of a few metrics; the first layer's metrics are the rows' plain ones, the others' carry "@<spec>".
 
     Returns ``{layer spec: {group: {"n", "detection_ratio", "detection_ci", "metrics": {name: MetricSummary}}}}``:
     the paper's detection ratio by layer ratio.
     """
-    from reasongraph.stats.bootstrap import wilson_interval
-
     groups: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         groups[group_of(row, group_key)].append(row)

@@ -16,6 +16,7 @@ import numpy as np
 
 from reasongraph.analysis.alignment.onset_relative import near_saturated
 from reasongraph.core.errors import InputError, opt
+from reasongraph.core.options import CI, N_BOOT, SEED
 from reasongraph.stats.mantel_haenszel import mantel_haenszel, pooled_share
 
 __all__ = ["TABLES", "pool_alignment", "spike_rate"]
@@ -97,8 +98,8 @@ def spike_rate(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             "n_traces": len(members)}
 
 
-def pool_alignment(rows: Iterable[Mapping[str, Any]], *, prefix: str = "", n_boot: int = 2000, ci: float = 0.95,
-                   seed: int = 0) -> dict[str, Any]:
+def pool_alignment(rows: Iterable[Mapping[str, Any]], *, prefix: str = "", n_boot: int = N_BOOT.default,
+                   ci: float = CI.default, seed: int = SEED.default) -> dict[str, Any]:
     """Pool the alignment of one group's traces: Mantel-Haenszel odds ratios and the hidden-only share.
 
     Pass the scored rows of one group (one row per trace, carrying the cell fields of

@@ -59,17 +59,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from reasongraph.core.errors import InputError, opt
 from reasongraph.core.progress import Progress
 from reasongraph.core.storage import JsonlAppender, read_jsonl
 from reasongraph.runs.generate.output import (_config_sha256, _input_sha256, _open_output, _record, entropy_dir,
                                               sample_id, traces_dir)
 from reasongraph.runs.generate.shards import _write_shard
 from reasongraph.runs.records.prompts import _check_lengths, read_prompts
-from reasongraph.trace.sampling.decode import Sample
-from reasongraph.trace.sampling.options import check_options
+from reasongraph.trace.extraction.encode import _prompt_ids
+from reasongraph.trace.extraction.teacher_forced import resolve_model
+from reasongraph.trace.sampling.decode import Sample, sample_rows
+from reasongraph.trace.sampling.options import SampleOptions, given_options
+from reasongraph.trace.sampling.recorded import SampledTraceWriter
 
 if TYPE_CHECKING:
     from reasongraph.runs.records.prompts import Prompt
@@ -78,11 +78,7 @@ __all__ = ["generate"]
 
 
 def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, out: str | os.PathLike,
-             samples: int = 1, temperature: float = 1.0, top_p: float = 1.0, max_new_tokens: int = 512,
-             seed: int = 0, prompt_field: str = "prompt", id_field: str | None = "id", prompt_format: str = "raw",
-             batch_size: int | None = None, score: bool = False, layers: Any = (0.9,), segment: str = "newline",
-             cache_dir: str | os.PathLike | None = None, keep_hidden: bool = False,
-             progress: bool = True) -> list[dict]:
+             options: SampleOptions | None = None, progress: bool = True, **keywords: Any) -> list[dict]:
     """Sample ``samples`` traces of every prompt, record the policy's token entropy, write a resumable JSONL.
 
     Parameters
@@ -94,6 +90,9 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
         :func:`~reasongraph.models.sources.load_model`, or
         None for the default model.
     out : the output JSON Lines file; ``<out>.entropy/`` and ``<out>.manifest.json`` go next to it.
+
+    The options, as keywords or as one ``options`` (:class:`~reasongraph.trace.sampling.options.SampleOptions`):
+
     samples : samples per prompt (N).
     temperature, top_p : sampling from softmax(z / temperature), cut to the top-p nucleus when top_p < 1. The
         recorded entropy is of softmax(z / temperature) over the whole vocabulary, before the top-p cut.
@@ -117,6 +116,8 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
         every token's hidden states).
     cache_dir : with ``score``, the trace-cache folder to write (default ``<out>.traces``); may be shared with
         scoring runs.
+    options : a :class:`~reasongraph.trace.sampling.options.SampleOptions` holding the options above, instead of
+        them as keywords (not both).
     progress : show samples/s and tokens/s on stderr.
 
     Sampling uses only temperature and top-p: the model's own generation defaults (such as top_k=50, a
@@ -134,34 +135,26 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
         ``max_new_tokens`` in the model's context (all before any sampling), or ``out`` holding a run with
         other options.
     """
-    check_options(samples=samples, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,
-                  prompt_format=prompt_format, batch_size=batch_size)
-    if score:
-        _check_score_options(layers, segment, temperature, prompt_format, keep_hidden)
-    samples, max_new_tokens, seed = int(samples), int(max_new_tokens), int(seed)  # numpy ints are not JSON
-    items = read_prompts(prompts, prompt_field=prompt_field, id_field=id_field)
-    from reasongraph.trace.extraction.encode import _prompt_ids
-    from reasongraph.trace.extraction.teacher_forced import resolve_model
-
+    o = given_options(SampleOptions, options, keywords)
+    samples, temperature, top_p, max_new_tokens = int(o.samples), o.temperature, o.top_p, int(o.max_new_tokens)
+    seed, prompt_format = int(o.seed), o.prompt_format  # numpy ints are not JSON
+    items = read_prompts(prompts, prompt_field=o.prompt_field, id_field=o.id_field)
     lm = resolve_model(model)
     prompt_ids = [_prompt_ids(lm.tokenizer, p.text, prompt_format) for p in items]
     _check_lengths(items, prompt_ids, lm.context_length, max_new_tokens)
-    chunk = batch_size or samples
-    options = {"input_sha256": _input_sha256(prompts), "prompt_field": prompt_field, "id_field": id_field,
-               "model": lm.name, "model_config": _config_sha256(lm), "dtype": str(lm.dtype),
-               "device": getattr(lm.device, "type", str(lm.device)), "samples": samples,
-               "temperature": float(temperature), "top_p": float(top_p), "max_new_tokens": max_new_tokens,
-               "seed": seed, "prompt_format": prompt_format, "batch_size": chunk}
+    chunk = o.batch_size or samples
+    manifest = {"input_sha256": _input_sha256(prompts), **o.identity(section="fields"),
+                "model": lm.name, "model_config": _config_sha256(lm), "dtype": str(lm.dtype),
+                "device": getattr(lm.device, "type", str(lm.device)), **o.identity(section="sampling"),
+                "batch_size": chunk}
     out = Path(out)
     recorder = None
-    if score:
-        from reasongraph.trace.sampling.recorded import SampledTraceWriter
-
-        recorder = SampledTraceWriter(lm, cache_dir if cache_dir is not None else traces_dir(out), layers=layers,
-                                      segment=segment, temperature=float(temperature), prompt_format=prompt_format,
-                                      keep_hidden=keep_hidden)
-        options["score"] = recorder.identity()
-    done = _open_output(out, options, source=prompts)
+    if o.score:
+        recorder = SampledTraceWriter(lm, o.cache_dir if o.cache_dir is not None else traces_dir(out),
+                                      layers=o.layers, segment=o.segment, temperature=float(temperature),
+                                      prompt_format=prompt_format, keep_hidden=o.keep_hidden)
+        manifest["score"] = recorder.identity()
+    done = _open_output(out, manifest, source=prompts)
     shards = entropy_dir(out)
     common = {"model": lm.name, "temperature": float(temperature), "top_p": float(top_p), "seed": seed,
               "prompt_format": prompt_format}
@@ -193,21 +186,5 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
 def _sample(lm: Any, batch: list[tuple[Prompt, int]], prompt_ids: list[list[int]], *, seed: int,
             temperature: float, top_p: float, max_new_tokens: int, layers: tuple[int, ...]) -> list[Sample]:
     """One sampling call over the rows of ``batch`` (prompt, sample index), each from its own stream."""
-    from reasongraph.trace.sampling.decode import sample_rows
-
     return sample_rows(lm, [prompt_ids[p.index] for p, _ in batch], [(p.text, k) for p, k in batch], seed=seed,
                        temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, layers=layers)
-
-
-def _check_score_options(layers: Any, segment: str, temperature: float, prompt_format: str, keep_hidden: bool
-                         ) -> None:
-    """The scoring options of ``score=True``, checked as score checks them (before any model loads)."""
-    from reasongraph.trace.options import check_extract_options
-
-    check_extract_options(layers=layers, segment=segment, temperature=temperature, prompt_format=prompt_format)
-    if not isinstance(keep_hidden, bool):
-        raise InputError(f"{opt('keep_hidden')} must be True or False, got {keep_hidden!r}")
-    specs = (layers,) if isinstance(layers, (int, float, np.integer)) else tuple(layers)
-    if not specs or any(isinstance(x, (int, np.integer)) and x < 0 for x in specs):
-        raise InputError(f"{opt('layers')}: score records at least one layer, as indices >= 0 or depth ratios "
-                         f"(as score takes them), got {list(specs)}")

@@ -4,10 +4,10 @@ entropy, log-probs, hidden states), and writing the samples as trace-cache entri
 from reasongraph.core.lazy_names import lazy_names
 
 _EXPORTS = {
-    "check_options": "reasongraph.trace.sampling.options",
     "prompt_cache": "reasongraph.trace.sampling.decode",
     "RECORDED": "reasongraph.trace.sampling.recorded",
     "row_uniforms": "reasongraph.trace.sampling.draw",
+    "SampleOptions": "reasongraph.trace.sampling.options",
     "Sample": "reasongraph.trace.sampling.decode",
     "sample_rows": "reasongraph.trace.sampling.decode",
     "sampled_trace": "reasongraph.trace.sampling.recorded",

@@ -12,14 +12,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from reasongraph.core.options import CI, N_BOOT, SEED
 from reasongraph.stats.bootstrap import bootstrap_interval
 from reasongraph.stats.paired import holm, sign_flip_p
 
 __all__ = ["lens_profile", "locus_layer"]
 
 
-def lens_profile(sum_a: np.ndarray, sum_b: np.ndarray, counts: np.ndarray, *, n_boot: int = 2000, ci: float = 0.95,
-                 seed: int = 0) -> dict[str, list[float]]:
+def lens_profile(sum_a: np.ndarray, sum_b: np.ndarray, counts: np.ndarray, *, n_boot: int = N_BOOT.default,
+                 ci: float = CI.default, seed: int = SEED.default) -> dict[str, list[float]]:
     """Per layer: mean entropy of A and B, the ratio B/A with a percentile bootstrap CI over texts, the
     two-sided sign-flip p of "the per-text mean difference B - A is 0", and that p Holm-corrected over layers.
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from reasongraph.models.head_entropy import ROW_TILE, entropy_at_temperatures, entropy_tensors
 from reasongraph.models.hooks import final_norm
+from reasongraph.train.locus.options import LocusOptions
 
 __all__ = ["residual_entropy", "residual_entropy_grid"]
 
@@ -25,7 +26,7 @@ def _normed(lm: Any, h: Any) -> Any:
     return final_norm(lm.model)(h)
 
 
-def residual_entropy(lm: Any, h: Any, *, temperature: float = 1.0) -> np.ndarray:
+def residual_entropy(lm: Any, h: Any, *, temperature: float = LocusOptions.temperature) -> np.ndarray:
     """(n,) float64 entropies, nats, of softmax(W norm(h) / temperature) for (n, d) pre-norm residuals ``h`` (a
     NumPy array or a tensor), with ``lm``'s final norm and head, in row blocks of :data:`ROW_TILE`."""
     import torch

@@ -30,12 +30,19 @@ from typing import Any
 
 import numpy as np
 
-from reasongraph.core.checks import check_int, check_number, check_path_writable
+from reasongraph.core.checks import check_path_writable
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.json_values import strict_json
+from reasongraph.core.storage import atomic_write_json
+from reasongraph.html.locus_view import locus_html, write_locus_html
+from reasongraph.models.head_entropy import check_head
+from reasongraph.trace.extraction.encode import encode
+from reasongraph.trace.sampling.options import given_options
+from reasongraph.trace.steps import segment_steps
 from reasongraph.train.locus.layer_store import LayerStore
 from reasongraph.train.locus.model_pair import ModelSlot, check_pair, describe, release
 from reasongraph.train.locus.model_passes import lens, make_plan, own_pass, patch_pass, temperature_fit
+from reasongraph.train.locus.options import LocusOptions
 from reasongraph.train.locus.scopes import LocusData, summarize_scope
 from reasongraph.train.locus.similarity import similarity_profile
 from reasongraph.train.locus.texts import read_texts
@@ -76,18 +83,11 @@ class LocusResult:
         raise KeyError(f"no scope {name!r}; scopes: {[s['name'] for s in self.scopes]}")
 
     def html(self) -> str:
-        from reasongraph.html.locus_view import locus_html
-
         return locus_html(self.data)
 
 
 def locus(a: Any, b: Any, texts: Any, *, out: str | os.PathLike | None = None, html: str | os.PathLike | None = None,
-          text_field: str = "trace", prompt_field: str | None = None, id_field: str | None = "id",
-          group_field: str | None = None, limit: int | None = None, prompt_format: str | None = None,
-          temperature: float = 1.0, truncate: bool = False, segment: str = "newline", layer_stride: int = 1,
-          patch_stride: int = 5, max_tokens: int = 4096, k: int = 10, seed: int = 0, n_boot: int = 2000,
-          ci: float = 0.95, device: Any = None, dtype: Any = None, states_dir: str | os.PathLike | None = None,
-          keep_states: bool = False) -> LocusResult:
+          device: Any = None, dtype: Any = None, options: LocusOptions | None = None, **keywords: Any) -> LocusResult:
     """Compare two checkpoints of one model on the same texts, layer by layer (see the module docstring).
 
     Parameters
@@ -98,6 +98,9 @@ def locus(a: Any, b: Any, texts: Any, *, out: str | os.PathLike | None = None, h
         source, reported as a group), or a list of strings.
     out : a folder for locus.json (and report.html unless ``html`` says where); None writes nothing.
     html : where to write the HTML report.
+    device, dtype : where and how each model is loaded.
+    options : a :class:`~reasongraph.train.locus.options.LocusOptions` holding the options below, instead of them
+        as keywords (not both).
     text_field, prompt_field, id_field, group_field, limit : how records are read (as for ``score``); the
         groups (or, with several sources, the sources) each get a scope of their own beside "all".
     prompt_format, temperature, truncate, segment : as for extraction (prompt_format None: the run folders' own,
@@ -107,7 +110,6 @@ def locus(a: Any, b: Any, texts: Any, *, out: str | os.PathLike | None = None, h
     max_tokens : the seeded sample of predicted tokens for the lens, similarities and temperature fit.
     k : neighbours of the k-NN overlap. seed : the token sample and the bootstraps.
     n_boot, ci : bootstrap resamples over texts and the interval level.
-    device, dtype : where and how each model is loaded.
     states_dir : where the layer states go (default: ``out``/states, else a temporary folder); removed at the end
         unless ``keep_states``.
 
@@ -121,31 +123,30 @@ def locus(a: Any, b: Any, texts: Any, *, out: str | os.PathLike | None = None, h
     """
     started = time.perf_counter()
     rss_start = _rss_mib("VmRSS")
-    _check_options(out, html, layer_stride, patch_stride, max_tokens, k, seed, n_boot, ci, temperature)
+    o = given_options(LocusOptions, options, keywords)
+    _check_paths(out, html)
     slots = ModelSlot(a, role="a", device=device, dtype=dtype), ModelSlot(b, role="b", device=device, dtype=dtype)
-    found = read_texts(texts, text_field=text_field, prompt_field=prompt_field, id_field=id_field,
-                       group_field=group_field, limit=limit)
-    fmt = prompt_format or found.prompt_format or "raw"
-    folder = Path(states_dir) if states_dir else (Path(out) / "states" if out else Path(tempfile.mkdtemp(
+    found = read_texts(texts, text_field=o.text_field, prompt_field=o.prompt_field, id_field=o.id_field,
+                       group_field=o.group_field, limit=o.limit)
+    fmt = o.prompt_format or found.prompt_format or "raw"
+    folder = Path(o.states_dir) if o.states_dir else (Path(out) / "states" if out else Path(tempfile.mkdtemp(
         prefix="reasongraph-locus-")))
     store = LayerStore(folder)
     try:
-        data, models, plan, timings = _phases(slots, found.items, store, fmt=fmt, temperature=temperature,
-                                              truncate=truncate, segment=segment, layer_stride=layer_stride,
-                                              patch_stride=patch_stride, max_tokens=max_tokens, seed=seed,
-                                              k=k, n_boot=n_boot, ci=ci)
+        data, models, plan, timings = _phases(slots, found.items, store, fmt=fmt, temperature=o.temperature,
+                                              truncate=o.truncate, segment=o.segment, layer_stride=o.layer_stride,
+                                              patch_stride=o.patch_stride, max_tokens=o.max_tokens, seed=o.seed,
+                                              k=o.k, n_boot=o.n_boot, ci=o.ci)
     finally:
         states_mib = store.nbytes() / 2**20
-        if not keep_states:
+        if not o.keep_states:
             store.remove()
-            if not states_dir and not out:
+            if not o.states_dir and not out:
                 shutil.rmtree(folder, ignore_errors=True)
     scopes = data.pop("scopes")
     result = LocusResult(strict_json({
         "format": "reasongraph.locus", "version": 1, "a": models[0], "b": models[1],
-        "options": {"prompt_format": fmt, "temperature": temperature, "truncate": truncate, "segment": segment,
-                    "layer_stride": layer_stride, "patch_stride": patch_stride, "max_tokens": max_tokens, "k": k,
-                    "seed": seed, "n_boot": n_boot, "ci": ci, "lens_layers": list(plan.lens_layers),
+        "options": {**o.identity(), "prompt_format": fmt, "lens_layers": list(plan.lens_layers),
                     "patch_layers": list(plan.patch_layers), "n_layers": plan.n_layers},
         "n_texts": len(found.items), "n_skipped": found.skipped, "notes": list(NOTES) + data["notes"],
         "timings": {**timings, "total_s": time.perf_counter() - started},
@@ -156,13 +157,7 @@ def locus(a: Any, b: Any, texts: Any, *, out: str | os.PathLike | None = None, h
     return result
 
 
-def _check_options(out: Any, html: Any, layer_stride: int, patch_stride: int, max_tokens: int, k: int, seed: int,
-                   n_boot: int, ci: float, temperature: float) -> None:
-    for name, value, low in (("layer_stride", layer_stride, 1), ("patch_stride", patch_stride, 1),
-                             ("max_tokens", max_tokens, 2), ("k", k, 1), ("seed", seed, 0), ("n_boot", n_boot, 1)):
-        check_int(name, value, low=low)
-    check_number("ci", ci, 0, 1, low_open=True, high_open=True)
-    check_number("temperature", temperature, low=0, low_open=True)
+def _check_paths(out: Any, html: Any) -> None:
     if out is not None:
         check_path_writable("out", out, folder=True)
     if html is not None:
@@ -174,12 +169,6 @@ def _phases(slots: tuple[ModelSlot, ModelSlot], items: list, store: LayerStore, 
             n_boot: int, ci: float) -> tuple[dict, list[dict], Any, dict]:
     """The three phases (module docstring); returns the scopes and notes, the models' descriptions, the plan and
     the timings."""
-    from reasongraph.trace.options import check_extract_options
-    from reasongraph.trace.extraction.encode import encode
-    from reasongraph.trace.steps import segment_steps
-    from reasongraph.models.head_entropy import check_head
-
-    check_extract_options(segment=segment, temperature=temperature, prompt_format=fmt, truncate=truncate)
     slot_a, slot_b = slots
     clock = _Clock()
     with clock("load_s"):
@@ -254,8 +243,6 @@ def _phases(slots: tuple[ModelSlot, ModelSlot], items: list, store: LayerStore, 
 
 
 def _check_same_tokens(lm: Any, items: list, inputs: list, fmt: str, truncate: bool) -> None:
-    from reasongraph.trace.extraction.encode import encode
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a truncation was reported when A encoded the same text
         for i, (item, ids) in enumerate(zip(items, inputs)):
@@ -305,13 +292,9 @@ def _rss_mib(field: str) -> float:
 
 
 def _write(result: LocusResult, out: Any, html: Any) -> None:
-    from reasongraph.core.storage import atomic_write_json
-
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
         atomic_write_json(Path(out) / "locus.json", result.data)
     target = html if html is not None else (Path(out) / "report.html" if out is not None else None)
     if target is not None:
-        from reasongraph.html.locus_view import write_locus_html
-
         write_locus_html(result.data, target)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from reasongraph.core.options import CI, N_BOOT, SEED
 from reasongraph.stats.bootstrap import bootstrap_interval
 
 __all__ = ["half_drop_layer", "late_share", "patch_profile"]
@@ -46,7 +47,8 @@ def half_drop_layer(layers: Sequence[int], share: Sequence[float]) -> int | None
 
 
 def patch_profile(layers: Sequence[int], e_aa: np.ndarray, e_bb: np.ndarray, e_ab: np.ndarray, e_ba: np.ndarray,
-                  counts: np.ndarray, *, n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> dict:
+                  counts: np.ndarray, *, n_boot: int = N_BOOT.default, ci: float = CI.default,
+                  seed: int = SEED.default) -> dict:
     """The patching profile with bootstrap CIs over texts.
 
     Parameters

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reasongraph.core.options import CI, N_BOOT, SEED
 from reasongraph.train.locus.depth_profile import lens_profile, locus_layer
 from reasongraph.train.locus.patching import patch_profile
 from reasongraph.train.locus.where_in_text import text_profile
@@ -75,7 +76,8 @@ def _suffixed(prefix: str, profile: Mapping[str, list]) -> dict[str, list]:
 
 
 def summarize_scope(data: LocusData, texts: np.ndarray, *, name: str, similarity: Mapping[str, list],
-                    temperature: Mapping, n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> dict:
+                    temperature: Mapping, n_boot: int = N_BOOT.default, ci: float = CI.default,
+                    seed: int = SEED.default) -> dict:
     """One scope's summary (see the module docstring) over the texts ``texts`` (indices into the data).
 
     ``similarity`` holds the per-layer lists cka, procrustes, knn_overlap, spectral_entropy_A and

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from reasongraph.trace.hidden.effective_rank import effective_rank
+from reasongraph.train.locus.options import LocusOptions
 
 __all__ = ["KNN_CHUNK", "knn_overlap", "linear_cka", "procrustes_residual", "similarity_profile", "spectral_entropy"]
 
@@ -83,7 +84,7 @@ def _neighbours(X: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def knn_overlap(X: np.ndarray, Y: np.ndarray, k: int = 10) -> float:
+def knn_overlap(X: np.ndarray, Y: np.ndarray, k: int = LocusOptions.k) -> float:
     """Mean over tokens of the share of a token's k nearest neighbours (Euclidean, itself excluded) that are the
     same in X's space and in Y's.
 
@@ -112,7 +113,8 @@ def spectral_entropy(X: np.ndarray) -> float:
     return math.log(erank) if math.isfinite(erank) else math.nan
 
 
-def similarity_profile(layers: Iterable[tuple[np.ndarray, np.ndarray]], k: int = 10) -> dict[str, list[float]]:
+def similarity_profile(layers: Iterable[tuple[np.ndarray, np.ndarray]], k: int = LocusOptions.k
+                       ) -> dict[str, list[float]]:
     """Per layer, from (A's states, B's states) on the same tokens: cka, procrustes, knn_overlap,
     spectral_entropy_A and spectral_entropy_B (NaN where fewer than two tokens). ``layers`` may be a generator,
     so that one layer of each model is in memory at a time."""

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from reasongraph.core.errors import InputError, opt
+from reasongraph.runs.folder.reader import ScoredRun
+from reasongraph.runs.records.reader import RecordReader
+from reasongraph.train.locus.options import LocusOptions
 
 log = logging.getLogger("reasongraph")
 
@@ -45,8 +48,9 @@ def _is_run(path: Path) -> bool:
     return path.is_dir() and ((path / "manifest.json").is_file() or (path / "rows.jsonl").is_file())
 
 
-def read_texts(sources: Any, *, text_field: str = "trace", prompt_field: str | None = None,
-               id_field: str | None = "id", group_field: str | None = None, limit: int | None = None) -> Texts:
+def read_texts(sources: Any, *, text_field: str = LocusOptions.text_field, prompt_field: str | None = None,
+               id_field: str | None = LocusOptions.id_field, group_field: str | None = None,
+               limit: int | None = None) -> Texts:
     """Read the texts of one source or several.
 
     Parameters
@@ -115,8 +119,6 @@ def _are_strings(sources: Sequence[Any]) -> bool:
 
 
 def _record_texts(path: Path, name: str, limit: int | None, **fields: Any) -> tuple[list[TextItem], int]:
-    from reasongraph.runs.records.reader import RecordReader
-
     reader = RecordReader(path, text_field=fields["text_field"], prompt_field=fields["prompt_field"],
                           id_field=fields["id_field"], group_field=fields["group_field"], limit=limit)
     items, skipped = [], 0
@@ -132,8 +134,6 @@ def _record_texts(path: Path, name: str, limit: int | None, **fields: Any) -> tu
 
 def _run_texts(path: Path, name: str, limit: int | None) -> tuple[list[TextItem], int, str | None]:
     """The samples of a scored run, read back from its trace cache (text and prompt as they were scored)."""
-    from reasongraph.runs.folder.reader import ScoredRun
-
     run = ScoredRun(path)
     items, skipped = [], 0
     for row in run.rows():

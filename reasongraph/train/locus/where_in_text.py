@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from reasongraph.core.options import CI, N_BOOT, SEED
 from reasongraph.stats.bootstrap import bootstrap_interval
 from reasongraph.trace.token_signals import forking_tokens
 
@@ -32,7 +33,7 @@ RHO = 0.2
 
 
 def text_profile(h_a: Sequence[np.ndarray], h_b: Sequence[np.ndarray], onsets: Sequence[Sequence[int]], *,
-                 n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> dict:
+                 n_boot: int = N_BOOT.default, ci: float = CI.default, seed: int = SEED.default) -> dict:
     """The drop located in the text.
 
     Parameters

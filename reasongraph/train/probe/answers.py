@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
+from reasongraph.core.storage import read_jsonl
 
 __all__ = ["is_correct"]
 
@@ -66,8 +67,6 @@ def _answers(prompts: Any, items: list, answers: Sequence[Any] | None, answer_fi
 
 
 def _answer_field(prompts: Any, items: list, answer_field: str) -> tuple[list[Any], list[str]]:
-    from reasongraph.core.storage import read_jsonl
-
     if not isinstance(prompts, (str, os.PathLike)) or Path(prompts).suffix.lower() not in (".jsonl", ".ndjson",
                                                                                            ".json"):
         raise InputError(f"{opt('answer_field')} reads a JSON Lines prompts file; for prompts given otherwise pass "

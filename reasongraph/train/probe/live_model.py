@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
+from reasongraph.models.loaded import LoadedModel
 
 __all__ = ["live_model", "probe_mode"]
 
@@ -21,8 +22,6 @@ def live_model(model: Any, tokenizer: Any = None, *, name: str | None = None) ->
 
     ``model`` is a LoadedModel (returned as it is) or a transformers causal LM, which then needs ``tokenizer``.
     """
-    from reasongraph.models.loaded import LoadedModel
-
     if isinstance(model, LoadedModel):
         return model
     if tokenizer is None:

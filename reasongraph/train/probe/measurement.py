@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from reasongraph.analysis.samples.diversity import distinct_walk_share
 from reasongraph.stats.entropy_dynamics import sample_covariance
 
 __all__ = ["METRICS", "Measurement"]
@@ -39,8 +40,6 @@ class Measurement:
 
 def summarize(rows: Sequence[dict]) -> dict[str, float]:
     """The :data:`METRICS` (but ``seconds``) of one measurement's sample rows, NaN-aware means over samples."""
-    from reasongraph.analysis.samples.diversity import distinct_walk_share
-
     def mean(key: str) -> float:
         x = np.array([r[key] for r in rows if key in r and r[key] is not None], dtype=np.float64)
         x = x[np.isfinite(x)]

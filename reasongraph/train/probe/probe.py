@@ -53,21 +53,25 @@ from typing import Any
 
 import numpy as np
 
-from reasongraph.core.checks import check_int, check_number
 from reasongraph.core.errors import InputError, opt
+from reasongraph.runs.records.prompts import read_prompts
 from reasongraph.stats.entropy_dynamics import logprob_sums
-from reasongraph.trace.token_signals import LOW_ENTROPY
+from reasongraph.trace.extraction.encode import _prompt_ids
+from reasongraph.trace.extraction.layers import resolve_layers
+from reasongraph.trace.extraction.teacher_forced import extract_batch
+from reasongraph.trace.hidden.rank_dynamics import erank_dynamics, erank_window
+from reasongraph.trace.sampling.decode import sample_rows
+from reasongraph.trace.sampling.options import given_options
+from reasongraph.trace.sampling.recorded import sampled_trace
+from reasongraph.trace.token_signals import LOW_ENTROPY, top_rho_threshold
 from reasongraph.train.probe.answers import _answers, is_correct
 from reasongraph.train.probe.live_model import _check_not_empty, _decode, live_model, probe_mode
 from reasongraph.train.probe.measurement import Measurement, summarize
+from reasongraph.train.probe.options import ProbeOptions
 
-__all__ = ["ExplorationProbe"]
+__all__ = ["ExplorationProbe", "as_probe"]
 
 log = logging.getLogger("reasongraph")
-
-
-#: How a probe scores its samples: from the sampling pass, or by a teacher-forced pass over their texts.
-SCORING = ("sampling", "teacher_forced")
 
 
 class ExplorationProbe:
@@ -77,6 +81,8 @@ class ExplorationProbe:
     ----------
     prompts : a JSONL, CSV/TSV or Parquet file or a saved ``datasets`` folder, a ``.txt`` file with one prompt per
         line, or a list of prompt strings (read as :func:`reasongraph.runs.records.prompts.read_prompts` reads them).
+    options : a :class:`~reasongraph.train.probe.options.ProbeOptions` holding the options below, instead of them as
+        keywords (not both).
     samples : completions per prompt.
     temperature : sampling and scoring temperature: entropies are those of softmax(logits / temperature).
     max_new_tokens : the longest completion, in tokens.
@@ -104,43 +110,24 @@ class ExplorationProbe:
     forking_threshold_ : the reference's pooled top-``rho`` threshold, nats (None until the first measurement).
     """
 
-    def __init__(self, prompts: str | os.PathLike | Sequence[str], *, samples: int = 4, temperature: float = 1.0,
-                 max_new_tokens: int = 256, seed: int = 0, prompt_format: str = "raw",
-                 answers: Sequence[Any] | None = None, answer_field: str | None = None,
-                 prompt_field: str = "prompt", id_field: str | None = "id", layer: int | float = 0.9,
-                 segment: str = "newline", k: int | str = "auto", rho: float = 0.2, window: int = 128,
-                 stride: int = 40, batch_size: int | None = None, scoring: str = "sampling") -> None:
-        from reasongraph.trace.options import check_extract_options
-        from reasongraph.trace.sampling.options import check_options
-        from reasongraph.runs.records.prompts import read_prompts
-        from reasongraph.core.checks import check_choice
-
-        check_options(samples=samples, temperature=temperature, top_p=1.0, max_new_tokens=max_new_tokens, seed=seed,
-                      prompt_format=prompt_format, batch_size=batch_size)
-        check_extract_options(layers=(layer,), segment=segment, temperature=temperature, prompt_format=prompt_format)
-        if k != "auto":
-            check_int("k", k, low=1)
-        check_number("rho", rho, 0, 1, low_open=True, high_open=True)
-        check_int("window", window, low=2)
-        check_int("stride", stride, low=1)
-        check_choice("scoring", scoring, SCORING)
-        if answers is not None and answer_field is not None:
-            raise InputError(f"give reference answers as {opt('answers')} or {opt('answer_field')}, not both")
+    def __init__(self, prompts: str | os.PathLike | Sequence[str], *, options: ProbeOptions | None = None,
+                 **keywords: Any) -> None:
+        o = given_options(ProbeOptions, options, keywords)
         _check_not_empty(prompts)
-        self.prompts_ = read_prompts(prompts, prompt_field=prompt_field, id_field=id_field)
-        self.answers_ = _answers(prompts, self.prompts_, answers, answer_field)
-        self.samples, self.temperature, self.max_new_tokens, self.seed = samples, temperature, max_new_tokens, seed
-        self.prompt_format, self.layer, self.segment, self.k, self.rho = prompt_format, layer, segment, k, rho
-        self.window, self.stride, self.batch_size, self.scoring = window, stride, batch_size, scoring
+        self.prompts_ = read_prompts(prompts, prompt_field=o.prompt_field, id_field=o.id_field)
+        self.answers_ = _answers(prompts, self.prompts_, o.answers, o.answer_field)
+        self.opts = o
+        self.samples, self.temperature, self.max_new_tokens, self.seed = o.samples, o.temperature, \
+            o.max_new_tokens, o.seed
+        self.prompt_format, self.layer, self.segment, self.k, self.rho = o.prompt_format, o.layer, o.segment, o.k, \
+            o.rho
+        self.window, self.stride, self.batch_size, self.scoring = o.window, o.stride, o.batch_size, o.scoring
         self.clusterer_: Any = None
         self.forking_threshold_: float | None = None
 
     def options(self) -> dict:
         """The probe's settings, JSON-able (what makes two measurements comparable)."""
-        return {"n_prompts": len(self.prompts_), "samples": self.samples, "temperature": self.temperature,
-                "max_new_tokens": self.max_new_tokens, "seed": self.seed, "prompt_format": self.prompt_format,
-                "layer": self.layer, "segment": self.segment, "k": self.k, "rho": self.rho, "window": self.window,
-                "stride": self.stride, "answers": self.answers_ is not None, "scoring": self.scoring}
+        return {"n_prompts": len(self.prompts_), **self.opts.identity(), "answers": self.answers_ is not None}
 
     def measure(self, model: Any, tokenizer: Any = None) -> Measurement:
         """Sample the probe set with ``model``, score the samples with it, and summarize.
@@ -171,8 +158,6 @@ class ExplorationProbe:
 
     # ------------------------------------------------------------------ the stages
     def _prompt_ids(self, lm: Any) -> list[list[int]]:
-        from reasongraph.trace.extraction.encode import _prompt_ids
-
         out = []
         for p in self.prompts_:
             ids = _prompt_ids(lm.tokenizer, p.text, self.prompt_format)
@@ -184,14 +169,10 @@ class ExplorationProbe:
         return out
 
     def _layer_ids(self, lm: Any) -> tuple[int, ...]:
-        from reasongraph.trace.extraction.layers import resolve_layers
-
         return resolve_layers((self.layer,), lm.num_layers)
 
     def _sample(self, lm: Any, prompt_ids: list[list[int]]) -> list[tuple[Any, int, Any]]:
         """Every (prompt, sample index, Sample), prompt by prompt, drawn in calls of ``batch_size`` rows."""
-        from reasongraph.trace.sampling.decode import sample_rows
-
         rows = [(p, k) for p in self.prompts_ for k in range(self.samples)]
         size = self.batch_size or len(rows)
         layers = self._layer_ids(lm) if self.scoring == "sampling" else ()
@@ -208,9 +189,6 @@ class ExplorationProbe:
                ) -> list[Any]:
         """The Trace of each (drawn sample, its text): from its sampling pass where it re-tokenizes (and
         ``scoring`` is "sampling"), else from one teacher-forced pass over the rest."""
-        from reasongraph.trace.extraction.teacher_forced import extract_batch
-        from reasongraph.trace.sampling.recorded import sampled_trace
-
         traces: list[Any] = [None] * len(samples)
         if self.scoring == "sampling":
             layer_ids = self._layer_ids(lm)
@@ -228,8 +206,6 @@ class ExplorationProbe:
         return traces
 
     def _fit_reference(self, traces: list[Any]) -> None:
-        from reasongraph.trace.token_signals import top_rho_threshold
-
         pooled = np.concatenate([np.asarray(t.entropy, dtype=np.float64) for t in traces]) if traces else np.zeros(0)
         pooled = pooled[np.isfinite(pooled)]
         self.forking_threshold_ = top_rho_threshold(pooled, self.rho) if pooled.size else math.inf
@@ -251,7 +227,6 @@ class ExplorationProbe:
 
     def _trace_metrics(self, trace: Any) -> dict:
         from reasongraph.analysis.one_trace import analyze_trace
-        from reasongraph.trace.hidden.rank_dynamics import erank_dynamics, erank_window
 
         walk: list[int] | None = None
         graph = {"n_steps": trace.n_steps, "n_revisits": 0, "revisits_per_step": math.nan, "loop_exists": False}
@@ -270,3 +245,14 @@ class ExplorationProbe:
                 "erank_window": erank_window(X, self.window),
                 "erv": erank_dynamics(X, stride=self.stride)[0],
                 **graph, **logprob_sums(trace.logprob), "walk": walk, "scored": True}
+
+
+def as_probe(probe: Any, **probe_options: Any) -> ExplorationProbe:
+    """``probe`` itself when it is an :class:`ExplorationProbe` (then no ``probe_options``), else the probe of the
+    prompts ``probe`` with ``probe_options``."""
+    if not isinstance(probe, ExplorationProbe):
+        return ExplorationProbe(probe, **probe_options)
+    if probe_options:
+        raise InputError(f"options {', '.join(sorted(probe_options))} belong to the probe: give them to "
+                         "ExplorationProbe, or pass the prompts instead of a probe")
+    return probe
