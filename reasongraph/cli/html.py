@@ -18,8 +18,6 @@ from reasongraph.cli.shared import add_embed_option
 from reasongraph.core.checks import check_path_writable
 from reasongraph.core.errors import InputError
 from reasongraph.core.storage import read_json
-from reasongraph.runs.folder.reader import ScoredRun
-from reasongraph.runs.folder.report import write_run_report
 
 
 def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
@@ -62,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _render(src: Path, args: argparse.Namespace) -> tuple[str, Path]:
-    from reasongraph.html.write import write_trace_html
+    from reasongraph.html.write import write_trace_html  # these load numpy
+    from reasongraph.runs.folder.reader import ScoredRun
+    from reasongraph.runs.folder.report import write_run_report
 
     if src.is_file() and src.name == "analysis.json":
         src = src.parent
