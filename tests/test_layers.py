@@ -1,4 +1,4 @@
-"""The layer sweep and the lean trace cache of a scoring run (tiny random model)."""
+"""The layer columns and the lean trace cache of a scoring run (tiny random model)."""
 from __future__ import annotations
 
 import json

@@ -1,5 +1,5 @@
 """The per-trace metric families: together they give today's rows (the same keys in the same order), each computes
-the keys its catalogue entries document, a layer sweep repeats their per-layer keys, and the registry places,
+the keys its catalogue entries document, the layer columns repeat their per-layer keys, and the registry places,
 refuses and removes families as documented."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from reasongraph.analysis import catalogue
 from reasongraph.analysis.metrics import (TraceContext, TraceMetrics, compute_metrics, extra_metric_modules,
                                           extra_metric_names, metric_families, register_metric, unregister_metric)
 from reasongraph.analysis.metrics.registry import BUILT_IN
-from reasongraph.analysis.one_trace import SWEEP_METRICS, analyze_trace, layer_metrics
+from reasongraph.analysis.one_trace import LAYER_COLUMN_METRICS, analyze_trace, layer_metrics
 from reasongraph.analysis.synthetic import synthetic_analysis
 from reasongraph.core.errors import InputError
 from reasongraph.core.metric import Metric
@@ -34,8 +34,8 @@ ROW_KEYS = (
     "marker_revisit_odds_ratio_corrected marker_revisit_fisher_p marker_revisit_fisher_p_greater "
     "marker_spike_odds_ratio marker_spike_odds_ratio_corrected marker_spike_fisher_p marker_spike_fisher_p_greater "
     "cluster_method").split()
-#: What a layer sweep repeated per further layer before the families existed.
-OLD_SWEEP = ("n_nodes", "loop_exists", "loop_count", "max_revisits", "n_revisits", "revisits_per_step",
+#: What the layer columns repeated per further layer before the families existed.
+OLD_LAYER_COLUMNS = ("n_nodes", "loop_exists", "loop_count", "max_revisits", "n_revisits", "revisits_per_step",
              "cycles_upto_k", "diameter_hops", "small_world_hops", "effective_rank", "erank_window")
 ROW_ONLY = {"forking_share_pooled", "forking_share_ref"}  # documented by the forking family, added by score/compare
 
@@ -51,7 +51,7 @@ def _context(an) -> TraceContext:
 
 def test_built_in_families_give_todays_row_keys_in_order(analysis):
     assert list(analysis.metrics) == ROW_KEYS
-    assert SWEEP_METRICS == OLD_SWEEP
+    assert LAYER_COLUMN_METRICS == OLD_LAYER_COLUMNS
     assert [f.name for f in metric_families()] == [f.name for f in BUILT_IN] == [
         "size", "walk", "topology", "concentration", "token_entropy", "forking", "markers", "hidden", "alignment"]
 
@@ -80,9 +80,9 @@ def test_layer_metrics_equal_the_analysis_at_that_layer(tiny):
     trace = rg.extract(text, model=tiny, layers=[0.5, 1.0])
     labels = [0, 1, 0, 1, 2]
     for layer in trace.layers:
-        sweep = layer_metrics(trace, labels, layer)
+        columns = layer_metrics(trace, labels, layer)
         full = analyze_trace(trace, labels=labels, layer=layer, n_shifts=10).metrics
-        assert list(sweep) == list(OLD_SWEEP) and _equal_with_nan(sweep, full)
+        assert list(columns) == list(OLD_LAYER_COLUMNS) and _equal_with_nan(columns, full)
     # with several layers the hidden family adds each layer's effective rank after its own measures
     keys = list(full)
     at = keys.index("level_coupling") + 1

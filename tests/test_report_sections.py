@@ -1,4 +1,4 @@
-"""The report payload's layer sweep, diversity and alignment sections, against hand computations and the pooled
+"""The report payload's layer columns, diversity and alignment sections, against hand computations and the pooled
 alignment of each group's rows. Drawing them is checked in a browser by test_html_browser.py."""
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def wilson(k: int, n: int) -> tuple[float, float]:
 
 
 def test_layers_are_the_detection_ratio_by_layer_in_sweep_order():
-    # the sweep "0.9" then "0.5": the first layer's loop_exists is the plain field, the others carry "@<spec>"
+    # the layers "0.9" then "0.5": the first layer's loop_exists is the plain field, the others carry "@<spec>"
     a = [(True, True), (True, True), (False, True), (False, False)]
     rows = [{"group": "a", "loop_exists": x, "loop_exists@0.5": y} for x, y in a]
     rows += [{"group": "b", "loop_exists": False} for _ in range(3)]  # never scored at 0.5

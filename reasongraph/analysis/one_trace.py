@@ -172,9 +172,9 @@ def _label_steps(trace: Trace, clusterer: Any, layer: int, k: int | None, seed: 
     return labels, {f"cluster_{key}": value for key, value in clusterer.describe().items()}
 
 
-#: What a layer sweep of the built-in metrics reports for each layer beyond the first (rows get them as
+#: What the layer columns of the built-in metrics report for each layer beyond the first (rows get them as
 #: "<name>@<layer spec>"): the built-in families' ``per_layer`` keys.
-SWEEP_METRICS = per_layer_keys(BUILT_IN)
+LAYER_COLUMN_METRICS = per_layer_keys(BUILT_IN)
 
 
 def layer_metrics(trace: Trace, labels: Sequence[int], layer: int, *,

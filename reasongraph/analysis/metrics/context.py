@@ -2,7 +2,7 @@
 the analysis options, and everything derived from them (the graph, the revisits, the forking tokens, the markers,
 the alignment, the hidden-state summary), each computed once, on first use.
 
-A family reads only what it needs, so the context of a further layer of a layer sweep, which computes only the
+A family reads only what it needs, so the context of a further layer (a layer column), which computes only the
 families with per-layer keys, never runs the alignment.
 """
 from __future__ import annotations

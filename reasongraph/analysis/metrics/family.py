@@ -28,7 +28,7 @@ class TraceMetrics:
     entries : the catalogue entries of the keys it documents, in the order the catalogue lists them.
     compute : ``compute(ctx) -> {key: value}``, the keys in the order rows get them; values JSON-able numbers,
         booleans, strings or None.
-    per_layer : keys a layer sweep repeats for each further layer as ``"<key>@<layer>"`` (each one documented in
+    per_layer : keys the layer columns repeat for each further layer as ``"<key>@<layer>"`` (each one documented in
         ``entries``), in the order rows get them. The context of a further layer holds the trace, that layer's
         labels and the ``length_bound`` option only: a per-layer family reads the graph and the hidden summary,
         not the token-level options (rho, rule, markers...).

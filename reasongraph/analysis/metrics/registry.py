@@ -1,7 +1,7 @@
 """The registry of per-trace metric families: the built-in ones in row order, and any added with
 :func:`register_metric`.
 
-A row's metrics are the families' outputs in registry order (:func:`compute_metrics`); a layer sweep repeats their
+A row's metrics are the families' outputs in registry order (:func:`compute_metrics`); the layer columns repeat their
 ``per_layer`` keys for each further layer; the catalogue lists their entries in the same order. A registered family
 enters a scoring run's manifest by name (:func:`extra_metric_names`), so a run folder resumes only with the same
 metrics. Registration is per process: on the Ray engine the workers import the module that registered the family
@@ -141,7 +141,7 @@ def compute_metrics(ctx: TraceContext, *, families: Iterable[TraceMetrics] | Non
 
 
 def per_layer_keys(families: Iterable[TraceMetrics] | None = None) -> tuple[str, ...]:
-    """The keys a layer sweep repeats for each further layer, in row order."""
+    """The keys the layer columns repeat for each further layer, in row order."""
     return tuple(k for f in (_families if families is None else families) for k in f.per_layer)
 
 

@@ -64,8 +64,8 @@ def score_dataset(path: str | Path, *, out: str | Path, model: Any = None, optio
     limit : score only the first ``limit`` records of the input.
     layers, segment, prompt_format, temperature, truncate : extraction options, as
         :func:`~reasongraph.trace.extraction.teacher_forced.extract`. The first layer gives the step vectors; with
-        several, each is clustered on its own and rows get each further layer's graph metrics as "<name>@<layer>" (a
-        layer sweep, as the paper's 0.1..0.9; summary.json's "layers" has the detection ratio by layer).
+        several, each is clustered on its own and rows get each further layer's graph metrics as "<name>@<layer>" (layer
+        columns, across depth as the paper's 0.1..0.9; summary.json's "layers" has the detection ratio by layer).
     device, dtype : where and how models given by spec are loaded (see :func:`~reasongraph.models.sources.load_model`).
     clusterer : None fits clusterings over the steps of the dataset; a path (or a fitted clusterer) reuses one
         (a single model only).
