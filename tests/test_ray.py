@@ -207,7 +207,7 @@ def _busy_extractors() -> list[int]:
             title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "MapBatches(_Extractor)" in title and "." in title.split("MapBatches(_Extractor)")[-1]:
+        if "MapBatches(Extractor)" in title and "." in title.split("MapBatches(Extractor)")[-1]:
             pids.append(int(entry.name))
     return pids
 
