@@ -61,11 +61,11 @@ from typing import Any
 
 from reasongraph.core.progress import Progress
 from reasongraph.core.storage import JsonlAppender, read_jsonl
-from reasongraph.runs.generate.output import (_config_sha256, _input_sha256, _open_output, _record, entropy_dir,
-                                              sample_id, traces_dir)
-from reasongraph.runs.generate.shards import _write_shard
-from reasongraph.runs.records.prompts import _check_lengths, read_prompts
-from reasongraph.trace.extraction.encode import _prompt_ids
+from reasongraph.runs.generate.output import (GenerateOutput, entropy_dir, input_sha256, model_config_sha256,
+                                              sample_id, sample_record, traces_dir)
+from reasongraph.runs.generate.shards import write_shard
+from reasongraph.runs.records.prompts import check_lengths, read_prompts
+from reasongraph.trace.extraction.encode import encode_prompt
 from reasongraph.trace.extraction.teacher_forced import resolve_model
 from reasongraph.trace.sampling.decode import Sample, sample_rows
 from reasongraph.trace.sampling.options import SampleOptions, given_options
@@ -140,11 +140,11 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
     seed, prompt_format = int(o.seed), o.prompt_format  # numpy ints are not JSON
     items = read_prompts(prompts, prompt_field=o.prompt_field, id_field=o.id_field)
     lm = resolve_model(model)
-    prompt_ids = [_prompt_ids(lm.tokenizer, p.text, prompt_format) for p in items]
-    _check_lengths(items, prompt_ids, lm.context_length, max_new_tokens)
+    prompt_ids = [encode_prompt(lm.tokenizer, p.text, prompt_format) for p in items]
+    check_lengths(items, prompt_ids, lm.context_length, max_new_tokens)
     chunk = o.batch_size or samples
-    manifest = {"input_sha256": _input_sha256(prompts), **o.identity(section="fields"),
-                "model": lm.name, "model_config": _config_sha256(lm), "dtype": str(lm.dtype),
+    manifest = {"input_sha256": input_sha256(prompts), **o.identity(section="fields"),
+                "model": lm.name, "model_config": model_config_sha256(lm), "dtype": str(lm.dtype),
                 "device": getattr(lm.device, "type", str(lm.device)), **o.identity(section="sampling"),
                 "batch_size": chunk}
     out = Path(out)
@@ -154,13 +154,14 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
                                       layers=o.layers, segment=o.segment, temperature=float(temperature),
                                       prompt_format=prompt_format, keep_hidden=o.keep_hidden)
         manifest["score"] = recorder.identity()
-    done = _open_output(out, manifest, source=prompts)
+    output = GenerateOutput(out, manifest, source=prompts)
+    done = output.done
     shards = entropy_dir(out)
     common = {"model": lm.name, "temperature": float(temperature), "top_p": float(top_p), "seed": seed,
               "prompt_format": prompt_format}
     rows = [(p, k) for p in items for k in range(samples)]
     before = sum(sample_id(p.id, k) in done for p, k in rows)  # the first line counts what an earlier run wrote
-    with Progress(len(rows), "generate", enabled=progress, unit="samples", done=before) as bar, \
+    with output, Progress(len(rows), "generate", enabled=progress, unit="samples", done=before) as bar, \
             JsonlAppender(out) as sink:
         for start in range(0, len(rows), chunk):
             batch = rows[start:start + chunk]
@@ -171,8 +172,8 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
             drawn = _sample(lm, batch, prompt_ids, seed=seed, temperature=temperature, top_p=top_p,
                             max_new_tokens=max_new_tokens, layers=recorder.layer_ids if recorder else ())
             first, k0 = batch[0]
-            _write_shard(shards / f"{first.index:08d}-{k0:06d}.npz", rids, drawn)
-            records = [_record(lm.tokenizer, p, k, rid, s, common) for (p, k), rid, s in zip(batch, rids, drawn)]
+            write_shard(shards / f"{first.index:08d}-{k0:06d}.npz", rids, drawn)
+            records = [sample_record(lm.tokenizer, p, k, rid, s, common) for (p, k), rid, s in zip(batch, rids, drawn)]
             if recorder is not None:
                 for (p, _), rec, s in zip(batch, records, drawn):
                     rec["recorded"] = recorder.write(p.text, prompt_ids[p.index], rec["trace"], s)
