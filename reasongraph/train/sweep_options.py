@@ -10,9 +10,8 @@ import numbers
 from typing import Any
 
 from reasongraph.core.errors import InputError, opt
-from reasongraph.core.option_checks import Check, Number
+from reasongraph.core.option_checks import Check, Number, Whole
 from reasongraph.core.options import Options, derived, option
-from reasongraph.trace.sampling.options import Whole
 
 __all__ = ["SweepOptions"]
 

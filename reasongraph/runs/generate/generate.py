@@ -59,8 +59,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from reasongraph.core.options import given_or_keywords
 from reasongraph.core.progress import Progress
 from reasongraph.core.storage import JsonlAppender, read_jsonl
+from reasongraph.runs.generate.options import SampleOptions
 from reasongraph.runs.generate.output import (GenerateOutput, entropy_dir, input_sha256, model_config_sha256,
                                               sample_id, sample_record, traces_dir)
 from reasongraph.runs.generate.shards import write_shard
@@ -68,7 +70,6 @@ from reasongraph.runs.records.prompts import check_lengths, read_prompts
 from reasongraph.trace.extraction.encode import encode_prompt
 from reasongraph.trace.extraction.teacher_forced import resolve_model
 from reasongraph.trace.sampling.decode import Sample, sample_rows
-from reasongraph.trace.sampling.options import SampleOptions, given_options
 from reasongraph.trace.sampling.recorded import SampledTraceWriter
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
         None for the default model.
     out : the output JSON Lines file; ``<out>.entropy/`` and ``<out>.manifest.json`` go next to it.
 
-    The options, as keywords or as one ``options`` (:class:`~reasongraph.trace.sampling.options.SampleOptions`):
+    The options, as keywords or as one ``options`` (:class:`~reasongraph.runs.generate.options.SampleOptions`):
 
     samples : samples per prompt (N).
     temperature, top_p : sampling from softmax(z / temperature), cut to the top-p nucleus when top_p < 1. The
@@ -116,7 +117,7 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
         every token's hidden states).
     cache_dir : with ``score``, the trace-cache folder to write (default ``<out>.traces``); may be shared with
         scoring runs.
-    options : a :class:`~reasongraph.trace.sampling.options.SampleOptions` holding the options above, instead of
+    options : a :class:`~reasongraph.runs.generate.options.SampleOptions` holding the options above, instead of
         them as keywords (not both).
     progress : show samples/s and tokens/s on stderr.
 
@@ -135,7 +136,7 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
         ``max_new_tokens`` in the model's context (all before any sampling), or ``out`` holding a run with
         other options.
     """
-    o = given_options(SampleOptions, options, keywords)
+    o = given_or_keywords(SampleOptions, options, keywords, "options")
     samples, temperature, top_p, max_new_tokens = int(o.samples), o.temperature, o.top_p, int(o.max_new_tokens)
     seed, prompt_format = int(o.seed), o.prompt_format  # numpy ints are not JSON
     items = read_prompts(prompts, prompt_field=o.prompt_field, id_field=o.id_field)

@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
+from reasongraph.core.options import given_or_keywords
 from reasongraph.runs.records.prompts import read_prompts
 from reasongraph.stats.entropy_dynamics import logprob_sums
 from reasongraph.trace.extraction.encode import encode_prompt
@@ -61,7 +62,6 @@ from reasongraph.trace.extraction.layers import resolve_layers
 from reasongraph.trace.extraction.teacher_forced import extract_batch
 from reasongraph.trace.hidden.rank_dynamics import erank_dynamics, erank_window
 from reasongraph.trace.sampling.decode import sample_rows
-from reasongraph.trace.sampling.options import given_options
 from reasongraph.trace.sampling.recorded import sampled_trace
 from reasongraph.trace.token_signals import LOW_ENTROPY, top_rho_threshold
 from reasongraph.train.probe.answers import is_correct, reference_answers
@@ -112,7 +112,7 @@ class ExplorationProbe:
 
     def __init__(self, prompts: str | os.PathLike | Sequence[str], *, options: ProbeOptions | None = None,
                  **keywords: Any) -> None:
-        o = given_options(ProbeOptions, options, keywords)
+        o = given_or_keywords(ProbeOptions, options, keywords, "options")
         check_not_empty(prompts)
         self.prompts_ = read_prompts(prompts, prompt_field=o.prompt_field, id_field=o.id_field)
         self.answers_ = reference_answers(prompts, self.prompts_, o.answers, o.answer_field)
