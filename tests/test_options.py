@@ -198,6 +198,14 @@ def test_docs_list_every_options_class():
     assert ours <= documented, ours - documented
 
 
+def test_markdown_names_the_option_a_field_derives_from():
+    @dataclasses.dataclass(frozen=True)
+    class _Derived(Options):
+        seed: int = derived("seed", help="seed of the tests")
+
+    assert "| `seed` (from `seed`) | `0` |" in markdown([_Derived])
+
+
 def test_a_shared_option_derived_keeps_its_spec_and_takes_the_changes():
     import dataclasses
 

@@ -265,7 +265,8 @@ def given_or_keywords(cls: type, given: Any, keywords: dict, name: str) -> Any:
 
 
 def markdown(classes: Iterable[type]) -> str:
-    """The options of ``classes`` as Markdown: one table per class (name, default, check, flag, help)."""
+    """The options of ``classes`` as Markdown: one table per class (name and the option it derives from, default,
+    check, flag, help)."""
     parts = []
     for cls in classes:
         doc = (cls.__doc__ or "").strip().split("\n\n")[0]
@@ -278,7 +279,8 @@ def markdown(classes: Iterable[type]) -> str:
         for f in (f for f in _fields(cls) if f.name not in inherited):
             spec = _spec(f)
             flag = "" if not spec.cli or spec.hidden else " ".join(f"`{x}`" for x in (_flag(f), *spec.aliases))
-            cells = [f"`{f.name}`", f"`{f.default!r}`", spec.check.describe(), flag, spec.help]
+            name = f"`{f.name}`" + (f" (from `{spec.base}`)" if spec.base else "")
+            cells = [name, f"`{f.default!r}`", spec.check.describe(), flag, spec.help]
             rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         table = "\n".join(rows) + "\n" if len(rows) > 2 else ""
         parts.append(f"## {cls.__name__}\n\n" + (doc + "\n\n" if doc else "") + table)
