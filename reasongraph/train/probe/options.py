@@ -9,7 +9,7 @@ import dataclasses
 from typing import Any
 
 from reasongraph.core.errors import InputError, opt
-from reasongraph.core.option_checks import Check, Choice, Int, Number, Optional, Text, positive_int
+from reasongraph.core.option_checks import Check, Choice, Int, Optional, Text, positive_int
 from reasongraph.core.options import Options, derived, option
 from reasongraph.graph.cluster.options import ClusterOptions  # noqa: F401 (k derives from it)
 from reasongraph.runs.generate.options import SampleOptions  # noqa: F401 (the sampling options derive from it)
