@@ -49,8 +49,6 @@ def test_a_run_folder_and_a_generate_output_lock_alike(tmp_path: Path):
     assert sorted(p.name for p in (tmp_path / "run2").iterdir()) == [".lock", "manifest.json"]
 
 
-@pytest.mark.xfail(strict=True, reason="until runs/generate/generate.py holds GenerateOutput for the whole run "
-                                       "(a three-line change for the lead: drop this mark then)")
 def test_a_second_generate_is_refused_while_one_samples(tiny, tmp_path: Path, monkeypatch):
     from reasongraph.runs.generate import generate as module
 

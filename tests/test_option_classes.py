@@ -13,14 +13,14 @@ from reasongraph.analysis.groups.level_collapse import collapse_table
 from reasongraph.analysis.groups.options import CompareOptions
 from reasongraph.cli.app import build_parser
 from reasongraph.core.errors import InputError
-from reasongraph.trace.sampling.options import SampleOptions
+from reasongraph.runs.generate.options import SampleOptions
 from reasongraph.train.locus.options import LocusOptions
 from reasongraph.train.probe.options import ProbeOptions
 from reasongraph.train.probe.probe import ExplorationProbe
 from reasongraph.train.sweep import sweep
 from reasongraph.train.sweep_options import SweepOptions
 
-MODULES = ["reasongraph.trace.sampling.options", "reasongraph.train.probe.options", "reasongraph.train.sweep_options",
+MODULES = ["reasongraph.runs.generate.options", "reasongraph.train.probe.options", "reasongraph.train.sweep_options",
            "reasongraph.train.locus.options", "reasongraph.analysis.groups.options"]
 #: Flags whose command-line default differs from the API's on purpose: compare reads the run's own fields.
 CLI_DEFAULTS = {("compare", "group_field"): None, ("compare", "pair_field"): None}
@@ -50,7 +50,7 @@ def test_the_flags_default_to_the_api_defaults(command, classes):
 def test_flags_reach_the_options():
     ns = _parse("generate", "--samples", "3", "--top-p", "0.5", "--score", "--layer", "1", "--layer", "0.5")
     o = SampleOptions.from_args(ns)
-    assert (o.samples, o.top_p, o.score, o.layers) == (3, 0.5, True, [1, 0.5])
+    assert (o.samples, o.top_p, o.score, o.layers) == (3, 0.5, True, (1, 0.5))  # kept as a tuple, as ExtractOptions
     assert ProbeOptions.from_args(_parse("sweep", "--k", "7", "--layer", "-1")).k == 7
     assert ProbeOptions.from_args(_parse("sweep")).k == "auto"
     assert LocusOptions.from_args(_parse("locus", "--group-by", "g", "--limit", "0")).group_field == "g"

@@ -180,6 +180,47 @@ def test_docs_are_generated():
         "docs/options.md is stale: python -m reasongraph.cli.options_doc > docs/options.md"
 
 
+def test_docs_list_every_options_class():
+    """docs/options.md documents every options class (each module ending in options.py, and reasongraph html's)."""
+    import importlib
+    from pathlib import Path
+
+    from reasongraph.cli.options_doc import CLASSES
+    from reasongraph.core import options
+
+    package = Path(__file__).resolve().parents[1] / "reasongraph"
+    for path in package.rglob("*options.py"):
+        importlib.import_module(".".join(("reasongraph", *path.relative_to(package).with_suffix("").parts)))
+    importlib.import_module("reasongraph.cli.html")
+    documented = {entry.partition(":")[2] for entry in CLASSES}
+    ours = {name for name, cls in options._CLASSES.items()
+            if cls.__module__.startswith("reasongraph.") and not name.startswith("_")}
+    assert ours <= documented, ours - documented
+
+
+def test_markdown_names_the_option_a_field_derives_from():
+    @dataclasses.dataclass(frozen=True)
+    class _Derived(Options):
+        seed: int = derived("seed", help="seed of the tests")
+
+    assert "| `seed` (from `seed`) | `0` |" in markdown([_Derived])
+
+
+def test_a_shared_option_derived_keeps_its_spec_and_takes_the_changes():
+    import dataclasses
+
+    from reasongraph.core.options import TITLE, Options, derived
+
+    @dataclasses.dataclass(frozen=True)
+    class _Page(Options):
+        title: str | None = derived("title", help="the page's title")
+
+    spec = _Page.__dataclass_fields__["title"].metadata["option"]
+    assert (spec.base, spec.help, spec.identity, spec.check) == ("title", "the page's title", False,
+                                                                 TITLE.metadata["option"].check)
+    assert _Page.checked(title="T").title == "T" and _Page.checked().identity() == {}
+
+
 def test_score_options_identity_is_the_manifest_order():
     from reasongraph.runs.scoring.options import ScoreOptions
 

@@ -5,8 +5,8 @@ import argparse
 
 from reasongraph.cli.shared import add_layer_options, add_model_options, add_quiet_option
 from reasongraph.models.sources import load_model
+from reasongraph.runs.generate.options import SampleOptions
 from reasongraph.runs.records.prompts import read_prompts
-from reasongraph.trace.sampling.options import SampleOptions
 
 EPILOG = """\
 OUT gets one JSON line per sample (id "<prompt id>/s<k>", prompt_id, sample, prompt, trace, model, temperature,

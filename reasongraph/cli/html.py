@@ -12,12 +12,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from reasongraph.cli.shared import add_embed_option
 from reasongraph.core.checks import check_path_writable
 from reasongraph.core.errors import InputError
+from reasongraph.core.options import Options, derived
 from reasongraph.core.storage import read_json
+
+
+@dataclass(frozen=True)
+class HtmlOptions(Options):
+    """The options of ``reasongraph html`` that other commands share (the title of the page)."""
+
+    title: str | None = derived("title", help="page title (default: the run folder's name, or the model and trace "
+                                              "size)")
 
 
 def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
@@ -37,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction, parents: tuple = (),
     p.add_argument("--top", type=int, default=10, metavar="N",
                    help="report: how many of the most cyclic traces to list")
     add_embed_option(p)
-    p.add_argument("--title", help="page title (default: the run folder's name, or the model and trace size)")
+    HtmlOptions.add_arguments(p)
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.set_defaults(run=run)
     return p

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from reasongraph.core.options import CI, N_BOOT, SEED, markdown
+from reasongraph.core.options import CI, N_BOOT, SEED, TITLE, markdown
 
 __all__ = ["CLASSES", "options_markdown"]
 
@@ -21,6 +21,12 @@ CLASSES = (
     "reasongraph.runs.scoring.options:RunOptions",
     "reasongraph.runs.scoring.options:EngineOptions",
     "reasongraph.runs.scoring.options:ScoreOptions",
+    "reasongraph.runs.generate.options:SampleOptions",
+    "reasongraph.train.probe.options:ProbeOptions",
+    "reasongraph.train.sweep_options:SweepOptions",
+    "reasongraph.train.locus.options:LocusOptions",
+    "reasongraph.analysis.groups.options:CompareOptions",
+    "reasongraph.cli.html:HtmlOptions",
 )
 
 HEADER = """\
@@ -31,7 +37,8 @@ once (`reasongraph.core.options`); do not edit by hand. An entry point takes an 
 `score_dataset(path, out=..., k=8, rho=0.1)` or `score_dataset(path, out=..., options=ScoreOptions.checked(k=8,
 rho=0.1))`. The command line's flags are generated from the same fields (same default, check and help).
 
-Shared by several classes: `seed` (default {seed}), `n_boot` (default {n_boot}), `ci` (default {ci}).
+Shared by several classes: `seed` (default {seed}), `n_boot` (default {n_boot}), `ci` (default {ci}), `title`
+(default {title}).
 """
 
 
@@ -39,7 +46,7 @@ def options_markdown() -> str:
     """docs/options.md."""
     classes = [getattr(importlib.import_module(module), name)
                for module, _, name in (entry.partition(":") for entry in CLASSES)]
-    header = HEADER.format(seed=SEED.default, n_boot=N_BOOT.default, ci=CI.default)
+    header = HEADER.format(seed=SEED.default, n_boot=N_BOOT.default, ci=CI.default, title=TITLE.default)
     return header + "\n" + markdown(classes)
 
 

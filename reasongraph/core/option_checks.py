@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import math
 import numbers
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from reasongraph.core.checks import MAX_SEED
 from reasongraph.core.errors import InputError, opt
 
-__all__ = ["Check", "Choice", "Each", "Flag", "Int", "IntOrAuto", "Number", "Optional", "OptionalInt", "Seed", "Text",
-           "k_or_auto", "positive_int", "whole_number"]
+__all__ = ["Check", "Choice", "Each", "Flag", "Int", "IntOrAuto", "Number", "Optional", "OptionalInt", "PathOrNone",
+           "Seed", "Text", "Whole", "k_or_auto", "positive_int", "whole_number"]
 
 
 # ---- argparse types --------------------------------------------------------------------------------------------
@@ -230,3 +231,27 @@ class IntOrAuto(Check):
 
     def describe(self) -> str:
         return f"auto or whole number >= {self.low}"
+
+
+class Whole(Int):
+    """A whole number >= ``low``, worded "a whole number >= 1" (generate's and the sweep's checks)."""
+
+    def __init__(self, low: int) -> None:
+        super().__init__(low=low)
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < self.low:
+            raise InputError(f"{opt(name)} must be a whole number >= {self.low}, got {value!r}")
+        return value
+
+
+class PathOrNone(Check):
+    """None, a path string or an os.PathLike (the folder is checked where it is written)."""
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if value is not None and not isinstance(value, (str, os.PathLike)):
+            raise InputError(f"{opt(name)} must be a path, got {value!r}")
+        return value
+
+    def describe(self) -> str:
+        return "None or a path"

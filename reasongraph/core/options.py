@@ -23,8 +23,8 @@ from reasongraph.core.errors import InputError, opt
 from reasongraph.core.option_checks import (Check, Choice, Each, Flag, Int, IntOrAuto, Number, Optional,
                                             OptionalInt, Seed, Text, k_or_auto, positive_int, whole_number)
 
-__all__ = ["CI", "MISSING", "N_BOOT", "SAME", "SEED", "Check", "Choice", "Each", "Flag", "Int", "IntOrAuto", "Number",
-           "Optional", "OptionalInt", "Options", "Seed", "Seeded", "Spec", "Text", "compose", "derived",
+__all__ = ["CI", "MISSING", "N_BOOT", "SAME", "SEED", "TITLE", "Check", "Choice", "Each", "Flag", "Int", "IntOrAuto",
+           "Number", "Optional", "OptionalInt", "Options", "Seed", "Seeded", "Spec", "Text", "compose", "derived",
            "given_or_keywords", "k_or_auto", "markdown", "option", "positive_int", "split_keywords", "whole_number"]
 
 MISSING: Any = dataclasses.MISSING
@@ -58,7 +58,7 @@ class Spec:
     identity: bool = True            # goes into identity()
     to_identity: Callable[[Any], Any] | None = None
     section: str | None = None       # identity(section=...) picks a part
-    base: str | None = None          # derived from "Class.field" (or "seed", "n_boot", "ci")
+    base: str | None = None          # derived from "Class.field" (or "seed", "n_boot", "ci", "title")
 
 
 def option(default: Any, *, check: Check, help: str, flag: str | None = None, aliases: Iterable[str] = (),
@@ -78,8 +78,8 @@ _SHARED: dict[str, Any] = {}
 
 def derived(base: str, *, default: Any = MISSING, help: str | None = None, check: Check | None = None,
             flag: str | None = None, **changes: Any) -> Any:
-    """The option ``base`` ("ExtractOptions.temperature", or a shared one: "seed", "n_boot", "ci") in another
-    context: the same meaning, with another default, help, check, flag or other :class:`Spec` entry."""
+    """The option ``base`` ("ExtractOptions.temperature", or a shared one: "seed", "n_boot", "ci", "title") in
+    another context: the same meaning, with another default, help, check, flag or other :class:`Spec` entry."""
     if base in _SHARED:
         field = _SHARED[base]
     else:
@@ -104,6 +104,8 @@ N_BOOT = _shared("n_boot", option(2000, check=Int(low=1), help="bootstrap resamp
                                   parse=positive_int))
 CI = _shared("ci", option(0.95, check=Number(0, 1, low_open=True, high_open=True),
                           help="confidence level of the bootstrap intervals"))
+TITLE = _shared("title", option(None, check=Check(), identity=False,
+                                help="the title of an HTML page (default: the page's own)"))
 
 
 def _fields(cls: type) -> list:
@@ -263,7 +265,8 @@ def given_or_keywords(cls: type, given: Any, keywords: dict, name: str) -> Any:
 
 
 def markdown(classes: Iterable[type]) -> str:
-    """The options of ``classes`` as Markdown: one table per class (name, default, check, flag, help)."""
+    """The options of ``classes`` as Markdown: one table per class (name and the option it derives from, default,
+    check, flag, help)."""
     parts = []
     for cls in classes:
         doc = (cls.__doc__ or "").strip().split("\n\n")[0]
@@ -276,7 +279,8 @@ def markdown(classes: Iterable[type]) -> str:
         for f in (f for f in _fields(cls) if f.name not in inherited):
             spec = _spec(f)
             flag = "" if not spec.cli or spec.hidden else " ".join(f"`{x}`" for x in (_flag(f), *spec.aliases))
-            cells = [f"`{f.name}`", f"`{f.default!r}`", spec.check.describe(), flag, spec.help]
+            name = f"`{f.name}`" + (f" (from `{spec.base}`)" if spec.base else "")
+            cells = [name, f"`{f.default!r}`", spec.check.describe(), flag, spec.help]
             rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
         table = "\n".join(rows) + "\n" if len(rows) > 2 else ""
         parts.append(f"## {cls.__name__}\n\n" + (doc + "\n\n" if doc else "") + table)

@@ -36,15 +36,18 @@ def parse_layer(value: str) -> int | float:
 
 class Layers(Check):
     """A layer or a sequence of layers (kept as a tuple of the specs given): each an int index or a float depth
-    ratio in (0, 1], none twice."""
+    ratio in (0, 1], none twice (``single``: one layer, kept as given)."""
 
     arg_type = staticmethod(parse_layer)
 
+    def __init__(self, *, single: bool = False) -> None:
+        self.single = single
+
     def __call__(self, name: str, value: Any) -> Any:
         try:
-            if isinstance(value, (str, bytes)):
+            if isinstance(value, (str, bytes)) and not self.single:
                 raise TypeError
-            specs = (value,) if isinstance(value, numbers.Real) else tuple(value)
+            specs = (value,) if self.single or isinstance(value, numbers.Real) else tuple(value)
         except TypeError:
             raise InputError(f"{opt(name)} must be a layer or a list of layers, got {value!r}") from None
         for spec in specs:
@@ -54,10 +57,11 @@ class Layers(Check):
                 raise InputError(f"{opt(name)}: a layer ratio is a share of the depth in (0, 1], got {spec}")
         if len(set(specs)) < len(specs):
             raise InputError(f"{opt(name)} names a layer twice: {list(specs)}")
-        return specs
+        return value if self.single else specs
 
     def describe(self) -> str:
-        return "layers: int indices or depth ratios in (0, 1], none twice"
+        one = "an int index or a float depth ratio in (0, 1]"
+        return one if self.single else "layers: int indices or depth ratios in (0, 1], none twice"
 
 
 class Segmenter(Check):

@@ -48,13 +48,12 @@ import numpy as np
 from reasongraph.analysis.groups.level_collapse import collapse_table
 from reasongraph.core.checks import check_path_writable
 from reasongraph.core.json_values import strict_json
-from reasongraph.core.options import split_keywords
+from reasongraph.core.options import given_or_keywords, split_keywords
 from reasongraph.core.storage import atomic_write, atomic_write_json
 from reasongraph.html.sweep_view import write_sweep_html
 from reasongraph.models.sources import load_model
 from reasongraph.stats.entropy_dynamics import entropy_changes
 from reasongraph.stats.entropy_law import fit_entropy_law, forecast_entropy_law
-from reasongraph.trace.sampling.options import given_options
 from reasongraph.train.checkpoints import find_checkpoints, read_rewards
 from reasongraph.train.probe.options import ProbeOptions
 from reasongraph.train.probe.probe import as_probe
@@ -123,7 +122,7 @@ def sweep(checkpoints: Sequence[str | os.PathLike], prompts: Any, *, out: str | 
     SweepResult
     """
     own, probe_options = split_keywords(keywords, SweepOptions, ProbeOptions, where="sweep")
-    o = given_options(SweepOptions, options, own)
+    o = given_or_keywords(SweepOptions, options, own, "options")
     reward_field = o.reward_field
     probe = as_probe(prompts, **probe_options)
     found = find_checkpoints(checkpoints)

@@ -10,9 +10,8 @@ import numbers
 from typing import Any
 
 from reasongraph.core.errors import InputError, opt
-from reasongraph.core.option_checks import Check, Number
+from reasongraph.core.option_checks import Check, Number, Whole
 from reasongraph.core.options import Options, derived, option
-from reasongraph.trace.sampling.options import Whole
 
 __all__ = ["SweepOptions"]
 
@@ -48,5 +47,4 @@ class SweepOptions(Options):
                                            "trainer_state.json (default: none)")
     n_boot: int = derived("n_boot", check=Whole(1), parse=int, help="bootstrap resamples of the collapse")
     ci: float = derived("ci", check=_Level(), cli=False)
-    title: str | None = option(None, check=Check(), identity=False,
-                               help="the report's title (default: Exploration over training checkpoints)")
+    title: str | None = derived("title", help="the report's title (default: Exploration over training checkpoints)")

@@ -25,9 +25,9 @@ from reasongraph.analysis.groups.per_group import (FEWER_THAN_2, ON_POLICY, colu
                                                    pair_means)
 from reasongraph.core.display import fmt, fmt_ci, fmt_p, text_table
 from reasongraph.core.errors import InputError, opt
+from reasongraph.core.options import given_or_keywords
 from reasongraph.stats.bootstrap import bootstrap_ci, bootstrap_difference_ci
 from reasongraph.stats.control_share import control_share
-from reasongraph.trace.sampling.options import given_options
 
 __all__ = ["Comparison", "MetricComparison", "compare_groups", "comparison_mode", "with_reference_share"]
 
@@ -144,7 +144,7 @@ def compare_groups(rows: Iterable[dict], a: str, b: str, *, options: CompareOpti
         numeric field of the rows, or a bootstrap setting is out of range.
     """
     rows = _check_rows(rows)
-    o = given_options(CompareOptions, options, keywords)
+    o = given_or_keywords(CompareOptions, options, keywords, "options")
     group_field, pair_field, metrics, control = o.group_field, o.pair_field, o.metrics, o.control
     n_boot, ci, seed = o.n_boot, o.ci, o.seed
     if a == b:

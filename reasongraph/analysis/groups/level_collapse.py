@@ -32,10 +32,10 @@ from reasongraph.analysis.groups.per_group import FEWER_THAN_2, column, pair_mea
 from reasongraph.analysis.groups.pooled_alignment import spike_rate
 from reasongraph.core.display import fmt, fmt_ci, fmt_p
 from reasongraph.core.errors import InputError, opt
+from reasongraph.core.options import given_or_keywords
 from reasongraph.stats.bootstrap import bootstrap_interval
 from reasongraph.stats.control_share import control_share
 from reasongraph.stats.paired import paired_ratio, sign_flip_p
-from reasongraph.trace.sampling.options import given_options
 
 __all__ = ["COLLAPSES", "CollapseRow", "CollapseTable", "MEASURES", "RENAMED", "collapse_table"]
 
@@ -300,7 +300,7 @@ def collapse_table(rows: Iterable[Mapping[str, Any]], a: str, b: str, *,
     ------
     InputError : a group (the control included) has no rows.
     """
-    rows, o = list(rows), given_options(CompareOptions, options, keywords)
+    rows, o = list(rows), given_or_keywords(CompareOptions, options, keywords, "options")
     group_field, pair_field, control, n_boot, ci, seed = (o.group_field, o.pair_field, o.control, o.n_boot, o.ci,
                                                           o.seed)
     if control is not None and str(control) in (str(a), str(b)):

@@ -7,6 +7,7 @@ _EXPORTS = {
     "load_token_ids": "reasongraph.runs.generate.shards",
     "manifest_path": "reasongraph.runs.generate.output",
     "sample_id": "reasongraph.runs.generate.output",
+    "SampleOptions": "reasongraph.runs.generate.options",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -59,16 +59,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from reasongraph.core.options import given_or_keywords
 from reasongraph.core.progress import Progress
 from reasongraph.core.storage import JsonlAppender, read_jsonl
-from reasongraph.runs.generate.output import (_config_sha256, _input_sha256, _open_output, _record, entropy_dir,
-                                              sample_id, traces_dir)
-from reasongraph.runs.generate.shards import _write_shard
-from reasongraph.runs.records.prompts import _check_lengths, read_prompts
-from reasongraph.trace.extraction.encode import _prompt_ids
+from reasongraph.runs.generate.options import SampleOptions
+from reasongraph.runs.generate.output import (GenerateOutput, entropy_dir, input_sha256, model_config_sha256,
+                                              sample_id, sample_record, traces_dir)
+from reasongraph.runs.generate.shards import write_shard
+from reasongraph.runs.records.prompts import check_lengths, read_prompts
+from reasongraph.trace.extraction.encode import encode_prompt
 from reasongraph.trace.extraction.teacher_forced import resolve_model
 from reasongraph.trace.sampling.decode import Sample, sample_rows
-from reasongraph.trace.sampling.options import SampleOptions, given_options
 from reasongraph.trace.sampling.recorded import SampledTraceWriter
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
         None for the default model.
     out : the output JSON Lines file; ``<out>.entropy/`` and ``<out>.manifest.json`` go next to it.
 
-    The options, as keywords or as one ``options`` (:class:`~reasongraph.trace.sampling.options.SampleOptions`):
+    The options, as keywords or as one ``options`` (:class:`~reasongraph.runs.generate.options.SampleOptions`):
 
     samples : samples per prompt (N).
     temperature, top_p : sampling from softmax(z / temperature), cut to the top-p nucleus when top_p < 1. The
@@ -116,7 +117,7 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
         every token's hidden states).
     cache_dir : with ``score``, the trace-cache folder to write (default ``<out>.traces``); may be shared with
         scoring runs.
-    options : a :class:`~reasongraph.trace.sampling.options.SampleOptions` holding the options above, instead of
+    options : a :class:`~reasongraph.runs.generate.options.SampleOptions` holding the options above, instead of
         them as keywords (not both).
     progress : show samples/s and tokens/s on stderr.
 
@@ -135,16 +136,16 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
         ``max_new_tokens`` in the model's context (all before any sampling), or ``out`` holding a run with
         other options.
     """
-    o = given_options(SampleOptions, options, keywords)
+    o = given_or_keywords(SampleOptions, options, keywords, "options")
     samples, temperature, top_p, max_new_tokens = int(o.samples), o.temperature, o.top_p, int(o.max_new_tokens)
     seed, prompt_format = int(o.seed), o.prompt_format  # numpy ints are not JSON
     items = read_prompts(prompts, prompt_field=o.prompt_field, id_field=o.id_field)
     lm = resolve_model(model)
-    prompt_ids = [_prompt_ids(lm.tokenizer, p.text, prompt_format) for p in items]
-    _check_lengths(items, prompt_ids, lm.context_length, max_new_tokens)
+    prompt_ids = [encode_prompt(lm.tokenizer, p.text, prompt_format) for p in items]
+    check_lengths(items, prompt_ids, lm.context_length, max_new_tokens)
     chunk = o.batch_size or samples
-    manifest = {"input_sha256": _input_sha256(prompts), **o.identity(section="fields"),
-                "model": lm.name, "model_config": _config_sha256(lm), "dtype": str(lm.dtype),
+    manifest = {"input_sha256": input_sha256(prompts), **o.identity(section="fields"),
+                "model": lm.name, "model_config": model_config_sha256(lm), "dtype": str(lm.dtype),
                 "device": getattr(lm.device, "type", str(lm.device)), **o.identity(section="sampling"),
                 "batch_size": chunk}
     out = Path(out)
@@ -154,13 +155,14 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
                                       layers=o.layers, segment=o.segment, temperature=float(temperature),
                                       prompt_format=prompt_format, keep_hidden=o.keep_hidden)
         manifest["score"] = recorder.identity()
-    done = _open_output(out, manifest, source=prompts)
+    output = GenerateOutput(out, manifest, source=prompts)
+    done = output.done
     shards = entropy_dir(out)
     common = {"model": lm.name, "temperature": float(temperature), "top_p": float(top_p), "seed": seed,
               "prompt_format": prompt_format}
     rows = [(p, k) for p in items for k in range(samples)]
     before = sum(sample_id(p.id, k) in done for p, k in rows)  # the first line counts what an earlier run wrote
-    with Progress(len(rows), "generate", enabled=progress, unit="samples", done=before) as bar, \
+    with output, Progress(len(rows), "generate", enabled=progress, unit="samples", done=before) as bar, \
             JsonlAppender(out) as sink:
         for start in range(0, len(rows), chunk):
             batch = rows[start:start + chunk]
@@ -171,8 +173,8 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
             drawn = _sample(lm, batch, prompt_ids, seed=seed, temperature=temperature, top_p=top_p,
                             max_new_tokens=max_new_tokens, layers=recorder.layer_ids if recorder else ())
             first, k0 = batch[0]
-            _write_shard(shards / f"{first.index:08d}-{k0:06d}.npz", rids, drawn)
-            records = [_record(lm.tokenizer, p, k, rid, s, common) for (p, k), rid, s in zip(batch, rids, drawn)]
+            write_shard(shards / f"{first.index:08d}-{k0:06d}.npz", rids, drawn)
+            records = [sample_record(lm.tokenizer, p, k, rid, s, common) for (p, k), rid, s in zip(batch, rids, drawn)]
             if recorder is not None:
                 for (p, _), rec, s in zip(batch, records, drawn):
                     rec["recorded"] = recorder.write(p.text, prompt_ids[p.index], rec["trace"], s)

@@ -18,7 +18,8 @@ from reasongraph.trace.sampling.decode import Sample
 if TYPE_CHECKING:
     from reasongraph.runs.records.prompts import Prompt
 
-__all__ = ["GenerateOutput", "entropy_dir", "lock_path", "manifest_path", "sample_id"]
+__all__ = ["GenerateOutput", "entropy_dir", "input_sha256", "lock_path", "manifest_path", "model_config_sha256",
+           "sample_id", "sample_record", "traces_dir"]
 
 
 _MANIFEST_FORMAT = "reasongraph.generate"
@@ -97,21 +98,14 @@ def _messages(out: Path) -> ManifestMessages:
         json_what="generate manifest")
 
 
-def _open_output(out: Path, options: dict, source: Any) -> set[str]:
-    """Check or write the manifest, repair a torn last line; the ids already written. Holds the lock only while
-    it checks: :class:`GenerateOutput` holds it for the whole run."""
-    with GenerateOutput(out, options, source) as output:
-        return output.done
-
-
-def _input_sha256(prompts: Any) -> str:
+def input_sha256(prompts: Any) -> str:
     """Content hash of the prompts (every file of a saved-dataset folder), so changed prompts are not resumed."""
     if not isinstance(prompts, (str, os.PathLike)):
         return hashlib.sha256(json.dumps(list(prompts)).encode("utf-8", "surrogatepass")).hexdigest()
     return tree_sha256(prompts, scheme=GENERATE_V1)
 
 
-def _config_sha256(lm: Any) -> str:
+def model_config_sha256(lm: Any) -> str:
     return config_sha256(getattr(lm.model, "config", None))
 
 
@@ -120,7 +114,7 @@ def sample_id(prompt_id: str, k: int) -> str:
     return f"{prompt_id}/s{k}"
 
 
-def _record(tokenizer: Any, p: Prompt, k: int, rid: str, s: Sample, common: dict) -> dict:
+def sample_record(tokenizer: Any, p: Prompt, k: int, rid: str, s: Sample, common: dict) -> dict:
     text = tokenizer.decode(s.token_ids.tolist(), skip_special_tokens=True, clean_up_tokenization_spaces=False)
     again = tokenizer(text, add_special_tokens=False)["input_ids"]
     return {"id": rid, "prompt_id": p.id, "sample": k, "prompt": p.text, "trace": text, **common,

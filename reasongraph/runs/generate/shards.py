@@ -12,11 +12,11 @@ from reasongraph.core.storage import atomic_write
 from reasongraph.runs.generate.output import entropy_dir
 from reasongraph.trace.sampling.decode import Sample
 
-__all__ = ["load_policy_entropy", "load_token_ids"]
+__all__ = ["load_policy_entropy", "load_token_ids", "write_shard"]
 
 
 # ---------------------------------------------------------------------- entropy shards
-def _write_shard(path: Path, ids: list[str], drawn: list[Sample]) -> None:
+def write_shard(path: Path, ids: list[str], drawn: list[Sample]) -> None:
     arrays = {"ids": np.array(ids, dtype=str),
               "lengths": np.array([len(s.token_ids) for s in drawn], dtype=np.int64),
               "entropy": np.concatenate([s.entropy for s in drawn]).astype(np.float32),

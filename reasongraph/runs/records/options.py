@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from reasongraph.analysis.groups.options import CompareOptions  # noqa: F401 (group_field, pair_field derive from it)
 from reasongraph.core.errors import InputError, opt
-from reasongraph.core.options import Check, OptionalInt, Options, option, whole_number
+from reasongraph.core.options import SAME, Check, OptionalInt, Options, derived, option, whole_number
 
 __all__ = ["Field", "ReadOptions"]
 
@@ -35,12 +36,12 @@ class ReadOptions(Options):
                                       help="field holding the prompt (default: none, each trace alone)")
     id_field: str | None = option("id", check=Field(), metavar="FIELD",
                                   help="field holding the record id, if present")
-    group_field: str | None = option(None, check=Field(), flag="--group-by", metavar="FIELD",
-                                     help="field naming the group to summarize by, e.g. model (default: none, one "
-                                          "group)")
-    pair_field: str | None = option(None, check=Field(), flag="--pair-by", aliases=("--pair-key",), metavar="FIELD",
-                                    help="field pairing records across groups, e.g. pair_key (the problem; default: "
-                                         "none, unpaired)")
+    group_field: str | None = derived("CompareOptions.group_field", default=None, check=Field(), cli_default=SAME,
+                                      help="field naming the group to summarize by, e.g. model (default: none, one "
+                                           "group)")
+    pair_field: str | None = derived("CompareOptions.pair_field", default=None, check=Field(), cli_default=SAME,
+                                     help="field pairing records across groups, e.g. pair_key (the problem; default: "
+                                          "none, unpaired)")
     model_field: str | None = option(None, check=Field(), metavar="FIELD",
                                      help="instead of --model, the field naming each record's model (default: none, "
                                           "--model decides)")

@@ -90,6 +90,3 @@ def check_lengths(items: list[Prompt], prompt_ids: list[list[int]], context: int
             raise InputError(f"{p.where}: the prompt is {len(ids)} tokens, and with "
                              f"{opt('max_new_tokens', max_new_tokens)} that is more than the model's context of "
                              f"{context} tokens; shorten the prompt or lower {opt('max_new_tokens')}")
-
-
-_check_lengths = check_lengths  # the old name, for runs/generate/generate.py until it moves

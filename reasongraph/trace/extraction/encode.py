@@ -104,6 +104,3 @@ def _close_gaps(offsets: np.ndarray, n_chars: int) -> np.ndarray:
         offsets[:, 0] = np.minimum(offsets[:, 0], np.maximum(ends_before, 0))
         offsets[-1, 1] = max(offsets[-1, 1], n_chars)
     return offsets
-
-
-_prompt_ids = encode_prompt  # the old name, for runs/generate/generate.py and train/probe/probe.py until they move

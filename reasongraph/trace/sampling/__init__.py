@@ -7,7 +7,6 @@ _EXPORTS = {
     "prompt_cache": "reasongraph.trace.sampling.decode",
     "RECORDED": "reasongraph.trace.sampling.recorded",
     "row_uniforms": "reasongraph.trace.sampling.draw",
-    "SampleOptions": "reasongraph.trace.sampling.options",
     "Sample": "reasongraph.trace.sampling.decode",
     "sample_rows": "reasongraph.trace.sampling.decode",
     "sampled_trace": "reasongraph.trace.sampling.recorded",

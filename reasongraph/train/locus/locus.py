@@ -33,11 +33,11 @@ import numpy as np
 from reasongraph.core.checks import check_path_writable
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.json_values import strict_json
+from reasongraph.core.options import given_or_keywords
 from reasongraph.core.storage import atomic_write_json
 from reasongraph.html.locus_view import locus_html, write_locus_html
 from reasongraph.models.head_entropy import check_head
 from reasongraph.trace.extraction.encode import encode
-from reasongraph.trace.sampling.options import given_options
 from reasongraph.trace.steps import segment_steps
 from reasongraph.train.locus.layer_store import LayerStore
 from reasongraph.train.locus.model_pair import ModelSlot, check_pair, describe, release
@@ -123,7 +123,7 @@ def locus(a: Any, b: Any, texts: Any, *, out: str | os.PathLike | None = None, h
     """
     started = time.perf_counter()
     rss_start = _rss_mib("VmRSS")
-    o = given_options(LocusOptions, options, keywords)
+    o = given_or_keywords(LocusOptions, options, keywords, "options")
     _check_paths(out, html)
     slots = ModelSlot(a, role="a", device=device, dtype=dtype), ModelSlot(b, role="b", device=device, dtype=dtype)
     found = read_texts(texts, text_field=o.text_field, prompt_field=o.prompt_field, id_field=o.id_field,

@@ -8,9 +8,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from reasongraph.core.option_checks import Choice, Flag, Int, Number, Optional, Text, positive_int, whole_number
+from reasongraph.core.option_checks import Choice, Flag, Int, Optional, PathOrNone, Text, positive_int
 from reasongraph.core.options import Options, derived, option
-from reasongraph.trace.sampling.options import PathOrNone, Segmenter
+from reasongraph.runs.records.options import ReadOptions  # noqa: F401 (the fields and limit derive from it)
+from reasongraph.trace.options import ExtractOptions  # noqa: F401 (the extraction options derive from it)
 
 __all__ = ["LocusOptions"]
 
@@ -19,22 +20,22 @@ __all__ = ["LocusOptions"]
 class LocusOptions(Options):
     """How locus reads its texts, extracts them and samples the layers; the run's scratch folder."""
 
-    text_field: str = option("trace", check=Text(), help="field holding the text", metavar="FIELD", identity=False)
-    prompt_field: str | None = option(None, check=Optional(Text()), metavar="FIELD", identity=False,
-                                      help="field holding the prompt (default: none, each text alone)")
-    id_field: str | None = option("id", check=Optional(Text()), metavar="FIELD", identity=False,
-                                  help="field holding the record id, if present")
-    group_field: str | None = option(None, check=Optional(Text()), flag="--group-by", metavar="FIELD", identity=False,
-                                     help="field naming each text's group, reported on its own (default: none, one "
-                                          "group)")
-    limit: int | None = option(None, check=Optional(Int(low=0)), parse=whole_number, metavar="N", identity=False,
-                               help="read at most N records per source (default: all)")
-    prompt_format: str | None = option(None, check=Optional(Choice("raw", "chat")),
-                                       help="raw or chat (default: the run folders' own, else raw)")
-    temperature: float = option(1.0, check=Number(low=0, low_open=True), metavar="T",
-                                help="softmax temperature of entropies")
-    truncate: bool = option(False, check=Flag(), help="keep what fits the context instead of failing")
-    segment: str = option("newline", check=Segmenter(), metavar="SEGMENTER", help="steps, for the onsets")
+    text_field: str = derived("ReadOptions.text_field", check=Text(), help="field holding the text", identity=False)
+    prompt_field: str | None = derived("ReadOptions.prompt_field", check=Optional(Text()), identity=False,
+                                       help="field holding the prompt (default: none, each text alone)")
+    id_field: str | None = derived("ReadOptions.id_field", check=Optional(Text()), identity=False)
+    group_field: str | None = derived("ReadOptions.group_field", check=Optional(Text()), identity=False,
+                                      help="field naming each text's group, reported on its own (default: none, one "
+                                           "group)")
+    limit: int | None = derived("ReadOptions.limit", check=Optional(Int(low=0)), identity=False,
+                                help="read at most N records per source (default: all)")
+    prompt_format: str | None = derived("ExtractOptions.prompt_format", default=None,
+                                        check=Optional(Choice("raw", "chat")),
+                                        help="raw or chat (default: the run folders' own, else raw)")
+    temperature: float = derived("ExtractOptions.temperature", to_identity=None,
+                                 help="softmax temperature of entropies")
+    truncate: bool = derived("ExtractOptions.truncate", help="keep what fits the context instead of failing")
+    segment: str = derived("ExtractOptions.segment", help="steps, for the onsets")
     layer_stride: int = option(1, check=Int(low=1), parse=positive_int, metavar="S",
                                help="lens and similarities at every S-th layer and the last")
     patch_stride: int = option(5, check=Int(low=1), parse=positive_int, metavar="S",

@@ -13,7 +13,7 @@ import numpy as np
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.storage import read_jsonl
 
-__all__ = ["is_correct"]
+__all__ = ["is_correct", "reference_answers"]
 
 
 _NUMBER = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)")
@@ -46,7 +46,7 @@ def _as_number(value: Any) -> float | None:
     return None
 
 
-def _answers(prompts: Any, items: list, answers: Sequence[Any] | None, answer_field: str | None
+def reference_answers(prompts: Any, items: list, answers: Sequence[Any] | None, answer_field: str | None
              ) -> list[str | float] | None:
     """The reference answer of each prompt, from a parallel list or a field of the prompts file; checked."""
     if answers is not None:

@@ -13,7 +13,7 @@ import numpy as np
 from reasongraph.core.errors import InputError, opt
 from reasongraph.models.loaded import LoadedModel
 
-__all__ = ["live_model", "probe_mode"]
+__all__ = ["check_not_empty", "decode_sample", "live_model", "probe_mode"]
 
 
 # ---------------------------------------------------------------------- the live model
@@ -61,7 +61,7 @@ def probe_mode(model: Any) -> Iterator[None]:
             m.training = training
 
 
-def _check_not_empty(prompts: Any) -> None:
+def check_not_empty(prompts: Any) -> None:
     """A probe file without a single record is refused as such (not as a file lacking the prompt field)."""
     if not (isinstance(prompts, (str, os.PathLike)) and Path(prompts).is_file()):
         return
@@ -71,5 +71,5 @@ def _check_not_empty(prompts: Any) -> None:
         raise InputError(f"{os.fspath(prompts)}: the probe set has no prompt (the file is empty)")
 
 
-def _decode(tokenizer: Any, ids: np.ndarray) -> str:
+def decode_sample(tokenizer: Any, ids: np.ndarray) -> str:
     return tokenizer.decode(ids.tolist(), skip_special_tokens=True, clean_up_tokenization_spaces=False)

@@ -9,9 +9,11 @@ import dataclasses
 from typing import Any
 
 from reasongraph.core.errors import InputError, opt
-from reasongraph.core.option_checks import Check, Choice, Int, Number, Optional, Text, positive_int
+from reasongraph.core.option_checks import Check, Choice, Int, Optional, Text, positive_int
 from reasongraph.core.options import Options, derived, option
-from reasongraph.trace.sampling.options import Layers, parse_layer
+from reasongraph.graph.cluster.options import ClusterOptions  # noqa: F401 (k derives from it)
+from reasongraph.runs.generate.options import SampleOptions  # noqa: F401 (the sampling options derive from it)
+from reasongraph.trace.options import ForkingOptions, Layers, parse_layer  # noqa: F401 (rho derives from it)
 
 __all__ = ["SCORING", "ProbeOptions"]
 
@@ -63,11 +65,11 @@ class ProbeOptions(Options):
                                 help="hidden-state layer: an index or a depth ratio in (0, 1]")
     segment: str = derived("SampleOptions.segment", identity=True,
                            help="how samples are cut into steps: newline, sentence, paragraph, window:N, token")
-    k: int | str = option("auto", check=_IntOrAuto(), parse=_int_or_text, metavar="K",
-                          help="clusters of the reference clustering, or auto (a third of its steps, at most 200)")
-    rho: float = option(0.2, check=Number(0, 1, low_open=True, high_open=True), cli=False,
-                        help="the reference's forking share: its pooled top-rho entropy threshold defines "
-                             "forking_share_ref")
+    k: int | str = derived("ClusterOptions.k", check=_IntOrAuto(), parse=_int_or_text, metavar="K",
+                           help="clusters of the reference clustering, or auto (a third of its steps, at most 200)")
+    rho: float = derived("ForkingOptions.rho", cli=False, metavar=None,
+                         help="the reference's forking share: its pooled top-rho entropy threshold defines "
+                              "forking_share_ref")
     window: int = option(128, check=Int(low=2),  # science.md's W (trace.hidden's WINDOW)
                          help="tokens per window of erank_window", metavar="W")
     stride: int = option(40, check=Int(low=1), help="stride of ERV", metavar="S")

@@ -54,18 +54,18 @@ from typing import Any
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
+from reasongraph.core.options import given_or_keywords
 from reasongraph.runs.records.prompts import read_prompts
 from reasongraph.stats.entropy_dynamics import logprob_sums
-from reasongraph.trace.extraction.encode import _prompt_ids
+from reasongraph.trace.extraction.encode import encode_prompt
 from reasongraph.trace.extraction.layers import resolve_layers
 from reasongraph.trace.extraction.teacher_forced import extract_batch
 from reasongraph.trace.hidden.rank_dynamics import erank_dynamics, erank_window
 from reasongraph.trace.sampling.decode import sample_rows
-from reasongraph.trace.sampling.options import given_options
 from reasongraph.trace.sampling.recorded import sampled_trace
 from reasongraph.trace.token_signals import LOW_ENTROPY, top_rho_threshold
-from reasongraph.train.probe.answers import _answers, is_correct
-from reasongraph.train.probe.live_model import _check_not_empty, _decode, live_model, probe_mode
+from reasongraph.train.probe.answers import is_correct, reference_answers
+from reasongraph.train.probe.live_model import check_not_empty, decode_sample, live_model, probe_mode
 from reasongraph.train.probe.measurement import Measurement, summarize
 from reasongraph.train.probe.options import ProbeOptions
 
@@ -112,10 +112,10 @@ class ExplorationProbe:
 
     def __init__(self, prompts: str | os.PathLike | Sequence[str], *, options: ProbeOptions | None = None,
                  **keywords: Any) -> None:
-        o = given_options(ProbeOptions, options, keywords)
-        _check_not_empty(prompts)
+        o = given_or_keywords(ProbeOptions, options, keywords, "options")
+        check_not_empty(prompts)
         self.prompts_ = read_prompts(prompts, prompt_field=o.prompt_field, id_field=o.id_field)
-        self.answers_ = _answers(prompts, self.prompts_, o.answers, o.answer_field)
+        self.answers_ = reference_answers(prompts, self.prompts_, o.answers, o.answer_field)
         self.opts = o
         self.samples, self.temperature, self.max_new_tokens, self.seed = o.samples, o.temperature, \
             o.max_new_tokens, o.seed
@@ -141,7 +141,7 @@ class ExplorationProbe:
         with probe_mode(lm.model):
             prompt_ids = self._prompt_ids(lm)
             drawn = self._sample(lm, prompt_ids)
-            texts = [_decode(lm.tokenizer, s.token_ids) for _, _, s in drawn]
+            texts = [decode_sample(lm.tokenizer, s.token_ids) for _, _, s in drawn]
             scored = [i for i, t in enumerate(texts) if t.strip()]
             traces = self._score(lm, [(drawn[i], texts[i]) for i in scored], prompt_ids)
         if self.forking_threshold_ is None:
@@ -160,7 +160,7 @@ class ExplorationProbe:
     def _prompt_ids(self, lm: Any) -> list[list[int]]:
         out = []
         for p in self.prompts_:
-            ids = _prompt_ids(lm.tokenizer, p.text, self.prompt_format)
+            ids = encode_prompt(lm.tokenizer, p.text, self.prompt_format)
             if len(ids) + self.max_new_tokens > lm.context_length:
                 raise InputError(f"{p.where}: the prompt is {len(ids)} tokens; with {opt('max_new_tokens')} = "
                                  f"{self.max_new_tokens} that is more than the model's context of "
