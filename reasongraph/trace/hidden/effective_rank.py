@@ -13,11 +13,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["as_matrix", "effective_rank", "effective_rank_by_layer", "effective_rank_from_singular_values"]
+__all__ = ["PROFILE_CHUNK", "as_matrix", "batched_eranks", "effective_rank", "effective_rank_by_layer",
+           "effective_rank_from_singular_values"]
 
 
 # Windows processed per batched eigendecomposition in erank_profile; bounds memory for small strides.
-_PROFILE_CHUNK = 256
+PROFILE_CHUNK = 256
 
 
 def effective_rank_from_singular_values(s: np.ndarray) -> float:
@@ -94,7 +95,7 @@ def effective_rank_by_layer(hidden: Mapping[int, np.ndarray], center: bool = Tru
     return {int(layer): effective_rank(hidden[layer], center=center) for layer in sorted(hidden)}
 
 
-def _batched_eranks(W: np.ndarray) -> np.ndarray:
+def batched_eranks(W: np.ndarray) -> np.ndarray:
     """Effective ranks of a stack (m, n, d) of (already centered) matrices, via their Gram matrices.
 
     The singular values are the square roots of the eigenvalues of the smaller Gram matrix (n x n or d x d),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
-from reasongraph.trace.hidden.effective_rank import _PROFILE_CHUNK, _batched_eranks, as_matrix
+from reasongraph.trace.hidden.effective_rank import PROFILE_CHUNK, batched_eranks, as_matrix
 
 __all__ = ["PROFILE_WINDOW", "WINDOW", "check_window", "erank_dynamics", "erank_profile", "erank_velocity",
            "erank_window", "level_coupling", "window_eranks"]
@@ -73,7 +73,7 @@ def erank_dynamics(
     eranks = []
     for k in range(stride, n_rows, stride):
         prefix = X[:k] - X[:k].mean(axis=0) if center else X[:k]
-        eranks.append(_batched_eranks(prefix[None])[0])
+        eranks.append(batched_eranks(prefix[None])[0])
     v, a = erank_velocity(np.array(eranks))
     erv = float(v.mean()) if v.size else float("nan")
     era = float(a.mean()) if a.size else float("nan")
@@ -118,12 +118,12 @@ def erank_profile(
     window = min(window, n_rows)
     starts = _window_starts(n_rows, window, stride)
     values = np.empty(starts.size)
-    for lo in range(0, starts.size, _PROFILE_CHUNK):
-        chunk = starts[lo:lo + _PROFILE_CHUNK]
+    for lo in range(0, starts.size, PROFILE_CHUNK):
+        chunk = starts[lo:lo + PROFILE_CHUNK]
         W = X[chunk[:, None] + np.arange(window)]
         if center:
             W = W - W.mean(axis=1, keepdims=True)
-        values[lo:lo + chunk.size] = _batched_eranks(W)
+        values[lo:lo + chunk.size] = batched_eranks(W)
     return starts, values
 
 
@@ -139,13 +139,13 @@ def window_eranks(X: np.ndarray, window: int) -> np.ndarray:
     n_windows = X.shape[0] // window
     d = X.shape[1]
     values = np.empty(n_windows)
-    for lo in range(0, n_windows, _PROFILE_CHUNK):
-        hi = min(n_windows, lo + _PROFILE_CHUNK)
+    for lo in range(0, n_windows, PROFILE_CHUNK):
+        hi = min(n_windows, lo + PROFILE_CHUNK)
         W = X[lo * window:hi * window].reshape(hi - lo, window, d)
         C = W - W.mean(axis=1, keepdims=True)
         flat = np.linalg.norm(C, axis=(1, 2)) <= max(window, d) * np.finfo(np.float64).eps * np.linalg.norm(
             W, axis=(1, 2))
-        values[lo:hi] = np.where(flat, np.nan, _batched_eranks(C))
+        values[lo:hi] = np.where(flat, np.nan, batched_eranks(C))
     return values
 
 
