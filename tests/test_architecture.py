@@ -247,7 +247,7 @@ HEAVY_OR_OPTIONAL = {"torch", "transformers", "peft", "trl", "scipy", "sklearn",
 #: Modules of other helpers of wave 3 that still import a private name of another module (emptied at the merge).
 PRIVATE_IMPORT_ALLOWED: set[str] = {"runs.generate.generate", "train.probe.probe"}
 #: Modules of other helpers of wave 3 that still import something light inside a function (emptied at the merge).
-LIGHT_IMPORT_ALLOWED: set[str] = {"analysis.result", "analysis.synthetic", "cli.app"}
+LIGHT_IMPORT_ALLOWED: set[str] = {"cli.app"}
 #: Parameters with defaults that may stay positional ("module.function": names): a second data argument with a
 #: default, or (marked OTHERS) a callable of another wave-3 helper's file, or called positionally from one, which the
 #: lead settles at the merge.
