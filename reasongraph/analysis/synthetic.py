@@ -8,7 +8,6 @@ graph with cycles).
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 from reasongraph.analysis.one_trace import analyze_trace
