@@ -249,8 +249,7 @@ PRIVATE_IMPORT_ALLOWED: set[str] = {"runs.generate.generate", "train.probe.probe
 #: Modules of other helpers of wave 3 that still import something light inside a function (emptied at the merge).
 LIGHT_IMPORT_ALLOWED: set[str] = {"cli.app"}
 #: Parameters with defaults that may stay positional ("module.function": names): a second data argument with a
-#: default, or (marked OTHERS) a callable of another wave-3 helper's file, or called positionally from one, which the
-#: lead settles at the merge.
+#: default, or a signature another library fixes.
 _DATA = {"graph.reasoning_graph.ReasoningGraph.__init__": ("vectors", "step_entropy", "step_spans"),
          "graph.reasoning_graph.ReasoningGraph.from_walk": ("vectors", "step_entropy", "step_spans"),
          "graph.reasoning_graph.ReasoningGraph.from_trace": ("layer",),
@@ -260,41 +259,13 @@ _DATA = {"graph.reasoning_graph.ReasoningGraph.__init__": ("vectors", "step_entr
          "analysis.metrics.registry.per_layer_keys": ("families",),
          # a check's range, read as range(low, high): Int(0, MAX_SHIFTS), Number(0, 1, low_open=True)
          "core.option_checks.Int.__init__": ("low", "high"), "core.option_checks.Number.__init__": ("low", "high"),
-         "core.option_checks.OptionalInt": ("low", "high"), "core.option_checks.IntOrAuto.__init__": ("low",)}
-OTHERS = {
-    # called positionally from others' files: check_number (probe, locus, one_trace, comparison), fmt/fmt_ci
-    # (analysis.groups), read_json (train.checkpoints, cli.html), column (cli.compare), find_markers (one_trace),
-    # top_rho_threshold (probe, align), forking_tokens (train.locus)
-    "core.checks.check_number": ("low", "high"), "core.display.fmt": ("digits",), "core.display.fmt_ci": ("digits",),
-    "core.storage.read_json": ("what",), "runs.folder.reader.ScoredRun.column": ("rows",),
-    "trace.markers.find_markers": ("patterns",), "trace.token_signals.top_rho_threshold": ("rho",),
-    "trace.token_signals.forking_tokens": ("rho", "forking_threshold"),
-    # defined in others' files
-    "analysis.alignment.onset_relative.relative_spikes": ("rho",),
-    "analysis.alignment.onset_relative.relative_alignment": ("rho",),
-    "analysis.alignment.spike_rules.step_has_spike": ("lookback",),
-    "analysis.groups.caveats.small_world_note": ("key",), "analysis.groups.per_group.group_of": ("group_field",),
-    "analysis.groups.per_group.summarize_values": ("n_boot", "ci", "seed"),
-    "analysis.groups.per_group.summarize": ("group_key", "metrics", "n_boot", "ci", "seed"),
-    "analysis.synthetic.synthetic_analysis": ("n_steps", "tokens_per_step", "n_nodes", "seed", "text_prefix",
-                                              "prompt", "model_name", "d", "n_shifts"),
-    "analysis.synthetic.synthetic_trace": ("n_steps", "tokens_per_step", "n_nodes", "seed", "text_prefix", "prompt",
-                                           "model_name", "d"),
-    "trace.hidden.effective_rank.as_matrix": ("name",), "trace.hidden.effective_rank.effective_rank": ("center",),
-    "trace.hidden.effective_rank.effective_rank_by_layer": ("center",),
-    "trace.hidden.rank_dynamics.erank_dynamics": ("window", "stride", "center"),
-    "trace.hidden.rank_dynamics.erank_profile": ("window", "stride", "center"),
-    "trace.hidden.rank_dynamics.erank_window": ("window",), "trace.hidden.rank_dynamics.level_coupling": ("window",),
-    "trace.hidden.spectral.spectral_entropy": ("center",), "trace.hidden.spectral.spectral_bound": ("center",),
-    "trace.hidden.spectral.spectral_entropy_window": ("window",),
-    "trace.hidden.spectral.erank_window_norm": ("window",),
-    "train.callback.ExplorationCallback.on_train_begin": ("model", "processing_class"),  # transformers' signature
-    "train.callback.ExplorationCallback.on_step_end": ("model", "processing_class"),
-    "train.locus.layer_store.LayerStore.read": ("rows",), "train.locus.locus.LocusResult.scope": ("name",),
-    "train.locus.similarity.knn_overlap": ("k",), "train.locus.similarity.similarity_profile": ("k",),
-    "train.probe.probe.ExplorationProbe.measure": ("tokenizer",),
-}
-POSITIONAL_DEFAULTS_ALLOWED: dict[str, tuple[str, ...]] = {**_DATA, **OTHERS}
+         "core.option_checks.OptionalInt": ("low", "high"), "core.option_checks.IntOrAuto.__init__": ("low",),
+         # transformers' TrainerCallback calls on_*(args, state, control, **kwargs) with model, processing_class...
+         "train.callback.ExplorationCallback.on_train_begin": ("model", "processing_class"),
+         "train.callback.ExplorationCallback.on_step_end": ("model", "processing_class"),
+         # the model's tokenizer: a second data argument (a transformers model comes with its tokenizer)
+         "train.probe.probe.ExplorationProbe.measure": ("tokenizer",)}
+POSITIONAL_DEFAULTS_ALLOWED: dict[str, tuple[str, ...]] = dict(_DATA)
 
 
 def _tree(path: Path) -> ast.Module:

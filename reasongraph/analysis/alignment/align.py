@@ -125,7 +125,7 @@ def align(
         if forking_threshold is not None:
             theta, null_rate = float(forking_threshold), math.nan
         else:
-            theta = top_rho_threshold(entropy, rho)
+            theta = top_rho_threshold(entropy, rho=rho)
             null_rate = 1.0 - (1.0 - rho) ** (onset_tokens + lookback)
 
     onset_spikes = any_in_windows(spikes, *onset_windows(spans, n_tokens, onset_tokens, lookback))
@@ -133,7 +133,7 @@ def align(
     if rule == "onset":
         has_spike = onset_spikes
     else:
-        has_spike = step_has_spike(spikes, spans, lookback)
+        has_spike = step_has_spike(spikes, spans, lookback=lookback)
         if min_shift is None:
             min_shift = int(np.max(spans[:, 1] - spans[:, 0], initial=0)) + lookback
         lo = np.maximum(spans[revisit, 0] - min(lookback, n_tokens), 0)
@@ -167,5 +167,5 @@ def align(
         threshold=theta,
         marker_revisit=marker_revisit,
         marker_spike=marker_spike,
-        relative=relative_alignment(onsets, revisit, rho),
+        relative=relative_alignment(onsets, revisit, rho=rho),
     )

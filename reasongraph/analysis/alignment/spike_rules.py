@@ -117,7 +117,7 @@ def any_in_windows(spikes: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.nda
 
 
 # ---------------------------------------------------------------------- the span rule and its null
-def step_has_spike(spikes: Any, step_spans: Any, lookback: int = AlignOptions.lookback) -> np.ndarray:
+def step_has_spike(spikes: Any, step_spans: Any, *, lookback: int = AlignOptions.lookback) -> np.ndarray:
     """Whether each step holds a spike in tokens [start - lookback, end) (clipped at 0): the "span" rule.
 
     Parameters

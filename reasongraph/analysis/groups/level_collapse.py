@@ -26,7 +26,7 @@ import numpy as np
 
 from reasongraph.analysis.groups.level_collapse_pairs import (PROMPT_MEASURES, group_prompt_rows, group_rows,
                                                               left_out_note, pair_columns, window_note)
-from reasongraph.analysis.groups.level_collapse_text import interval_text, saturation_text
+from reasongraph.analysis.groups.level_collapse_text import interval_text, saturation_text, variance_note
 from reasongraph.analysis.groups.options import CompareOptions
 from reasongraph.analysis.groups.per_group import FEWER_THAN_2, column, pair_means
 from reasongraph.analysis.groups.pooled_alignment import spike_rate
@@ -151,8 +151,8 @@ class CollapseTable:
         body = []
         for level in ("token", "hidden"):
             for r in (r for r in self.rows if r.level == level):
-                body.append([level, r.label, str(r.n), fmt(r.mean_a, 4), fmt(r.mean_b, 4), fmt(r.ratio, 4),
-                             fmt_ci(r.ci_low, r.ci_high, 4), fmt_p(r.p), r.note])
+                body.append([level, r.label, str(r.n), *(fmt(v, digits=4) for v in (r.mean_a, r.mean_b, r.ratio)),
+                             fmt_ci(r.ci_low, r.ci_high, digits=4), fmt_p(r.p), r.note])
         widths = [max(len(row[i]) for row in [cols] + body) for i in range(len(cols))]
 
         def line(row: list[str]) -> str:
@@ -178,7 +178,7 @@ class CollapseTable:
                          + ", ".join(f"{g} {saturation_text(s)}" for g, s in self.saturation.items()))
         if self.coupling:
             lines.append("level coupling (median Spearman, window entropy vs effective rank): "
-                         + ", ".join(f"{g} {fmt(v, 4)}{_n_note(self.coupling_n.get(g))}"
+                         + ", ".join(f"{g} {fmt(v, digits=4)}{_n_note(self.coupling_n.get(g))}"
                                      for g, v in self.coupling.items()))
         return lines
 
@@ -215,7 +215,7 @@ def _measure_row(key: str, xa: np.ndarray, xb: np.ndarray, n_boot: int, ci: floa
         else:
             notes.append("no nonzero difference: no Wilcoxon test")
     if key == "spread_variance" and math.isfinite(ratio) and ratio >= 0:
-        notes.append(f"quadratic: {fmt(ratio, 3)}x variance is {fmt(math.sqrt(ratio), 3)}x in standard deviation")
+        notes.append(variance_note(ratio))
     return CollapseRow(key=key, label=label, level=level, mean_a=mean_a, mean_b=mean_b, ratio=ratio, ci_low=lo,
                        ci_high=hi, p=p, n=n, note="; ".join([*notes, *extra_notes]))
 

@@ -46,7 +46,7 @@ def effective_rank_from_singular_values(s: np.ndarray) -> float:
     return float(np.exp(-np.sum(p * np.log(p))))
 
 
-def as_matrix(X: np.ndarray, name: str = "X") -> np.ndarray:
+def as_matrix(X: np.ndarray, *, name: str = "X") -> np.ndarray:
     """``X`` as a float64 2-D matrix of finite values (a ValueError naming ``name`` otherwise)."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
@@ -56,7 +56,7 @@ def as_matrix(X: np.ndarray, name: str = "X") -> np.ndarray:
     return X
 
 
-def effective_rank(X: np.ndarray, center: bool = True) -> float:
+def effective_rank(X: np.ndarray, *, center: bool = True) -> float:
     """Effective rank of a (n_tokens, d) matrix of hidden states, from its float64 singular values.
 
     Parameters
@@ -79,7 +79,7 @@ def effective_rank(X: np.ndarray, center: bool = True) -> float:
     return effective_rank_from_singular_values(np.linalg.svd(X, compute_uv=False))
 
 
-def effective_rank_by_layer(hidden: Mapping[int, np.ndarray], center: bool = True) -> dict[int, float]:
+def effective_rank_by_layer(hidden: Mapping[int, np.ndarray], *, center: bool = True) -> dict[int, float]:
     """Effective rank of each captured layer's hidden states, e.g. ``effective_rank_by_layer(trace.hidden)``.
 
     Parameters

@@ -37,7 +37,7 @@ def erank_velocity(er_series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def erank_dynamics(
-    X: np.ndarray, window: int = 512, stride: int = 40, center: bool = True
+    X: np.ndarray, *, window: int = 512, stride: int = 40, center: bool = True
 ) -> tuple[float, float]:
     """Effective-rank velocity and acceleration (ERV, ERA) of one response, as the VERL paper defines them.
 
@@ -88,7 +88,7 @@ def _window_starts(n_rows: int, window: int, stride: int) -> np.ndarray:
 
 
 def erank_profile(
-    X: np.ndarray, window: int = 64, stride: int | None = None, center: bool = True
+    X: np.ndarray, *, window: int = 64, stride: int | None = None, center: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Effective rank in sliding windows along a trace, for a curve of hidden-state spread over tokens.
 
@@ -155,7 +155,7 @@ def check_window(window: int) -> None:
         raise InputError(f"{opt('window')} must be >= 2 (one centered row has no spread), got {window!r}")
 
 
-def erank_window(X: np.ndarray, window: int = 128) -> float:
+def erank_window(X: np.ndarray, *, window: int = 128) -> float:
     """Length-controlled effective rank: the mean over consecutive windows of ``window`` rows (docs/metrics.md).
 
     The trace's rows are cut into windows X[0:W], X[W:2W], ... (stride W, the last partial window dropped); each
@@ -180,7 +180,7 @@ def erank_window(X: np.ndarray, window: int = 128) -> float:
     return float(values.mean()) if values.size else float("nan")
 
 
-def level_coupling(entropy: np.ndarray, X: np.ndarray, window: int = 128) -> float:
+def level_coupling(entropy: np.ndarray, X: np.ndarray, *, window: int = 128) -> float:
     """Within-trace coupling of the two levels: Spearman correlation over windows of token entropy and rank.
 
     Over the windows of :func:`erank_window`, the correlation (``scipy.stats.spearmanr``) between a window's
