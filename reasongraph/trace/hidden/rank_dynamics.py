@@ -5,10 +5,21 @@ from __future__ import annotations
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
-from reasongraph.trace.hidden.effective_rank import PROFILE_CHUNK, batched_eranks, as_matrix
+from reasongraph.trace.hidden.effective_rank import PROFILE_CHUNK, as_matrix, batched_eranks
 
-__all__ = ["PROFILE_WINDOW", "WINDOW", "check_window", "erank_dynamics", "erank_profile", "erank_velocity",
-           "erank_window", "level_coupling", "window_eranks"]
+__all__ = ["CURVE_WINDOW", "ERV_STRIDE", "ERV_WINDOW", "PROFILE_WINDOW", "WINDOW", "check_window", "erank_dynamics",
+           "erank_profile", "erank_velocity", "erank_window", "level_coupling", "window_eranks"]
+
+#: W of :func:`erank_window` and :func:`level_coupling` in a trace's summary: the length-controlled hidden level.
+WINDOW = 128
+#: Rows per window of the effective-rank curve drawn along a trace: the metric's own W, so the curve's points are
+#: the windows whose mean is ``erank_window`` (plus, for a trace not a multiple of W, one ending at its last row).
+PROFILE_WINDOW = WINDOW
+#: Rows per window of :func:`erank_profile` when none is given.
+CURVE_WINDOW = 64
+#: ERV/ERA (:func:`erank_dynamics`): the final rows kept (VERL's 512 tokens) and the prefix growth s.
+ERV_WINDOW = 512
+ERV_STRIDE = 40
 
 
 def erank_velocity(er_series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -37,7 +48,7 @@ def erank_velocity(er_series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def erank_dynamics(
-    X: np.ndarray, *, window: int = 512, stride: int = 40, center: bool = True
+    X: np.ndarray, *, window: int = ERV_WINDOW, stride: int = ERV_STRIDE, center: bool = True
 ) -> tuple[float, float]:
     """Effective-rank velocity and acceleration (ERV, ERA) of one response, as the VERL paper defines them.
 
@@ -88,7 +99,7 @@ def _window_starts(n_rows: int, window: int, stride: int) -> np.ndarray:
 
 
 def erank_profile(
-    X: np.ndarray, *, window: int = 64, stride: int | None = None, center: bool = True
+    X: np.ndarray, *, window: int = CURVE_WINDOW, stride: int | None = None, center: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Effective rank in sliding windows along a trace, for a curve of hidden-state spread over tokens.
 
@@ -155,7 +166,7 @@ def check_window(window: int) -> None:
         raise InputError(f"{opt('window')} must be >= 2 (one centered row has no spread), got {window!r}")
 
 
-def erank_window(X: np.ndarray, *, window: int = 128) -> float:
+def erank_window(X: np.ndarray, *, window: int = WINDOW) -> float:
     """Length-controlled effective rank: the mean over consecutive windows of ``window`` rows (docs/metrics.md).
 
     The trace's rows are cut into windows X[0:W], X[W:2W], ... (stride W, the last partial window dropped); each
@@ -180,7 +191,7 @@ def erank_window(X: np.ndarray, *, window: int = 128) -> float:
     return float(values.mean()) if values.size else float("nan")
 
 
-def level_coupling(entropy: np.ndarray, X: np.ndarray, *, window: int = 128) -> float:
+def level_coupling(entropy: np.ndarray, X: np.ndarray, *, window: int = WINDOW) -> float:
     """Within-trace coupling of the two levels: Spearman correlation over windows of token entropy and rank.
 
     Over the windows of :func:`erank_window`, the correlation (``scipy.stats.spearmanr``) between a window's
@@ -217,9 +228,3 @@ def level_coupling(entropy: np.ndarray, X: np.ndarray, *, window: int = 128) -> 
         return float("nan")
     return float(spearmanr(mean_h, ranks).statistic)
 
-
-#: W of :func:`erank_window` and :func:`level_coupling` in a trace's summary: the length-controlled hidden level.
-WINDOW = 128
-#: Rows per window of the effective-rank curve drawn along a trace: the metric's own W, so the curve's points are
-#: the windows whose mean is ``erank_window`` (plus, for a trace not a multiple of W, one ending at its last row).
-PROFILE_WINDOW = WINDOW
