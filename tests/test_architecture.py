@@ -450,13 +450,7 @@ OTHER_MEANINGS = {("core/display.py", "rule"): "a table's horizontal rule, not t
 #: Files whose functions still repeat an option's default as a literal, and who takes them from the classes.
 LITERAL_DEFAULTS_PENDING = {
     "analysis/groups/": "opts-rest (B): CompareOptions, and N_BOOT/CI/SEED of core.options",
-    "graph/": "conventions (D): StepClusterer/fit_clusterer method, cycles' length_bound",
-    "html/": "conventions (D): graph_layout seed, build_trace_payload markers",
-    "models/": "conventions (D): head_entropy temperature, tiny_random_model seed",
     "runs/generate/": "opts-rest (B): SampleOptions",
-    "runs/records/": "conventions (D): RecordReader and read_prompts field names from ReadOptions",
-    "stats/": "conventions (D): n_boot, ci, seed from core.options N_BOOT/CI/SEED",
-    "trace/": "conventions (D) (sampling: opts-rest (B)): extract, encode, trace cache, forking_tokens",
     "train/": "opts-rest (B): ProbeOptions, LocusOptions, SweepOptions",
 }
 #: Command files whose flags are still written by hand, and who generates them from the classes.
