@@ -300,7 +300,7 @@ def test_onset_spike_is_onset_entropy_at_the_threshold(m, w):
     spans = spans[spans[:, 1] <= 400]
     revisits = rng.choice(len(spans), 6, replace=False)
     out = align(h, spans, revisits, rho=0.2, onset_tokens=m, lookback=w)
-    theta = top_rho_threshold(h, 0.2)
+    theta = top_rho_threshold(h, rho=0.2)
     onset = onset_entropy(h, spans, onset_tokens=m, lookback=w)
     np.testing.assert_array_equal(out.onset_entropy, onset)
     with np.errstate(invalid="ignore"):

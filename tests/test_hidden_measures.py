@@ -60,8 +60,8 @@ def test_window_measures_against_float64_svds():
     assert m["erank_window"] == pytest.approx(ranks.mean(), rel=1e-9)
     assert m["spectral_entropy_window"] == pytest.approx(np.log(ranks).mean(), rel=1e-9)
     assert m["erank_window_norm"] == pytest.approx(ranks.mean() / 15, rel=1e-9)
-    assert spectral_entropy_window(X, 16) == m["spectral_entropy_window"]
-    assert erank_window_norm(X, 16) == m["erank_window_norm"]
+    assert spectral_entropy_window(X, window=16) == m["spectral_entropy_window"]
+    assert erank_window_norm(X, window=16) == m["erank_window_norm"]
     # narrow matrices: the bound is d, not W - 1 (ranks from the 5 x 5 Gram matrix's eigenvalues: 1e-7 agreement)
     assert window_measures(X[:, :5], 16)["erank_window_norm"] == pytest.approx(
         _window_ranks_svd(X[:, :5].astype(np.float64), 16).mean() / 5, rel=1e-7)

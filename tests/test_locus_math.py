@@ -162,7 +162,7 @@ def test_store_roundtrip_blocks_and_rows(tmp_path):
     store = LayerStore(tmp_path / "s")
     a, b = np.arange(6, dtype=np.float32).reshape(2, 3), np.ones((1, 3), dtype=np.float32)
     assert store.append("A.full.1", a) == 0 and store.append("A.full.1", b) == 1
-    assert np.array_equal(store.block("A.full.1", 1), b) and np.array_equal(store.read("A.full.1", [2, 0]),
+    assert np.array_equal(store.block("A.full.1", 1), b) and np.array_equal(store.read("A.full.1", rows=[2, 0]),
                                                                              np.vstack([b, a[:1]]))
     with pytest.raises(ValueError):
         store.append("A.full.1", np.ones((1, 4)))

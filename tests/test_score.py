@@ -150,7 +150,7 @@ def test_pooled_forking_threshold_and_share(data):
     traces = [Trace.load(p) for p in sorted((ref / "traces").rglob("*.npz"))]
     assert len(traces) == 2 * N_PAIRS
     pooled = np.concatenate([t.entropy[np.isfinite(t.entropy)] for t in traces])
-    assert fit["forking_threshold"] == pytest.approx(top_rho_threshold(pooled, 0.2))
+    assert fit["forking_threshold"] == pytest.approx(top_rho_threshold(pooled, rho=0.2))
     by_text = {t.text: t for t in traces}
     src = [json.loads(x) for x in data["input"].read_text(errors="replace").splitlines()[:1]]
     h = by_text[src[0]["trace"]].entropy

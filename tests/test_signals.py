@@ -74,7 +74,7 @@ def test_forking_tokens_top_share_picks_the_largest():
     h = np.array([0.3, 0.9, 0.1, 0.0, 0.7, 0.2, 0.8, 0.4, 0.6, 0.5])
     mask = forking_tokens(h, rho=0.2)
     assert mask.tolist() == [False, True, False, False, False, False, True, False, False, False]
-    assert top_rho_threshold(h, 0.2) == pytest.approx(0.8)
+    assert top_rho_threshold(h, rho=0.2) == pytest.approx(0.8)
 
 
 @pytest.mark.parametrize("rho", [0.05, 0.1, 0.2, 0.3, 0.7, 1.0])

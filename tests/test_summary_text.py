@@ -34,7 +34,8 @@ def test_units_heading_and_reasons_on_a_long_trace():
 
 def test_every_n_a_says_why_on_a_short_trace():
     """Two steps of 26 tokens: no 128-token window, one node per step, no revisit."""
-    trace, _ = synthetic_trace(2, 26, 2, 0, "", None, "m", 8)
+    trace, _ = synthetic_trace(n_steps=2, tokens_per_step=26, n_nodes=2, seed=0, text_prefix="", prompt=None,
+                               model_name="m", d=8)
     an = analyze_trace(trace, labels=np.array([0, 1]), n_shifts=0)
     text = an.summary()
     assert "in windows of 128 tokens: n/a: fewer than 128 tokens" in text
@@ -47,7 +48,8 @@ def test_every_n_a_says_why_on_a_short_trace():
 
 
 def test_one_step_trace_is_named_too_short():
-    trace, _ = synthetic_trace(1, 26, 1, 0, "", None, "m", 8)
+    trace, _ = synthetic_trace(n_steps=1, tokens_per_step=26, n_nodes=1, seed=0, text_prefix="", prompt=None,
+                               model_name="m", d=8)
     text = analyze_trace(trace, labels=np.array([0]), n_shifts=0).summary()
     assert "1 steps" in text.splitlines()[0] and "(too short for a graph: 1 step" in text.splitlines()[0]
 

@@ -203,7 +203,7 @@ def load_analysis(directory: str | Path) -> Analysis:
     """Rebuild an :class:`Analysis` written by :meth:`Analysis.save` (same labels and parameters; no model)."""
     directory = Path(directory)
     path = directory / "analysis.json"
-    saved = read_json(path, "saved analysis")
+    saved = read_json(path, what="saved analysis")
     if not isinstance(saved, dict) or not {"params", "labels"} <= set(saved) or not isinstance(saved["params"], dict) \
             or "layer" not in saved["params"]:
         raise InputError(f"{path}: not a saved reasongraph analysis (no params with a layer, or no labels)")

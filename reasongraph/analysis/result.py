@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from reasongraph.analysis.alignment.alignment import Alignment
+from reasongraph.analysis.summary_text import summary_text
 from reasongraph.core.checks import check_path_writable
 from reasongraph.graph.reasoning_graph import ReasoningGraph
 from reasongraph.trace.markers import Marker
@@ -49,8 +50,6 @@ class Analysis:
         """A short readable report: the walk, its revisits, how many token entropy missed, and the tables, every
         number with its unit and every n/a with its reason (:func:`~reasongraph.analysis.summary_text.summary_text`).
         """
-        from reasongraph.analysis.summary_text import summary_text
-
         return summary_text(self)
 
     def as_dict(self) -> dict:

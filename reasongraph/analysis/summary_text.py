@@ -86,7 +86,7 @@ def _small_world(m: dict) -> str:
 
 def _tokens(m: dict) -> str:
     return (f"token entropy: mean={fmt(m['mean_entropy'])} nats, p80={fmt(m['entropy_p80'])} nats, "
-            f"{fmt(100 * m['low_entropy_share'], 2)}% of tokens below 0.01 nats; "
+            f"{fmt(100 * m['low_entropy_share'], digits=2)}% of tokens below 0.01 nats; "
             f"onset entropy mean={fmt(m['onset_entropy_mean'])} nats")
 
 

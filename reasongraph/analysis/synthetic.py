@@ -8,11 +8,13 @@ graph with cycles).
 """
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from reasongraph.analysis.one_trace import analyze_trace
+from reasongraph.analysis.result import Analysis
 from reasongraph.core.options import SEED
+from reasongraph.trace.steps import Step
+from reasongraph.trace.trace import Trace
 
 __all__ = ["synthetic_analysis", "synthetic_trace"]
 
@@ -24,9 +26,9 @@ SYNTHETIC_SHIFTS = 200
 _OPENERS = ("Wait,", "Hmm,", "Actually,", "Alternatively,", "But wait,", "Let me double-check:")
 
 
-def synthetic_analysis(n_steps: int = 300, tokens_per_step: int = 26, n_nodes: int = 60, seed: int = SEED.default,
+def synthetic_analysis(*, n_steps: int = 300, tokens_per_step: int = 26, n_nodes: int = 60, seed: int = SEED.default,
                        text_prefix: str = "", prompt: str | None = "Find the sum of all real roots of x^2 - 5x + 6.",
-                       model_name: str = "synthetic-model", d: int = 32, n_shifts: int = SYNTHETIC_SHIFTS) -> Any:
+                       model_name: str = "synthetic-model", d: int = 32, n_shifts: int = SYNTHETIC_SHIFTS) -> Analysis:
     """An :class:`~reasongraph.analysis.result.Analysis` of a synthetic trace of ``n_steps * tokens_per_step`` tokens.
 
     Parameters
@@ -43,19 +45,15 @@ def synthetic_analysis(n_steps: int = 300, tokens_per_step: int = 26, n_nodes: i
     -------
     Analysis
     """
-    from reasongraph.analysis.one_trace import analyze_trace
-
-    trace, walk = synthetic_trace(n_steps, tokens_per_step, n_nodes, seed, text_prefix, prompt, model_name, d)
+    trace, walk = synthetic_trace(n_steps=n_steps, tokens_per_step=tokens_per_step, n_nodes=n_nodes, seed=seed,
+                                  text_prefix=text_prefix, prompt=prompt, model_name=model_name, d=d)
     return analyze_trace(trace, labels=walk, n_shifts=n_shifts, seed=seed)
 
 
-def synthetic_trace(n_steps: int = 300, tokens_per_step: int = 26, n_nodes: int = 60, seed: int = SEED.default,
+def synthetic_trace(*, n_steps: int = 300, tokens_per_step: int = 26, n_nodes: int = 60, seed: int = SEED.default,
                     text_prefix: str = "", prompt: str | None = None, model_name: str = "synthetic-model",
-                    d: int = 32) -> tuple[Any, np.ndarray]:
+                    d: int = 32) -> tuple[Trace, np.ndarray]:
     """A synthetic :class:`~reasongraph.trace.trace.Trace` and the walk of cluster labels its hidden states follow."""
-    from reasongraph.trace.steps import Step
-    from reasongraph.trace.trace import Trace
-
     rng = np.random.default_rng(seed)
     walk = _walk(rng, n_steps, n_nodes)
     tokens: list[str] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 import warnings
 from importlib import import_module
@@ -85,8 +86,6 @@ def _interrupted(command: str, argv: list[str]) -> str:
     """The one line after Ctrl-C: for a command that resumes, the command line that resumes it."""
     if command not in RESUMABLE:
         return f"reasongraph {command}: interrupted"
-    import shlex
-
     return (f"reasongraph {command}: interrupted; what was done is kept: to resume, run the same command again: "
             f"{shlex.join(['reasongraph', *argv])}")
 

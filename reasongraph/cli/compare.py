@@ -51,10 +51,10 @@ def run(args: argparse.Namespace) -> int:
         check_path_writable("html", args.html)
     run_ = ScoredRun(args.run_dir)
     rows = list(run_.rows())
-    group_field = run_.column(args.group_field, "group", rows)
+    group_field = run_.column(args.group_field, "group", rows=rows)
     if group_field is None:
         raise InputError("the run has no group field: name one with --group-by FIELD")
-    pair_field = None if args.unpaired else run_.column(args.pair_field, "pair", rows)
+    pair_field = None if args.unpaired else run_.column(args.pair_field, "pair", rows=rows)
     options = CompareOptions.from_args(args, group_field=group_field, pair_field=pair_field)
     cmp = compare_groups(rows, args.a, args.b, options=options)
     cmp.group_name = run_.fields.get("group") if group_field == "group" else group_field

@@ -100,7 +100,7 @@ def _render(src: Path, args: argparse.Namespace) -> tuple[str, Path]:
     if src.suffix == ".json":
         from reasongraph.html.write import write_report_html
 
-        payload = read_json(src, "view payload")
+        payload = read_json(src, what="view payload")
         if not isinstance(payload, dict) or payload.get("format") != "reasongraph.view":
             raise InputError(f"{src}: not a reasongraph view payload (or pass the folder of an analysis.json)")
         try:

@@ -48,7 +48,7 @@ def check_optional_int(name: str, value: Any, *, low: int | None = None, high: i
     return None if value is None else check_int(name, value, low=low, high=high)
 
 
-def check_number(name: str, value: Any, low: float | None = None, high: float | None = None, *,
+def check_number(name: str, value: Any, *, low: float | None = None, high: float | None = None,
                  low_open: bool = False, high_open: bool = False) -> float:
     """``value`` as a finite float within the bounds (open bounds exclude themselves)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) and not _is_numpy_number(value):

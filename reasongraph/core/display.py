@@ -18,7 +18,7 @@ def is_missing(x: Any) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def fmt(x: Any, digits: int = 3) -> str:
+def fmt(x: Any, *, digits: int = 3) -> str:
     """A number in ``digits`` significant digits; bools as true/false, text as it is, missing as "n/a"."""
     if is_missing(x):
         return NA
@@ -38,9 +38,9 @@ def fmt_p(p: Any) -> str:
     return f"{p:.2e}" if p < 1e-3 else f"{p:.3f}"
 
 
-def fmt_ci(low: Any, high: Any, digits: int = 3) -> str:
+def fmt_ci(low: Any, high: Any, *, digits: int = 3) -> str:
     """A confidence interval as ``[low, high]``."""
-    return f"[{fmt(low, digits)}, {fmt(high, digits)}]"
+    return f"[{fmt(low, digits=digits)}, {fmt(high, digits=digits)}]"
 
 
 def text_table(head: Sequence[str], rows: Sequence[Sequence[str]], *, rule: bool = False) -> str:

@@ -84,7 +84,7 @@ class ManifestLock:
 
     def _read(self) -> Any:
         if self.messages.json_what is not None:
-            return read_json(self.manifest_path, self.messages.json_what)
+            return read_json(self.manifest_path, what=self.messages.json_what)
         try:
             return json.loads(self.manifest_path.read_text())
         except ValueError:

@@ -62,7 +62,7 @@ def atomic_write_json(path: str | Path, obj: Any) -> Path:
     return atomic_write(path, lambda p: p.write_bytes(data))
 
 
-def read_json(path: str | Path, what: str = "JSON file") -> Any:
+def read_json(path: str | Path, *, what: str = "JSON file") -> Any:
     """The JSON value in ``path``; a missing or unreadable file is an InputError naming it and ``what`` it is."""
     path = Path(path)
     try:

@@ -19,12 +19,14 @@ from scipy.sparse.csgraph import connected_components
 
 from reasongraph.core.checks import check_int
 
-__all__ = ["count_cycles_upto", "cyclomatic_number", "scc_share"]
+__all__ = ["LENGTH_BOUND", "count_cycles_upto", "cyclomatic_number", "scc_share"]
 
 
 # Up to this many nodes, dense n x n matrices are used (cycle counts by closed walks, clustering); their products
 # stay exact in float64 (closed 5-walks <= n**5 < 2**53) and fast. Larger graphs take the sparse/DFS paths.
 DENSE_MAX_NODES = 512
+#: The longest cycle (in nodes) counted by default: cycles_upto_k (the default of AnalysisOptions.length_bound).
+LENGTH_BOUND = 5
 
 
 def as_csgraph(adj) -> sp.csr_array:
@@ -76,7 +78,7 @@ def scc_share(adj) -> float:
     return float(np.mean(sizes[labels] > 1))
 
 
-def count_cycles_upto(adj, *, length_bound: int = 5, max_cycles: int = 100_000) -> tuple[int, bool]:
+def count_cycles_upto(adj, *, length_bound: int = LENGTH_BOUND, max_cycles: int = 100_000) -> tuple[int, bool]:
     """Count the simple directed cycles with at most ``length_bound`` nodes (k), capped at ``max_cycles``.
 
     Enumerating all simple cycles is exponential (a 10-node graph from a 200-step walk can hold over 160,000),

@@ -23,6 +23,7 @@ import scipy.sparse as sp
 
 from reasongraph.core.errors import InputError, opt
 from reasongraph.graph import shape as topology
+from reasongraph.graph.cycles import LENGTH_BOUND
 from reasongraph.graph.walk import (EDGE_WEIGHTS, as_array, check_walk, node_order, run_table, walk_revisits,
                                     revisit_cycle_edges, step_mean_entropy)
 
@@ -217,7 +218,7 @@ class ReasoningGraph:
                 f"n_revisits={len(self._revisits)})")
 
     # ------------------------------------------------------------------ metrics
-    def metrics(self, *, length_bound: int = 5, max_cycles: int = 100_000) -> dict:
+    def metrics(self, *, length_bound: int = LENGTH_BOUND, max_cycles: int = 100_000) -> dict:
         """Cycle and topology metrics as a flat JSON-able dict (keys as in docs/metrics.md).
 
         Parameters

@@ -8,7 +8,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra, floyd_warshall
 
-from reasongraph.graph.cycles import DENSE_MAX_NODES, as_csgraph, dense_pattern, count_cycles_upto, cyclomatic_number
+from reasongraph.graph.cycles import (DENSE_MAX_NODES, LENGTH_BOUND, as_csgraph, count_cycles_upto, cyclomatic_number,
+                                      dense_pattern)
 
 __all__ = ["average_clustering", "distance_summary", "mean_degree", "random_graph_baselines", "small_world_index",
            "topology_metrics"]
@@ -134,7 +135,7 @@ def small_world_index(c: float, c_rand: float, l: float, l_rand: float) -> float
 
 
 # ---------------------------------------------------------------------------------------------------- all at once
-def topology_metrics(adj, *, length_bound: int = 5, max_cycles: int = 100_000) -> dict:
+def topology_metrics(adj, *, length_bound: int = LENGTH_BOUND, max_cycles: int = 100_000) -> dict:
     """Every metric of this module in one pass, sharing the intermediate matrices.
 
     Returns a dict with ``cyclomatic``, ``scc_share``, ``cycles_upto_k``, ``cycles_truncated``, ``diameter``,

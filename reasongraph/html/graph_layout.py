@@ -10,10 +10,12 @@ import math
 import networkx as nx
 import numpy as np
 
+from reasongraph.core.options import SEED
+
 __all__ = ["graph_layout"]
 
 
-def graph_layout(graph: nx.Graph, *, seed: int = 0, iterations: int = 300) -> dict:
+def graph_layout(graph: nx.Graph, *, seed: int = SEED.default, iterations: int = 300) -> dict:
     """Positions in the unit square for every node of ``graph``.
 
     A Fruchterman-Reingold layout (``networkx.spring_layout``, ``method="force"``) of the undirected simple

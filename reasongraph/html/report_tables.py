@@ -27,7 +27,7 @@ def compare_table(compare: Any) -> dict | None:
     where = opt("compare")
     if isinstance(compare, (str, os.PathLike)):
         where = str(compare)
-        compare = read_json(compare, "comparison (the output of reasongraph compare --json)")
+        compare = read_json(compare, what="comparison (the output of reasongraph compare --json)")
     if isinstance(compare, Mapping) and {"a", "b", "metrics"} <= set(compare):
         return _comparison_table(compare)
     facts, records = {}, None
@@ -60,7 +60,7 @@ def _comparison_table(c: Mapping) -> dict:
     columns = ["metric", "n pairs" if paired else "n", f"mean {a} (A)", f"mean {b} (B)", "B \u2212 A", "95% CI",
                f"p ({test})"]
     rows = [[str(m.get("metric")), _scalar(m.get("n")), _scalar(m.get("mean_a")), _scalar(m.get("mean_b")),
-             _scalar(m.get("diff")), f"[{fmt(m.get('ci_low'), 4)}, {fmt(m.get('ci_high'), 4)}]",
+             _scalar(m.get("diff")), f"[{fmt(m.get('ci_low'), digits=4)}, {fmt(m.get('ci_high'), digits=4)}]",
              _scalar(m.get("p_value"))] for m in items]
     facts = {"groups from field": _scalar(c.get("group_name") or c.get("group_field")),
              "pairs matched on field": _scalar(c.get("pair_name") or c.get("pair_field")) if paired else "unpaired",
@@ -93,7 +93,7 @@ def _flat(rec: Mapping, prefix: str = "") -> dict:
         if isinstance(v, Mapping):
             out.update(_flat(v, name + "."))
         elif isinstance(v, (list, tuple)) and len(v) == 2 and all(is_scalar(x) for x in v):
-            out[name] = f"[{fmt(v[0], 4)}, {fmt(v[1], 4)}]"  # a confidence interval
+            out[name] = f"[{fmt(v[0], digits=4)}, {fmt(v[1], digits=4)}]"  # a confidence interval
         else:
             out[name] = _scalar(v)
     return out

@@ -96,7 +96,7 @@ def build_trace_payload(
     token_only: Iterable[int] = (),
     step_spikes: Any = None,
     spike_threshold: float | None = None,
-    markers: Iterable[Any] = (),
+    markers: Iterable[Any] | None = None,
     metrics: Mapping[str, Any] | None = None,
     tables: Sequence[Mapping[str, Any]] = (),
     erank_curve: tuple[Any, Any] | None = None,
@@ -123,7 +123,7 @@ def build_trace_payload(
     step_spikes : (n_steps,) bool, steps holding a spike (the alignment's rule); None: a forking token anywhere
         in the step (:func:`reasongraph.analysis.alignment.spike_rules.step_has_spike`).
     spike_threshold : the entropy cut of the spikes, shown in the legend.
-    markers : aha markers (``Marker`` or dicts with ``start_char``, ``end_char``, ``text``).
+    markers : aha markers found (``Marker`` or dicts with ``start_char``, ``end_char``, ``text``); None: none.
     metrics : flat dict of metrics (shown grouped, and all of them in a table).
     tables : 2x2 tables to show (see :func:`alignment_tables`).
     erank_curve : (starts, values) of the sliding-window effective rank, or None.
@@ -155,7 +155,7 @@ def build_trace_payload(
               else step_has_spike(fork, spans[:, :2]))
     revisit_events = list(revisits)
     revisits = [revisit_tuple(r) for r in revisit_events]
-    marker_list = [marker_tuple(m) for m in markers]
+    marker_list = [marker_tuple(m) for m in markers or ()]
     marker_step = marker_steps([{"start_char": a} for a, _, _ in marker_list], spans[:, 2:]).tolist()
     step_markers = np.zeros(n_steps, dtype=bool)
     step_markers[[s for s in marker_step if s >= 0]] = True

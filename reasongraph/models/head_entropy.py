@@ -38,12 +38,15 @@ CPU_TILE_BYTES = 16 << 20
 ACCELERATOR_TILE_BYTES = 128 << 20  # GPU: fewer, larger tiles to amortize kernel launches (not yet measured)
 COMPILE_BACKEND = "inductor"  # torch.compile backend of the fused tile update
 FUSED_ON_CUDA = True  # the default of token_entropy's ``fused`` on CUDA; False runs the eager head there too
+#: The model's own distribution, temperature 1 (the default of the temperature options: models/ is below the
+#: layers that define them).
+TEMPERATURE = 1.0
 _checked_models: weakref.WeakSet = weakref.WeakSet()
 _compiled: dict[Any, Any] = {}  # backend -> the compiled tile update, or None once compiling it failed
 
 
-def token_entropy(model: Any, hidden: Any, targets: Any, temperature: float = 1.0, tile_bytes: int | None = None,
-                  fused: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+def token_entropy(model: Any, hidden: Any, targets: Any, temperature: float = TEMPERATURE,
+                  tile_bytes: int | None = None, fused: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Entropy (nats) of ``softmax(logits / temperature)`` and the log-prob of ``targets``, one per row.
 
     ``hidden`` (rows x d) holds final hidden states (after the final norm), each the predictor of the matching
@@ -55,7 +58,7 @@ def token_entropy(model: Any, hidden: Any, targets: Any, temperature: float = 1.
     return entropy.cpu().numpy(), logprob.cpu().numpy()
 
 
-def entropy_tensors(model: Any, hidden: Any, targets: Any, temperature: float = 1.0, *,
+def entropy_tensors(model: Any, hidden: Any, targets: Any, temperature: float = TEMPERATURE, *,
                     tile_bytes: int | None = None, fused: bool | None = None) -> tuple[Any, Any]:
     """:func:`token_entropy` as float32 tensors left on ``hidden``'s device: no host synchronization, so a
     caller on CUDA can copy them out asynchronously."""
@@ -119,7 +122,7 @@ def _tile_update(hidden: Any, weight: Any, bias: Any, targets: Any, start: int, 
     return (*(stats if state is None else _merge(state[:3], stats)), target_logit)
 
 
-def tile_logits(model: Any, hidden: Any, start: int, stop: int, temperature: float = 1.0) -> Any:
+def tile_logits(model: Any, hidden: Any, start: int, stop: int, temperature: float = TEMPERATURE) -> Any:
     """float32 logits of vocabulary columns [start, stop), as the model computes them, divided by temperature.
 
     Gemma-style soft-capping (``config.final_logit_softcapping``) is applied; :func:`check_head` catches any

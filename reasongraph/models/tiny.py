@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from reasongraph.core.errors import InputError, opt
+from reasongraph.core.options import SEED
 from reasongraph.models.device import resolve_device_dtype
 from reasongraph.models.loaded import LoadedModel
 from reasongraph.models.pretrained import from_pretrained_tokenizer
@@ -39,7 +40,7 @@ class TinySource(ModelSource):
         return tiny_random_model(seed=self.seed, device=device, dtype=dtype)
 
 
-def tiny_random_model(seed: int = 0, num_layers: int = 2, hidden_size: int = 64, context_length: int = 2048,
+def tiny_random_model(seed: int = SEED.default, num_layers: int = 2, hidden_size: int = 64, context_length: int = 2048,
                       device: Any = None, dtype: Any = None, tokenizer: Any = None) -> LoadedModel:
     """A tiny random-initialized Llama: fast, for tests and benchmarks.
 

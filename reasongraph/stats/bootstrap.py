@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
+from reasongraph.core.options import CI, N_BOOT, SEED
 
 __all__ = ["bootstrap_ci", "bootstrap_difference_ci", "bootstrap_interval", "check_boot", "resample_chunks",
            "wilson_interval"]
@@ -37,8 +38,8 @@ def check_boot(n_boot: int, ci: float) -> None:
 
 
 # ---------------------------------------------------------------------- bootstrap of a mean
-def bootstrap_ci(x: Sequence[float] | np.ndarray, *, n_boot: int = 2000, ci: float = 0.95,
-                 seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(x: Sequence[float] | np.ndarray, *, n_boot: int = N_BOOT.default, ci: float = CI.default,
+                 seed: int = SEED.default) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of the mean of ``x`` (``scipy.stats.bootstrap``).
 
     Parameters
@@ -85,7 +86,8 @@ def _percentiles(values: np.ndarray, ci: float) -> tuple[float, float]:
 
 
 def bootstrap_difference_ci(xa: Sequence[float] | np.ndarray, xb: Sequence[float] | np.ndarray, *,
-                            n_boot: int = 2000, ci: float = 0.95, seed: int = 0) -> tuple[float, float]:
+                            n_boot: int = N_BOOT.default, ci: float = CI.default,
+                            seed: int = SEED.default) -> tuple[float, float]:
     """Percentile bootstrap CI of mean(xb) - mean(xa) for two independent samples, each resampled on its own
     (B's resamples drawn first, then A's, from one generator seeded with ``seed``).
 
@@ -103,7 +105,7 @@ def bootstrap_difference_ci(xa: Sequence[float] | np.ndarray, xb: Sequence[float
     return _percentiles(diffs, ci)
 
 
-def wilson_interval(k: int, n: int, *, ci: float = 0.95) -> tuple[float, float]:
+def wilson_interval(k: int, n: int, *, ci: float = CI.default) -> tuple[float, float]:
     """Wilson score interval of a proportion k / n (scipy.stats.binomtest); (nan, nan) when n == 0.
 
     Wilson rather than the normal approximation because detection ratios sit near 0 or 1 on small groups, where
@@ -117,8 +119,8 @@ def wilson_interval(k: int, n: int, *, ci: float = 0.95) -> tuple[float, float]:
     return float(interval.low), float(interval.high)
 
 
-def bootstrap_interval(n: int, stat: Callable[[np.ndarray], np.ndarray], *, n_boot: int = 2000, ci: float = 0.95,
-                       seed: int = 0) -> tuple[float, float]:
+def bootstrap_interval(n: int, stat: Callable[[np.ndarray], np.ndarray], *, n_boot: int = N_BOOT.default,
+                       ci: float = CI.default, seed: int = SEED.default) -> tuple[float, float]:
     """Percentile bootstrap interval of any statistic of ``n`` resampled units (traces, pairs).
 
     ``stat`` maps an (m, n) array of indices (m resamples of range(n) with replacement) to (m,) values, so a

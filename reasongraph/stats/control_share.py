@@ -13,13 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from reasongraph.core.options import CI, N_BOOT, SEED
 from reasongraph.stats.bootstrap import bootstrap_interval
 
 __all__ = ["control_share"]
 
 
-def control_share(xa: Any, xb: Any, xc: Any, *, n_boot: int = 2000, ci: float = 0.95,
-                  seed: int = 0) -> dict[str, float]:
+def control_share(xa: Any, xb: Any, xc: Any, *, n_boot: int = N_BOOT.default, ci: float = CI.default,
+                  seed: int = SEED.default) -> dict[str, float]:
     """(mean A - mean B) / (mean A - mean C) over the pairs (problems) where all three values are finite.
 
     Parameters

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
+from reasongraph.core.options import CI
 
 __all__ = ["EntropyLaw", "MIN_CHECKPOINTS", "entropy_performance_fit", "fit_entropy_law", "forecast_entropy_law"]
 
@@ -77,7 +78,7 @@ class EntropyLaw:
 
 
 # ---------------------------------------------------------------------- the entropy law
-def fit_entropy_law(H: Sequence[float], R: Sequence[float], *, ci: float = 0.95, field: str = "R") -> EntropyLaw:
+def fit_entropy_law(H: Sequence[float], R: Sequence[float], *, ci: float = CI.default, field: str = "R") -> EntropyLaw:
     """Fit R = -a·exp(H) + b over checkpoints, with t intervals from the least-squares covariance.
 
     The law is linear in x = -exp(H): R = a·x + b. With n points, residual variance s² = RSS / (n - 2) and the

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
+from reasongraph.core.options import CI, N_BOOT, SEED
 from reasongraph.stats.bootstrap import bootstrap_interval, check_boot
 from reasongraph.stats.two_by_two import as_table
 
@@ -54,7 +55,7 @@ def _as_strata(tables: Any) -> np.ndarray:
     return np.stack([as_table(x, f"tables[{i}]") for i, x in enumerate(t)])
 
 
-def mantel_haenszel(tables: Any, *, ci: float = 0.95) -> MantelHaenszel:
+def mantel_haenszel(tables: Any, *, ci: float = CI.default) -> MantelHaenszel:
     """Mantel-Haenszel common odds ratio of strata (here: traces), its RBG interval and the CMH test.
 
     Ours: scipy.stats has no Mantel-Haenszel estimator (statsmodels has, but is no dependency and its test differs).
@@ -119,8 +120,8 @@ def mantel_haenszel(tables: Any, *, ci: float = 0.95) -> MantelHaenszel:
 
 
 # ---------------------------------------------------------------------- pooled share over strata
-def pooled_share(numerators: Any, denominators: Any, *, n_boot: int = 2000, ci: float = 0.95,
-                 seed: int = 0) -> tuple[float, float, float]:
+def pooled_share(numerators: Any, denominators: Any, *, n_boot: int = N_BOOT.default, ci: float = CI.default,
+                 seed: int = SEED.default) -> tuple[float, float, float]:
     """A ratio of sums over strata, sum(num) / sum(den), with a percentile bootstrap CI over strata.
 
     E.g. the hidden-only share of a group: hidden-only revisits over all revisits, pooled over traces, so a trace

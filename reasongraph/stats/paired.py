@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
+from reasongraph.core.options import CI, N_BOOT, SEED
 from reasongraph.stats.bootstrap import bootstrap_interval, check_boot, resample_chunks
 
 __all__ = ["holm", "paired_ratio", "sign_flip_p"]
@@ -30,8 +31,8 @@ def _ratio_of_means(xa: np.ndarray, xb: np.ndarray) -> np.ndarray:
         return np.where(ma != 0, mb / np.where(ma != 0, ma, 1.0), np.nan)
 
 
-def paired_ratio(xa: Any, xb: Any, *, n_boot: int = 2000, ci: float = 0.95,
-                 seed: int = 0) -> tuple[float, float, float]:
+def paired_ratio(xa: Any, xb: Any, *, n_boot: int = N_BOOT.default, ci: float = CI.default,
+                 seed: int = SEED.default) -> tuple[float, float, float]:
     """Ratio of means mean(xb) / mean(xa) over pairs, with a paired percentile bootstrap CI.
 
     Only pairs where both values are finite count. The bootstrap resamples pairs (keeping each A with its B)
@@ -55,7 +56,7 @@ def paired_ratio(xa: Any, xb: Any, *, n_boot: int = 2000, ci: float = 0.95,
     return float(_ratio_of_means(xa, xb)), lo, hi
 
 
-def sign_flip_p(d: Any, *, n_perm: int = 10000, seed: int = 0) -> float:
+def sign_flip_p(d: Any, *, n_perm: int = 10000, seed: int = SEED.default) -> float:
     """Two-sided sign-flip permutation p-value of mean(d) = 0 (paired differences symmetric around 0).
 
     Under the null each difference is as likely to be +d_i as -d_i. The statistic is |sum(d)|; p is the share of

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from reasongraph.core.storage import atomic_write
+from reasongraph.trace.options import KEEP_HIDDEN, ExtractOptions
 from reasongraph.trace.trace import Trace
 
 __all__ = ["TraceCache", "trace_cache_options"]
@@ -87,7 +88,8 @@ class TraceCache:
 
 
 def trace_cache_options(layer_ids: tuple[int, ...], *, segment: str, temperature: float, prompt_format: str,
-                        truncate: bool = False, keep_hidden: bool = False, prefix_tokens: int = 0) -> dict:
+                        truncate: bool = ExtractOptions.truncate, keep_hidden: bool = KEEP_HIDDEN,
+                        prefix_tokens: int = 0) -> dict:
     """What a cached trace depends on: the extraction options (keyword arguments of
     :func:`~reasongraph.trace.extraction.teacher_forced.extract_batch`, layers resolved for a model), whether it keeps
     its hidden states, and, in a run with a sample group only, how many response tokens' hidden states it keeps for

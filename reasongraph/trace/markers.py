@@ -62,7 +62,7 @@ def compile_patterns(patterns: Iterable[str], *, name: str = "patterns") -> list
     return compiled
 
 
-def find_markers(text: str, patterns: Iterable[str] | None = None) -> list[Marker]:
+def find_markers(text: str, *, patterns: Iterable[str] | None = None) -> list[Marker]:
     """Find aha markers in a text.
 
     Parameters

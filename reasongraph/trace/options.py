@@ -74,6 +74,13 @@ class Segmenter(Check):
         return "a segmenter: newline, sentence, paragraph, window:N, token or a registered name"
 
 
+#: Defaults of options defined in higher layers (RunOptions, SampleOptions) that functions of this layer also take:
+#: the options use these constants, so each default is written once.
+KEEP_HIDDEN = False  # keep every token's hidden states in the trace cache (RunOptions/SampleOptions.keep_hidden)
+TOP_P = 1.0  # nucleus sampling off (SampleOptions.top_p)
+MAX_NEW_TOKENS = 512  # the longest sampled trace (SampleOptions.max_new_tokens)
+
+
 @dataclass(frozen=True)
 class ExtractOptions(Options):
     """How a trace is extracted: which hidden states it keeps, how its steps are cut, its prompt and entropies."""

@@ -6,6 +6,7 @@ from typing import Callable
 
 import numpy as np
 
+from reasongraph.trace.options import ExtractOptions
 from reasongraph.trace.segmenters import Segmenter, parse_segmenter
 
 
@@ -23,7 +24,8 @@ class Step:
         return asdict(self)
 
 
-def segment_steps(text: str, offsets: np.ndarray, segment: str | Callable | Segmenter = "newline") -> list[Step]:
+def segment_steps(text: str, offsets: np.ndarray, segment: str | Callable | Segmenter = ExtractOptions.segment
+                  ) -> list[Step]:
     """Split a tokenized trace into steps with exact character and token spans.
 
     ``offsets`` are the tokens' character spans, non-decreasing (as

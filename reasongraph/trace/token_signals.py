@@ -13,6 +13,7 @@ import numpy as np
 
 from reasongraph.core.checks import check_number
 from reasongraph.core.errors import InputError, opt
+from reasongraph.trace.options import ForkingOptions
 
 __all__ = ["LOW_ENTROPY", "entropy_of", "entropy_summary", "forking_tokens", "top_rho_threshold"]
 
@@ -83,10 +84,10 @@ def entropy_summary(entropy: np.ndarray) -> dict[str, float]:
 
 
 def _check_rho(rho: float) -> None:
-    check_number("rho", rho, 0, 1)
+    check_number("rho", rho, low=0, high=1)
 
 
-def top_rho_threshold(entropy: np.ndarray, rho: float = 0.2) -> float:
+def top_rho_threshold(entropy: np.ndarray, *, rho: float = ForkingOptions.rho) -> float:
     """Entropy threshold of the top ``rho`` share of a trace's tokens (80/20 paper).
 
     With n tokens of defined entropy and k = ceil(rho * n), the threshold is the k-th largest entropy: an
@@ -108,7 +109,8 @@ def top_rho_threshold(entropy: np.ndarray, rho: float = 0.2) -> float:
     return float(np.partition(h, h.size - k)[h.size - k])
 
 
-def forking_tokens(entropy: np.ndarray, rho: float = 0.2, forking_threshold: float | None = None) -> np.ndarray:
+def forking_tokens(entropy: np.ndarray, *, rho: float = ForkingOptions.rho, forking_threshold: float | None = None
+                   ) -> np.ndarray:
     """Forking tokens: the high-entropy decision points of a trace (80/20 paper).
 
     Parameters
@@ -126,4 +128,4 @@ def forking_tokens(entropy: np.ndarray, rho: float = 0.2, forking_threshold: flo
     with np.errstate(invalid="ignore"):  # NaN compares False: undefined tokens never fork
         if forking_threshold is not None:
             return h > check_number("forking_threshold", forking_threshold)
-        return h >= top_rho_threshold(h, rho)
+        return h >= top_rho_threshold(h, rho=rho)

@@ -21,6 +21,7 @@ import numpy as np
 
 from reasongraph.core.npz_format import Array, damaged, load_npz, save_npz
 from reasongraph.trace.hidden.summary import hidden_summary, missing_measures
+from reasongraph.trace.options import KEEP_HIDDEN
 from reasongraph.trace.steps import Step
 
 _FORMAT = "reasongraph.Trace"
@@ -139,7 +140,7 @@ class Trace:
             return self.prefix[layer]
         return self.hidden.get(layer)
 
-    def lean(self, keep_hidden: bool = False, prefix_tokens: int = 0) -> "Trace":
+    def lean(self, keep_hidden: bool = KEEP_HIDDEN, prefix_tokens: int = 0) -> "Trace":
         """This trace with each layer's mean step vectors and hidden-state summary instead of every token's hidden
         state; ``keep_hidden`` keeps the hidden states too, in float16 (float32 where float16 would overflow);
         ``prefix_tokens`` > 0 keeps the first layer's hidden states of the first ``prefix_tokens`` response tokens

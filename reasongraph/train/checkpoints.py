@@ -70,7 +70,7 @@ def find_checkpoints(paths: Sequence[str | os.PathLike]) -> list[Checkpoint]:
 
 
 def _checkpoint(path: Path, layout_step: int | None = None) -> Checkpoint:
-    config = read_json(path / "config.json", "model config")
+    config = read_json(path / "config.json", what="model config")
     if not isinstance(config, dict):
         raise InputError(f"{path / 'config.json'}: not a model config (a JSON object)")
     if not any(path.glob("*.safetensors")):
@@ -152,7 +152,7 @@ def read_rewards(checkpoints: Sequence[Checkpoint], reward_field: str) -> list[f
 
 
 def _trainer_state(path: Path) -> dict:
-    state = read_json(path, "trainer state")
+    state = read_json(path, what="trainer state")
     if not isinstance(state, dict):
         raise InputError(f"{path}: not a trainer state (a JSON object with global_step and log_history)")
     return state

@@ -20,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from reasongraph.analysis.alignment.alignment import Alignment, _enrichment, _table
+from reasongraph.analysis.alignment.alignment import Alignment, enrichment_ratio, two_by_two_counts
 from reasongraph.analysis.alignment.onset_relative import relative_alignment
-from reasongraph.analysis.alignment.spike_rules import (MAX_SHIFTS, RULES, _any_in, _array, _check_window, _entropy,
-                                                        _onset_windows, _permutation_p, _step_mask, _step_spans,
-                                                        onset_entropy, step_has_spike)
+from reasongraph.analysis.alignment.spike_rules import (MAX_SHIFTS, RULES, any_in_windows, check_onset_window,
+                                                        entropy_array, numeric_array, onset_entropy, onset_windows,
+                                                        shift_permutation_p, step_has_spike, step_mask,
+                                                        step_spans_array)
 from reasongraph.analysis.options import AlignOptions
 from reasongraph.core.checks import check_int, check_seed
 from reasongraph.core.errors import InputError, opt
@@ -101,21 +102,21 @@ def align(
     -------
     Alignment
     """
-    entropy = _entropy(entropy)
+    entropy = entropy_array(entropy)
     n_tokens = entropy.size
     if rule not in RULES:
         raise InputError(f"{opt('rule')} must be one of {', '.join(RULES)}, got {rule!r}")
-    _check_window(onset_tokens, lookback)
+    check_onset_window(onset_tokens, lookback)
     check_int("n_shifts", n_shifts, low=0, high=MAX_SHIFTS)
     check_seed("seed", seed)
     if min_shift is not None:
         check_int("min_shift", min_shift, low=1)
-    spans = _step_spans(step_spans, n_tokens)
+    spans = step_spans_array(step_spans, n_tokens)
     n_steps = spans.shape[0]
-    revisit = _step_mask(revisit_steps, n_steps, "revisit_steps")
+    revisit = step_mask(revisit_steps, n_steps, "revisit_steps")
 
     if spikes is not None:
-        spikes = _array(spikes, "spikes")
+        spikes = numeric_array(spikes, "spikes")
         if spikes.dtype != bool or spikes.shape != (n_tokens,):
             raise InputError(f"{opt('spikes')} must be a bool array of shape ({n_tokens},)")
         theta = null_rate = math.nan
@@ -124,37 +125,37 @@ def align(
         if forking_threshold is not None:
             theta, null_rate = float(forking_threshold), math.nan
         else:
-            theta = top_rho_threshold(entropy, rho)
+            theta = top_rho_threshold(entropy, rho=rho)
             null_rate = 1.0 - (1.0 - rho) ** (onset_tokens + lookback)
 
-    onset_spikes = _any_in(spikes, *_onset_windows(spans, n_tokens, onset_tokens, lookback))
+    onset_spikes = any_in_windows(spikes, *onset_windows(spans, n_tokens, onset_tokens, lookback))
     p_value = math.nan
     if rule == "onset":
         has_spike = onset_spikes
     else:
-        has_spike = step_has_spike(spikes, spans, lookback)
+        has_spike = step_has_spike(spikes, spans, lookback=lookback)
         if min_shift is None:
             min_shift = int(np.max(spans[:, 1] - spans[:, 0], initial=0)) + lookback
         lo = np.maximum(spans[revisit, 0] - min(lookback, n_tokens), 0)
         observed = int(np.sum(revisit & has_spike))
-        p_value = _permutation_p(spikes, lo, spans[revisit, 1], observed, n_shifts, seed, min_shift)
+        p_value = shift_permutation_p(spikes, lo, spans[revisit, 1], observed, n_shifts, seed, min_shift)
 
-    table = _table(revisit, has_spike)
+    table = two_by_two_counts(revisit, has_spike)
     onsets = onset_entropy(entropy, spans, onset_tokens=onset_tokens, lookback=lookback)
     hidden_only = np.flatnonzero(revisit & ~has_spike)
     n_revisits = int(revisit.sum())
     marker_revisit = marker_spike = None
     if marker_steps is not None:
-        markers = _array(marker_steps, "marker_steps")
+        markers = numeric_array(marker_steps, "marker_steps")
         if markers.dtype != bool or markers.shape != (n_steps,):
             raise InputError(f"{opt('marker_steps')} must be a bool array of shape ({n_steps},)")
-        marker_revisit = TwoByTwo.from_table(_table(revisit, markers))
-        marker_spike = TwoByTwo.from_table(_table(markers, has_spike))
+        marker_revisit = TwoByTwo.from_table(two_by_two_counts(revisit, markers))
+        marker_spike = TwoByTwo.from_table(two_by_two_counts(markers, has_spike))
 
     return Alignment(
         rule=rule,
         revisit_spike=TwoByTwo.from_table(table),
-        enrichment=_enrichment(table),
+        enrichment=enrichment_ratio(table),
         p_value=p_value,
         hidden_only=hidden_only,
         token_only=np.flatnonzero(~revisit & has_spike),
@@ -166,5 +167,5 @@ def align(
         threshold=theta,
         marker_revisit=marker_revisit,
         marker_spike=marker_spike,
-        relative=relative_alignment(onsets, revisit, rho),
+        relative=relative_alignment(onsets, revisit, rho=rho),
     )

@@ -10,7 +10,7 @@ import numpy as np
 from reasongraph.analysis.alignment.onset_relative import RelativeAlignment, near_saturated
 from reasongraph.stats.two_by_two import TwoByTwo
 
-__all__ = ["Alignment"]
+__all__ = ["Alignment", "enrichment_ratio", "two_by_two_counts"]
 
 
 @dataclass(eq=False)
@@ -146,7 +146,8 @@ def _statistics(t: TwoByTwo | None, prefix: str) -> dict[str, Any]:
                                                     "fisher_p_greater"))
 
 
-def _table(row_yes: np.ndarray, col_yes: np.ndarray) -> np.ndarray:
+def two_by_two_counts(row_yes: np.ndarray, col_yes: np.ndarray) -> np.ndarray:
+    """The 2x2 counts: rows ``row_yes`` yes/no, columns ``col_yes`` yes/no."""
     return np.array(
         [
             [np.sum(row_yes & col_yes), np.sum(row_yes & ~col_yes)],
@@ -156,7 +157,8 @@ def _table(row_yes: np.ndarray, col_yes: np.ndarray) -> np.ndarray:
     )
 
 
-def _enrichment(table: np.ndarray) -> float:
+def enrichment_ratio(table: np.ndarray) -> float:
+    """P(column yes | row yes) / P(column yes | row no) of a 2x2 table; NaN when undefined."""
     n_rev, n_norev = table.sum(axis=1)
     if n_rev == 0 or n_norev == 0 or table[1, 0] == 0:
         return float("nan")

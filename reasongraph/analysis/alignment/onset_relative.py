@@ -38,7 +38,7 @@ def near_saturated(spike_rate: float) -> bool | None:
     return None if spike_rate is None or not math.isfinite(spike_rate) else bool(spike_rate > NEAR_SATURATED)
 
 
-def relative_spikes(onset_entropy: Any, rho: float = ForkingOptions.rho) -> np.ndarray | None:
+def relative_spikes(onset_entropy: Any, *, rho: float = ForkingOptions.rho) -> np.ndarray | None:
     """(n_steps,) bool: the ceil(rho * n) steps of highest onset entropy, ties to the earlier step; None when fewer
     than :data:`MIN_STEPS` steps have a defined (finite) onset entropy."""
     h = np.asarray(onset_entropy, dtype=np.float64).ravel()
@@ -83,11 +83,12 @@ class RelativeAlignment:
                 "align_rel_hidden_only_share": self.hidden_only.size / revisits if revisits else math.nan}
 
 
-def relative_alignment(onset_entropy: Any, revisit: np.ndarray, rho: float = ForkingOptions.rho) -> RelativeAlignment:
+def relative_alignment(onset_entropy: Any, revisit: np.ndarray, *, rho: float = ForkingOptions.rho
+                       ) -> RelativeAlignment:
     """The onset-relative alignment of one trace: ``revisit`` an (n_steps,) bool mask of revisit steps,
     ``onset_entropy`` each step's onset entropy (:func:`reasongraph.analysis.alignment.spike_rules.onset_entropy`)."""
     revisit = np.asarray(revisit, dtype=bool)
-    spikes = relative_spikes(onset_entropy, rho)
+    spikes = relative_spikes(onset_entropy, rho=rho)
     if spikes is None:
         return RelativeAlignment(None, None, np.zeros(0, dtype=np.int64))
     table = np.array([[np.sum(revisit & spikes), np.sum(revisit & ~spikes)],

@@ -10,13 +10,14 @@ from reasongraph.analysis.options import MAX_SHIFTS, RULES, AlignOptions
 from reasongraph.core.checks import check_int
 from reasongraph.core.errors import InputError, opt
 
-__all__ = ["MAX_SHIFTS", "RULES", "onset_entropy", "step_has_spike"]
+__all__ = ["MAX_SHIFTS", "RULES", "any_in_windows", "check_onset_window", "entropy_array", "numeric_array",
+           "onset_entropy", "onset_windows", "shift_permutation_p", "step_has_spike", "step_mask", "step_spans_array"]
 
 _SHIFT_BLOCK = 4096
 
 
 # ---------------------------------------------------------------------- input checks
-def _array(value: Any, name: str, dtype: Any = None) -> np.ndarray:
+def numeric_array(value: Any, name: str, *, dtype: Any = None) -> np.ndarray:
     """``np.asarray(value, dtype)``, with what numpy cannot convert (ragged lists, strings) an InputError."""
     try:
         return np.asarray(value, dtype=dtype)
@@ -24,15 +25,17 @@ def _array(value: Any, name: str, dtype: Any = None) -> np.ndarray:
         raise InputError(f"{opt(name)} must be a numeric array ({e})") from None
 
 
-def _entropy(entropy: Any) -> np.ndarray:
-    entropy = _array(entropy, "entropy", np.float64)
+def entropy_array(entropy: Any) -> np.ndarray:
+    """``entropy`` as a 1-D float64 array (InputError otherwise)."""
+    entropy = numeric_array(entropy, "entropy", dtype=np.float64)
     if entropy.ndim != 1:
         raise InputError(f"entropy must be a 1-D (n_tokens,) array, got shape {entropy.shape}")
     return entropy
 
 
-def _step_spans(step_spans: Any, n_tokens: int) -> np.ndarray:
-    spans = _array(step_spans, "step_spans")
+def step_spans_array(step_spans: Any, n_tokens: int) -> np.ndarray:
+    """``step_spans`` as an (n_steps, 2) int64 array of spans within [0, n_tokens] (InputError otherwise)."""
+    spans = numeric_array(step_spans, "step_spans")
     if spans.size == 0:
         return np.empty((0, 2), dtype=np.int64)
     if spans.ndim != 2 or spans.shape[1] != 2 or not np.issubdtype(spans.dtype, np.integer):
@@ -44,9 +47,9 @@ def _step_spans(step_spans: Any, n_tokens: int) -> np.ndarray:
     return spans
 
 
-def _step_mask(steps: Any, n_steps: int, name: str) -> np.ndarray:
+def step_mask(steps: Any, n_steps: int, name: str) -> np.ndarray:
     """A bool mask per step from step indices (or an already boolean mask)."""
-    steps = _array(steps, name)
+    steps = numeric_array(steps, name)
     if steps.dtype == bool:
         if steps.shape != (n_steps,):
             raise InputError(f"{opt(name)} as a mask must have shape ({n_steps},), got {steps.shape}")
@@ -61,13 +64,14 @@ def _step_mask(steps: Any, n_steps: int, name: str) -> np.ndarray:
     return mask
 
 
-def _check_window(onset_tokens: int, lookback: int) -> None:
+def check_onset_window(onset_tokens: int, lookback: int) -> None:
+    """InputError unless onset_tokens >= 1 and lookback >= 0."""
     check_int("onset_tokens", onset_tokens, low=1)
     check_int("lookback", lookback, low=0)
 
 
 # ---------------------------------------------------------------------- the onset rule
-def _onset_windows(spans: np.ndarray, n_tokens: int, onset_tokens: int,
+def onset_windows(spans: np.ndarray, n_tokens: int, onset_tokens: int,
                    lookback: int) -> tuple[np.ndarray, np.ndarray]:
     """Token windows [lo, hi) = [s - w, min(s + m, e)) of each step, clipped to [0, n_tokens)."""
     onset_tokens, lookback = min(onset_tokens, n_tokens), min(lookback, n_tokens)  # no window is wider
@@ -95,10 +99,10 @@ def onset_entropy(entropy: Any, step_spans: Any, *, onset_tokens: int = AlignOpt
     -------
     (n_steps,) float64; NaN where the window is empty (an empty step with ``lookback=0``) or all NaN.
     """
-    entropy = _entropy(entropy)
-    _check_window(onset_tokens, lookback)
-    spans = _step_spans(step_spans, entropy.size)
-    lo, hi = _onset_windows(spans, entropy.size, onset_tokens, lookback)
+    entropy = entropy_array(entropy)
+    check_onset_window(onset_tokens, lookback)
+    spans = step_spans_array(step_spans, entropy.size)
+    lo, hi = onset_windows(spans, entropy.size, onset_tokens, lookback)
     if entropy.size == 0:
         return np.full(spans.shape[0], np.nan)
     idx = lo[:, None] + np.arange(min(onset_tokens + lookback, entropy.size))  # a window never exceeds the trace
@@ -106,13 +110,14 @@ def onset_entropy(entropy: Any, step_spans: Any, *, onset_tokens: int = AlignOpt
     return np.fmax.reduce(values, axis=1)  # fmax skips NaN and gives NaN only when all are NaN
 
 
-def _any_in(spikes: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def any_in_windows(spikes: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Whether each token window [lo, hi) holds a spike."""
     cum = np.concatenate([[0], np.cumsum(spikes)])
     return cum[hi] - cum[lo] > 0
 
 
 # ---------------------------------------------------------------------- the span rule and its null
-def step_has_spike(spikes: Any, step_spans: Any, lookback: int = AlignOptions.lookback) -> np.ndarray:
+def step_has_spike(spikes: Any, step_spans: Any, *, lookback: int = AlignOptions.lookback) -> np.ndarray:
     """Whether each step holds a spike in tokens [start - lookback, end) (clipped at 0): the "span" rule.
 
     Parameters
@@ -125,12 +130,12 @@ def step_has_spike(spikes: Any, step_spans: Any, lookback: int = AlignOptions.lo
     -------
     (n_steps,) bool.
     """
-    spikes = _array(spikes, "spikes", bool)
+    spikes = numeric_array(spikes, "spikes", dtype=bool)
     if spikes.ndim != 1:
         raise InputError(f"{opt('spikes')} must be a 1-D (n_tokens,) array, got shape {spikes.shape}")
-    spans = _step_spans(step_spans, spikes.size)
+    spans = step_spans_array(step_spans, spikes.size)
     check_int("lookback", lookback, low=0)
-    return _any_in(spikes, np.maximum(spans[:, 0] - min(lookback, spikes.size), 0), spans[:, 1])
+    return any_in_windows(spikes, np.maximum(spans[:, 0] - min(lookback, spikes.size), 0), spans[:, 1])
 
 
 def _shifted_spike_counts(
@@ -148,9 +153,11 @@ def _shifted_spike_counts(
     return cum[hi[None, :] - k + n] - cum[lo[None, :] - k + n]
 
 
-def _permutation_p(
+def shift_permutation_p(
     spikes: np.ndarray, lo: np.ndarray, hi: np.ndarray, observed: int, n_shifts: int, seed: int, min_shift: int
 ) -> float:
+    """One-sided circular-shift permutation p of ``observed`` windows [lo, hi) holding a spike (NaN without a
+    shift, a window or two tokens)."""
     n = spikes.size
     if n_shifts == 0 or n < 2 or lo.size == 0:
         return float("nan")

@@ -27,7 +27,7 @@ def _name(row: Mapping[str, Any]) -> str:
     return str(row.get("id") if row.get("id") is not None else f"line {row.get('line')}")
 
 
-def small_world_note(rows: Iterable[Mapping[str, Any]], key: str = "small_world_hops") -> str | None:
+def small_world_note(rows: Iterable[Mapping[str, Any]], *, key: str = "small_world_hops") -> str | None:
     """How many rows have ``key`` undefined (NaN) and how many 0 (no triangle); None when most rows have a
     positive value."""
     # None is how NaN comes back from strict JSON or Parquet: undefined too
@@ -54,7 +54,7 @@ def caveat_notes(rows: Iterable[Mapping[str, Any]]) -> list[str]:
         notes.append(f"{len(short)} of {len(rows)} traces have a single step, too short for a graph (no cycle can "
                      f"form; shape measures n/a), and are part of n: {names}")
     for key in ("small_world", "small_world_hops"):
-        note = small_world_note(rows, key)
+        note = small_world_note(rows, key=key)
         if note:
             notes.append(note)
     return notes

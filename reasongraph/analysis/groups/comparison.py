@@ -103,15 +103,15 @@ class Comparison:
         head = f"{self.b} (B) vs {self.a} (A): {how}, {groups}; rows A={self.n_a}, B={self.n_b}"
         if self.mode:
             head += f"\nscored: {self.mode}"
-        det = (f"detection ratio (share of rows with loop_exists): A={fmt(self.detection_ratio_a, 4)} "
-               f"B={fmt(self.detection_ratio_b, 4)}")
+        det = (f"detection ratio (share of rows with loop_exists): A={fmt(self.detection_ratio_a, digits=4)} "
+               f"B={fmt(self.detection_ratio_b, digits=4)}")
         test = self.metrics[0].test if self.metrics else "test"
         cols = ["metric", "n", "mean A", "mean B", "B - A", "95% CI", f"p ({test})"]
-        body = [[m.metric, str(m.n), fmt(m.mean_a, 4), fmt(m.mean_b, 4), fmt(m.diff, 4),
-                 fmt_ci(m.ci_low, m.ci_high, 4), fmt_p(m.p_value)] for m in self.metrics]
+        body = [[m.metric, str(m.n), fmt(m.mean_a, digits=4), fmt(m.mean_b, digits=4), fmt(m.diff, digits=4),
+                 fmt_ci(m.ci_low, m.ci_high, digits=4), fmt_p(m.p_value)] for m in self.metrics]
         if self.control is not None:
             cols.append(f"(A-B)/(A-C), C = {self.control}")
-            body = [row + [f"{fmt(m.control_share, 4)} {fmt_ci(m.control_ci_low, m.control_ci_high, 4)}"]
+            body = [row + [f"{fmt(m.control_share, digits=4)} {fmt_ci(m.control_ci_low, m.control_ci_high, digits=4)}"]
                     for row, m in zip(body, self.metrics)]
         if any(m.note for m in self.metrics):
             cols.append("note")

@@ -26,7 +26,7 @@ import numpy as np
 
 from reasongraph.analysis.groups.level_collapse_pairs import (PROMPT_MEASURES, group_prompt_rows, group_rows,
                                                               left_out_note, pair_columns, window_note)
-from reasongraph.analysis.groups.level_collapse_text import _interval, _saturation
+from reasongraph.analysis.groups.level_collapse_text import interval_text, saturation_text, variance_note
 from reasongraph.analysis.groups.options import CompareOptions
 from reasongraph.analysis.groups.per_group import FEWER_THAN_2, column, pair_means
 from reasongraph.analysis.groups.pooled_alignment import spike_rate
@@ -151,8 +151,8 @@ class CollapseTable:
         body = []
         for level in ("token", "hidden"):
             for r in (r for r in self.rows if r.level == level):
-                body.append([level, r.label, str(r.n), fmt(r.mean_a, 4), fmt(r.mean_b, 4), fmt(r.ratio, 4),
-                             fmt_ci(r.ci_low, r.ci_high, 4), fmt_p(r.p), r.note])
+                body.append([level, r.label, str(r.n), *(fmt(v, digits=4) for v in (r.mean_a, r.mean_b, r.ratio)),
+                             fmt_ci(r.ci_low, r.ci_high, digits=4), fmt_p(r.p), r.note])
         widths = [max(len(row[i]) for row in [cols] + body) for i in range(len(cols))]
 
         def line(row: list[str]) -> str:
@@ -166,19 +166,19 @@ class CollapseTable:
         labels = [label for _, label in COLLAPSES.values()] + [f"token - {k.removeprefix('difference_')} collapse"
                                                              for k in self.differences]
         width = max(len(x) for x in labels) + 2
-        lines = [f"{label + ':':<{width}}{_interval(self.collapses[k])}" for k, (_, label) in COLLAPSES.items()]
+        lines = [f"{label + ':':<{width}}{interval_text(self.collapses[k])}" for k, (_, label) in COLLAPSES.items()]
         for k, d in self.differences.items():
             label = f"token - hidden collapse ({k.removeprefix('difference_')})"
-            lines.append(f"{label + ':':<{width}}{_interval(d)}  sign-flip p = {fmt_p(d['p'])}")
+            lines.append(f"{label + ':':<{width}}{interval_text(d)}  sign-flip p = {fmt_p(d['p'])}")
         lines.append(_control_line(self.control))
         lines.append("(hidden_collapse is now hidden_collapse_erank: the cross-sample spread gave the hidden level a "
                      "second collapse)")
         if self.saturation:
             lines.append("token-relative spike rate (steps with an onset spike; > 0.8 near-saturated): "
-                         + ", ".join(f"{g} {_saturation(s)}" for g, s in self.saturation.items()))
+                         + ", ".join(f"{g} {saturation_text(s)}" for g, s in self.saturation.items()))
         if self.coupling:
             lines.append("level coupling (median Spearman, window entropy vs effective rank): "
-                         + ", ".join(f"{g} {fmt(v, 4)}{_n_note(self.coupling_n.get(g))}"
+                         + ", ".join(f"{g} {fmt(v, digits=4)}{_n_note(self.coupling_n.get(g))}"
                                      for g, v in self.coupling.items()))
         return lines
 
@@ -187,7 +187,7 @@ class CollapseTable:
 def _control_line(control: Mapping[str, Any] | None) -> str:
     if control is None:
         return "share of the control's range (A - B) / (A - C): n/a (no control group named)"
-    parts = [f"{k.replace('_collapse', '').replace('hidden_', 'hidden ')} {_interval(control[k])}"
+    parts = [f"{k.replace('_collapse', '').replace('hidden_', 'hidden ')} {interval_text(control[k])}"
              for k in COLLAPSES]
     return f"share of the control's range (A - B) / (A - C), C = {control['group']}: " + ", ".join(parts)
 
@@ -215,7 +215,7 @@ def _measure_row(key: str, xa: np.ndarray, xb: np.ndarray, n_boot: int, ci: floa
         else:
             notes.append("no nonzero difference: no Wilcoxon test")
     if key == "spread_variance" and math.isfinite(ratio) and ratio >= 0:
-        notes.append(f"quadratic: {fmt(ratio, 3)}x variance is {fmt(math.sqrt(ratio), 3)}x in standard deviation")
+        notes.append(variance_note(ratio))
     return CollapseRow(key=key, label=label, level=level, mean_a=mean_a, mean_b=mean_b, ratio=ratio, ci_low=lo,
                        ci_high=hi, p=p, n=n, note="; ".join([*notes, *extra_notes]))
 

@@ -54,7 +54,7 @@ def numeric_metrics(rows: Iterable[dict]) -> list[str]:
     return list(names)
 
 
-def group_of(row: dict, group_field: str | None = CompareOptions.group_field) -> str:
+def group_of(row: dict, *, group_field: str | None = CompareOptions.group_field) -> str:
     """The group a row belongs to, as a string ("all" without a grouping)."""
     return "all" if group_field is None else str(row.get(group_field))
 
@@ -99,7 +99,7 @@ class MetricSummary:
         return asdict(self)
 
 
-def summarize_values(x: Sequence[float] | np.ndarray, n_boot: int = N_BOOT.default, ci: float = CI.default,
+def summarize_values(x: Sequence[float] | np.ndarray, *, n_boot: int = N_BOOT.default, ci: float = CI.default,
                      seed: int = SEED.default) -> MetricSummary:
     """n, mean, median and bootstrap CI of the mean of the finite values of ``x``."""
     x = np.asarray(x, dtype=np.float64)
@@ -110,7 +110,7 @@ def summarize_values(x: Sequence[float] | np.ndarray, n_boot: int = N_BOOT.defau
     return MetricSummary(int(x.size), float(x.mean()), float(np.median(x)), lo, hi)
 
 
-def summarize(rows: Iterable[dict], group_key: str | None = "group", metrics: Sequence[str] | None = None,
+def summarize(rows: Iterable[dict], *, group_key: str | None = "group", metrics: Sequence[str] | None = None,
               n_boot: int = N_BOOT.default, ci: float = CI.default, seed: int = SEED.default) -> dict[str, dict]:
     """Per-group summary of scored rows.
 
@@ -132,7 +132,7 @@ def summarize(rows: Iterable[dict], group_key: str | None = "group", metrics: Se
     names = list(metrics) if metrics is not None else numeric_metrics(rows)
     groups: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
-        groups[group_of(row, group_key)].append(row)
+        groups[group_of(row, group_field=group_key)].append(row)
     out = {}
     for g in sorted(groups):
         members = groups[g]
@@ -140,7 +140,8 @@ def summarize(rows: Iterable[dict], group_key: str | None = "group", metrics: Se
         out[g] = {
             "n": len(members),
             "detection_ratio": k / n if n else None,
-            "metrics": {m: summarize_values(column(members, m), n_boot, ci, seed).as_dict() for m in names},
+            "metrics": {m: summarize_values(column(members, m), n_boot=n_boot, ci=ci, seed=seed).as_dict()
+                        for m in names},
         }
     return out
 
@@ -156,7 +157,7 @@ def layer_table(rows: Sequence[dict], layers: Sequence[str], *, group_key: str |
     """
     groups: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
-        groups[group_of(row, group_key)].append(row)
+        groups[group_of(row, group_field=group_key)].append(row)
     out: dict[str, dict] = {}
     for i, spec in enumerate(layers):
         suffix = "" if i == 0 else f"@{spec}"
@@ -168,6 +169,6 @@ def layer_table(rows: Sequence[dict], layers: Sequence[str], *, group_key: str |
             k, n = int(loops.sum()), int(loops.size)
             out[spec][g] = {"n": n, "detection_ratio": k / n if n else None,
                             "detection_ci": list(wilson_interval(k, n)),
-                            "metrics": {m: summarize_values(column(members, m + suffix), n_boot, 0.95, seed).as_dict()
-                                        for m in metrics}}
+                            "metrics": {m: summarize_values(column(members, m + suffix), n_boot=n_boot, ci=0.95,
+                                                            seed=seed).as_dict() for m in metrics}}
     return out

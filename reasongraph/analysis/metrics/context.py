@@ -69,7 +69,7 @@ class TraceContext:
     @cached_property
     def markers(self) -> list[Marker]:
         """The aha markers found in the trace's text (``markers``: the patterns, None for the default ones)."""
-        return find_markers(self.trace.text, self.options["markers"])
+        return find_markers(self.trace.text, patterns=self.options["markers"])
 
     @cached_property
     def alignment(self) -> Alignment:

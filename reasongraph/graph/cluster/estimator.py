@@ -19,6 +19,7 @@ from reasongraph.core.npz_format import damaged
 from reasongraph.graph.cluster import density, saved as io
 from reasongraph.graph.cluster.inputs import check_matrix, check_params, clamp, resolve_layer, stack_steps
 from reasongraph.graph.cluster.kmeans import PAPER_K, k_for_steps, kmeans_centers, nearest, resolve_algorithm
+from reasongraph.graph.cluster.options import ClusterOptions
 from reasongraph.graph.cluster.reduction import fit_pca, fit_umap, parse_reduce
 
 
@@ -72,7 +73,7 @@ class StepClusterer(ClusterMixin, BaseEstimator):
     layer_ : the layer used for Trace inputs (None when fitted on arrays). ``n_features_in_``: input dimension.
     """
 
-    def __init__(self, method: str = "kmeans", k: int | str = PAPER_K, n_init: int = 10,
+    def __init__(self, method: str = ClusterOptions.method, k: int | str = PAPER_K, n_init: int = 10,
                  random_state: int | None = 0, reduce: str | None = None, noise: str = "own",
                  min_cluster_size: int = 5, min_samples: int | None = None, algorithm: str = "auto",
                  sketch_dim: int = 64, sketch_size: int | None = None, max_iter: int = 300,
@@ -234,7 +235,7 @@ class StepClusterer(ClusterMixin, BaseEstimator):
         self.labels_ = density.apply_noise(raw, X, self.noise, self.cluster_centers_)
 
 
-def fit_clusterer(traces: Any, method: str = "kmeans", k: int | str = PAPER_K, layer: int | None = None,
+def fit_clusterer(traces: Any, method: str = ClusterOptions.method, k: int | str = PAPER_K, layer: int | None = None,
                   pool: str = "mean", **params: Any) -> StepClusterer:
     """Fit one clusterer over all steps of a set of traces (dataset level, as the paper), to label each later.
 

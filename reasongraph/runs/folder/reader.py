@@ -47,7 +47,7 @@ class ScoredRun:
     @property
     def manifest(self) -> dict:
         if self._manifest is None:
-            found = read_json(self.layout.manifest, "run manifest") if self.layout.manifest.is_file() else {}
+            found = read_json(self.layout.manifest, what="run manifest") if self.layout.manifest.is_file() else {}
             self._manifest = found if isinstance(found, dict) else {}
         return self._manifest
 
@@ -65,12 +65,12 @@ class ScoredRun:
     @property
     def fit(self) -> dict | None:
         """fit.json (None before the fit)."""
-        return read_json(self.layout.fit, "fit file") if self.layout.fit.is_file() else None
+        return read_json(self.layout.fit, what="fit file") if self.layout.fit.is_file() else None
 
     @property
     def summary(self) -> dict | None:
         """summary.json (None before the run ended)."""
-        return read_json(self.layout.summary, "run summary") if self.layout.summary.is_file() else None
+        return read_json(self.layout.summary, what="run summary") if self.layout.summary.is_file() else None
 
     def clusterers(self) -> dict[str, Any]:
         """{clustering unit: fitted clusterer} (a model's name, or a group's with cluster_by="group"; None for
@@ -105,7 +105,7 @@ class ScoredRun:
     def n_errors(self) -> int:
         return sum(1 for _ in self.errors())
 
-    def column(self, asked: str | None, canonical: str, rows: list[dict] | None = None) -> str | None:
+    def column(self, asked: str | None, canonical: str, *, rows: list[dict] | None = None) -> str | None:
         """The row column for a grouping or pairing field: "group" or "pair" for the field the run read,
         ``asked`` itself for another column of the rows, None when neither is given.
 

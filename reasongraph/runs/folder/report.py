@@ -103,7 +103,7 @@ def report_collapse(run: ScoredRun, rows: list[dict], *, compare: Any = None) ->
     if hasattr(compare, "as_dict"):
         compare = compare.as_dict()
     if isinstance(compare, (str, os.PathLike)):
-        compare = read_json(compare, "comparison (the output of reasongraph compare --json)")
+        compare = read_json(compare, what="comparison (the output of reasongraph compare --json)")
     if isinstance(compare, Mapping):
         if isinstance(compare.get("collapse"), Mapping):
             return dict(compare["collapse"])

@@ -19,7 +19,7 @@ from reasongraph.core.option_checks import Choice, Flag, Number, Optional, PathO
 from reasongraph.core.options import Options, derived, option
 from reasongraph.runs.records.options import ReadOptions  # noqa: F401 (prompt_field, id_field derive from it)
 from reasongraph.runs.scoring.options import RunOptions  # noqa: F401 (cache_dir, keep_hidden derive from it)
-from reasongraph.trace.options import ExtractOptions  # noqa: F401 (temperature, layers... derive from it)
+from reasongraph.trace.options import MAX_NEW_TOKENS, TOP_P, ExtractOptions  # temperature, layers: derived
 
 __all__ = ["PromptFormat", "SampleOptions", "layer_specs"]
 
@@ -62,9 +62,9 @@ class SampleOptions(Options):
                           section="sampling")
     temperature: float = derived("ExtractOptions.temperature", section="sampling",
                                  help="sample from softmax(logits / T); entropies are recorded at T")
-    top_p: float = option(1.0, check=_TopP(), metavar="P", to_identity=float, section="sampling",
+    top_p: float = option(TOP_P, check=_TopP(), metavar="P", to_identity=float, section="sampling",
                           help="nucleus sampling (1.0: off); does not enter the recorded entropy")
-    max_new_tokens: int = option(512, check=Whole(1), help="longest trace", metavar="N", to_identity=int,
+    max_new_tokens: int = option(MAX_NEW_TOKENS, check=Whole(1), help="longest trace", metavar="N", to_identity=int,
                                  section="sampling")
     seed: int = derived("seed", check=Whole(0), to_identity=int, section="sampling",
                         help="seed of the sampling: each sample draws from its own stream, seeded by the seed, its "

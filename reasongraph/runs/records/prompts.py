@@ -9,6 +9,7 @@ from pathlib import Path
 
 from reasongraph.core.errors import InputError, opt
 from reasongraph.runs.records.reader import RecordReader
+from reasongraph.runs.generate.options import SampleOptions
 
 __all__ = ["Prompt", "read_prompts"]
 
@@ -23,8 +24,8 @@ class Prompt:
     where: str
 
 
-def read_prompts(prompts: str | os.PathLike | Sequence[str], *, prompt_field: str = "prompt",
-                 id_field: str | None = "id") -> list[Prompt]:
+def read_prompts(prompts: str | os.PathLike | Sequence[str], *, prompt_field: str = SampleOptions.prompt_field,
+                 id_field: str | None = SampleOptions.id_field) -> list[Prompt]:
     """The prompts of a file or list, validated: every prompt a non-blank string, every id unique.
 
     Raises InputError naming the file, line and id of the first bad prompt (or the list index).

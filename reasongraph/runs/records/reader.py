@@ -15,6 +15,7 @@ from reasongraph.core.hashing import RECORDS_V1, tree_sha256
 from reasongraph.core.text import has_lone_surrogate
 from reasongraph.runs.records.columnar import hf_columns, hf_num_rows, hf_rows, parquet_file, parquet_rows
 from reasongraph.runs.records.formats import FORMATS, detect_format
+from reasongraph.runs.records.options import ReadOptions
 from reasongraph.runs.records.record import Record, Scan, as_key, as_temperature
 from reasongraph.runs.records.text_formats import LineTap, quote_start
 
@@ -45,9 +46,9 @@ class RecordReader:
     InputError : the input does not exist, its format is unknown, or a named field occurs nowhere in it.
     """
 
-    def __init__(self, path: str | Path, text_field: str = "trace", prompt_field: str | None = None,
-                 id_field: str | None = "id", group_field: str | None = None, pair_field: str | None = None,
-                 model_field: str | None = None, sample_group_field: str | None = None,
+    def __init__(self, path: str | Path, text_field: str = ReadOptions.text_field, prompt_field: str | None = None,
+                 id_field: str | None = ReadOptions.id_field, group_field: str | None = None,
+                 pair_field: str | None = None, model_field: str | None = None, sample_group_field: str | None = None,
                  temperature_field: str | None = None, policy_field: str | None = None, limit: int | None = None,
                  format: str | None = None) -> None:
         self.path = check_path("path", path)

@@ -46,7 +46,7 @@ def load_fit(store: RunStore) -> dict | None:
     """fit.json of a run whose pass 1 finished (it is written last, after the clusterers), else None."""
     if not store.layout.fit.exists():
         return None
-    fit = read_json(store.layout.fit, "fit file")
+    fit = read_json(store.layout.fit, what="fit file")
     units = fit.get("units") if isinstance(fit, dict) else None
     if not isinstance(units, dict) or not all(isinstance(u, dict) and "clusterer_file" in u for u in units.values()):
         raise InputError(f"{store.layout.fit}: damaged fit file (no clustering units); delete it to fit again")
@@ -104,7 +104,7 @@ def _thresholds(entropy: ReservoirSample, by_group: Mapping[str, ReservoirSample
 
     def pooled(sample: ReservoirSample) -> float:
         h = sample.values()
-        return top_rho_threshold(h, opts.rho) if h.size else math.nan
+        return top_rho_threshold(h, rho=opts.rho) if h.size else math.nan
 
     return {"forking_threshold": pooled(entropy), "forking_rule": ">=",
             "forking_threshold_by_group": {g: pooled(s) for g, s in by_group.items()},

@@ -14,7 +14,7 @@ from reasongraph.core.options import (Check, Choice, Flag, OptionalInt, Options,
                                       positive_int)
 from reasongraph.graph.cluster.options import ClusterOptions
 from reasongraph.runs.engines.registry import engine_names
-from reasongraph.trace.options import ExtractOptions, ForkingOptions
+from reasongraph.trace.options import KEEP_HIDDEN, ExtractOptions, ForkingOptions
 
 __all__ = ["EngineOptions", "RunOptions", "ScoreOptions", "ScoringOptions"]
 
@@ -33,7 +33,7 @@ class RunOptions(Options):
     batch_size: int | None = option(None, check=OptionalInt(low=1), metavar="N", parse=positive_int,
                                     help="records per extraction batch (default: automatic, 16 records, fewer once a "
                                          "batch holds 32k characters; the manifest records it as null)")
-    keep_hidden: bool = option(False, check=Flag(),
+    keep_hidden: bool = option(KEEP_HIDDEN, check=Flag(),
                                help="cache every token's hidden states too (float16); by default the cache keeps each "
                                     "layer's step vectors and hidden-state summary only")
     on_error: str = option("skip", check=Choice(*ON_ERROR),

@@ -69,7 +69,7 @@ class RunState:
     # ------------------------------------------------------------------ identities, caches
     def _saved_identities(self) -> dict[str, dict]:
         path = self.store.layout.models
-        found = read_json(path, "model identities") if path.exists() else {}
+        found = read_json(path, what="model identities") if path.exists() else {}
         if not isinstance(found, dict) or not all(isinstance(v, dict) for v in found.values()):
             raise InputError(f"{path}: damaged model identities file; delete it to record them again")
         return found

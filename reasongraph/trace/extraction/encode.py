@@ -9,6 +9,7 @@ import numpy as np
 
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.text import find_lone_surrogate
+from reasongraph.trace.options import ExtractOptions
 
 
 # A token of a real tokenizer rarely spans more than ~16 characters; text beyond the context times this factor
@@ -28,8 +29,8 @@ class Encoded:
     dropped: int = 0
 
 
-def encode(lm: Any, text: str, prompt: str | None, prompt_format: str = "raw", truncate: bool = False,
-           index: int = 0) -> Encoded:
+def encode(lm: Any, text: str, prompt: str | None, prompt_format: str = ExtractOptions.prompt_format,
+           truncate: bool = ExtractOptions.truncate, index: int = 0) -> Encoded:
     """Tokenize prompt and trace separately (so the trace's character offsets are exact) and join the ids."""
     where = f"trace {index}" if index else "the trace"
     # a response may be empty (a sample that ended at once): it needs the prompt it answers to be a trace at all

@@ -26,7 +26,7 @@ from reasongraph.trace.extraction.encode import Encoded, encode
 from reasongraph.trace.extraction.forward import launch_forward, make_trace
 from reasongraph.trace.extraction.layers import resolve_layers
 from reasongraph.trace.extraction.prefix_sharing import PrefixCache, shared_prompt_groups
-from reasongraph.trace.options import check_extract_options
+from reasongraph.trace.options import ExtractOptions, check_extract_options
 from reasongraph.trace.trace import Trace
 
 if TYPE_CHECKING:
@@ -37,9 +37,10 @@ if TYPE_CHECKING:
 _default_model = None
 
 
-def extract(text: str, prompt: str | None = None, model: Any = None, layers: Sequence[LayerSpec] = (0.9,),
-            segment: str = "newline", temperature: float = 1.0, prompt_format: str = "raw",
-            truncate: bool = False) -> Trace:
+def extract(text: str, prompt: str | None = None, model: Any = None,
+            layers: Sequence[LayerSpec] = ExtractOptions.layers, segment: str = ExtractOptions.segment,
+            temperature: float = ExtractOptions.temperature, prompt_format: str = ExtractOptions.prompt_format,
+            truncate: bool = ExtractOptions.truncate) -> Trace:
     """Run the model over one trace, teacher-forced, and return what it saw.
 
     Parameters
@@ -65,8 +66,9 @@ def extract(text: str, prompt: str | None = None, model: Any = None, layers: Seq
 
 
 def extract_batch(texts: Sequence[str], prompts: Sequence[str | None] | None = None, model: Any = None,
-                  batch_size: int | None = None, layers: Sequence[LayerSpec] = (0.9,), segment: str = "newline",
-                  temperature: float = 1.0, prompt_format: str = "raw", truncate: bool = False,
+                  batch_size: int | None = None, layers: Sequence[LayerSpec] = ExtractOptions.layers,
+                  segment: str = ExtractOptions.segment, temperature: float = ExtractOptions.temperature,
+                  prompt_format: str = ExtractOptions.prompt_format, truncate: bool = ExtractOptions.truncate,
                   batch_tokens: int | None = None, share_prefix: bool = True,
                   on_pass: Callable[[list[int], list[int]], None] | None = None) -> list[Trace]:
     """:func:`extract` for many traces: padded, masked batches, results equal to one-at-a-time extraction.

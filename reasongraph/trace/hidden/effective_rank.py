@@ -13,11 +13,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["as_matrix", "effective_rank", "effective_rank_by_layer", "effective_rank_from_singular_values"]
+__all__ = ["PROFILE_CHUNK", "as_matrix", "batched_eranks", "effective_rank", "effective_rank_by_layer",
+           "effective_rank_from_singular_values"]
 
 
 # Windows processed per batched eigendecomposition in erank_profile; bounds memory for small strides.
-_PROFILE_CHUNK = 256
+PROFILE_CHUNK = 256
 
 
 def effective_rank_from_singular_values(s: np.ndarray) -> float:
@@ -45,7 +46,7 @@ def effective_rank_from_singular_values(s: np.ndarray) -> float:
     return float(np.exp(-np.sum(p * np.log(p))))
 
 
-def as_matrix(X: np.ndarray, name: str = "X") -> np.ndarray:
+def as_matrix(X: np.ndarray, *, name: str = "X") -> np.ndarray:
     """``X`` as a float64 2-D matrix of finite values (a ValueError naming ``name`` otherwise)."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
@@ -55,7 +56,7 @@ def as_matrix(X: np.ndarray, name: str = "X") -> np.ndarray:
     return X
 
 
-def effective_rank(X: np.ndarray, center: bool = True) -> float:
+def effective_rank(X: np.ndarray, *, center: bool = True) -> float:
     """Effective rank of a (n_tokens, d) matrix of hidden states, from its float64 singular values.
 
     Parameters
@@ -78,7 +79,7 @@ def effective_rank(X: np.ndarray, center: bool = True) -> float:
     return effective_rank_from_singular_values(np.linalg.svd(X, compute_uv=False))
 
 
-def effective_rank_by_layer(hidden: Mapping[int, np.ndarray], center: bool = True) -> dict[int, float]:
+def effective_rank_by_layer(hidden: Mapping[int, np.ndarray], *, center: bool = True) -> dict[int, float]:
     """Effective rank of each captured layer's hidden states, e.g. ``effective_rank_by_layer(trace.hidden)``.
 
     Parameters
@@ -94,7 +95,7 @@ def effective_rank_by_layer(hidden: Mapping[int, np.ndarray], center: bool = Tru
     return {int(layer): effective_rank(hidden[layer], center=center) for layer in sorted(hidden)}
 
 
-def _batched_eranks(W: np.ndarray) -> np.ndarray:
+def batched_eranks(W: np.ndarray) -> np.ndarray:
     """Effective ranks of a stack (m, n, d) of (already centered) matrices, via their Gram matrices.
 
     The singular values are the square roots of the eigenvalues of the smaller Gram matrix (n x n or d x d),

@@ -5,10 +5,21 @@ from __future__ import annotations
 import numpy as np
 
 from reasongraph.core.errors import InputError, opt
-from reasongraph.trace.hidden.effective_rank import _PROFILE_CHUNK, _batched_eranks, as_matrix
+from reasongraph.trace.hidden.effective_rank import PROFILE_CHUNK, as_matrix, batched_eranks
 
-__all__ = ["PROFILE_WINDOW", "WINDOW", "check_window", "erank_dynamics", "erank_profile", "erank_velocity",
-           "erank_window", "level_coupling", "window_eranks"]
+__all__ = ["CURVE_WINDOW", "ERV_STRIDE", "ERV_WINDOW", "PROFILE_WINDOW", "WINDOW", "check_window", "erank_dynamics",
+           "erank_profile", "erank_velocity", "erank_window", "level_coupling", "window_eranks"]
+
+#: W of :func:`erank_window` and :func:`level_coupling` in a trace's summary: the length-controlled hidden level.
+WINDOW = 128
+#: Rows per window of the effective-rank curve drawn along a trace: the metric's own W, so the curve's points are
+#: the windows whose mean is ``erank_window`` (plus, for a trace not a multiple of W, one ending at its last row).
+PROFILE_WINDOW = WINDOW
+#: Rows per window of :func:`erank_profile` when none is given.
+CURVE_WINDOW = 64
+#: ERV/ERA (:func:`erank_dynamics`): the final rows kept (VERL's 512 tokens) and the prefix growth s.
+ERV_WINDOW = 512
+ERV_STRIDE = 40
 
 
 def erank_velocity(er_series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -37,7 +48,7 @@ def erank_velocity(er_series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def erank_dynamics(
-    X: np.ndarray, window: int = 512, stride: int = 40, center: bool = True
+    X: np.ndarray, *, window: int = ERV_WINDOW, stride: int = ERV_STRIDE, center: bool = True
 ) -> tuple[float, float]:
     """Effective-rank velocity and acceleration (ERV, ERA) of one response, as the VERL paper defines them.
 
@@ -73,7 +84,7 @@ def erank_dynamics(
     eranks = []
     for k in range(stride, n_rows, stride):
         prefix = X[:k] - X[:k].mean(axis=0) if center else X[:k]
-        eranks.append(_batched_eranks(prefix[None])[0])
+        eranks.append(batched_eranks(prefix[None])[0])
     v, a = erank_velocity(np.array(eranks))
     erv = float(v.mean()) if v.size else float("nan")
     era = float(a.mean()) if a.size else float("nan")
@@ -88,7 +99,7 @@ def _window_starts(n_rows: int, window: int, stride: int) -> np.ndarray:
 
 
 def erank_profile(
-    X: np.ndarray, window: int = 64, stride: int | None = None, center: bool = True
+    X: np.ndarray, *, window: int = CURVE_WINDOW, stride: int | None = None, center: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Effective rank in sliding windows along a trace, for a curve of hidden-state spread over tokens.
 
@@ -118,12 +129,12 @@ def erank_profile(
     window = min(window, n_rows)
     starts = _window_starts(n_rows, window, stride)
     values = np.empty(starts.size)
-    for lo in range(0, starts.size, _PROFILE_CHUNK):
-        chunk = starts[lo:lo + _PROFILE_CHUNK]
+    for lo in range(0, starts.size, PROFILE_CHUNK):
+        chunk = starts[lo:lo + PROFILE_CHUNK]
         W = X[chunk[:, None] + np.arange(window)]
         if center:
             W = W - W.mean(axis=1, keepdims=True)
-        values[lo:lo + chunk.size] = _batched_eranks(W)
+        values[lo:lo + chunk.size] = batched_eranks(W)
     return starts, values
 
 
@@ -139,13 +150,13 @@ def window_eranks(X: np.ndarray, window: int) -> np.ndarray:
     n_windows = X.shape[0] // window
     d = X.shape[1]
     values = np.empty(n_windows)
-    for lo in range(0, n_windows, _PROFILE_CHUNK):
-        hi = min(n_windows, lo + _PROFILE_CHUNK)
+    for lo in range(0, n_windows, PROFILE_CHUNK):
+        hi = min(n_windows, lo + PROFILE_CHUNK)
         W = X[lo * window:hi * window].reshape(hi - lo, window, d)
         C = W - W.mean(axis=1, keepdims=True)
         flat = np.linalg.norm(C, axis=(1, 2)) <= max(window, d) * np.finfo(np.float64).eps * np.linalg.norm(
             W, axis=(1, 2))
-        values[lo:hi] = np.where(flat, np.nan, _batched_eranks(C))
+        values[lo:hi] = np.where(flat, np.nan, batched_eranks(C))
     return values
 
 
@@ -155,7 +166,7 @@ def check_window(window: int) -> None:
         raise InputError(f"{opt('window')} must be >= 2 (one centered row has no spread), got {window!r}")
 
 
-def erank_window(X: np.ndarray, window: int = 128) -> float:
+def erank_window(X: np.ndarray, *, window: int = WINDOW) -> float:
     """Length-controlled effective rank: the mean over consecutive windows of ``window`` rows (docs/metrics.md).
 
     The trace's rows are cut into windows X[0:W], X[W:2W], ... (stride W, the last partial window dropped); each
@@ -180,7 +191,7 @@ def erank_window(X: np.ndarray, window: int = 128) -> float:
     return float(values.mean()) if values.size else float("nan")
 
 
-def level_coupling(entropy: np.ndarray, X: np.ndarray, window: int = 128) -> float:
+def level_coupling(entropy: np.ndarray, X: np.ndarray, *, window: int = WINDOW) -> float:
     """Within-trace coupling of the two levels: Spearman correlation over windows of token entropy and rank.
 
     Over the windows of :func:`erank_window`, the correlation (``scipy.stats.spearmanr``) between a window's
@@ -217,9 +228,3 @@ def level_coupling(entropy: np.ndarray, X: np.ndarray, window: int = 128) -> flo
         return float("nan")
     return float(spearmanr(mean_h, ranks).statistic)
 
-
-#: W of :func:`erank_window` and :func:`level_coupling` in a trace's summary: the length-controlled hidden level.
-WINDOW = 128
-#: Rows per window of the effective-rank curve drawn along a trace: the metric's own W, so the curve's points are
-#: the windows whose mean is ``erank_window`` (plus, for a trace not a multiple of W, one ending at its last row).
-PROFILE_WINDOW = WINDOW

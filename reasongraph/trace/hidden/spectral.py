@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from reasongraph.trace.hidden.effective_rank import as_matrix, effective_rank_from_singular_values
-from reasongraph.trace.hidden.rank_dynamics import check_window, window_eranks
+from reasongraph.trace.hidden.rank_dynamics import WINDOW, check_window, window_eranks
 
 __all__ = ["erank_window_norm", "spectral_bound", "spectral_entropy", "spectral_entropy_from_singular_values",
            "spectral_entropy_window", "window_measures"]
@@ -40,7 +40,7 @@ def spectral_entropy_from_singular_values(s: np.ndarray) -> float:
     return math.log(effective_rank_from_singular_values(s))
 
 
-def spectral_entropy(X: np.ndarray, center: bool = True) -> float:
+def spectral_entropy(X: np.ndarray, *, center: bool = True) -> float:
     """Spectral entropy H_s of a (n_rows, d) matrix, in nats, from its float64 singular values.
 
     ``center`` removes the mean row first (the default, as the effective rank of hidden states does). Scale-
@@ -55,7 +55,7 @@ def spectral_entropy(X: np.ndarray, center: bool = True) -> float:
     return spectral_entropy_from_singular_values(np.linalg.svd(X, compute_uv=False))
 
 
-def spectral_bound(n_rows: int, d: int, center: bool = True) -> float:
+def spectral_bound(n_rows: int, d: int, *, center: bool = True) -> float:
     """The largest spectral entropy of an (n_rows, d) matrix: ln(min(n_rows - 1, d)) centered, ln(min(n_rows, d))
     not; NaN when that rank is below 1."""
     rank = min(n_rows - 1 if center else n_rows, d)
@@ -81,13 +81,13 @@ def window_measures(X: np.ndarray, window: int) -> dict[str, float]:
             "erank_window_norm": mean / min(window - 1, X.shape[1])}
 
 
-def spectral_entropy_window(X: np.ndarray, window: int = 128) -> float:
+def spectral_entropy_window(X: np.ndarray, *, window: int = WINDOW) -> float:
     """Mean spectral entropy (nats) over the consecutive ``window``-row windows of ``X`` (see
     :func:`window_measures`); NaN for fewer than ``window`` rows."""
     return window_measures(X, window)["spectral_entropy_window"]
 
 
-def erank_window_norm(X: np.ndarray, window: int = 128) -> float:
+def erank_window_norm(X: np.ndarray, *, window: int = WINDOW) -> float:
     """``erank_window`` over its bound min(W - 1, d): about 1 for windows at their ceiling (see
     :func:`window_measures`); NaN for fewer than ``window`` rows."""
     return window_measures(X, window)["erank_window_norm"]

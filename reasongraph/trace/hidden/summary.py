@@ -40,7 +40,7 @@ def hidden_summary(X: np.ndarray, entropy: np.ndarray) -> dict:
         **window_measures(X, WINDOW),
         "erv": erv,
         "era": era,
-        "level_coupling": level_coupling(entropy, X, WINDOW),
+        "level_coupling": level_coupling(entropy, X, window=WINDOW),
         "erank_curve": [np.asarray(starts).tolist(), [float(v) for v in values]],
     }
 

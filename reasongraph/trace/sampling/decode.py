@@ -32,8 +32,12 @@ import numpy as np
 from reasongraph.models.hooks import capture_layers
 from reasongraph.models.transformers_compat import cache_keyword, last_logits_only, static_cache
 from reasongraph.trace.sampling.draw import draw, row_uniforms, stop_token_ids
+from reasongraph.trace.options import MAX_NEW_TOKENS, TOP_P, ExtractOptions
 
-__all__ = ["Sample", "prompt_cache", "sample_rows"]
+__all__ = ["NO_LAYERS", "Sample", "prompt_cache", "sample_rows"]
+
+#: sample_rows records no hidden state unless given layers (sampling alone, without --score).
+NO_LAYERS: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,9 @@ class Sample:
 
 
 def sample_rows(lm: Any, prompts: Sequence[Sequence[int]], keys: Sequence[tuple[str, int]], *, seed: int,
-                temperature: float = 1.0, top_p: float = 1.0, max_new_tokens: int = 512,
-                layers: tuple[int, ...] = ()) -> list[Sample]:
+                temperature: float = ExtractOptions.temperature, top_p: float = TOP_P,
+                max_new_tokens: int = MAX_NEW_TOKENS, layers: tuple[int, ...] = NO_LAYERS
+                ) -> list[Sample]:
     """Draw one completion per entry of ``prompts`` (token-id lists, as
     :func:`~reasongraph.trace.extraction.encode.encode` builds them), recording entropy, log-prob and the hidden
     states of ``layers`` (indices into ``hidden_states``, as

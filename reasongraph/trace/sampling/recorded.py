@@ -31,6 +31,7 @@ from reasongraph.trace.extraction.encode import encode
 from reasongraph.trace.extraction.forward import make_trace
 from reasongraph.trace.extraction.layers import resolve_layers
 from reasongraph.trace.sampling.decode import Sample
+from reasongraph.trace.options import KEEP_HIDDEN
 from reasongraph.trace.trace import PREFIX_TOKENS, Trace
 
 __all__ = ["RECORDED", "SampledTraceWriter", "sampled_trace"]
@@ -73,7 +74,7 @@ class SampledTraceWriter:
     """
 
     def __init__(self, lm: Any, directory: str | os.PathLike, *, layers: Any, segment: str, temperature: float,
-                 prompt_format: str, keep_hidden: bool = False) -> None:
+                 prompt_format: str, keep_hidden: bool = KEEP_HIDDEN) -> None:
         self.lm, self.segment, self.temperature = lm, segment, float(temperature)
         self.prompt_format, self.keep_hidden = prompt_format, keep_hidden
         self.layer_ids = resolve_layers(layers, lm.num_layers)

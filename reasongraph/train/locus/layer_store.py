@@ -64,7 +64,7 @@ class LayerStore:
         start, stop = self._blocks[name][index]
         return self._read(name, start, stop)
 
-    def read(self, name: str, rows: np.ndarray | None = None) -> np.ndarray:
+    def read(self, name: str, *, rows: np.ndarray | None = None) -> np.ndarray:
         """All rows of ``name`` (or the chosen ``rows``), as one (n, d) float32 array."""
         stop = self._blocks[name][-1][1] if self._blocks.get(name) else 0
         whole = self._read(name, 0, stop) if stop else np.zeros((0, self._width.get(name, 0)), np.float32)

@@ -75,7 +75,7 @@ class LocusResult:
     def scopes(self) -> list[dict]:
         return self.data["scopes"]
 
-    def scope(self, name: str = "all") -> dict:
+    def scope(self, *, name: str = "all") -> dict:
         """One scope's summary: "all", or a group's name."""
         for s in self.scopes:
             if s["name"] == name:
@@ -226,8 +226,9 @@ def _phases(slots: tuple[ModelSlot, ModelSlot], items: list, store: LayerStore, 
     for name, texts in scopes.items():
         with clock("similarity_s"):
             rows = data.sample_rows(texts)
-            similarity = similarity_profile(((store.read(f"A.sample.{layer}", rows),
-                                              store.read(f"B.sample.{layer}", rows)) for layer in plan.lens_layers), k)
+            similarity = similarity_profile(((store.read(f"A.sample.{layer}", rows=rows),
+                                              store.read(f"B.sample.{layer}", rows=rows))
+                                             for layer in plan.lens_layers), k=k)
         summaries.append(summarize_scope(data, texts, name=name, similarity=similarity, temperature=fits[name],
                                          n_boot=n_boot, ci=ci, seed=seed))
     n_pred = sum(x.size for x in own_a)

@@ -165,5 +165,5 @@ def temperature_fit(lm: Any, store: LayerStore, tag: str, plan: Plan, rows: np.n
     """The temperature t on ``lm``'s last-layer logits (its own trunk ``tag``) whose entropies best match
     ``target`` on the sampled ``rows`` (:func:`reasongraph.train.locus.temperature_fit.fit_temperature`); ``baseline``
     is ``lm``'s own entropy of those tokens at the analysis temperature."""
-    h = store.read(f"{tag}.sample.{plan.n_layers}", rows)
+    h = store.read(f"{tag}.sample.{plan.n_layers}", rows=rows)
     return fit_temperature(target, lambda temps: residual_entropy_grid(lm, h, temps), baseline_entropy=baseline)

@@ -84,7 +84,7 @@ def _neighbours(X: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def knn_overlap(X: np.ndarray, Y: np.ndarray, k: int = LocusOptions.k) -> float:
+def knn_overlap(X: np.ndarray, Y: np.ndarray, *, k: int = LocusOptions.k) -> float:
     """Mean over tokens of the share of a token's k nearest neighbours (Euclidean, itself excluded) that are the
     same in X's space and in Y's.
 
@@ -113,7 +113,7 @@ def spectral_entropy(X: np.ndarray) -> float:
     return math.log(erank) if math.isfinite(erank) else math.nan
 
 
-def similarity_profile(layers: Iterable[tuple[np.ndarray, np.ndarray]], k: int = LocusOptions.k
+def similarity_profile(layers: Iterable[tuple[np.ndarray, np.ndarray]], *, k: int = LocusOptions.k
                        ) -> dict[str, list[float]]:
     """Per layer, from (A's states, B's states) on the same tokens: cka, procrustes, knn_overlap,
     spectral_entropy_A and spectral_entropy_B (NaN where fewer than two tokens). ``layers`` may be a generator,
@@ -124,7 +124,7 @@ def similarity_profile(layers: Iterable[tuple[np.ndarray, np.ndarray]], k: int =
         ok = len(xa) >= 2
         out["cka"].append(linear_cka(xa, xb) if ok else math.nan)
         out["procrustes"].append(procrustes_residual(xa, xb) if ok else math.nan)
-        out["knn_overlap"].append(knn_overlap(xa, xb, k))
+        out["knn_overlap"].append(knn_overlap(xa, xb, k=k))
         out["spectral_entropy_A"].append(spectral_entropy(xa) if ok else math.nan)
         out["spectral_entropy_B"].append(spectral_entropy(xb) if ok else math.nan)
     return out

@@ -83,7 +83,7 @@ def _per_text_sums(h_a: list[np.ndarray], h_b: list[np.ndarray], onsets: Sequenc
         if a.shape != b.shape:
             raise ValueError(f"text {i}: A has {a.size} entropies and B {b.size}")
         drop = a - b
-        top_a, top_b = (forking_tokens(a, RHO), forking_tokens(b, RHO)) if a.size else (a > 0, b > 0)
+        top_a, top_b = (forking_tokens(a, rho=RHO), forking_tokens(b, rho=RHO)) if a.size else (a > 0, b > 0)
         at = np.zeros(a.size, dtype=bool)
         idx = np.asarray([j for j in on if 0 <= j < a.size], dtype=np.int64)
         at[idx] = True

@@ -208,7 +208,7 @@ class ExplorationProbe:
     def _fit_reference(self, traces: list[Any]) -> None:
         pooled = np.concatenate([np.asarray(t.entropy, dtype=np.float64) for t in traces]) if traces else np.zeros(0)
         pooled = pooled[np.isfinite(pooled)]
-        self.forking_threshold_ = top_rho_threshold(pooled, self.rho) if pooled.size else math.inf
+        self.forking_threshold_ = top_rho_threshold(pooled, rho=self.rho) if pooled.size else math.inf
         if any(t.n_steps for t in traces):
             self._fit_clusterer(traces)
         else:
@@ -242,7 +242,7 @@ class ExplorationProbe:
         return {"mean_entropy": float(h.mean()) if h.size else math.nan,
                 "low_entropy_share": float(np.mean(h < LOW_ENTROPY)) if h.size else math.nan,
                 "forking_share_ref": float(np.mean(h >= self.forking_threshold_)) if h.size else math.nan,
-                "erank_window": erank_window(X, self.window),
+                "erank_window": erank_window(X, window=self.window),
                 "erv": erank_dynamics(X, stride=self.stride)[0],
                 **graph, **logprob_sums(trace.logprob), "walk": walk, "scored": True}
 

@@ -174,7 +174,7 @@ class RayEngine:
         given = request.cache_dir
         self.check_cache(given if given is not None else request.out, Path(given or layout.traces),
                          name="cache_dir" if given is not None else "out")
-        saved = read_json(layout.models, "model identities") if layout.models.exists() else {}
+        saved = read_json(layout.models, what="model identities") if layout.models.exists() else {}
         identities = self.identities(models, [u for u in models.units if u not in saved], clusterer=clusterer)
         self.metric_modules = extra_metric_modules()  # a family defined in __main__ fails the run before pass 1
         return EnginePlan(models, identities=identities, load_s=time.perf_counter() - t0)
