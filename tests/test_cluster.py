@@ -325,6 +325,9 @@ def test_saved_clusterer_labels_traces(tmp_path):
     loaded = load_clusterer(clu.save(tmp_path / "c.npz"))
     for tr in traces:
         np.testing.assert_array_equal(loaded.label_trace(tr), clu.label_trace(tr))
+    by_class = StepClusterer.load(tmp_path / "c.npz")  # X.save / X.load, as Trace and Analysis
+    assert by_class.describe() == loaded.describe()
+    np.testing.assert_array_equal(by_class.label_trace(traces[0]), clu.label_trace(traces[0]))
 
 
 def test_load_rejects_files_that_are_not_clusterers(tmp_path):

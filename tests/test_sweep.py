@@ -115,6 +115,10 @@ def test_files_and_laws(run, swept):
     html = (out / "report.html").read_text()
     assert '"kind":"sweep"' in html and "renderSweep" in html
     assert "<link" not in html and " src=" not in html  # everything inline
+    again = swept.save(run / "out-again")  # SweepResult.save writes the same files, byte for byte
+    for name in ("sweep.jsonl", "samples.jsonl", "summary.json"):
+        assert (again / name).read_bytes() == (out / name).read_bytes(), name
+    assert '"kind":"sweep"' in (again / "report.html").read_text()
 
 
 def test_covariance_and_entropy_change_beside_it(run, swept):

@@ -92,6 +92,10 @@ class SweepResult:
     options: dict
     forecasts: dict[str, dict] = field(default_factory=dict)
 
+    def save(self, out: str | os.PathLike) -> Path:
+        """Write the sweep's folder (the same as :func:`write_sweep`); return it."""
+        return write_sweep(self, out)
+
 
 # ---------------------------------------------------------------------- the sweep
 def sweep(checkpoints: Sequence[str | os.PathLike], prompts: Any, *, out: str | os.PathLike | None = None,

@@ -166,6 +166,11 @@ class StepClusterer(ClusterMixin, BaseEstimator):
         }
 
     # ------------------------------------------------------------------ persistence
+    @classmethod
+    def load(cls, path: str | Path) -> "StepClusterer":
+        """Read a clusterer written by :meth:`save` (the same as :func:`load_clusterer`)."""
+        return load_clusterer(path)
+
     def save(self, path: str | Path) -> Path:
         """Write the fitted clusterer to one ``.npz`` (arrays + a JSON header); never pickles.
 
