@@ -209,9 +209,9 @@ def test_compare_with_a_control_group_end_to_end(sampled_run, capsys):
 
 
 def test_runs_without_a_sample_group_keep_their_cache_keys(tiny):
-    from reasongraph.runs.scoring.options import ScoringOptions
+    from reasongraph.runs.scoring.options import ScoreOptions
 
-    opts = ScoringOptions.checked(layers=(0.9,), segment="newline", prompt_format="raw", temperature=1.0,
+    opts = ScoreOptions.checked(layers=(0.9,), segment="newline", prompt_format="raw", temperature=1.0,
                                   truncate=False, k=5, method="kmeans", cluster_by="model", fit_sample=None, rho=0.2,
                                   forking_threshold=None, rule="onset", onset_tokens=1, lookback=0, n_shifts=0,
                                   batch_size=None, keep_hidden=False, on_error="skip", seed=0)

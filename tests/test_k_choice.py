@@ -11,7 +11,8 @@ import pytest
 
 from reasongraph.cli.app import main as cli_main
 from reasongraph.core.errors import InputError
-from reasongraph.runs.scoring.k_choice import auto_k, check_k, k_warning, unit_ks
+from reasongraph.graph.cluster.options import ClusterOptions
+from reasongraph.runs.scoring.k_choice import auto_k, k_warning, unit_ks
 from reasongraph.runs.scoring.score import score_dataset
 
 WORDS = "first we add the two numbers then check again wait maybe divide by three so the answer is".split()
@@ -65,7 +66,7 @@ def test_warning_above_a_third_only():
 @pytest.mark.parametrize("bad", [0, -3, "some", 2.5, True, None])
 def test_bad_k_is_one_clear_error(bad):
     with pytest.raises(InputError, match="k must be a whole number >= 1 or auto"):
-        check_k(bad)
+        ClusterOptions.checked(k=bad)
 
 
 # ---------------------------------------------------------------------- a run with the tiny model

@@ -131,9 +131,10 @@ def test_cli_generate_score_then_score(tiny_dir, tmp_path, capsys):
 
 def test_cli_scoring_options_need_score(tmp_path, capsys):
     prompts = _write(tmp_path / "p.jsonl", [{"id": "a", "prompt": "Hi"}])
-    assert main(["generate", str(prompts), "--out", str(tmp_path / "s.jsonl"), "--layer", "0.5"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "apply to --score" in err
+    for flag in (["--layer", "0.5"], ["--layer", "0.9"]):  # given at all, even the default, it needs --score
+        assert main(["generate", str(prompts), "--out", str(tmp_path / "s.jsonl"), *flag]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "apply to --score" in err
 
 
 # ---------------------------------------------------------------------- empty completions

@@ -136,12 +136,11 @@ def test_add_arguments_exclude_and_only():
     assert [a.dest for a in p._actions if a.option_strings] == ["help", "mode", "count"]
 
 
-def test_compose_is_flat_and_groups_back():
+def test_compose_is_flat():
     Both = compose("Both", _Alpha, _Beta, Seeded)
     assert Both.names() == _Alpha.names() + _Beta.names() + ("seed",)
     both = Both.checked(count=2, name="q", seed=5)
     assert (both.count, both.name, both.seed) == (2, "q", 5)
-    assert both.group(_Beta) == _Beta(name="q")
     with pytest.raises(InputError, match="bad without"):   # the parts' rules run too
         Both.checked(name="bad")
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -240,13 +239,17 @@ def test_score_dataset_keywords_and_objects():
     assert (opts.k, opts.rho, opts.cache_dir, read.group_field, engine.engine, engine.workers) == \
         (8, 0.1, "c", "g", "local", 2)
     given = ScoreOptions.checked(k=3)
-    assert resolve_score_options(given, ReadOptions(), EngineOptions(), {})[0] is given
+    assert resolve_score_options(given, ReadOptions(), EngineOptions(), {})[0] == given
     with pytest.raises(InputError, match="not both"):
         resolve_score_options(given, None, "local", {"rho": 0.3})
     with pytest.raises(TypeError, match="did you mean 'rho'"):
         resolve_score_options(None, None, "local", {"rhoo": 0.3})
     with pytest.raises(InputError, match="must name at least one layer"):
         resolve_score_options(None, None, "local", {"layers": ()})
+    # an object built without checked() is checked all the same, before any model loads
+    with pytest.raises(InputError, match="k must be"):
+        resolve_score_options(ScoreOptions(k=-5), None, "local", {})
+    assert resolve_score_options(ScoreOptions(layers=0.5), None, "local", {})[0].layers == (0.5,)
 
 
 def test_analyze_trace_takes_an_options_object_or_its_keywords():

@@ -24,7 +24,7 @@ from reasongraph.cli.app import main as cli_main
 from reasongraph.runs.scoring.score import score_dataset
 from reasongraph.core.errors import InputError
 from reasongraph.runs.folder.writer import RunStore
-from reasongraph.runs.engines.protocol import EngineOptions
+from reasongraph.runs.engines.protocol import ConnectOptions
 from reasongraph.runs.scoring.state import RunState
 from reasongraph.core.storage import read_jsonl
 
@@ -132,7 +132,7 @@ def test_a_loaded_model_is_refused_and_workers_check_the_cache(data, cluster, ti
         score_dataset(data["input"], model=tiny, out=out, engine="ray", **OPTS)
     from reasongraph.runs.engines.ray.engine import RayEngine
 
-    engine = RayEngine.connect(EngineOptions(workers=2))
+    engine = RayEngine.connect(ConnectOptions(workers=2))
     cache = tmp_path / "cache"
     cache.mkdir()
     engine.check_cache(cache, cache, name="cache_dir")  # one node: its workers see the folder and write there

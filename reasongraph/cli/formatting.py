@@ -6,9 +6,7 @@ import argparse
 import textwrap
 from collections.abc import Callable
 
-from reasongraph.core.options import k_or_auto, positive_int, whole_number
-
-__all__ = ["HelpFormatter", "flag_spelling", "k_or_auto", "positive_int", "whole_number"]
+__all__ = ["HelpFormatter", "flag_spelling"]
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):

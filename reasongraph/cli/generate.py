@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from reasongraph.cli.shared import add_layer_options, add_model_options, add_quiet_option
+from reasongraph.core.errors import InputError, opt
 from reasongraph.models.sources import load_model
 from reasongraph.runs.generate.options import SampleOptions
 from reasongraph.runs.records.prompts import read_prompts
@@ -11,9 +12,9 @@ from reasongraph.runs.records.prompts import read_prompts
 EPILOG = """\
 OUT gets one JSON line per sample (id "<prompt id>/s<k>", prompt_id, sample, prompt, trace, model, temperature,
 top_p, seed, finish_reason, n_tokens, ...), OUT.entropy/ the token entropies of softmax(logits / T) recorded while
-sampling (reasongraph.load_policy_entropy reads them), and OUT.manifest.json the options. Run the same command
-again after Ctrl-C or a crash to resume: the same seed gives the same samples; a rerun with other options is
-refused. Score the samples with the model and settings that wrote them:
+sampling (reasongraph.load_policy_entropy reads them), OUT.manifest.json the options, and OUT.lock (held while it
+writes). Run the same command again after Ctrl-C or a crash to resume: the same seed gives the same samples; a
+rerun with other options is refused. Score the samples with the model and settings that wrote them:
   reasongraph score OUT --prompt-field prompt --model M --temperature T --prompt-format F --out RUN
 With --score, sampling also records each token's log-prob and the --layer hidden states and writes every sample
 as a trace-cache entry in --cache-dir (default OUT.traces); score with the same --layer/--segment/--keep-hidden
@@ -54,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
     from reasongraph.runs.generate.generate import generate
     from reasongraph.runs.generate.output import traces_dir
 
+    if not args.score and args.layers is not None:  # an explicit --layer, the default one too, asks for --score
+        raise InputError(f"{opt('layers')}, {opt('segment')}, {opt('cache_dir')} and {opt('keep_hidden')} apply to "
+                         f"{opt('score')}")
     options = SampleOptions.from_args(args)  # bad options and prompts fail here, before the model loads
     prompts = read_prompts(args.prompts, prompt_field=options.prompt_field, id_field=options.id_field)
     lm = load_model(args.model, device=args.device, dtype=args.dtype)

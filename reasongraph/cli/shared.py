@@ -5,12 +5,12 @@ import argparse
 from typing import Any
 
 from reasongraph.analysis.options import AlignOptions
-from reasongraph.cli.formatting import positive_int, whole_number
 from reasongraph.core.errors import InputError
+from reasongraph.core.option_checks import whole_number
 from reasongraph.core.options import Seeded
 from reasongraph.runs.records.options import ReadOptions
 from reasongraph.runs.scoring.model_plan import DEFAULT_KEY
-from reasongraph.trace.options import ExtractOptions, ForkingOptions, parse_layer
+from reasongraph.trace.options import ExtractOptions, ForkingOptions
 
 
 def add_model_options(parser: argparse.ArgumentParser, *, per_group: bool = False, extraction: bool = True) -> None:
@@ -58,17 +58,6 @@ def add_quiet_option(parser: Any) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress or loading messages")
 
 
-def extract_options(args: argparse.Namespace) -> dict:
-    """The extraction keyword arguments named by the parsed options."""
-    opts = ExtractOptions.from_args(args)
-    return {name: getattr(opts, name) for name in opts.names()}
-
-
-def alignment_options(args: argparse.Namespace) -> dict:
-    """The alignment keyword arguments of analyze_trace / score_dataset named by the parsed options."""
-    return {name: getattr(args, name) for cls in (ForkingOptions, AlignOptions, Seeded) for name in cls.names()}
-
-
 def model_map(values: list[str] | None) -> Any:
     """``--model`` values as score_dataset takes them: None, one spec, or {group: spec} ("*": the rest)."""
     if not values:
@@ -88,4 +77,4 @@ def model_map(values: list[str] | None) -> Any:
 
 
 __all__ = ["add_alignment_options", "add_embed_option", "add_layer_options", "add_model_options", "add_quiet_option",
-           "alignment_options", "extract_options", "model_map", "parse_layer", "positive_int", "whole_number"]
+           "model_map"]

@@ -53,7 +53,6 @@ class Spec:
     repeat: bool = False             # action="append" with ``parse``; from_args maps None to the default
     parse: Callable[[str], Any] | None = None   # the argparse type (default: the check's)
     cli: bool = True                 # has a flag
-    hidden: bool = False             # a flag that --help does not list
     cli_default: Any = SAME          # the flag's default when it differs from the API's
     identity: bool = True            # goes into identity()
     to_identity: Callable[[Any], Any] | None = None
@@ -63,11 +62,11 @@ class Spec:
 
 def option(default: Any, *, check: Check, help: str, flag: str | None = None, aliases: Iterable[str] = (),
            metavar: str | None = None, repeat: bool = False, parse: Callable[[str], Any] | None = None,
-           cli: bool = True, hidden: bool = False, cli_default: Any = SAME, identity: bool = True,
+           cli: bool = True, cli_default: Any = SAME, identity: bool = True,
            to_identity: Callable[[Any], Any] | None = None, section: str | None = None) -> Any:
     """A field of an options class: ``name: type = option(default, check=..., help=...)``."""
     spec = Spec(check=check, help=help, flag=flag, aliases=tuple(aliases), metavar=metavar, repeat=repeat,
-                parse=parse, cli=cli, hidden=hidden, cli_default=cli_default, identity=identity,
+                parse=parse, cli=cli, cli_default=cli_default, identity=identity,
                 to_identity=to_identity, section=section)
     return dataclasses.field(default=default, metadata={"option": spec})
 
@@ -163,10 +162,6 @@ class Options:
                 out[f.name] = _json(spec.to_identity(value) if spec.to_identity else value)
         return out
 
-    def group(self, cls: type) -> Any:
-        """The options of ``cls`` (a part of this composed class) with this object's values (already checked)."""
-        return cls(**{name: getattr(self, name) for name in cls.names()})
-
     def replace(self, **changes: Any) -> Any:
         """A copy with ``changes``, checked again."""
         return type(self).checked(**{**{n: getattr(self, n) for n in self.names()}, **changes})
@@ -182,7 +177,7 @@ class Options:
             if not spec.cli or name in set(exclude):
                 continue
             default = f.default if spec.cli_default is SAME else spec.cli_default
-            kwargs: dict[str, Any] = {"dest": name, "help": argparse.SUPPRESS if spec.hidden else spec.help}
+            kwargs: dict[str, Any] = {"dest": name, "help": spec.help}
             if spec.repeat:
                 kwargs.update(action="append", default=None, type=spec.parse or spec.check.arg_type)
             elif default is False and isinstance(spec.check, Flag):
@@ -254,14 +249,14 @@ def split_keywords(keywords: dict, *classes: type, where: str = "options", extra
 
 def given_or_keywords(cls: type, given: Any, keywords: dict, name: str) -> Any:
     """An entry point's options of ``cls``: the object ``given`` (parameter ``name``), or those its ``keywords``
-    name, checked; both at once is an InputError."""
+    name, checked either way (a dataclass built directly skips the checks); both at once is an InputError."""
     if given is None:
         return cls.checked(**keywords)
     if not isinstance(given, cls):
         raise InputError(f"{opt(name)} must be {cls.__name__}, got {type(given).__name__}")
     if keywords:
         raise InputError(f"give {opt(name)} or its keywords ({', '.join(keywords)}), not both")
-    return given
+    return given.replace()
 
 
 def markdown(classes: Iterable[type]) -> str:
@@ -278,7 +273,7 @@ def markdown(classes: Iterable[type]) -> str:
         rows = ["| option | default | check | flag | help |", "|---|---|---|---|---|"]
         for f in (f for f in _fields(cls) if f.name not in inherited):
             spec = _spec(f)
-            flag = "" if not spec.cli or spec.hidden else " ".join(f"`{x}`" for x in (_flag(f), *spec.aliases))
+            flag = "" if not spec.cli else " ".join(f"`{x}`" for x in (_flag(f), *spec.aliases))
             name = f"`{f.name}`" + (f" (from `{spec.base}`)" if spec.base else "")
             cells = [name, f"`{f.default!r}`", spec.check.describe(), flag, spec.help]
             rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")

@@ -149,7 +149,7 @@ def summarize(rows: Iterable[dict], *, group_key: str | None = "group", metrics:
 def layer_table(rows: Sequence[dict], layers: Sequence[str], *, group_key: str | None = "group",
                 metrics: Sequence[str] = ("revisits_per_step", "n_revisits", "erank_window"),
                 n_boot: int = N_BOOT.default, seed: int = SEED.default) -> dict[str, dict]:
-    """The layer sweep per group: for each layer spec, the detection ratio (with its Wilson CI) and the summaries
+    """The layer columns per group: for each layer spec, the detection ratio (with its Wilson CI) and the summaries
     of a few metrics; the first layer's metrics are the rows' plain ones, the others' carry "@<spec>".
 
     Returns ``{layer spec: {group: {"n", "detection_ratio", "detection_ci", "metrics": {name: MetricSummary}}}}``:

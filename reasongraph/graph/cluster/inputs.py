@@ -12,9 +12,9 @@ import numpy as np
 
 from reasongraph.core.errors import InputError, opt
 from reasongraph.graph.cluster.density import BACKENDS, NOISE_POLICIES
+from reasongraph.graph.cluster.options import METHODS
 from reasongraph.graph.cluster.reduction import parse_reduce
 
-METHODS = ("kmeans", "hdbscan")
 ALGORITHMS = ("auto", "exact", "fast")
 POOLS = ("mean", "last")
 

@@ -4,7 +4,7 @@ from reasongraph.core.lazy_names import lazy_names
 
 _EXPORTS = {
     "Engine": "reasongraph.runs.engines.protocol",
-    "EngineOptions": "reasongraph.runs.engines.protocol",
+    "ConnectOptions": "reasongraph.runs.engines.protocol",
     "EnginePlan": "reasongraph.runs.engines.protocol",
     "ENGINES": "reasongraph.runs.engines.registry",
     "engine_names": "reasongraph.runs.engines.registry",

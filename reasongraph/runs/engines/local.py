@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from reasongraph.core.errors import InputError, opt
-from reasongraph.runs.engines.protocol import EngineOptions, EnginePlan, Missing, PlanRequest, Scored
+from reasongraph.runs.engines.protocol import ConnectOptions, EnginePlan, Missing, PlanRequest, Scored
 from reasongraph.runs.folder.layout import RunLayout
 from reasongraph.runs.records.reader import RecordReader
 from reasongraph.runs.records.record import Record
@@ -28,7 +28,7 @@ class LocalEngine:
     workers = 1
 
     @classmethod
-    def connect(cls, options: EngineOptions) -> LocalEngine:
+    def connect(cls, options: ConnectOptions) -> LocalEngine:
         if options.workers is not None or options.address is not None:
             raise InputError(f"{opt('workers')} and {opt('ray_address')} apply to {opt('engine', 'ray')}")
         return cls()

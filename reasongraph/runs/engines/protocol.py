@@ -21,11 +21,11 @@ if TYPE_CHECKING:
     from reasongraph.runs.scoring.state import RunState
     from reasongraph.runs.scoring.tally import Tally
 
-__all__ = ["Engine", "EngineOptions", "EnginePlan", "Failed", "Missing", "PlanRequest", "Row", "Scored"]
+__all__ = ["ConnectOptions", "Engine", "EnginePlan", "Failed", "Missing", "PlanRequest", "Row", "Scored"]
 
 
 @dataclass(frozen=True)
-class EngineOptions:
+class ConnectOptions:
     """What opens an engine: ``workers`` and ``address`` (of a cluster), None where the engine takes none."""
 
     workers: int | None = None

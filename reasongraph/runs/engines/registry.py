@@ -2,7 +2,7 @@
 :class:`~reasongraph.runs.engines.protocol.Engine` object.
 
 Entries are "module:attribute" strings until used, so naming the engines (the CLI's choices) imports no engine,
-and Ray only when asked for. An entry is a factory: ``factory.connect(EngineOptions) -> Engine``.
+and Ray only when asked for. An entry is a factory: ``factory.connect(ConnectOptions) -> Engine``.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from reasongraph.core.checks import check_choice, check_optional_int
 from reasongraph.core.errors import InputError, opt
-from reasongraph.runs.engines.protocol import Engine, EngineOptions
+from reasongraph.runs.engines.protocol import Engine, ConnectOptions
 
 __all__ = ["ENGINES", "engine_names", "open_engine", "register_engine"]
 
@@ -22,7 +22,7 @@ ENGINES: dict[str, Any] = {
 
 
 def register_engine(name: str, factory: Any) -> None:
-    """Make ``engine=name`` open ``factory.connect(EngineOptions)`` (``factory``: an object, or a "module:attribute"
+    """Make ``engine=name`` open ``factory.connect(ConnectOptions)`` (``factory``: an object, or a "module:attribute"
     string imported when the engine is first used)."""
     if not isinstance(name, str) or not name:
         raise InputError(f"{opt('engine')}: an engine's name must be a non-empty string, got {name!r}")
@@ -33,7 +33,7 @@ def engine_names() -> tuple[str, ...]:
     return tuple(ENGINES)
 
 
-def open_engine(engine: str | Engine, options: EngineOptions) -> Engine:
+def open_engine(engine: str | Engine, options: ConnectOptions) -> Engine:
     """The engine named ``engine`` (registered), connected with ``options``; an Engine object is taken as it is."""
     if not isinstance(engine, str):
         if not isinstance(engine, Engine):

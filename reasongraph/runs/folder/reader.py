@@ -11,7 +11,7 @@ from reasongraph.core.checks import check_path
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.storage import read_json, read_jsonl
 from reasongraph.runs.folder.layout import RunLayout, page_name
-from reasongraph.runs.scoring.options import ScoringOptions
+from reasongraph.runs.scoring.options import ScoreOptions
 from reasongraph.trace.cache import TraceCache
 from reasongraph.trace.trace import Trace
 
@@ -162,7 +162,7 @@ class ScoredRun:
 
     def analysis_options(self) -> dict:
         """The keyword arguments of :func:`reasongraph.analyze_trace` the run scored with."""
-        return {k: self.options[k] for k in ScoringOptions.ANALYSIS_KEYS if k in self.options}
+        return {k: self.options[k] for k in ScoreOptions.ANALYSIS_KEYS if k in self.options}
 
     def trace_pages(self, *, link_base: str | Path | None = None) -> dict[str, str]:
         """{record id: link} of the per-trace pages ``html/<id>.html`` that exist, relative to ``link_base``

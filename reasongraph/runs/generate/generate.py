@@ -90,7 +90,8 @@ def generate(prompts: str | os.PathLike | Sequence[str], *, model: Any = None, o
     model : a :class:`~reasongraph.models.loaded.LoadedModel`, a spec for
         :func:`~reasongraph.models.sources.load_model`, or
         None for the default model.
-    out : the output JSON Lines file; ``<out>.entropy/`` and ``<out>.manifest.json`` go next to it.
+    out : the output JSON Lines file; ``<out>.entropy/``, ``<out>.manifest.json`` and ``<out>.lock`` (held while it
+        writes: a second generate into the same output is refused) go next to it.
 
     The options, as keywords or as one ``options`` (:class:`~reasongraph.runs.generate.options.SampleOptions`):
 

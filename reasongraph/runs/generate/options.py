@@ -19,7 +19,7 @@ from reasongraph.core.option_checks import Choice, Flag, Number, Optional, PathO
 from reasongraph.core.options import Options, derived, option
 from reasongraph.runs.records.options import ReadOptions  # noqa: F401 (prompt_field, id_field derive from it)
 from reasongraph.runs.scoring.options import RunOptions  # noqa: F401 (cache_dir, keep_hidden derive from it)
-from reasongraph.trace.options import MAX_NEW_TOKENS, TOP_P, ExtractOptions  # temperature, layers: derived
+from reasongraph.trace.options import DEFAULT_LAYERS, MAX_NEW_TOKENS, TOP_P, ExtractOptions  # layers...: derived
 
 __all__ = ["PromptFormat", "SampleOptions", "layer_specs"]
 
@@ -89,7 +89,8 @@ class SampleOptions(Options):
 
     def validate(self) -> None:
         if not self.score:
-            if layer_specs(self.layers) != (0.9,) or self.segment != "newline" or self.cache_dir is not None \
+            if layer_specs(self.layers) != DEFAULT_LAYERS or self.segment != ExtractOptions.segment \
+                    or self.cache_dir is not None \
                     or self.keep_hidden:
                 raise InputError(f"{opt('layers')}, {opt('segment')}, {opt('cache_dir')} and {opt('keep_hidden')} "
                                  f"apply to {opt('score')}")

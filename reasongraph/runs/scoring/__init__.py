@@ -19,7 +19,6 @@ _EXPORTS = {
     "score_dataset": "reasongraph.runs.scoring.score",
     "score_rows": "reasongraph.runs.scoring.pass2",
     "score_trace": "reasongraph.runs.scoring.row",
-    "ScoringOptions": "reasongraph.runs.scoring.options",
     "Timing": "reasongraph.runs.scoring.state",
     "write_prompt_rows": "reasongraph.runs.scoring.prompt_rows",
 }

@@ -36,7 +36,7 @@ def extract_chunk(lm: Any, texts: list[str], prompts: list[str | None], options:
     if the call fails, each record not skipped alone, so the bad ones are found and the rest scored. Records
     marked in ``exclude`` (cached while they were sampled, :meth:`RunState.sampled`) are left out of the batch.
 
-    ``options`` are a trace cache's options (:meth:`ScoringOptions.cache_options`). Returns ({position: lean
+    ``options`` are a trace cache's options (:meth:`ScoreOptions.cache_options`). Returns ({position: lean
     trace} of the records not skipped, {position: exception} of those that failed alone). The traces are lean:
     the cache keeps what the passes need (step vectors and hidden-state summaries per layer, and with
     ``prefix_tokens`` the first layer's first hidden states), not every token's hidden state unless asked, so the

@@ -15,7 +15,7 @@ from reasongraph.core.storage import atomic_write, atomic_write_json, read_json
 from reasongraph.runs.folder.writer import RunStore
 from reasongraph.runs.scoring.k_choice import k_warning, unit_ks
 from reasongraph.runs.scoring.model_plan import ModelPlan
-from reasongraph.runs.scoring.options import ScoringOptions
+from reasongraph.runs.scoring.options import ScoreOptions
 from reasongraph.runs.scoring.state import RunState
 from reasongraph.stats.reservoir import ReservoirSample
 from reasongraph.trace.token_signals import top_rho_threshold
@@ -95,7 +95,7 @@ def fit_run(run: RunState, samples: dict, given: tuple) -> dict:
     return fit
 
 
-def _thresholds(entropy: ReservoirSample, by_group: Mapping[str, ReservoirSample], opts: ScoringOptions) -> dict:
+def _thresholds(entropy: ReservoirSample, by_group: Mapping[str, ReservoirSample], opts: ScoreOptions) -> dict:
     """The run-wide and per-group pooled forking thresholds, and the rule they are applied with."""
     if opts.forking_threshold is not None:
         t = float(opts.forking_threshold)

@@ -13,22 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from reasongraph.core.checks import check_int
 from reasongraph.core.errors import InputError, opt
 
-__all__ = ["AUTO", "auto_k", "check_k", "check_resumed_k", "chosen_k", "k_warning", "unit_ks"]
+__all__ = ["AUTO", "auto_k", "check_resumed_k", "chosen_k", "k_warning", "unit_ks"]
 
 AUTO = "auto"
-
-
-def check_k(k: Any) -> None:
-    """``k`` is "auto" or a whole number >= 1."""
-    if isinstance(k, str) and k == AUTO:
-        return
-    try:
-        check_int("k", k, low=1)
-    except InputError:
-        raise InputError(f"{opt('k')} must be a whole number >= 1 or auto, got {k!r}") from None
 
 
 def auto_k(n_fit: int) -> tuple[int, str]:

@@ -12,18 +12,14 @@ from reasongraph.analysis.options import AlignOptions
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.options import (Check, Choice, Flag, OptionalInt, Options, Seeded, compose, option,
                                       positive_int)
+from reasongraph.core.option_checks import PathOrNone
 from reasongraph.graph.cluster.options import ClusterOptions
 from reasongraph.runs.engines.registry import engine_names
 from reasongraph.trace.options import KEEP_HIDDEN, ExtractOptions, ForkingOptions
 
-__all__ = ["EngineOptions", "RunOptions", "ScoreOptions", "ScoringOptions"]
+__all__ = ["EngineOptions", "RunOptions", "ScoreOptions"]
 
 ON_ERROR = ("skip", "fail")
-
-
-class _PathOrNone(Check):
-    def describe(self) -> str:
-        return "None or a folder path"
 
 
 @dataclass(frozen=True)
@@ -38,7 +34,7 @@ class RunOptions(Options):
                                     "layer's step vectors and hidden-state summary only")
     on_error: str = option("skip", check=Choice(*ON_ERROR),
                            help="skip bad records (listed in errors.jsonl) or stop at the first (exit 2)")
-    cache_dir: str | Path | None = option(None, check=_PathOrNone(), metavar="DIR", identity=False,
+    cache_dir: str | Path | None = option(None, check=PathOrNone(), metavar="DIR", identity=False,
                                           help="extraction cache folder (default DIR/traces); shareable between runs")
 
 
@@ -79,12 +75,12 @@ class ScoreOptions(_Score):
     ANALYSIS_KEYS = (*ForkingOptions.names(), *AlignOptions.names(), *Seeded.names())
 
     def validate(self) -> None:
-        """A run's layers: at least one, and no negative index (each layer keeps its place in a sweep)."""
+        """A run's layers: at least one, and no negative index (each layer keeps its place among the layer columns)."""
         if not self.layers:
             raise InputError(f"{opt('layers')} must name at least one layer: the first gives the step vectors")
         if any(isinstance(x, int) and x < 0 for x in self.layers):
             raise InputError(f"{opt('layers')}: a scoring run takes layer indices >= 0 or depth ratios, so each "
-                             f"layer keeps its place in the sweep; got {list(self.layers)}")
+                             f"layer keeps its place among the layer columns; got {list(self.layers)}")
 
     def cache_options(self, layer_ids: tuple[int, ...], temperature: float, *, prefix_tokens: int = 0) -> dict:
         """What a cached trace depends on (:func:`~reasongraph.trace.cache.trace_cache_options`) in this run, at
@@ -100,6 +96,3 @@ class ScoreOptions(_Score):
         alignment and seed options."""
         return {name: getattr(self, name) for name in self.ANALYSIS_KEYS}
 
-
-#: The name of :class:`ScoreOptions` before the options were defined once.
-ScoringOptions = ScoreOptions

@@ -11,7 +11,7 @@ from reasongraph.analysis.metrics.registry import extra_metric_names
 from reasongraph.core.checks import check_path_writable
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.storage import atomic_write_json
-from reasongraph.runs.engines.protocol import Engine, EngineOptions, EnginePlan, PlanRequest
+from reasongraph.runs.engines.protocol import ConnectOptions, Engine, EnginePlan, PlanRequest
 from reasongraph.runs.engines.registry import open_engine
 from reasongraph.runs.folder.layout import RunLayout
 from reasongraph.runs.folder.rows_parquet import write_rows_parquet
@@ -20,7 +20,7 @@ from reasongraph.runs.records.reader import RecordReader
 from reasongraph.runs.scoring.extract_here import LocalExtractor
 from reasongraph.runs.scoring.fit import fit_run, given_clusterer, load_clusterers, load_fit
 from reasongraph.runs.scoring.k_choice import check_resumed_k
-from reasongraph.runs.scoring.options import ScoringOptions
+from reasongraph.runs.scoring.options import ScoreOptions
 from reasongraph.runs.scoring.pass1 import collect
 from reasongraph.runs.scoring.pass2 import score_rows
 from reasongraph.runs.scoring.prompt_rows import write_prompt_rows
@@ -31,7 +31,7 @@ from reasongraph.trace.extraction.layers import resolve_layers
 __all__ = ["run_scoring"]
 
 
-def run_scoring(path: str | Path, reader: RecordReader, opts: ScoringOptions, *, engine: str | Engine,
+def run_scoring(path: str | Path, reader: RecordReader, opts: ScoreOptions, *, engine: str | Engine,
                 workers: int | None, ray_address: str | None, out: str | Path, model: Any, model_field: str | None,
                 limit: int | None, device: Any, dtype: Any, clusterer: Any, cache_dir: str | Path | None,
                 sample_group_field: str | None, progress: bool) -> list[dict]:
@@ -42,7 +42,7 @@ def run_scoring(path: str | Path, reader: RecordReader, opts: ScoringOptions, *,
         # an Engine object is connected already: open_engine would drop them without a word
         raise InputError(f"{opt('workers')} and {opt('ray_address')} open a named engine; an Engine object "
                          f"({type(engine).__name__}) is connected already, so give them to it when you make it")
-    opened = open_engine(engine, EngineOptions(workers=workers, address=ray_address))
+    opened = open_engine(engine, ConnectOptions(workers=workers, address=ray_address))
     request = PlanRequest(model=model, model_field=model_field, device=device, dtype=dtype, out=out,
                           cache_dir=cache_dir)
     try:
@@ -52,7 +52,7 @@ def run_scoring(path: str | Path, reader: RecordReader, opts: ScoringOptions, *,
         opened.close()
 
 
-def _score(path: str | Path, reader: RecordReader, opts: ScoringOptions, engine: Engine, request: PlanRequest, *,
+def _score(path: str | Path, reader: RecordReader, opts: ScoreOptions, engine: Engine, request: PlanRequest, *,
            limit: int | None, clusterer: Any, sample_group_field: str | None, progress: bool) -> list[dict]:
     """score_dataset once its options are checked and its engine open."""
     models = engine.plan(request, reader)
@@ -92,7 +92,7 @@ def _score(path: str | Path, reader: RecordReader, opts: ScoringOptions, engine:
     return rows
 
 
-def _check_layers(opts: ScoringOptions, plan: EnginePlan) -> None:
+def _check_layers(opts: ScoreOptions, plan: EnginePlan) -> None:
     """A layer the models checked so far lack (:meth:`Engine.check`: the local engine's first model, every model on
     Ray) fails before the run folder exists; the other models' layers are checked as they load."""
     for n_layers in ([lm.num_layers for lm in plan.preloaded.values()]

@@ -20,7 +20,7 @@ from reasongraph.runs.records.reader import RecordReader
 from reasongraph.runs.records.record import Record
 from reasongraph.runs.scoring.chunks import Chunk, chunks
 from reasongraph.runs.scoring.model_plan import ModelPlan
-from reasongraph.runs.scoring.options import ScoringOptions
+from reasongraph.runs.scoring.options import ScoreOptions
 from reasongraph.trace.cache import TraceCache
 from reasongraph.trace.extraction.layers import resolve_layers
 from reasongraph.trace.trace import PREFIX_TOKENS
@@ -54,7 +54,7 @@ class RunState:
     """One scoring run's shared state. ``identity_source(unit)``: the model identity of a unit whose identity is
     neither saved nor adopted yet (the extractor of this process loads its model)."""
 
-    def __init__(self, *, reader: RecordReader, store: RunStore, plan: ModelPlan, opts: ScoringOptions,
+    def __init__(self, *, reader: RecordReader, store: RunStore, plan: ModelPlan, opts: ScoreOptions,
                  cache_dir: Path, progress: bool, identity_source: Callable[[str], dict] | None = None) -> None:
         self.reader, self.store, self.plan, self.opts = reader, store, plan, opts
         self.cache_dir = cache_dir

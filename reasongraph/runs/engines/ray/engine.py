@@ -41,7 +41,7 @@ from reasongraph.analysis.metrics.registry import extra_metric_modules
 from reasongraph.core.errors import InputError, opt
 from reasongraph.core.storage import read_json
 from reasongraph.models.loaded import LoadedModel
-from reasongraph.runs.engines.protocol import EngineOptions, EnginePlan, Failed, Missing, PlanRequest, Row, Scored
+from reasongraph.runs.engines.protocol import ConnectOptions, EnginePlan, Failed, Missing, PlanRequest, Row, Scored
 from reasongraph.runs.engines.ray.cluster import CONNECT_TIMEOUT_S, check_reachable, probe_cache, probe_model
 from reasongraph.runs.engines.ray.workers import Extractor, score_batch, torch_thread_count
 from reasongraph.runs.folder.layout import RunLayout
@@ -77,7 +77,7 @@ class RayEngine:
 
     # ------------------------------------------------------------------ the cluster
     @classmethod
-    def connect(cls, options: EngineOptions) -> "RayEngine":
+    def connect(cls, options: ConnectOptions) -> "RayEngine":
         """Join the Ray cluster at ``options.address`` (None: the one this process already joined, the one RAY_ADDRESS
         names, the one ``ray start`` started on this machine, or a new local one: ray.init's own order).
 
