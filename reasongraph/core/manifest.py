@@ -65,7 +65,7 @@ class ManifestLock:
         self.manifest_path, self.lock_path, self.messages = Path(manifest_path), Path(lock_path), messages
         self._fd = self._lock()
         try:
-            self.created = self._check_or_write(format, version, options, header or {}, is_empty, check_format)
+            self._check_or_write(format, version, options, header or {}, is_empty, check_format)
         except BaseException:
             self.close()
             raise
@@ -91,14 +91,14 @@ class ManifestLock:
             raise InputError(self.messages.foreign) from None
 
     def _check_or_write(self, format: str, version: int, options: dict, header: dict,
-                        is_empty: Callable[[], bool], check_format: bool) -> bool:
-        """True when the manifest was written now (a new output), False on a resume."""
+                        is_empty: Callable[[], bool], check_format: bool) -> None:
+        """Write the manifest of a new output, or check a resumed output's against ``options``."""
         if not self.manifest_path.exists():
             if not is_empty():
                 raise InputError(self.messages.not_empty)
             atomic_write_json(self.manifest_path, {"format": format, "version": version, **header,
                                                    "options": options})
-            return True
+            return
         old = self._read()
         if not isinstance(old, dict) or not isinstance(old.get("options"), dict) or (
                 check_format and old.get("format") != format):
@@ -108,7 +108,6 @@ class ManifestLock:
         said = options_difference(old["options"], options)
         if said:
             raise InputError(self.messages.differ(said))
-        return False
 
     def close(self) -> None:
         """Release the lock (the OS releases it too if the process dies)."""
